@@ -1,0 +1,93 @@
+/*
+ * main.c - the backprop command-line tool: global options and the table of
+ * subcommands. Each subcommand lives in its own cmd_*.c file and receives
+ * its own name as argv[0].
+ */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    cli_command_fn run;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"lesson", cmd_lesson, "walk through the worked examples, computed live"},
+    {"explain", cmd_explain, "forward pass and every slope of one sample, factor by factor"},
+    {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
+    {"minimize", cmd_minimize, "gradient descent on a function given as an expression"},
+    {"info", cmd_info, "describe a network spec, or the library build"},
+};
+
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: backprop [--version] [--help] COMMAND [ARGS]\n"
+            "\n"
+            "Dense neural networks trained by forward propagation, a loss,\n"
+            "backpropagation and gradient descent.\n"
+            "\n"
+            "Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "  %-10s  %s\n"
+            "\n"
+            "Options:\n"
+            "  -h, --help     show this help and exit\n"
+            "  -V, --version  print the version and exit\n"
+            "\n"
+            "Run 'backprop COMMAND --help' for the options of a command.\n",
+            "help", "show the help of a command");
+}
+
+static const command *find_command(const char *name)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const command *cmd;
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
+        printf("backprop %s\n", bp_version());
+        return CLI_OK;
+    }
+    if (first[0] == '-') {
+        cli_error("unknown option '%s' (see backprop --help)", first);
+        return CLI_USAGE;
+    }
+    if (strcmp(first, "help") == 0) {
+        if (argc == 2) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if (!(cmd = find_command(argv[2]))) {
+            cli_error("unknown command '%s' (see backprop --help)", argv[2]);
+            return CLI_USAGE;
+        }
+        char *help_argv[] = {argv[2], "--help", NULL};
+        return cmd->run(2, help_argv);
+    }
+    if (!(cmd = find_command(first))) {
+        cli_error("unknown command '%s' (see backprop --help)", first);
+        return CLI_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}

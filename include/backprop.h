@@ -1,0 +1,762 @@
+/*
+ * backprop.h - the one public header of libbackprop.
+ *
+ * Dense neural networks trained the classic way: forward propagation, a loss
+ * that turns many errors into one number, the slope of that loss for every
+ * weight by backpropagation, and steps downhill by gradient descent.
+ *
+ * Conventions used throughout:
+ *   - Shapes: B is the batch size, I a layer's inputs, O its outputs. Every
+ *     batch is a row-major [B, width] float buffer.
+ *   - Weights are stored [O, I] row-major, as PyTorch's nn.Linear stores them.
+ *   - Fallible functions return 0 or a negative BP_E* code; bp_strerror()
+ *     names the code and bp_net_message() gives the detail of the last error
+ *     on a network. Constructors return NULL and fill an optional bp_error.
+ *   - The library never prints, never exits and keeps no hidden global state:
+ *     randomness comes from an explicit bp_rng; the only process-wide setting
+ *     is the allocator, replaced with bp_set_allocator().
+ *   - Handles are freed with their _free function; _free(NULL) does nothing.
+ */
+#ifndef BACKPROP_H
+#define BACKPROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BP_VERSION_MAJOR 0
+#define BP_VERSION_MINOR 1
+#define BP_VERSION_PATCH 0
+#define BP_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *bp_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* One list generates the codes and bp_strerror(). */
+#define BP_ERRORS(X)                                                  \
+    X(BP_ENOMEM, -1, "out of memory")                                 \
+    X(BP_EINVAL, -2, "invalid argument")                              \
+    X(BP_ESPEC, -3, "bad network spec")                               \
+    X(BP_ESHAPE, -4, "shape mismatch")                                \
+    X(BP_ENONFINITE, -5, "value is not finite")                       \
+    X(BP_EOVERFLOW, -6, "size too large")                             \
+    X(BP_EIO, -7, "input/output error")                               \
+    X(BP_EFORMAT, -8, "bad file format")
+
+enum {
+    BP_OK = 0,
+#define BP__ERR_ENUM(name, code, text) name = code,
+    BP_ERRORS(BP__ERR_ENUM)
+#undef BP__ERR_ENUM
+};
+
+/* A static description of an error code ("out of memory"); never NULL. */
+const char *bp_strerror(int code);
+
+/* Detail of a failed constructor call: a code and a human-readable message
+ * such as "layer 2: unknown activation 'rleu'". */
+typedef struct bp_error {
+    int code;
+    char message[256];
+} bp_error;
+
+/* ------------------------------------------------------------------------ */
+/* Allocation                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Replaceable allocation hooks (process-wide). Every allocation the library
+ * makes goes through them, so a test can count allocations or make any one
+ * of them fail. Passing NULL restores malloc/realloc/free. Replace the hooks
+ * only while no library object is alive. */
+typedef struct bp_allocator {
+    void *(*malloc_fn)(size_t size, void *ctx);
+    void *(*realloc_fn)(void *ptr, size_t size, void *ctx);
+    void (*free_fn)(void *ptr, void *ctx);
+    void *ctx;
+} bp_allocator;
+
+void bp_set_allocator(const bp_allocator *allocator);
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The library's generator is xoshiro256** (Blackman and Vigna), seeded by
+ * running SplitMix64 over the 64-bit seed. The same seed gives the same bits
+ * on every platform. Normal draws use the Marsaglia polar method in double
+ * precision. The struct is public so it can live on the stack and be saved;
+ * treat its fields as private. */
+typedef struct bp_rng {
+    uint64_t s[4];
+    double spare;      /* second normal draw of the polar method */
+    int has_spare;
+} bp_rng;
+
+void bp_rng_seed(bp_rng *rng, uint64_t seed);
+uint64_t bp_rng_next(bp_rng *rng);          /* 64 random bits */
+double bp_rng_uniform(bp_rng *rng);         /* uniform in [0, 1), 53 bits */
+double bp_rng_normal(bp_rng *rng);          /* standard normal */
+uint64_t bp_rng_below(bp_rng *rng, uint64_t n); /* uniform in [0, n), unbiased; n > 0 */
+
+/* ------------------------------------------------------------------------ */
+/* Activations and losses                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum bp_act {
+    BP_ACT_IDENTITY = 0, /* a = z */
+    BP_ACT_RELU,         /* a = max(z, 0); slope 1 for z > 0 and 0 for z <= 0
+                          * (slope 0 at exactly z = 0, as in PyTorch) */
+    BP_ACT_LEAKY_RELU,   /* a = z for z > 0, slope * z otherwise; the slope
+                          * (default 0.01, must be in (0, 1)) is also the
+                          * derivative at exactly z = 0 */
+    BP_ACT_SIGMOID,      /* a = 1 / (1 + e^-z), computed without overflow */
+    BP_ACT_TANH,         /* a = tanh(z) */
+    BP_ACT_SOFTMAX       /* a_k = e^(z_k - max z) / sum_j e^(z_j - max z) */
+} bp_act;
+
+#define BP_LEAKY_SLOPE_DEFAULT 0.01f
+
+/* The spec name of an activation ("relu"), or NULL for an unknown value. */
+const char *bp_act_name(bp_act act);
+/* Parse an activation name; "linear" is accepted for identity and
+ * "leaky" for leaky_relu. Returns 0 or BP_EINVAL. */
+int bp_act_parse(const char *name, bp_act *out);
+
+/*
+ * Losses, each averaged over the batch:
+ *   MSE  mean over all B*O elements of (y - t)^2
+ *   MAE  mean over all B*O elements of |y - t|; its slope at y == t is 0
+ *   BCE  binary cross-entropy, mean over all B*O elements of
+ *        -(t log y + (1 - t) log(1 - y)), each log clamped at -100;
+ *        after a sigmoid layer it is computed from the logits, stably
+ *   CCE  categorical cross-entropy, mean over B of -sum_k t_k log y_k;
+ *        after a softmax layer it is fused with it and computed from the
+ *        logits by log-sum-exp, so logits of +-1e4 give finite values
+ *
+ * Targets are a row-major [B, T] float buffer. T == O gives one target per
+ * output (one-hot rows for CCE). For CCE with O > 1, T == 1 is also
+ * accepted: each row then holds a class index in [0, O).
+ */
+typedef enum bp_loss {
+    BP_LOSS_MSE = 0,
+    BP_LOSS_MAE,
+    BP_LOSS_BCE,
+    BP_LOSS_CCE
+} bp_loss;
+
+const char *bp_loss_name(bp_loss loss);          /* "mse", "mae", "bce", "cce" */
+/* Accepts the names above and the long forms "binary_crossentropy",
+ * "categorical_crossentropy", "crossentropy". Returns 0 or BP_EINVAL. */
+int bp_loss_parse(const char *name, bp_loss *out);
+
+/* The loss of predictions y (B, O) against targets t (B, T) and, when dy is
+ * not NULL, its slope dL/dy (B, O). Works on activations, not logits: use
+ * the network functions for the fused, stable forms. */
+int bp_loss_compute(bp_loss loss, int B, int O, const float *y, const float *t,
+                    int T, double *value, float *dy);
+
+/* Fraction of rows classified correctly. O == 1: y >= 0.5 against t >= 0.5.
+ * O > 1: argmax of y against the class index (T == 1) or the argmax of the
+ * target row (T == O). Returns a negative BP_E* code on a shape mismatch. */
+double bp_accuracy(int B, int O, const float *y, const float *t, int T);
+
+/* ------------------------------------------------------------------------ */
+/* Networks                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* One dense layer: `width` outputs, an activation, a bias or not. */
+typedef struct bp_layer_desc {
+    int width;
+    bp_act act;
+    int bias;    /* nonzero: the layer adds a bias vector */
+    float slope; /* leaky_relu only; 0 means BP_LEAKY_SLOPE_DEFAULT */
+} bp_layer_desc;
+
+/* An ordered stack of dense layers. All parameters live in one contiguous
+ * float block: for each layer in order, its weights (O, I) then its bias (O)
+ * when it has one. The gradient block has the same layout. */
+typedef struct bp_net bp_net;
+
+/* Build a network from a spec string: the input width first, then one entry
+ * per layer, WIDTH:ACTIVATION[:nobias], e.g. "784,256:relu,128:relu,10:softmax"
+ * or "2,2:relu:nobias,1:relu:nobias". A leaky_relu slope is written
+ * "leaky_relu=0.2". Parameters start at zero; see bp_net_init(). */
+bp_net *bp_net_parse(const char *spec, bp_error *err);
+
+/* Build a network from layer descriptions (the API form of a spec). */
+bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *layers,
+                      bp_error *err);
+
+void bp_net_free(bp_net *net);
+
+/* The canonical spec string of a network, written to buf (NUL-terminated).
+ * Returns the length it needs, as snprintf does. */
+int bp_net_spec(const bp_net *net, char *buf, size_t size);
+
+int bp_net_inputs(const bp_net *net);
+int bp_net_outputs(const bp_net *net);
+int bp_net_layers(const bp_net *net);
+/* Layer l's description; its inputs are bp_net_layer_inputs(). */
+bp_layer_desc bp_net_layer(const bp_net *net, int l);
+int bp_net_layer_inputs(const bp_net *net, int l);
+
+/* The flat parameter and gradient blocks (borrowed, valid for the life of
+ * the network) and their length. */
+size_t bp_net_param_count(const bp_net *net);
+float *bp_net_params(bp_net *net);
+float *bp_net_grads(bp_net *net);
+
+/* Views of layer l inside those blocks: weights (O, I), bias (O) or NULL
+ * when the layer has none. Borrowed; writable. */
+float *bp_net_weight(bp_net *net, int l);
+float *bp_net_bias(bp_net *net, int l);
+float *bp_net_weight_grad(bp_net *net, int l);
+float *bp_net_bias_grad(bp_net *net, int l);
+
+/* Copy weights (O, I) and, when not NULL, a bias (O) into layer l. */
+int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b);
+
+/* Weight initialisation; biases are set to zero. Fan-in is I, fan-out O.
+ *   HE_*:     variance 2 / fan_in      XAVIER_*: variance 2 / (fan_in + fan_out)
+ *   LECUN_*:  variance 1 / fan_in      NORMAL:   stddev `scale` (e.g. 0.01)
+ * The _UNIFORM forms draw from [-a, a] with the same variance. */
+typedef enum bp_init {
+    BP_INIT_HE_NORMAL = 0,
+    BP_INIT_HE_UNIFORM,
+    BP_INIT_XAVIER_NORMAL,
+    BP_INIT_XAVIER_UNIFORM,
+    BP_INIT_LECUN_NORMAL,
+    BP_INIT_LECUN_UNIFORM,
+    BP_INIT_NORMAL
+} bp_init;
+
+int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale);
+
+/* Size the workspace for batches of up to max_batch rows. After this call,
+ * forward, loss, backward and optimizer steps on batches that fit allocate
+ * nothing. bp_net_forward grows the workspace itself when a batch does not
+ * fit (that call allocates). */
+int bp_net_reserve(bp_net *net, int max_batch);
+
+/* Forward propagation of x (B, I). *out, when not NULL, receives the output
+ * activations (B, O): borrowed, valid until the next forward call. The
+ * network keeps a pointer to x for bp_net_backward: x must stay unchanged
+ * until then. */
+int bp_net_forward(bp_net *net, int B, const float *x, const float **out);
+
+/* The loss of the last forward pass against targets t (B, T) (see bp_loss)
+ * into *value, and the slope of the loss with respect to the output layer's
+ * pre-activations, kept for bp_net_backward. */
+int bp_net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value);
+
+/* Backpropagation of the slope left by bp_net_loss: adds dL/dW and dL/db of
+ * every layer to the gradient block (call bp_net_zero_grad first for a fresh
+ * gradient) and, when dx is not NULL, writes dL/dx (B, I). */
+int bp_net_backward(bp_net *net, float *dx);
+
+void bp_net_zero_grad(bp_net *net);
+
+/* Zero the gradient, forward, loss and backward in one call. */
+int bp_net_gradient(bp_net *net, bp_loss loss, int B, const float *x,
+                    const float *t, int T, double *value);
+
+/* Forward and loss only (no slope kept); accuracy may be NULL. */
+int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
+                    const float *t, int T, double *value, double *accuracy);
+
+/* The detail of the last error on this network ("" when none). Borrowed. */
+const char *bp_net_message(const bp_net *net);
+
+/* ------------------------------------------------------------------------ */
+/* Gradient checking                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Per-layer result: the largest relative error over the layer's weights and
+ * bias, where the relative error of one entry is
+ *   |analytic - numeric| / max(|analytic|, |numeric|, 1e-4 * m, 1e-6 (1 + |L|))
+ * where m is the largest |numeric| in the layer and L the loss: slopes below
+ * those floors are at the level of rounding noise. Backpropagation runs in
+ * float, so correct gradients give errors up to about 1e-4 and a 1% error in
+ * one entry reads about 1e-2; 1e-3 separates the two. */
+typedef struct bp_gradcheck_layer {
+    double max_rel_error;
+    size_t worst;      /* index of the worst entry within the layer's block */
+    double analytic;   /* the two values at that entry */
+    double numeric;
+} bp_gradcheck_layer;
+
+/*
+ * Check gradients against central finite differences. The numeric slope of
+ * each parameter p is (L(p + h) - L(p - h)) / 2h with h = eps * max(1, |p|),
+ * where L is the network's loss evaluated in double precision from the same
+ * float weights (a reference forward pass kept beside the fast one).
+ * `analytic` is the gradient to check, in the layout of the gradient block;
+ * NULL means: compute it now by backpropagation. `report` receives one entry
+ * per layer; *max_rel_error (may be NULL) the largest of them. eps <= 0
+ * means the default, 1e-6.
+ */
+int bp_gradcheck(bp_net *net, bp_loss loss, int B, const float *x,
+                 const float *t, int T, const float *analytic, double eps,
+                 bp_gradcheck_layer *report, double *max_rel_error);
+
+/* ------------------------------------------------------------------------ */
+/* Explain: backpropagation for one sample, factor by factor                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * For weight w[o][i] of a layer, the classic lesson writes the slope of the
+ * loss as the product of three factors:
+ *   (1) input[i]    the value of the node that feeds the weight
+ *   (2) dnode[o]    the slope of the loss with respect to the node it feeds
+ *                   (the node's value after its activation)
+ *   (3) dact[o]     the slope of that node's activation at its input
+ * so grad_w[o][i] = input[i] * dnode[o] * dact[o], and grad_b[o] is the same
+ * with input 1. The slope with respect to each input node is the sum over
+ * the weights that leave it: dinput[i] = sum_o w[o][i] * dnode[o] * dact[o],
+ * and it is factor (2) of the layer before.
+ *
+ * A softmax node's slope depends on every node of its layer, so for a softmax
+ * layer dnode[o] holds the combined slope dL/dz[o] and dact[o] is 1
+ * (combined is set). All values are computed in double precision.
+ */
+typedef struct bp_explain_layer {
+    int inputs, outputs;
+    bp_act act;
+    int combined;          /* 1 for softmax layers, see above */
+    const double *input;   /* (I) factor 1 */
+    const double *z;       /* (O) node inputs (pre-activation) */
+    const double *value;   /* (O) node values (after activation) */
+    const double *dnode;   /* (O) factor 2 */
+    const double *dact;    /* (O) factor 3 */
+    const double *grad_w;  /* (O, I) product of the three factors */
+    const double *grad_b;  /* (O) or NULL when the layer has no bias */
+    const double *dinput;  /* (I) slope with respect to each input node */
+} bp_explain_layer;
+
+typedef struct bp_explain {
+    int n_layers;
+    double loss;
+    const bp_explain_layer *layers; /* n_layers entries */
+} bp_explain;
+
+/* Explain one sample x (I) with target t (T). *out is owned by the caller
+ * and freed with bp_explain_free. */
+int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
+                      int T, bp_explain **out);
+void bp_explain_free(bp_explain *ex);
+
+/* ------------------------------------------------------------------------ */
+/* Steps downhill                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Plain gradient descent: every parameter p -= lr * dL/dp. */
+int bp_gd_step(bp_net *net, double lr);
+
+/*
+ * The random-search baseline: perturb every weight and bias by
+ * scale * N(0, 1), keep the new weights if the loss improved, otherwise
+ * restore a real copy of the best weights seen so far.
+ */
+typedef struct bp_rsearch bp_rsearch;
+
+/* Starts from the network's current weights; their loss is measured on the
+ * first step. */
+bp_rsearch *bp_rsearch_create(bp_net *net, double scale, bp_error *err);
+void bp_rsearch_free(bp_rsearch *rs);
+
+/* One try on the batch (x, t). *loss receives the best loss so far (the loss
+ * of the weights the network holds after the call); *kept (may be NULL) is 1
+ * when the perturbation improved the loss. */
+int bp_rsearch_step(bp_rsearch *rs, bp_rng *rng, bp_loss loss, int B,
+                    const float *x, const float *t, int T, double *best_loss,
+                    int *kept);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Optimizers over the flat parameter block, with their state in blocks of
+ * the same layout. The update rules are PyTorch's (torch.optim), in its
+ * order of operations, so a model trained here steps as there (to float
+ * rounding); lr is the rate passed to bp_optim_step:
+ *   GD       p -= lr * g
+ *   SGD      b = momentum * b + g (b = g on the first step);
+ *            g' = g + momentum * b (nesterov) or b; p -= lr * g'
+ *   RMSPROP  s = alpha * s + (1 - alpha) g^2; p -= lr * g / (sqrt(s) + eps)
+ *   ADAM     m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+ *            p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ *   ADAMW    p *= 1 - lr * weight_decay, then ADAM without weight decay
+ * For GD, SGD, RMSPROP and ADAM, weight_decay is L2: g += weight_decay * p
+ * before the rule. RANDOM is the random-search baseline (bp_rsearch); it has
+ * no gradient step and bp_optim_step refuses it.
+ * As with float32 tensors in PyTorch, the per-element arithmetic is float,
+ * while the scalar factors (1 - alpha, the bias corrections 1 - beta^t,
+ * lr / (1 - beta1^t), 1 - lr * weight_decay) are computed in double and
+ * rounded to float once per step; t counts steps from 1.
+ */
+typedef enum bp_optim_kind {
+    BP_OPTIM_GD = 0,
+    BP_OPTIM_SGD,
+    BP_OPTIM_RMSPROP,
+    BP_OPTIM_ADAM,
+    BP_OPTIM_ADAMW,
+    BP_OPTIM_RANDOM
+} bp_optim_kind;
+
+typedef struct bp_optim_opts {
+    bp_optim_kind kind;
+    double lr;            /* base learning rate */
+    double momentum;      /* SGD (default 0) */
+    int nesterov;         /* SGD: nonzero for Nesterov momentum (needs momentum > 0) */
+    double alpha;         /* RMSPROP smoothing (default 0.99) */
+    double beta1, beta2;  /* ADAM/ADAMW (defaults 0.9, 0.999) */
+    double eps;           /* RMSPROP/ADAM/ADAMW (default 1e-8) */
+    double weight_decay;  /* L2, or decoupled for ADAMW (default 0; ADAMW 0.01) */
+    double scale;         /* RANDOM perturbation scale (default 0.05) */
+} bp_optim_opts;
+
+/* PyTorch's defaults for the kind, every field filled; lr: 0.01 (GD, SGD,
+ * RMSPROP, RANDOM), 0.001 (ADAM, ADAMW). */
+bp_optim_opts bp_optim_defaults(bp_optim_kind kind);
+const char *bp_optim_name(bp_optim_kind kind);     /* "gd", "sgd", ... "random" */
+int bp_optim_parse(const char *name, bp_optim_kind *out);
+
+typedef struct bp_optim bp_optim;
+
+/* An optimizer for net (borrowed; must outlive the optimizer). Validates
+ * the fields the kind uses (err names the bad field and value): lr finite
+ * > 0 (every kind); weight_decay finite >= 0 (all but RANDOM); SGD:
+ * momentum in [0, 1), nesterov only with momentum > 0; RMSPROP: alpha in
+ * [0, 1); ADAM, ADAMW: beta1 and beta2 in [0, 1); RMSPROP, ADAM, ADAMW:
+ * eps finite > 0; RANDOM: scale finite > 0. Other fields are ignored. */
+bp_optim *bp_optim_create(bp_net *net, const bp_optim_opts *opts, bp_error *err);
+void bp_optim_free(bp_optim *opt);
+
+/* One step from the gradient block, with learning rate lr (the schedule's
+ * value; pass opts.lr for a constant rate), finite and >= 0. Allocates
+ * nothing. On an error (a bad lr, or RANDOM: BP_EINVAL) nothing changes,
+ * the step does not count, and bp_net_message(net) gives the detail. */
+int bp_optim_step(bp_optim *opt, double lr);
+
+/* The optimizer's state for checkpoints: the number of steps taken and the
+ * state blocks, each bp_net_param_count floats in the layout of the
+ * parameter block, zero at creation: SGD with momentum > 0: 1 (b);
+ * RMSPROP: 1 (s); ADAM, ADAMW: 2 (m, then v); GD, SGD without momentum,
+ * RANDOM: 0. bp_optim_state returns NULL for a block out of range. SGD's
+ * step with steps == 0 is the first (b = g), so restore the steps with the
+ * state; set_steps takes a negative count as 0. */
+long bp_optim_steps(const bp_optim *opt);
+int bp_optim_state_blocks(const bp_optim *opt);
+float *bp_optim_state(bp_optim *opt, int block);
+void bp_optim_set_steps(bp_optim *opt, long steps);
+
+/* ------------------------------------------------------------------------ */
+/* Learning-rate schedules                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * lr(step) for step = 0, 1, 2, ... (one step per batch):
+ *   CONSTANT     base
+ *   STEP         base * gamma^floor(step / step_size)
+ *   EXPONENTIAL  base * gamma^step
+ *   COSINE       min_lr + (base - min_lr) (1 + cos(pi * step / total)) / 2,
+ *                min_lr after total steps
+ * With warmup > 0 steps, the rate rises linearly from base / warmup at step
+ * 0 to base at step warmup - 1 (base * (step + 1) / warmup); the schedule
+ * then runs from step - warmup. A negative step counts as step 0.
+ */
+typedef enum bp_schedule_kind {
+    BP_SCHED_CONSTANT = 0,
+    BP_SCHED_STEP,
+    BP_SCHED_EXPONENTIAL,
+    BP_SCHED_COSINE
+} bp_schedule_kind;
+
+typedef struct bp_schedule {
+    bp_schedule_kind kind;
+    double base;
+    double gamma;      /* STEP, EXPONENTIAL */
+    long step_size;    /* STEP */
+    long total;        /* COSINE: steps to reach min_lr */
+    double min_lr;     /* COSINE */
+    long warmup;       /* linear warm-up steps (0: none) */
+} bp_schedule;
+
+const char *bp_schedule_name(bp_schedule_kind kind); /* "constant", "step", "exp", "cosine" */
+/* Accepts the names above and "exponential". Returns 0 or BP_EINVAL. */
+int bp_schedule_parse(const char *name, bp_schedule_kind *out);
+/* Validates the fields the kind uses: base finite > 0; STEP, EXPONENTIAL:
+ * gamma in (0, 1]; STEP: step_size >= 1; COSINE: total >= 1 and min_lr in
+ * [0, base]; warmup >= 0. Returns 0 or BP_EINVAL with the field named in err. */
+int bp_schedule_check(const bp_schedule *s, bp_error *err);
+/* The rate of a checked schedule at step (NAN for NULL or an unknown kind). */
+double bp_schedule_lr(const bp_schedule *s, long step);
+
+/* ------------------------------------------------------------------------ */
+/* Gradient descent on any function                                          */
+/* ------------------------------------------------------------------------ */
+
+/* f(x) and its gradient at x (n values) for an n-dimensional function. */
+typedef double (*bp_fn)(const double *x, void *ctx);
+typedef void (*bp_grad_fn)(const double *x, double *grad, void *ctx);
+/* The 1-D forms. */
+typedef double (*bp_fn1)(double x, void *ctx);
+
+typedef struct bp_minimize_opts {
+    double lr;        /* step size: x <- x - lr * grad f(x) */
+    int max_iter;     /* iterations at most (> 0) */
+    double tol;       /* stop once the gradient's norm is <= tol (0: never) */
+} bp_minimize_opts;
+
+bp_minimize_opts bp_minimize_defaults(void); /* lr 0.01, 1000 iterations, tol 0 */
+
+/* The path of descent: n points of dim values each (the start included), and
+ * f at each point. Owned by the caller; free with bp_path_free. */
+typedef struct bp_path {
+    int n, dim;
+    double *x;  /* (n, dim) */
+    double *f;  /* (n) */
+    int converged; /* 1 when it stopped on the tolerance */
+} bp_path;
+
+int bp_minimize(int dim, bp_fn f, bp_grad_fn grad, void *ctx, const double *x0,
+                const bp_minimize_opts *opts, bp_path *path);
+int bp_minimize_1d(bp_fn1 f, bp_fn1 df, void *ctx, double x0,
+                   const bp_minimize_opts *opts, bp_path *path);
+void bp_path_free(bp_path *path);
+
+/* ------------------------------------------------------------------------ */
+/* Synthetic data                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The three-class "vertical" set of the random-search lesson, generalised:
+ * `points` samples per class, class k centred at (k / classes, 0.5) with
+ * normal spread 0.1 in each coordinate. x (points * classes, 2) and labels
+ * (points * classes) receive the data, class by class. */
+void bp_data_vertical(bp_rng *rng, int points, int classes, float *x, float *labels);
+
+/* The spiral set: `classes` interleaved arms of `points` samples each, with
+ * radius from 0 to 1 and angular noise 0.2. Same output layout. */
+void bp_data_spiral(bp_rng *rng, int points, int classes, float *x, float *labels);
+
+/* ------------------------------------------------------------------------ */
+/* Data sets                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A data set: `rows` samples of `inputs` features and `target_cols` targets,
+ * held as compactly as the source allows (IDX images stay bytes) and turned
+ * into float batches by bp_dataset_gather, which applies the data set's
+ * per-feature scaling x' = (x - shift) * mul, computed in float. Images load
+ * with shift 0 and mul 1/255f (values in [0, 1]; 255 gives exactly 1); other
+ * sources with the identity scaling. A data set owns copies of its values
+ * and lives in one allocation.
+ */
+typedef struct bp_dataset bp_dataset;
+
+/*
+ * Load a data set from a spec:
+ *   fashion-mnist[:train], fashion-mnist:test
+ *                           Debian's dataset-fashion-mnist package: the files
+ *                           {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ *                           looked for in $BACKPROP_DATA and
+ *                           $BACKPROP_DATA/fashion-mnist when that is set,
+ *                           then in /usr/share/datasets/fashion-mnist
+ *   idx:IMAGES,LABELS       MNIST-family IDX files of unsigned bytes, gzipped
+ *                           or not (the first comma separates the paths);
+ *                           classes = largest label + 1
+ *   spiral:N:K, vertical:N:K
+ *                           N >= 1 points per class, K >= 2 classes (N * K at
+ *                           most 2^24), drawn from a generator seeded with seed
+ *   xor                     the four points of XOR, targets 0 1 1 0, 2 classes
+ *   PATH.csv[:label=COL]    CSV of numbers (any spec ending in .csv that is
+ *                           none of the above); COL is a column name or a
+ *                           0-based index (default: the last column); the
+ *                           other columns are the inputs, in file order
+ * CSV: the first line is a header when one of its cells is neither empty nor
+ * a number. Cells are numbers as strtod reads them (a '.' decimal point in
+ * the C locale), blanks around them are ignored, and they must be finite and
+ * within float range; quoted cells are refused. Blank lines are skipped;
+ * CRLF line endings and a UTF-8 byte-order mark are accepted.
+ * Errors name the file and, for CSV content, the line (from 1) and the
+ * column (from 0, with its header name), the expected and the found value:
+ * "data.csv:7: column 3 ('petal_width'): expected a number, found 'abc'".
+ * Codes: BP_EIO (a file cannot be opened or read, Fashion-MNIST not found),
+ * BP_EFORMAT (bad content: CSV cells, IDX headers, truncated or trailing
+ * data, corrupt gzip), BP_EINVAL (a bad spec or label column), BP_EOVERFLOW
+ * (IDX data over 2^31 bytes), BP_ENOMEM. Every allocation, zlib's included,
+ * goes through the allocation hooks.
+ */
+bp_dataset *bp_dataset_load(const char *spec, uint64_t seed, bp_error *err);
+
+/* A data set copied from arrays x (rows, inputs) and t (rows, T); classes > 0
+ * declares the targets class indices in [0, classes) (T must be 1). Every
+ * value must be finite (BP_ENONFINITE) and every class index an integer in
+ * range (BP_EINVAL). rows may be 0; x and t may then be NULL. */
+bp_dataset *bp_dataset_from_arrays(size_t rows, int inputs, int T, const float *x,
+                                   const float *t, int classes, bp_error *err);
+void bp_dataset_free(bp_dataset *ds);
+
+size_t bp_dataset_rows(const bp_dataset *ds);
+int bp_dataset_inputs(const bp_dataset *ds);
+int bp_dataset_target_cols(const bp_dataset *ds);
+/* > 0: targets are class indices in [0, classes); 0: numeric targets. A CSV
+ * target column whose values are all integers in [0, 65535] is read as class
+ * labels (classes = largest + 1); any other column as numbers. The accessors
+ * return 0 (describe: "") for a NULL data set. */
+int bp_dataset_classes(const bp_dataset *ds);
+/* A one-line description, e.g. "fashion-mnist train (60000 rows, 784 inputs,
+ * 10 classes)" or "iris.csv (150 rows, 4 inputs, label column 'species',
+ * 3 classes)". Borrowed; valid for the life of the data set. */
+const char *bp_dataset_describe(const bp_dataset *ds);
+
+/* Copy B samples into x (B, inputs), scaled, and t (B, target_cols): the rows
+ * listed in `rows` (first is then ignored), or when rows is NULL the B rows
+ * from `first` on. x or t may be NULL to skip it. Returns BP_EINVAL, having
+ * written nothing, when a row index is not below bp_dataset_rows or the
+ * range runs past the end. Allocates nothing. */
+int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
+                      float *x, float *t);
+
+/* Per-feature scaling (inputs values each). standardize sets shift to each
+ * column's mean and mul to 1 / its population standard deviation (1 for a
+ * constant column), computed in double over all rows from the stored values
+ * (it replaces an image set's 1/255); BP_EINVAL for a set without rows.
+ * set_scaling refuses non-finite values (BP_ENONFINITE). */
+int bp_dataset_standardize(bp_dataset *ds);
+int bp_dataset_get_scaling(const bp_dataset *ds, float *shift, float *mul);
+int bp_dataset_set_scaling(bp_dataset *ds, const float *shift, const float *mul);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Inverted dropout on the hidden layers (not the output layer): while p > 0,
+ * each forward pass zeroes every hidden value with probability p, drawn
+ * from rng (borrowed), and scales the kept ones by 1 / (1 - p); backward
+ * applies the same mask. p = 0 (the default) turns it off, as it must be
+ * outside training. p must be in [0, 1). */
+int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng);
+
+/* Figures of one epoch, handed to the epoch callback. */
+typedef struct bp_epoch_stats {
+    int epoch;              /* 1-based */
+    int epochs;             /* planned */
+    long steps;             /* optimizer steps so far */
+    double lr;              /* rate of the epoch's last step */
+    double train_loss;      /* mean over the epoch's rows, measured in its batches */
+    double train_accuracy;  /* same; -1 when the data are not class labels */
+    double val_loss;        /* on the validation rows; NAN when there are none */
+    double val_accuracy;    /* -1 when none or not class labels */
+    double grad_norm;       /* global gradient norm of the epoch's last batch */
+    double seconds;         /* wall time of the epoch */
+    int best;               /* 1: the best validation loss so far */
+} bp_epoch_stats;
+
+/* Called after every epoch; a nonzero return stops training (the result says
+ * it was stopped). */
+typedef int (*bp_epoch_fn)(const bp_epoch_stats *stats, void *ctx);
+/* Called after every batch with the batch's loss; a nonzero return stops
+ * training after this batch. */
+typedef int (*bp_batch_fn)(int epoch, long batch, long batches, double loss, void *ctx);
+
+typedef struct bp_train_opts {
+    bp_loss loss;
+    int epochs;             /* default 10 */
+    int batch;              /* rows per batch; 0: the whole set (full-batch); default 32 */
+    int shuffle;            /* reshuffle the rows every epoch (default 1) */
+    uint64_t seed;          /* the run's generator: shuffle, split, dropout, random search */
+    bp_optim_opts optim;    /* default: sgd, lr 0.01 */
+    bp_schedule schedule;   /* its base is taken from optim.lr; default constant */
+    double val_split;       /* fraction of the training rows held out for validation
+                             * when no validation set is given (default 0) */
+    int patience;           /* early stopping: epochs without a better validation
+                             * loss before stopping; the best weights are restored.
+                             * 0 (default) turns it off */
+    double clip_norm;       /* clip the global gradient norm to this (0: off) */
+    double dropout;         /* hidden-layer dropout probability (0: off) */
+    bp_epoch_fn on_epoch;
+    bp_batch_fn on_batch;
+    void *ctx;              /* passed to the callbacks */
+} bp_train_opts;
+
+bp_train_opts bp_train_defaults(void);
+
+typedef struct bp_train_result {
+    int epochs_run;
+    long steps;
+    int best_epoch;         /* epoch of the best validation loss (0: no validation) */
+    double best_val_loss;
+    int early_stopped;      /* patience ran out; the best weights were restored */
+    int stopped;            /* a callback asked to stop */
+    bp_epoch_stats last;    /* the last epoch's figures */
+    /* The guard against non-finite values: set when the loss or a gradient
+     * stopped being finite. Training stops there and the network keeps the
+     * weights from before that step. */
+    int nonfinite;
+    int bad_epoch;          /* 1-based */
+    long bad_batch;         /* 1-based within the epoch */
+    int bad_layer;          /* 0-based first layer with a non-finite gradient; -1: the loss */
+} bp_train_result;
+
+/*
+ * Train net on `train`, evaluating on `val` (may be NULL; then val_split
+ * rows are held out, if any) after every epoch. Returns 0 also when training
+ * stopped early, on a callback or on a non-finite value (see the result);
+ * an error only for bad arguments or memory. err (may be NULL) gets the
+ * detail, e.g. a data set whose width does not match the network.
+ */
+int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
+             const bp_train_opts *opts, bp_train_result *result, bp_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Model files                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Metadata: an ordered map from string keys to string values (as
+ * safetensors' __metadata__ holds). Setting a key again replaces its value. */
+typedef struct bp_meta bp_meta;
+
+bp_meta *bp_meta_create(void);
+void bp_meta_free(bp_meta *meta);
+int bp_meta_set(bp_meta *meta, const char *key, const char *value); /* copies both */
+const char *bp_meta_get(const bp_meta *meta, const char *key);     /* NULL when absent */
+int bp_meta_count(const bp_meta *meta);
+const char *bp_meta_key(const bp_meta *meta, int i);
+const char *bp_meta_value(const bp_meta *meta, int i);
+
+/*
+ * Save a network as safetensors: an 8-byte little-endian header length, a
+ * JSON header, then the raw little-endian float32 data. Tensors are
+ * "layers.N.weight" (shape [O, I]) and "layers.N.bias" ([O]), N from 0, so
+ * each maps onto a torch.nn.Linear. __metadata__ holds meta's entries plus
+ * "net" (the spec) and "backprop_version". The file is written to a
+ * temporary file in the same directory, flushed, synced and renamed over
+ * path: a failure leaves any previous file intact.
+ */
+int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err);
+
+/*
+ * Load a model: safetensors, or the JSON form for hand-written networks
+ * (a file whose first non-blank byte is '{' or '['):
+ *   {"net": "2,2:relu:nobias,1:relu:nobias",
+ *    "weights": [[[2,1],[1,2]], [[1,1]]],      one [O][I] list per layer
+ *    "biases": [[0,0], [0]]}                   optional; one [O] list per layer
+ * Every field is checked (dtype, shapes against the spec, offsets inside
+ * the file); anything else is refused with a message naming the file and
+ * the field. *meta (may be NULL) receives the metadata, owned by the caller.
+ */
+bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BACKPROP_H */

@@ -1,0 +1,105 @@
+/*
+ * internal.h - declarations shared between the library's own files (bp__*).
+ * Nothing here is public API; the public contract is include/backprop.h.
+ */
+#ifndef BP_INTERNAL_H
+#define BP_INTERNAL_H
+
+#include "backprop.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
+void *bp__malloc(size_t size);
+void *bp__calloc(size_t n, size_t size);   /* zeroed; checks n * size */
+void bp__free(void *ptr);
+/* *out = a * b; returns 0, or BP_EOVERFLOW when it does not fit in size_t. */
+int bp__mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- core/error.c */
+/* Fill an optional bp_error; returns code. */
+int bp__error_set(bp_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 0)))
+#endif
+    ;
+
+/* ---- math/gemm.c: one BLAS-style signature for every matrix product.
+ * C (M, N) = alpha * op(A) op(B) + beta * C, row-major, where op(A) is
+ * (M, K) and op(B) is (K, N); ta/tb nonzero mean A/B are given transposed.
+ * beta == 0 overwrites C without reading it. */
+void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+/* The naive twin, kept as the test oracle. */
+void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb,
+                  float beta, float *C, int ldc);
+
+/* ---- nn/activation.c: forward in place over (B, O); backward turns the
+ * slope with respect to the values, d (B, O), into the slope with respect to
+ * the inputs, in place, from the values a (B, O). */
+void bp__act_forward(bp_act act, float slope, int B, int O, float *z_to_a);
+void bp__act_backward(bp_act act, float slope, int B, int O, const float *a,
+                      float *d);
+/* Double-precision scalar forms for the reference pass and explain. */
+double bp__act_value_d(bp_act act, double slope, double z);
+double bp__act_slope_d(bp_act act, double slope, double z, double a);
+void bp__softmax_d(int O, const double *z, double *a);
+
+/* ---- nn/loss.c */
+/* Validate the target width T for a loss on O outputs and the values of the
+ * targets (class indices in range). msg receives the detail on failure. */
+int bp__loss_check(bp_loss loss, int B, int O, const float *t, int T,
+                   char *msg, size_t msg_size);
+/* Fused forms: from the logits z (B, O) of a softmax (CCE) or sigmoid (BCE)
+ * output layer, the loss and, when dz is not NULL, dL/dz (B, O). */
+double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
+                      const float *t, int T, float *dz);
+/* Whether the loss fuses with the output activation. */
+int bp__loss_fuses(bp_loss loss, bp_act act);
+/* Double-precision forms for the reference pass: loss of one row, and when
+ * dy is not NULL the slope of that row's contribution (already divided by
+ * the batch's normaliser n). z is the row's logits (used when fused). */
+double bp__loss_row_d(bp_loss loss, bp_act out_act, int O, const double *z,
+                      const double *y, const float *t, int T, double n,
+                      double *dy);
+/* The normaliser a loss divides its sum by: B for CCE, B * O otherwise. */
+double bp__loss_norm(bp_loss loss, int B, int O);
+
+/* ---- nn/spec.c */
+int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
+                   bp_layer_desc **layers, bp_error *err);
+
+/* ---- nn/net.c: internal views of a network. */
+typedef struct bp__layer {
+    int I, O;
+    bp_act act;
+    int bias;
+    float slope;
+    size_t w_off;   /* offset of the weights (O, I) in the parameter block */
+    size_t b_off;   /* offset of the bias (O); meaningful when bias */
+} bp__layer;
+
+const bp__layer *bp__net_layer(const bp_net *net, int l);
+void bp__net_set_message(bp_net *net, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Validate a batch of targets for this network's output; sets the message. */
+int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T);
+
+/* ---- nn/reference.c: the network's loss in double precision from its
+ * float parameters (or from a double copy of them). */
+int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
+                       int B, const float *x, const float *t, int T,
+                       double *value);
+
+#endif /* BP_INTERNAL_H */

@@ -1,0 +1,575 @@
+/*
+ * net.c - the network: an ordered stack of dense layers over one contiguous
+ * parameter block and a gradient block of the same layout (per layer, the
+ * weights (O, I) row-major, then the bias (O) when the layer has one), a
+ * workspace sized once for the largest batch, forward propagation, the
+ * loss of the last forward pass, and backpropagation.
+ *
+ * Invariants: forward writes each layer's activations (B, O) into the
+ * workspace and keeps the output layer's pre-activations (logits) for the
+ * fused losses; bp_net_loss leaves dL/dz of the output layer in delta[0];
+ * backward consumes it, accumulating into the gradient block. Nothing in
+ * forward, loss, backward allocates once the workspace fits the batch.
+ * With dropout on, a hidden layer's activations stay unmasked in `acts`
+ * (the activation's backward needs them) and the masked copy the next
+ * layer reads is in `dropped`, with the mask beside it.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct bp_net {
+    int inputs, n_layers;
+    int max_width;           /* widest of the inputs and every layer */
+    size_t sum_widths;       /* sum of the layers' widths */
+    size_t n_params;
+    float *params;           /* (n_params) */
+    float *grads;            /* (n_params), same layout */
+
+    /* Workspace, sized for `capacity` rows. */
+    int capacity;
+    void *work;              /* the one allocation behind the views below */
+    float *acts;             /* layer l's (B, O) at acts + capacity * act_off[l] */
+    float *logits;           /* (B, O_last) output pre-activations */
+    float *delta[2];         /* (B, max_width) ping-pong slopes */
+    double *colsum;          /* (max_width) bias-gradient accumulators */
+    float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
+    float *dropped;          /* dropout: the masked values, same layout */
+    int drop_ready;          /* the workspace holds mask and dropped */
+
+    double drop_p;           /* dropout probability on hidden layers (0: off) */
+    bp_rng *drop_rng;        /* borrowed */
+
+    int batch;               /* rows of the last forward pass, 0 if none */
+    const float *x;          /* (B, I) input of the last forward pass */
+    int have_delta;          /* bp_net_loss ran since the last forward */
+    char message[256];
+    size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */
+    bp__layer layers[];      /* (n_layers) */
+};
+
+const bp__layer *bp__net_layer(const bp_net *net, int l)
+{
+    return &net->layers[l];
+}
+
+void bp__net_set_message(bp_net *net, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bp__vformat(net->message, sizeof net->message, fmt, ap);
+    va_end(ap);
+}
+
+const char *bp_net_message(const bp_net *net)
+{
+    return net ? net->message : "no network";
+}
+
+bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs,
+                      bp_error *err)
+{
+    bp_net *net = NULL;
+    size_t bytes, n_params = 0, sum_widths = 0, block;
+    int prev = inputs, max_width = inputs;
+
+    if (inputs <= 0 || n_layers <= 0 || !descs) {
+        bp__error_set(err, BP_ESPEC, "a network needs a positive input width and at least one layer");
+        return NULL;
+    }
+    for (int l = 0; l < n_layers; l++) {
+        const bp_layer_desc *d = &descs[l];
+        size_t w;
+        if (d->width <= 0) {
+            bp__error_set(err, BP_ESPEC, "layer %d: width must be positive, got %d", l + 1, d->width);
+            return NULL;
+        }
+        if (!bp_act_name(d->act)) {
+            bp__error_set(err, BP_ESPEC, "layer %d: unknown activation %d", l + 1, (int)d->act);
+            return NULL;
+        }
+        if (d->act == BP_ACT_LEAKY_RELU && !(d->slope >= 0.0f && d->slope < 1.0f)) {
+            bp__error_set(err, BP_ESPEC, "layer %d: leaky_relu slope must be in (0, 1), got %g",
+                          l + 1, (double)d->slope);
+            return NULL;
+        }
+        if (bp__mul_size((size_t)prev, (size_t)d->width, &w) != 0 ||
+            n_params > SIZE_MAX / 4 - w - (size_t)d->width) {
+            bp__error_set(err, BP_EOVERFLOW, "layer %d: too many parameters", l + 1);
+            return NULL;
+        }
+        n_params += w + (d->bias ? (size_t)d->width : 0);
+        sum_widths += (size_t)d->width;
+        max_width = d->width > max_width ? d->width : max_width;
+        prev = d->width;
+    }
+
+    bytes = sizeof *net + (size_t)n_layers * (sizeof(bp__layer) + sizeof(size_t));
+    net = bp__calloc(1, bytes);
+    if (!net) {
+        bp__error_set(err, BP_ENOMEM, "out of memory creating the network");
+        return NULL;
+    }
+    net->act_off = (size_t *)(void *)&net->layers[n_layers];
+    if (bp__mul_size(n_params, 2 * sizeof(float), &block) != 0 ||
+        !(net->params = bp__calloc(1, block))) {
+        bp__free(net);
+        bp__error_set(err, BP_ENOMEM, "out of memory allocating %zu parameters", n_params);
+        return NULL;
+    }
+    net->grads = net->params + n_params;
+    net->inputs = inputs;
+    net->n_layers = n_layers;
+    net->n_params = n_params;
+    net->max_width = max_width;
+    net->sum_widths = sum_widths;
+
+    size_t off = 0, aoff = 0;
+    prev = inputs;
+    for (int l = 0; l < n_layers; l++) {
+        bp__layer *L = &net->layers[l];
+        L->I = prev;
+        L->O = descs[l].width;
+        L->act = descs[l].act;
+        L->bias = descs[l].bias != 0;
+        L->slope = L->act == BP_ACT_LEAKY_RELU
+                       ? (descs[l].slope > 0.0f ? descs[l].slope : BP_LEAKY_SLOPE_DEFAULT)
+                       : 0.0f;
+        L->w_off = off;
+        off += (size_t)L->I * (size_t)L->O;
+        L->b_off = off;
+        if (L->bias)
+            off += (size_t)L->O;
+        net->act_off[l] = aoff;
+        aoff += (size_t)L->O;
+        prev = L->O;
+    }
+    return net;
+}
+
+bp_net *bp_net_parse(const char *spec, bp_error *err)
+{
+    int inputs = 0, n_layers = 0;
+    bp_layer_desc *descs = NULL;
+    if (bp__spec_parse(spec, &inputs, &n_layers, &descs, err) != 0)
+        return NULL;
+    bp_net *net = bp_net_create(inputs, n_layers, descs, err);
+    bp__free(descs);
+    return net;
+}
+
+void bp_net_free(bp_net *net)
+{
+    if (!net)
+        return;
+    bp__free(net->work);
+    bp__free(net->params);
+    bp__free(net);
+}
+
+int bp_net_spec(const bp_net *net, char *buf, size_t size)
+{
+    int total = 0, n;
+    char dummy[1];
+    if (!buf || size == 0) {
+        buf = dummy;
+        size = 1;
+    }
+#define APPEND(...)                                                            \
+    do {                                                                       \
+        size_t used = (size_t)total < size ? (size_t)total : size - 1;         \
+        n = snprintf(buf + used, size - used, __VA_ARGS__);                    \
+        if (n < 0)                                                             \
+            return BP_EINVAL;                                                  \
+        total += n;                                                            \
+    } while (0)
+    APPEND("%d", net->inputs);
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        APPEND(",%d:%s", L->O, bp_act_name(L->act));
+        if (L->act == BP_ACT_LEAKY_RELU && L->slope != BP_LEAKY_SLOPE_DEFAULT)
+            APPEND("=%g", (double)L->slope);
+        if (!L->bias)
+            APPEND(":nobias");
+    }
+#undef APPEND
+    return total;
+}
+
+int bp_net_inputs(const bp_net *net) { return net->inputs; }
+int bp_net_outputs(const bp_net *net) { return net->layers[net->n_layers - 1].O; }
+int bp_net_layers(const bp_net *net) { return net->n_layers; }
+size_t bp_net_param_count(const bp_net *net) { return net->n_params; }
+float *bp_net_params(bp_net *net) { return net->params; }
+float *bp_net_grads(bp_net *net) { return net->grads; }
+
+static int layer_ok(const bp_net *net, int l)
+{
+    return net && l >= 0 && l < net->n_layers;
+}
+
+bp_layer_desc bp_net_layer(const bp_net *net, int l)
+{
+    bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f};
+    if (layer_ok(net, l)) {
+        const bp__layer *L = &net->layers[l];
+        d.width = L->O;
+        d.act = L->act;
+        d.bias = L->bias;
+        d.slope = L->slope;
+    }
+    return d;
+}
+
+int bp_net_layer_inputs(const bp_net *net, int l)
+{
+    return layer_ok(net, l) ? net->layers[l].I : 0;
+}
+
+float *bp_net_weight(bp_net *net, int l)
+{
+    return layer_ok(net, l) ? net->params + net->layers[l].w_off : NULL;
+}
+
+float *bp_net_bias(bp_net *net, int l)
+{
+    return layer_ok(net, l) && net->layers[l].bias ? net->params + net->layers[l].b_off : NULL;
+}
+
+float *bp_net_weight_grad(bp_net *net, int l)
+{
+    return layer_ok(net, l) ? net->grads + net->layers[l].w_off : NULL;
+}
+
+float *bp_net_bias_grad(bp_net *net, int l)
+{
+    return layer_ok(net, l) && net->layers[l].bias ? net->grads + net->layers[l].b_off : NULL;
+}
+
+int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b)
+{
+    if (!layer_ok(net, l) || !w) {
+        if (net)
+            bp__net_set_message(net, "set_layer: no layer %d (the network has %d)", l,
+                                net->n_layers);
+        return BP_EINVAL;
+    }
+    const bp__layer *L = &net->layers[l];
+    if (b && !L->bias) {
+        bp__net_set_message(net, "set_layer: layer %d has no bias", l);
+        return BP_EINVAL;
+    }
+    memcpy(net->params + L->w_off, w, (size_t)L->O * (size_t)L->I * sizeof *w);
+    if (b)
+        memcpy(net->params + L->b_off, b, (size_t)L->O * sizeof *b);
+    return 0;
+}
+
+int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
+{
+    if (!net || !rng || (int)scheme < 0 || scheme > BP_INIT_NORMAL)
+        return BP_EINVAL;
+    if (scheme == BP_INIT_NORMAL && !(scale >= 0.0 && isfinite(scale))) {
+        bp__net_set_message(net, "init: the scale must be a finite number >= 0, got %g", scale);
+        return BP_EINVAL;
+    }
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        double fan_in = L->I, fan_out = L->O, var;
+        int uniform = 0;
+        switch (scheme) {
+        case BP_INIT_HE_UNIFORM: uniform = 1; /* fall through */
+        case BP_INIT_HE_NORMAL: var = 2.0 / fan_in; break;
+        case BP_INIT_XAVIER_UNIFORM: uniform = 1; /* fall through */
+        case BP_INIT_XAVIER_NORMAL: var = 2.0 / (fan_in + fan_out); break;
+        case BP_INIT_LECUN_UNIFORM: uniform = 1; /* fall through */
+        case BP_INIT_LECUN_NORMAL: var = 1.0 / fan_in; break;
+        case BP_INIT_NORMAL:
+        default: var = scale * scale; break;
+        }
+        float *w = net->params + L->w_off;
+        size_t n = (size_t)L->O * (size_t)L->I;
+        double sd = sqrt(var), a = sqrt(3.0 * var);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(uniform ? a * (2.0 * bp_rng_uniform(rng) - 1.0) : sd * bp_rng_normal(rng));
+        if (L->bias)
+            memset(net->params + L->b_off, 0, (size_t)L->O * sizeof(float));
+    }
+    return 0;
+}
+
+/* (Re)allocate the workspace for `rows` rows, with the dropout buffers when
+ * `dropout` is set. */
+static int workspace_alloc(bp_net *net, int rows, int dropout)
+{
+    size_t cap = (size_t)rows, acts, logits, delta, floats, bytes;
+    size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
+    /* floats: acts (cap * sum_widths), logits (cap * O_last), two deltas
+     * (cap * max_width each), with dropout a mask and a masked copy (cap *
+     * hidden each); before them, max_width doubles. */
+    if (bp__mul_size(cap, net->sum_widths, &acts) ||
+        bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
+        bp__mul_size(cap, (size_t)net->max_width, &delta) ||
+        bp__mul_size(cap, dropout ? hidden : 0, &hidden) ||
+        acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta > SIZE_MAX / 16 ||
+        hidden > SIZE_MAX / 16 ||
+        bp__mul_size(acts + logits + 2 * delta + 2 * hidden, sizeof(float), &floats) ||
+        floats > SIZE_MAX - (size_t)net->max_width * sizeof(double)) {
+        bp__net_set_message(net, "a batch of %d rows is too large for this network", rows);
+        return BP_EOVERFLOW;
+    }
+    bytes = (size_t)net->max_width * sizeof(double) + floats;
+    void *work = bp__malloc(bytes);
+    if (!work) {
+        bp__net_set_message(net, "out of memory reserving a workspace for %d rows", rows);
+        return BP_ENOMEM;
+    }
+    bp__free(net->work);
+    net->work = work;
+    net->colsum = work;
+    net->acts = (float *)(void *)(net->colsum + net->max_width);
+    net->logits = net->acts + acts;
+    net->delta[0] = net->logits + logits;
+    net->delta[1] = net->delta[0] + delta;
+    net->mask = dropout ? net->delta[1] + delta : NULL;
+    net->dropped = dropout ? net->mask + hidden : NULL;
+    net->drop_ready = dropout;
+    net->capacity = rows;
+    net->batch = 0;
+    net->have_delta = 0;
+    return 0;
+}
+
+int bp_net_reserve(bp_net *net, int max_batch)
+{
+    if (!net || max_batch <= 0)
+        return BP_EINVAL;
+    if (max_batch <= net->capacity)
+        return 0;
+    return workspace_alloc(net, max_batch, net->drop_p > 0.0);
+}
+
+int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng)
+{
+    if (!net)
+        return BP_EINVAL;
+    if (!(p >= 0.0 && p < 1.0) || (p > 0.0 && !rng)) {
+        bp__net_set_message(net, "dropout: the probability must be in [0, 1) with a generator, got %g", p);
+        return BP_EINVAL;
+    }
+    if (p > 0.0 && !net->drop_ready && net->capacity > 0) {
+        int rc = workspace_alloc(net, net->capacity, 1);
+        if (rc != 0)
+            return rc;
+    }
+    net->drop_p = p;
+    net->drop_rng = rng;
+    net->batch = 0;
+    net->have_delta = 0;
+    return 0;
+}
+
+/* Whether layer l's output goes through dropout in the current mode. */
+static int dropping(const bp_net *net, int l)
+{
+    return net->drop_p > 0.0 && l < net->n_layers - 1;
+}
+
+/* Inverted dropout over n values: keep each with probability 1 - p. The
+ * draw compares 32 random bits with a threshold, two values per 64 bits. */
+static void dropout_apply(bp_net *net, size_t n, const float *a, float *mask, float *out)
+{
+    const uint64_t threshold = (uint64_t)(net->drop_p * 4294967296.0);
+    const float keep = (float)(1.0 / (1.0 - net->drop_p));
+    uint64_t bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((i & 1) == 0)
+            bits = bp_rng_next(net->drop_rng);
+        uint64_t r = (i & 1) ? bits >> 32 : bits & 0xffffffffu;
+        mask[i] = r < threshold ? 0.0f : keep;
+        out[i] = a[i] * mask[i];
+    }
+}
+
+static float *acts_of(const bp_net *net, int l)
+{
+    return net->acts + (size_t)net->capacity * net->act_off[l];
+}
+
+/* What layer l + 1 reads: the masked copy under dropout, else the values. */
+static const float *output_of(const bp_net *net, int l)
+{
+    size_t off = (size_t)net->capacity * net->act_off[l];
+    return dropping(net, l) ? net->dropped + off : net->acts + off;
+}
+
+int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
+{
+    int rc;
+    if (!net)
+        return BP_EINVAL;
+    if (B <= 0 || !x) {
+        bp__net_set_message(net, "forward: expected a batch of at least one row, got %d", B);
+        return BP_EINVAL;
+    }
+    if ((B > net->capacity || (net->drop_p > 0.0 && !net->drop_ready)) &&
+        (rc = workspace_alloc(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
+        return rc;
+    const float *in = x;
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        float *z = acts_of(net, l); /* (B, O) */
+        bp__gemm(0, 1, B, L->O, L->I, 1.0f, in, L->I, net->params + L->w_off, L->I,
+                 0.0f, z, L->O);
+        if (L->bias) {
+            const float *bias = net->params + L->b_off;
+            for (int b = 0; b < B; b++) {
+                float *row = z + (size_t)b * (size_t)L->O;
+                for (int o = 0; o < L->O; o++)
+                    row[o] += bias[o];
+            }
+        }
+        if (l == net->n_layers - 1)
+            memcpy(net->logits, z, (size_t)B * (size_t)L->O * sizeof *z);
+        bp__act_forward(L->act, L->slope, B, L->O, z);
+        if (dropping(net, l)) {
+            size_t off = (size_t)net->capacity * net->act_off[l];
+            dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off, net->dropped + off);
+        }
+        in = output_of(net, l);
+    }
+    net->batch = B;
+    net->x = x;
+    net->have_delta = 0;
+    if (out)
+        *out = in;
+    return 0;
+}
+
+int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T)
+{
+    return bp__loss_check(loss, B, bp_net_outputs(net), t, T, net->message,
+                          sizeof net->message);
+}
+
+/* The loss of the last forward pass; dz (B, O) receives dL/dz of the output
+ * layer when not NULL. */
+static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
+                       double *value, float *dz)
+{
+    const bp__layer *L = &net->layers[net->n_layers - 1];
+    int B = net->batch, rc;
+    double v;
+    if (B <= 0) {
+        bp__net_set_message(net, "loss: run bp_net_forward first");
+        return BP_EINVAL;
+    }
+    if ((rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
+        return rc;
+    if (bp__loss_fuses(loss, L->act)) {
+        v = bp__loss_fused(loss, B, L->O, net->logits, t, T, dz);
+    } else {
+        const float *a = acts_of(net, net->n_layers - 1);
+        bp_loss_compute(loss, B, L->O, a, t, T, &v, dz);
+        if (dz)
+            bp__act_backward(L->act, L->slope, B, L->O, a, dz);
+    }
+    if (value)
+        *value = v;
+    return 0;
+}
+
+int bp_net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value)
+{
+    if (!net)
+        return BP_EINVAL;
+    int rc = output_loss(net, loss, t, T, value, net->delta[0]);
+    net->have_delta = rc == 0;
+    return rc;
+}
+
+void bp_net_zero_grad(bp_net *net)
+{
+    if (net)
+        memset(net->grads, 0, net->n_params * sizeof *net->grads);
+}
+
+int bp_net_backward(bp_net *net, float *dx)
+{
+    if (!net)
+        return BP_EINVAL;
+    if (!net->have_delta) {
+        bp__net_set_message(net, "backward: run bp_net_forward and bp_net_loss first");
+        return BP_EINVAL;
+    }
+    int B = net->batch, cur = 0;
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        const bp__layer *L = &net->layers[l];
+        const float *in = l == 0 ? net->x : output_of(net, l - 1); /* (B, I) */
+        const float *dz = net->delta[cur];                        /* (B, O) */
+        /* dW (O, I) += dz^T in */
+        bp__gemm(1, 0, L->O, L->I, B, 1.0f, dz, L->O, in, L->I, 1.0f,
+                 net->grads + L->w_off, L->I);
+        if (L->bias) {
+            double *cs = net->colsum;
+            float *db = net->grads + L->b_off;
+            for (int o = 0; o < L->O; o++)
+                cs[o] = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *row = dz + (size_t)b * (size_t)L->O;
+                for (int o = 0; o < L->O; o++)
+                    cs[o] += row[o];
+            }
+            for (int o = 0; o < L->O; o++)
+                db[o] += (float)cs[o];
+        }
+        if (l == 0 && !dx)
+            break;
+        /* d in (B, I) = dz W */
+        float *din = l == 0 ? dx : net->delta[1 - cur];
+        bp__gemm(0, 0, B, L->I, L->O, 1.0f, dz, L->O, net->params + L->w_off, L->I,
+                 0.0f, din, L->I);
+        if (l > 0) {
+            const bp__layer *P = &net->layers[l - 1];
+            if (dropping(net, l - 1)) {
+                const float *m = net->mask + (size_t)net->capacity * net->act_off[l - 1];
+                for (size_t i = 0, n = (size_t)B * (size_t)P->O; i < n; i++)
+                    din[i] *= m[i];
+            }
+            bp__act_backward(P->act, P->slope, B, P->O, acts_of(net, l - 1), din);
+            cur = 1 - cur;
+        }
+    }
+    net->have_delta = 0;
+    return 0;
+}
+
+int bp_net_gradient(bp_net *net, bp_loss loss, int B, const float *x,
+                    const float *t, int T, double *value)
+{
+    int rc;
+    if (!net)
+        return BP_EINVAL;
+    bp_net_zero_grad(net);
+    if ((rc = bp_net_forward(net, B, x, NULL)) != 0 ||
+        (rc = bp_net_loss(net, loss, t, T, value)) != 0)
+        return rc;
+    return bp_net_backward(net, NULL);
+}
+
+int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
+                    const float *t, int T, double *value, double *accuracy)
+{
+    const float *out;
+    int rc;
+    if (!net)
+        return BP_EINVAL;
+    if ((rc = bp_net_forward(net, B, x, &out)) != 0 ||
+        (rc = output_loss(net, loss, t, T, value, NULL)) != 0)
+        return rc;
+    if (accuracy)
+        *accuracy = bp_accuracy(B, bp_net_outputs(net), out, t, T);
+    return 0;
+}

@@ -1,0 +1,307 @@
+/*
+ * optim.c - the optimizers: gradient descent, SGD with (Nesterov) momentum,
+ * RMSprop, Adam and AdamW over the flat parameter block, with PyTorch's
+ * update rules (torch.optim, single-tensor form) in PyTorch's order.
+ *
+ * Invariants: the optimizer and its state live in one allocation made by
+ * bp_optim_create; the state is `blocks` arrays of n floats, each in the
+ * layout of the parameter block (SGD with momentum: b; RMSPROP: s; ADAM and
+ * ADAMW: m then v), zero at creation. bp_optim_step allocates nothing and
+ * makes one pass over the block.
+ *
+ * Numerics follow a float32 model under torch.optim: the per-element
+ * arithmetic is float, while the scalar factors (1 - alpha, the bias
+ * corrections, lr / (1 - beta1^t), 1 - lr * weight_decay) are computed in
+ * double, as Python floats are, and rounded to float once per step.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+struct bp_optim {
+    bp_net *net;          /* borrowed */
+    bp_optim_opts opts;
+    long steps;           /* steps taken */
+    int blocks;           /* state blocks: 0, 1 or 2 */
+    size_t n;             /* floats per block: bp_net_param_count(net) */
+    float state[];        /* (blocks, n) */
+};
+
+static const char *const optim_names[] = {
+    "gd", "sgd", "rmsprop", "adam", "adamw", "random",
+};
+
+const char *bp_optim_name(bp_optim_kind kind)
+{
+    if ((int)kind < 0 || (size_t)kind >= sizeof optim_names / sizeof optim_names[0])
+        return NULL;
+    return optim_names[kind];
+}
+
+int bp_optim_parse(const char *name, bp_optim_kind *out)
+{
+    if (!name || !out)
+        return BP_EINVAL;
+    for (size_t i = 0; i < sizeof optim_names / sizeof optim_names[0]; i++)
+        if (strcmp(name, optim_names[i]) == 0) {
+            *out = (bp_optim_kind)i;
+            return 0;
+        }
+    return BP_EINVAL;
+}
+
+bp_optim_opts bp_optim_defaults(bp_optim_kind kind)
+{
+    bp_optim_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = kind;
+    o.lr = (kind == BP_OPTIM_ADAM || kind == BP_OPTIM_ADAMW) ? 0.001 : 0.01;
+    o.momentum = 0.0;
+    o.nesterov = 0;
+    o.alpha = 0.99;
+    o.beta1 = 0.9;
+    o.beta2 = 0.999;
+    o.eps = 1e-8;
+    o.weight_decay = kind == BP_OPTIM_ADAMW ? 0.01 : 0.0;
+    o.scale = 0.05;
+    return o;
+}
+
+/* Number of state blocks the options need. */
+static int state_blocks(const bp_optim_opts *o)
+{
+    switch (o->kind) {
+    case BP_OPTIM_SGD:
+        return o->momentum > 0.0 ? 1 : 0;
+    case BP_OPTIM_RMSPROP:
+        return 1;
+    case BP_OPTIM_ADAM:
+    case BP_OPTIM_ADAMW:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+static int unit_interval(double v) /* v in [0, 1) */
+{
+    return v >= 0.0 && v < 1.0;
+}
+
+/* Check the fields the kind uses; 0 or BP_EINVAL with err naming the field. */
+static int check_opts(const bp_optim_opts *o, bp_error *err)
+{
+    const bp_optim_kind k = o->kind;
+    if (!bp_optim_name(k))
+        return bp__error_set(err, BP_EINVAL, "optimizer: unknown kind %d", (int)k);
+    if (!(isfinite(o->lr) && o->lr > 0.0))
+        return bp__error_set(err, BP_EINVAL, "optimizer: lr must be a finite number > 0, got %g",
+                             o->lr);
+    if (k == BP_OPTIM_RANDOM) {
+        if (!(isfinite(o->scale) && o->scale > 0.0))
+            return bp__error_set(err, BP_EINVAL,
+                                 "optimizer: scale must be a finite number > 0, got %g", o->scale);
+        return 0;
+    }
+    if (!(isfinite(o->weight_decay) && o->weight_decay >= 0.0))
+        return bp__error_set(err, BP_EINVAL,
+                             "optimizer: weight_decay must be a finite number >= 0, got %g",
+                             o->weight_decay);
+    if (k == BP_OPTIM_SGD) {
+        if (!unit_interval(o->momentum))
+            return bp__error_set(err, BP_EINVAL, "optimizer: momentum must be in [0, 1), got %g",
+                                 o->momentum);
+        if (o->nesterov && !(o->momentum > 0.0))
+            return bp__error_set(err, BP_EINVAL,
+                                 "optimizer: nesterov needs momentum > 0, got momentum %g",
+                                 o->momentum);
+    }
+    if (k == BP_OPTIM_RMSPROP && !unit_interval(o->alpha))
+        return bp__error_set(err, BP_EINVAL, "optimizer: alpha must be in [0, 1), got %g",
+                             o->alpha);
+    if (k == BP_OPTIM_ADAM || k == BP_OPTIM_ADAMW) {
+        if (!unit_interval(o->beta1))
+            return bp__error_set(err, BP_EINVAL, "optimizer: beta1 must be in [0, 1), got %g",
+                                 o->beta1);
+        if (!unit_interval(o->beta2))
+            return bp__error_set(err, BP_EINVAL, "optimizer: beta2 must be in [0, 1), got %g",
+                                 o->beta2);
+    }
+    if (k == BP_OPTIM_RMSPROP || k == BP_OPTIM_ADAM || k == BP_OPTIM_ADAMW) {
+        if (!(isfinite(o->eps) && o->eps > 0.0))
+            return bp__error_set(err, BP_EINVAL,
+                                 "optimizer: eps must be a finite number > 0, got %g", o->eps);
+    }
+    return 0;
+}
+
+bp_optim *bp_optim_create(bp_net *net, const bp_optim_opts *opts, bp_error *err)
+{
+    size_t n, floats, bytes;
+    int blocks;
+    bp_optim *opt;
+
+    if (!net || !opts) {
+        bp__error_set(err, BP_EINVAL, "optimizer: needs a network and options");
+        return NULL;
+    }
+    if (check_opts(opts, err) != 0)
+        return NULL;
+    n = bp_net_param_count(net);
+    blocks = state_blocks(opts);
+    if (bp__mul_size(n, (size_t)blocks, &floats) != 0 ||
+        bp__mul_size(floats, sizeof(float), &bytes) != 0 ||
+        bytes > SIZE_MAX - sizeof *opt) {
+        bp__error_set(err, BP_EOVERFLOW, "optimizer: %d state blocks of %zu parameters are too large",
+                      blocks, n);
+        return NULL;
+    }
+    opt = bp__calloc(1, sizeof *opt + bytes);
+    if (!opt) {
+        bp__error_set(err, BP_ENOMEM, "optimizer: out of memory for %d state blocks of %zu parameters",
+                      blocks, n);
+        return NULL;
+    }
+    opt->net = net;
+    opt->opts = *opts;
+    opt->blocks = blocks;
+    opt->n = n;
+    return opt;
+}
+
+void bp_optim_free(bp_optim *opt)
+{
+    bp__free(opt);
+}
+
+/* Per element, with g the gradient and wd the L2 weight decay (skipped when
+ * 0, as PyTorch skips it):
+ *   g = g + wd * p
+ *   SGD      b = b * momentum + g  (b = g on the first step)
+ *            g = g + momentum * b (nesterov) or b
+ *   GD, SGD  p = p - lr * g
+ *   RMSPROP  s = s * alpha + (1 - alpha) * g * g;  p = p - lr * g / (sqrt(s) + eps)
+ *   ADAMW    p = p * (1 - lr * weight_decay), and no L2 term
+ *   ADAM     m = m * beta1 + (1 - beta1) * g;  v = v * beta2 + (1 - beta2) * g * g
+ *            p = p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+ *            step_size = lr / (1 - beta1^t) */
+int bp_optim_step(bp_optim *opt, double lr)
+{
+    if (!opt)
+        return BP_EINVAL;
+    const bp_optim_opts *o = &opt->opts;
+    bp_net *net = opt->net;
+    if (o->kind == BP_OPTIM_RANDOM) {
+        bp__net_set_message(net, "optimizer: random search takes no gradient step; "
+                                 "use bp_rsearch_step");
+        return BP_EINVAL;
+    }
+    if (!(isfinite(lr) && lr >= 0.0)) {
+        bp__net_set_message(net, "optimizer: the learning rate must be a finite number >= 0, got %g",
+                            lr);
+        return BP_EINVAL;
+    }
+
+    float *p = bp_net_params(net);          /* (n) */
+    const float *grad = bp_net_grads(net);  /* (n) */
+    float *s0 = opt->state;                 /* (n) b, s or m */
+    float *s1 = opt->state + opt->n;        /* (n) v */
+    const size_t n = opt->n;
+    const long t = opt->steps < LONG_MAX ? opt->steps + 1 : LONG_MAX;
+    const float rate = (float)lr;
+    const float wd = o->kind == BP_OPTIM_ADAMW ? 0.0f : (float)o->weight_decay;
+
+    switch (o->kind) {
+    case BP_OPTIM_GD:
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i];
+            if (wd != 0.0f)
+                g = g + wd * p[i];
+            p[i] = p[i] - rate * g;
+        }
+        break;
+    case BP_OPTIM_SGD: {
+        const float mu = (float)o->momentum;
+        const int first = opt->steps == 0, nesterov = o->nesterov != 0;
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i];
+            if (wd != 0.0f)
+                g = g + wd * p[i];
+            if (opt->blocks) {
+                float b = first ? g : s0[i] * mu + g;
+                s0[i] = b;
+                g = nesterov ? g + mu * b : b;
+            }
+            p[i] = p[i] - rate * g;
+        }
+        break;
+    }
+    case BP_OPTIM_RMSPROP: {
+        const float alpha = (float)o->alpha, keep = (float)(1.0 - o->alpha);
+        const float eps = (float)o->eps;
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i];
+            if (wd != 0.0f)
+                g = g + wd * p[i];
+            float s = s0[i] * alpha + keep * g * g;
+            s0[i] = s;
+            p[i] = p[i] - rate * g / (sqrtf(s) + eps);
+        }
+        break;
+    }
+    case BP_OPTIM_ADAM:
+    case BP_OPTIM_ADAMW: {
+        const double bc1 = 1.0 - pow(o->beta1, (double)t);
+        const double bc2 = 1.0 - pow(o->beta2, (double)t);
+        const float beta1 = (float)o->beta1, keep1 = (float)(1.0 - o->beta1);
+        const float beta2 = (float)o->beta2, keep2 = (float)(1.0 - o->beta2);
+        const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+        const float eps = (float)o->eps;
+        const float shrink = (float)(1.0 - lr * o->weight_decay);
+        const int decoupled = o->kind == BP_OPTIM_ADAMW;
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i];
+            if (decoupled)
+                p[i] = p[i] * shrink;
+            else if (wd != 0.0f)
+                g = g + wd * p[i];
+            float m = s0[i] * beta1 + keep1 * g;
+            float v = s1[i] * beta2 + keep2 * g * g;
+            s0[i] = m;
+            s1[i] = v;
+            p[i] = p[i] - step_size * m / (sqrtf(v) / bc2_sqrt + eps);
+        }
+        break;
+    }
+    default:
+        bp__net_set_message(net, "optimizer: unknown kind %d", (int)o->kind);
+        return BP_EINVAL;
+    }
+    opt->steps = t;
+    return 0;
+}
+
+long bp_optim_steps(const bp_optim *opt)
+{
+    return opt ? opt->steps : 0;
+}
+
+int bp_optim_state_blocks(const bp_optim *opt)
+{
+    return opt ? opt->blocks : 0;
+}
+
+float *bp_optim_state(bp_optim *opt, int block)
+{
+    if (!opt || block < 0 || block >= opt->blocks)
+        return NULL;
+    return opt->state + (size_t)block * opt->n;
+}
+
+void bp_optim_set_steps(bp_optim *opt, long steps)
+{
+    if (opt)
+        opt->steps = steps > 0 ? steps : 0;
+}
