@@ -1,0 +1,313 @@
+/*
+ * dataset.c - the data-set type: one allocation holding the description,
+ * the per-feature scaling, the targets (rows, T) and the inputs (rows, I),
+ * stored as bytes (IDX images) or floats (everything else).
+ *
+ * bp_dataset_gather turns rows into float batches, x' = (x - shift) * mul,
+ * computed in float; it validates every row index before writing anything
+ * and allocates nothing. Invariants: shift and mul hold I finite values;
+ * classes > 0 only when T == 1 and every target is an integer in
+ * [0, classes).
+ */
+#include "data.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Offsets inside the one allocation are kept at this alignment. */
+#define DS_ALIGN 16
+
+static size_t align_up(size_t n)
+{
+    return (n + DS_ALIGN - 1) / DS_ALIGN * DS_ALIGN;
+}
+
+/* *sum = a + b; nonzero when it does not fit in size_t. */
+static int add_size(size_t a, size_t b, size_t *sum)
+{
+    if (b > SIZE_MAX - a)
+        return BP_EOVERFLOW;
+    *sum = a + b;
+    return 0;
+}
+
+bp_dataset *bp__dataset_new(size_t rows, int inputs, int T, int bytes,
+                            const char *what, bp_error *err)
+{
+    bp_dataset *ds = NULL;
+    size_t nx, nt, x_size, t_size, s_size, head, total;
+    unsigned char *block;
+
+    if (inputs < 1 || inputs > BP__DATA_MAX_INPUTS || T < 1 || T > BP__DATA_MAX_INPUTS) {
+        bp__error_set(err, BP_EINVAL,
+                      "%s: a data set needs 1 to %d inputs and target columns, got %d and %d",
+                      what, BP__DATA_MAX_INPUTS, inputs, T);
+        return NULL;
+    }
+    head = align_up(sizeof *ds);
+    if (bp__mul_size(rows, (size_t)inputs, &nx) != 0 ||
+        bp__mul_size(nx, bytes ? 1 : sizeof(float), &x_size) != 0 ||
+        bp__mul_size(rows, (size_t)T, &nt) != 0 ||
+        bp__mul_size(nt, sizeof(float), &t_size) != 0 ||
+        bp__mul_size((size_t)inputs, 2 * sizeof(float), &s_size) != 0 ||
+        add_size(head, align_up(s_size), &total) != 0 ||
+        add_size(total, align_up(t_size), &total) != 0 ||
+        add_size(total, x_size, &total) != 0) {
+        bp__error_set(err, BP_EOVERFLOW, "%s: %zu rows of %d inputs is too large", what,
+                      rows, inputs);
+        return NULL;
+    }
+    block = bp__malloc(total);
+    if (!block) {
+        bp__error_set(err, BP_ENOMEM, "%s: out of memory for %zu rows of %d inputs (%zu bytes)",
+                      what, rows, inputs, total);
+        return NULL;
+    }
+    ds = (bp_dataset *)(void *)block;
+    memset(ds, 0, sizeof *ds);
+    ds->rows = rows;
+    ds->inputs = inputs;
+    ds->T = T;
+    ds->bytes = bytes ? 1 : 0;
+    ds->shift = (float *)(void *)(block + head);
+    ds->mul = ds->shift + inputs;
+    ds->t = (float *)(void *)(block + head + align_up(s_size));
+    ds->x = block + head + align_up(s_size) + align_up(t_size);
+    for (int j = 0; j < inputs; j++) {
+        ds->shift[j] = 0.0f;
+        ds->mul[j] = bytes ? 1.0f / 255.0f : 1.0f;
+    }
+    return ds;
+}
+
+void bp__dataset_name(bp_dataset *ds, const char *name, const char *detail)
+{
+    char tail[96];
+    if (ds->classes > 0)
+        snprintf(tail, sizeof tail, "%d class%s", ds->classes, ds->classes == 1 ? "" : "es");
+    else
+        snprintf(tail, sizeof tail, "%s", ds->T == 1 ? "numeric target" : "numeric targets");
+    snprintf(ds->describe, sizeof ds->describe, "%s (%zu row%s, %d input%s%s%s, %s)", name,
+             ds->rows, ds->rows == 1 ? "" : "s", ds->inputs, ds->inputs == 1 ? "" : "s",
+             detail ? ", " : "", detail ? detail : "", tail);
+}
+
+int bp__dataset_classes_of(const float *t, size_t n)
+{
+    float top = 0.0f;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = t[i];
+        if (!(v >= 0.0f && v <= (float)BP__DATA_MAX_CLASS) || v != floorf(v))
+            return 0;
+        if (v > top)
+            top = v;
+    }
+    return (int)top + 1;
+}
+
+bp_dataset *bp_dataset_from_arrays(size_t rows, int inputs, int T, const float *x,
+                                   const float *t, int classes, bp_error *err)
+{
+    bp_dataset *ds;
+    size_t nx, nt;
+
+    if (inputs < 1 || T < 1 || classes < 0) {
+        bp__error_set(err, BP_EINVAL,
+                      "data arrays: inputs and target columns must be at least 1 and classes "
+                      "at least 0, got %d, %d and %d", inputs, T, classes);
+        return NULL;
+    }
+    if (classes > 0 && T != 1) {
+        bp__error_set(err, BP_EINVAL,
+                      "data arrays: class labels need one target column, got %d", T);
+        return NULL;
+    }
+    if (rows > 0 && (!x || !t)) {
+        bp__error_set(err, BP_EINVAL, "data arrays: x and t must not be NULL");
+        return NULL;
+    }
+    ds = bp__dataset_new(rows, inputs, T, 0, "data arrays", err);
+    if (!ds)
+        return NULL;
+    nx = rows * (size_t)inputs; /* both checked by bp__dataset_new */
+    nt = rows * (size_t)T;
+    for (size_t i = 0; i < nx; i++)
+        if (!isfinite(x[i])) {
+            bp__error_set(err, BP_ENONFINITE, "data arrays: x row %zu, column %zu is not finite",
+                          i / (size_t)inputs, i % (size_t)inputs);
+            goto fail;
+        }
+    for (size_t i = 0; i < nt; i++) {
+        if (!isfinite(t[i])) {
+            bp__error_set(err, BP_ENONFINITE, "data arrays: t row %zu, column %zu is not finite",
+                          i / (size_t)T, i % (size_t)T);
+            goto fail;
+        }
+        if (classes > 0 && (t[i] < 0.0f || t[i] >= (float)classes || t[i] != floorf(t[i]))) {
+            bp__error_set(err, BP_EINVAL,
+                          "data arrays: t row %zu is %g, not a class index in [0, %d)", i,
+                          (double)t[i], classes);
+            goto fail;
+        }
+    }
+    if (nx > 0)
+        memcpy(ds->x, x, nx * sizeof(float));
+    if (nt > 0)
+        memcpy(ds->t, t, nt * sizeof(float));
+    ds->classes = classes;
+    bp__dataset_name(ds, "arrays", NULL);
+    return ds;
+fail:
+    bp_dataset_free(ds);
+    return NULL;
+}
+
+void bp_dataset_free(bp_dataset *ds)
+{
+    bp__free(ds);
+}
+
+size_t bp_dataset_rows(const bp_dataset *ds)
+{
+    return ds ? ds->rows : 0;
+}
+
+int bp_dataset_inputs(const bp_dataset *ds)
+{
+    return ds ? ds->inputs : 0;
+}
+
+int bp_dataset_target_cols(const bp_dataset *ds)
+{
+    return ds ? ds->T : 0;
+}
+
+int bp_dataset_classes(const bp_dataset *ds)
+{
+    return ds ? ds->classes : 0;
+}
+
+const char *bp_dataset_describe(const bp_dataset *ds)
+{
+    return ds ? ds->describe : "";
+}
+
+int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
+                      float *x, float *t)
+{
+    size_t I, T;
+    if (!ds || B < 0)
+        return BP_EINVAL;
+    if (rows) {
+        for (int b = 0; b < B; b++)
+            if (rows[b] >= ds->rows)
+                return BP_EINVAL;
+    } else if (first > ds->rows || (size_t)B > ds->rows - first) {
+        return BP_EINVAL;
+    }
+    I = (size_t)ds->inputs;
+    T = (size_t)ds->T;
+    for (int b = 0; b < B; b++) {
+        size_t r = rows ? rows[b] : first + (size_t)b;
+        if (x) {
+            float *xo = x + (size_t)b * I;                   /* (I) */
+            if (ds->bytes) {
+                const uint8_t *src = (const uint8_t *)ds->x + r * I;
+                for (size_t j = 0; j < I; j++)
+                    xo[j] = ((float)src[j] - ds->shift[j]) * ds->mul[j];
+            } else {
+                const float *src = (const float *)ds->x + r * I;
+                for (size_t j = 0; j < I; j++)
+                    xo[j] = (src[j] - ds->shift[j]) * ds->mul[j];
+            }
+        }
+        if (t)
+            memcpy(t + (size_t)b * T, ds->t + r * T, T * sizeof(float));
+    }
+    return 0;
+}
+
+/* Row r's stored values, before scaling, into row (I). */
+static void raw_row(const bp_dataset *ds, size_t r, double *row)
+{
+    size_t I = (size_t)ds->inputs;
+    if (ds->bytes) {
+        const uint8_t *src = (const uint8_t *)ds->x + r * I;
+        for (size_t j = 0; j < I; j++)
+            row[j] = src[j];
+    } else {
+        const float *src = (const float *)ds->x + r * I;
+        for (size_t j = 0; j < I; j++)
+            row[j] = src[j];
+    }
+}
+
+int bp_dataset_standardize(bp_dataset *ds)
+{
+    double *mean, *sq, *first, *row, *varies;
+    size_t I;
+
+    if (!ds || ds->rows == 0)
+        return BP_EINVAL;
+    I = (size_t)ds->inputs;
+    mean = bp__calloc(5 * I, sizeof *mean);
+    if (!mean)
+        return BP_ENOMEM;
+    sq = mean + I;        /* (I) sums of squared deviations */
+    first = sq + I;       /* (I) row 0 */
+    row = first + I;      /* (I) the current row */
+    varies = row + I;     /* (I) 1 where some value differs from row 0's */
+    raw_row(ds, 0, first);
+    for (size_t r = 0; r < ds->rows; r++) {
+        raw_row(ds, r, row);
+        for (size_t j = 0; j < I; j++)
+            mean[j] += row[j];
+    }
+    for (size_t j = 0; j < I; j++)
+        mean[j] /= (double)ds->rows;
+    for (size_t r = 0; r < ds->rows; r++) {
+        raw_row(ds, r, row);
+        for (size_t j = 0; j < I; j++) {
+            double d = row[j] - mean[j];
+            sq[j] += d * d;
+            if (row[j] != first[j])
+                varies[j] = 1.0;
+        }
+    }
+    /* Population standard deviation; a constant column keeps mul 1. */
+    for (size_t j = 0; j < I; j++) {
+        double sd = sqrt(sq[j] / (double)ds->rows);
+        float mul = varies[j] != 0.0 && sd > 0.0 ? (float)(1.0 / sd) : 1.0f;
+        ds->shift[j] = (float)mean[j];
+        ds->mul[j] = isfinite(mul) ? mul : 1.0f;
+    }
+    bp__free(mean);
+    return 0;
+}
+
+int bp_dataset_get_scaling(const bp_dataset *ds, float *shift, float *mul)
+{
+    if (!ds)
+        return BP_EINVAL;
+    if (shift)
+        memcpy(shift, ds->shift, (size_t)ds->inputs * sizeof *shift);
+    if (mul)
+        memcpy(mul, ds->mul, (size_t)ds->inputs * sizeof *mul);
+    return 0;
+}
+
+int bp_dataset_set_scaling(bp_dataset *ds, const float *shift, const float *mul)
+{
+    if (!ds || !shift || !mul)
+        return BP_EINVAL;
+    for (int j = 0; j < ds->inputs; j++)
+        if (!isfinite(shift[j]) || !isfinite(mul[j]))
+            return BP_ENONFINITE;
+    memcpy(ds->shift, shift, (size_t)ds->inputs * sizeof *shift);
+    memcpy(ds->mul, mul, (size_t)ds->inputs * sizeof *mul);
+    return 0;
+}
