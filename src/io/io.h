@@ -1,0 +1,23 @@
+/*
+ * io.h - declarations shared by the model-file readers and writers.
+ */
+#ifndef BP_IO_IO_H
+#define BP_IO_IO_H
+
+#include "backprop.h"
+#include "io/json.h"
+
+/* Largest model file read, and largest safetensors header (as the
+ * safetensors project limits it). */
+#define BP__MODEL_MAX_BYTES ((size_t)1 << 32)
+#define BP__ST_MAX_HEADER ((size_t)100 << 20)
+
+bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
+                             bp_meta **meta, bp_error *err);
+bp_net *bp__model_json_load(const char *path, const char *data, size_t len,
+                            bp_meta **meta, bp_error *err);
+
+/* Whether this machine stores floats little-endian. */
+int bp__little_endian(void);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * test_model.c - model files: safetensors save/load round trips bit for bit,
+ * the JSON form for hand-written networks, every class of bad file refused
+ * with a message naming the file and the field, and atomic saves that leave
+ * the previous file intact when writing fails.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static char dir[256];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bp_test_model_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    char cmd[300];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][320];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = tu_xmalloc((size_t)len + 1);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* Write a safetensors file from a header text and raw data. */
+static void write_st(const char *path, const char *header, const void *data, size_t n)
+{
+    size_t h = strlen(header);
+    unsigned char *b = tu_xmalloc(8 + h + n + 1);
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    memcpy(b + 8, header, h);
+    if (n)
+        memcpy(b + 8 + h, data, n);
+    write_bytes(path, b, 8 + h + n);
+    free(b);
+}
+
+/* Load must fail with code and a message containing each given piece. */
+static void expect_refused(const char *path, int code, const char *piece1, const char *piece2)
+{
+    bp_error err;
+    memset(&err, 0, sizeof err);
+    bp_net *net = bp_model_load(path, NULL, &err);
+    if (net)
+        fail_msg("%s loaded, expected an error containing '%s'", path, piece1);
+    if (err.code != code)
+        fail_msg("%s: code %d (%s), expected %d; message: %s", path, err.code,
+                 bp_strerror(err.code), code, err.message);
+    if (!strstr(err.message, path))
+        fail_msg("message does not name the file: %s", err.message);
+    if (piece1 && !strstr(err.message, piece1))
+        fail_msg("message lacks '%s': %s", piece1, err.message);
+    if (piece2 && !strstr(err.message, piece2))
+        fail_msg("message lacks '%s': %s", piece2, err.message);
+}
+
+static void test_roundtrip_bits(void **state)
+{
+    (void)state;
+    bp_net *net = tu_net("5,7:tanh,3:leaky_relu=0.2:nobias,4:softmax");
+    bp_rng rng;
+    bp_rng_seed(&rng, 42);
+    TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_XAVIER_UNIFORM, 0));
+    /* Give the biases values too, so they are checked. */
+    float *b = bp_net_bias(net, 0);
+    for (int i = 0; i < 7; i++)
+        b[i] = (float)(0.25 * i - 1.0);
+    bp_meta *meta = bp_meta_create();
+    assert_non_null(meta);
+    TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
+    TU_ASSERT_OK(bp_meta_set(meta, "note", "quote \" backslash \\ newline \n tab \t"));
+    bp_error err;
+    const char *path = path_in("model.safetensors");
+    TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
+
+    bp_meta *back = NULL;
+    bp_net *loaded = bp_model_load(path, &back, &err);
+    if (!loaded)
+        fail_msg("load: %s", err.message);
+    assert_int_equal(bp_net_param_count(loaded), bp_net_param_count(net));
+    assert_memory_equal(bp_net_params(loaded), bp_net_params(net),
+                        bp_net_param_count(net) * sizeof(float));
+    assert_string_equal(bp_meta_get(back, "net"), "5,7:tanh,3:leaky_relu=0.2:nobias,4:softmax");
+    assert_string_equal(bp_meta_get(back, "loss"), "cce");
+    assert_string_equal(bp_meta_get(back, "note"), "quote \" backslash \\ newline \n tab \t");
+    assert_string_equal(bp_meta_get(back, "backprop_version"), bp_version());
+
+    /* Same predictions, bit for bit. */
+    float x[2 * 5];
+    tu_fill_normal(&rng, x, 10, 1.0);
+    const float *y1, *y2;
+    TU_ASSERT_OK(bp_net_forward(net, 2, x, &y1));
+    TU_ASSERT_OK(bp_net_forward(loaded, 2, x, &y2));
+    assert_memory_equal(y1, y2, 2 * 4 * sizeof(float));
+
+    /* Saving the loaded model again gives the same bytes. */
+    const char *path2 = path_in("again.safetensors");
+    TU_ASSERT_OK(bp_model_save(path2, loaded, back, &err));
+    size_t n1, n2;
+    char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    /* The layout: 8-byte length, header padded to 8 bytes, then data. */
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h |= (uint64_t)(unsigned char)b1[i] << (8 * i);
+    assert_int_equal(h % 8, 0);
+    assert_int_equal(n1, 8 + h + bp_net_param_count(net) * 4);
+    free(b1);
+    free(b2);
+    bp_meta_free(meta);
+    bp_meta_free(back);
+    bp_net_free(loaded);
+    bp_net_free(net);
+}
+
+static void test_json_form(void **state)
+{
+    (void)state;
+    const char *path = path_in("lesson.json");
+    const char *text = "{\"net\": \"2,2:relu:nobias,1:relu:nobias\",\n"
+                       " \"weights\": [[[2,1],[1,2]], [[1,1]]]}\n";
+    write_bytes(path, text, strlen(text));
+    bp_error err;
+    bp_meta *meta = NULL;
+    bp_net *net = bp_model_load(path, &meta, &err);
+    if (!net)
+        fail_msg("%s", err.message);
+    float x[2] = {0, 3};
+    const float *y;
+    TU_ASSERT_OK(bp_net_forward(net, 1, x, &y));
+    TU_ASSERT_EXACT(y[0], 9.0f); /* the lesson's prediction */
+    assert_string_equal(bp_meta_get(meta, "net"), "2,2:relu:nobias,1:relu:nobias");
+    bp_meta_free(meta);
+    bp_net_free(net);
+
+    /* With biases and metadata. */
+    const char *p2 = path_in("bias.json");
+    const char *t2 = "{\"net\": \"2,1:identity\", \"weights\": [[[0.5, -2]]], \"biases\": [[1.25]],"
+                     " \"metadata\": {\"loss\": \"mse\"}}";
+    write_bytes(p2, t2, strlen(t2));
+    net = bp_model_load(p2, &meta, &err);
+    if (!net)
+        fail_msg("%s", err.message);
+    float x2[2] = {4, 1};
+    TU_ASSERT_OK(bp_net_forward(net, 1, x2, &y));
+    TU_ASSERT_EXACT(y[0], 1.25f); /* 0.5*4 - 2*1 + 1.25 */
+    assert_string_equal(bp_meta_get(meta, "loss"), "mse");
+    bp_meta_free(meta);
+    bp_net_free(net);
+}
+
+static void test_json_form_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *piece1, *piece2;
+    } cases[] = {
+        {"{\"net\": \"2,1:relu\"}", "weights", "missing"},
+        {"{\"weights\": []}", "\"net\"", "missing"},
+        {"{\"net\": 3, \"weights\": []}", "\"net\"", "a number"},
+        {"{\"net\": \"2,1:rleu\", \"weights\": [[[1,2]]]}", "rleu", NULL},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2]], [[3]]]}", "2 layers", "1"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2,3]]]}", "weights[0][0]", "3 values, expected 2"},
+        {"{\"net\": \"2,2:relu\", \"weights\": [[[1,2]]]}", "weights[0]", "1 rows, expected 2"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,\"a\"]]]}", "weights[0][0][1]", "a string"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,1e39]]]}", "weights[0][0][1]", "float range"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2]]], \"biases\": [[1,2]]}", "biases[0]",
+         "2 values, expected 1"},
+        {"{\"net\": \"2,1:relu:nobias\", \"weights\": [[[1,2]]], \"biases\": [[1]]}", "biases[0]",
+         "no bias"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2]]], \"color\": 1}", "unknown field", "color"},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2]]],}", "line 1", "expected a string key"},
+        {"{\"net\": \"2,1:relu\",\n \"weights\": [[[1,2]]]", "line 2", "expected ',' or '}'"},
+        {"{\"net\": \"2,1:relu\", \"net\": \"2,1:relu\"}", "duplicate key", NULL},
+        {"[1, 2]", "expected a JSON object", NULL},
+        {"{\"net\": \"2,1:relu\", \"weights\": [[[1,2]]], \"metadata\": {\"a\": 1}}", "metadata.a",
+         "a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = path_in("bad.json");
+        write_bytes(path, cases[i].text, strlen(cases[i].text));
+        expect_refused(path, BP_EFORMAT, cases[i].piece1, cases[i].piece2);
+    }
+}
+
+/* A valid one-layer header for "2,1:identity" with the given pieces. */
+static void st_case(const char *header, const float *data, size_t n, int code, const char *p1,
+                    const char *p2)
+{
+    const char *path = path_in("bad.safetensors");
+    write_st(path, header, data, n * sizeof(float));
+    expect_refused(path, code, p1, p2);
+}
+
+static void test_safetensors_errors(void **state)
+{
+    (void)state;
+    const float d3[3] = {1, 2, 3};
+    const char *meta = "\"__metadata__\":{\"net\":\"2,1:identity\"}";
+    char h[512];
+
+    /* The valid file first, to show the cases below differ only in the flaw. */
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
+    write_st(path_in("ok.safetensors"), h, d3, sizeof d3);
+    bp_error err;
+    bp_net *net = bp_model_load(path_in("ok.safetensors"), NULL, &err);
+    if (!net)
+        fail_msg("%s", err.message);
+    TU_ASSERT_EXACT(bp_net_weight(net, 0)[1], 2.0f);
+    TU_ASSERT_EXACT(bp_net_bias(net, 0)[0], 3.0f);
+    bp_net_free(net);
+
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
+    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "\"F16\", expected \"F32\"");
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
+    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "shape is not [1, 2]");
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}", meta);
+    st_case(h, d3, 2, BP_EFORMAT, "'layers.0.bias' is missing", NULL);
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},"
+             "\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[12,16]}}", meta);
+    st_case(h, d3, 3, BP_EFORMAT, "unexpected tensor 'layers.1.weight'", NULL);
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,16]}}", meta);
+    st_case(h, d3, 3, BP_EFORMAT, "layers.0.bias", "data_offsets");
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}", meta);
+    st_case(h, (const float[4]){1, 2, 3, 4}, 4, BP_EFORMAT, "account for 12 bytes", "holds 16");
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", meta);
+    st_case(h, d3, 2, BP_EFORMAT, "account for 12 bytes", "holds 8");
+    snprintf(h, sizeof h,
+             "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}");
+    st_case(h, d3, 2, BP_EFORMAT, "no \"net\"", NULL);
+    snprintf(h, sizeof h,
+             "{\"__metadata__\":{\"net\":\"2,1:softmx\"},\"layers.0.weight\":{\"dtype\":\"F32\","
+             "\"shape\":[1,2],\"data_offsets\":[0,8]}}");
+    st_case(h, d3, 2, BP_EFORMAT, "__metadata__.net", "softmx");
+    snprintf(h, sizeof h,
+             "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
+    const float nan3[3] = {1, 0.0f / 0.0f, 3};
+    st_case(h, nan3, 3, BP_EFORMAT, "layers.0.weight", "not finite");
+    st_case("{\"__metadata__\":{\"net\":1}}", NULL, 0, BP_EFORMAT, "__metadata__.net", "a number");
+    st_case("[]", NULL, 0, BP_EFORMAT, "an array, expected an object", NULL);
+    st_case("{\"a\":", NULL, 0, BP_EFORMAT, "header JSON", "line 1");
+
+    /* Header length beyond the file, and an absurd one. */
+    const char *path = path_in("len.safetensors");
+    unsigned char big[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
+    write_bytes(path, big, 10);
+    expect_refused(path, BP_EFORMAT, "header length", "impossible");
+    write_bytes(path, "\x02\0\0", 3);
+    expect_refused(path, BP_EFORMAT, "shorter than the 8-byte header length", NULL);
+    write_bytes(path, "", 0);
+    expect_refused(path, BP_EFORMAT, "empty file", NULL);
+    expect_refused(dir, BP_EIO, "directory", NULL);
+    expect_refused(path_in("missing.safetensors"), BP_EIO, "No such file", NULL);
+}
+
+/* Every truncation of a valid file is refused cleanly. */
+static void test_truncated(void **state)
+{
+    (void)state;
+    bp_net *net = tu_net("3,4:relu,2:sigmoid");
+    const char *path = path_in("full.safetensors");
+    bp_error err;
+    TU_ASSERT_OK(bp_model_save(path, net, NULL, &err));
+    size_t n;
+    char *bytes = read_bytes(path, &n);
+    const char *cut = path_in("cut.safetensors");
+    for (size_t len = 0; len < n; len++) {
+        write_bytes(cut, bytes, len);
+        bp_net *bad = bp_model_load(cut, NULL, &err);
+        if (bad)
+            fail_msg("a file cut to %zu of %zu bytes loaded", len, n);
+        assert_true(err.code == BP_EFORMAT);
+    }
+    free(bytes);
+    bp_net_free(net);
+}
+
+/* A failed save leaves the previous file as it was, and no temporary file. */
+static void test_atomic_save(void **state)
+{
+    (void)state;
+    bp_net *a = tu_net("2,3:relu,1:identity");
+    bp_net *b = tu_net("2,3:relu,1:identity");
+    bp_rng rng;
+    bp_rng_seed(&rng, 7);
+    TU_ASSERT_OK(bp_net_init(a, &rng, BP_INIT_HE_NORMAL, 0));
+    TU_ASSERT_OK(bp_net_init(b, &rng, BP_INIT_HE_NORMAL, 0));
+    const char *path = path_in("keep.safetensors");
+    bp_error err;
+    TU_ASSERT_OK(bp_model_save(path, a, NULL, &err));
+    size_t n0;
+    char *before = read_bytes(path, &n0);
+
+    /* Allocation failing at each point of a save of another network. */
+    tu_counter c;
+    for (long k = 1;; k++) {
+        tu_counter_install(&c);
+        tu_counter_fail_in(&c, k);
+        int rc = bp_model_save(path, b, NULL, &err);
+        long live = c.live;
+        bp_set_allocator(NULL);
+        assert_int_equal(live, 0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, BP_ENOMEM);
+        size_t n1;
+        char *after = read_bytes(path, &n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(before, after, n0);
+        free(after);
+        assert_true(k < 100);
+    }
+
+    /* A target that cannot be replaced (a directory) fails and leaves no
+     * temporary file behind. */
+    char sub[320];
+    snprintf(sub, sizeof sub, "%s/adir", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    int rc = bp_model_save(sub, a, NULL, &err);
+    assert_int_equal(rc, BP_EIO);
+    assert_non_null(strstr(err.message, sub));
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", dir);
+    FILE *p = popen(cmd, "r");
+    char out[16] = "";
+    assert_non_null(fgets(out, sizeof out, p));
+    pclose(p);
+    assert_int_equal(atoi(out), 0);
+    /* A directory that does not exist. */
+    assert_int_equal(bp_model_save("/nonexistent-dir/m.safetensors", a, NULL, &err), BP_EIO);
+    assert_non_null(strstr(err.message, "/nonexistent-dir/m.safetensors"));
+    free(before);
+    bp_net_free(a);
+    bp_net_free(b);
+}
+
+/* Every allocation of a load fails in turn: an error each time, no leak. */
+static void test_load_alloc_failures(void **state)
+{
+    (void)state;
+    bp_net *net = tu_net("3,4:tanh,2:softmax");
+    const char *path = path_in("alloc.safetensors");
+    bp_error err;
+    bp_meta *meta = bp_meta_create();
+    TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
+    TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
+    tu_counter c;
+    for (long k = 1;; k++) {
+        bp_meta *back = NULL;
+        tu_counter_install(&c);
+        tu_counter_fail_in(&c, k);
+        bp_net *loaded = bp_model_load(path, &back, &err);
+        if (loaded) {
+            bp_meta_free(back);
+            bp_net_free(loaded);
+            assert_int_equal(c.live, 0);
+            bp_set_allocator(NULL);
+            break;
+        }
+        assert_null(back);
+        assert_int_equal(c.live, 0);
+        bp_set_allocator(NULL);
+        assert_int_equal(err.code, BP_ENOMEM);
+        assert_true(k < 1000);
+    }
+    bp_meta_free(meta);
+    bp_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_bits),
+        cmocka_unit_test(test_json_form),
+        cmocka_unit_test(test_json_form_errors),
+        cmocka_unit_test(test_safetensors_errors),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_atomic_save),
+        cmocka_unit_test(test_load_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+}
