@@ -1,0 +1,391 @@
+/*
+ * train.c - the training loop: epochs over a data set in full or mini
+ * batches (reshuffled every epoch by the run's seeded generator), an
+ * optimizer step per batch at the schedule's rate, validation after every
+ * epoch, early stopping that restores the best weights, gradient clipping,
+ * dropout, and the guard that stops on the first non-finite loss or
+ * gradient while the weights are still the last good ones.
+ *
+ * Everything is allocated before the first epoch; the loop itself
+ * allocates nothing.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+bp_train_opts bp_train_defaults(void)
+{
+    bp_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.loss = BP_LOSS_MSE;
+    o.epochs = 10;
+    o.batch = 32;
+    o.shuffle = 1;
+    o.seed = 0;
+    o.optim = bp_optim_defaults(BP_OPTIM_SGD);
+    o.schedule.kind = BP_SCHED_CONSTANT;
+    o.schedule.gamma = 0.1;
+    o.schedule.step_size = 10;
+    o.patience = 0;
+    return o;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) == 0)
+        return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Everything one run needs, allocated once. */
+typedef struct run {
+    bp_net *net;
+    const bp_train_opts *opts;
+    bp_rng rng;
+    int B, I, T, O, eval_rows;
+    size_t n_train, n_val;
+    size_t *order;          /* (n_train) training rows, reshuffled per epoch */
+    size_t *val_rows;       /* (n_val) rows of the validation set */
+    const bp_dataset *train, *val;  /* val may be the training set (split) */
+    float *xb, *tb;         /* (eval_rows, I), (eval_rows, T) batch buffers */
+    float *best;            /* (P) best weights, for early stopping */
+    bp_optim *optim;
+    bp_rsearch *rsearch;
+    int classify;           /* accuracy is meaningful */
+} run;
+
+static void run_free(run *r)
+{
+    bp__free(r->order);
+    bp__free(r->xb);
+    bp__free(r->best);
+    bp_optim_free(r->optim);
+    bp_rsearch_free(r->rsearch);
+}
+
+/* Fisher-Yates with the run's generator. */
+static void shuffle(bp_rng *rng, size_t *a, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)bp_rng_below(rng, i);
+        size_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+static int check_data(const bp_net *net, const bp_dataset *ds, const char *what,
+                      bp_loss loss, bp_error *err)
+{
+    int I = bp_net_inputs(net), O = bp_net_outputs(net);
+    int T = bp_dataset_target_cols(ds), classes = bp_dataset_classes(ds);
+    if (bp_dataset_inputs(ds) != I)
+        return bp__error_set(err, BP_ESHAPE, "%s data have %d inputs; the network expects %d",
+                             what, bp_dataset_inputs(ds), I);
+    if (bp_dataset_rows(ds) == 0)
+        return bp__error_set(err, BP_EINVAL, "%s data have no rows", what);
+    if (loss == BP_LOSS_CCE && O > 1 && T == 1) {
+        if (classes <= 0)
+            return bp__error_set(err, BP_ESHAPE,
+                                 "%s data have numeric targets; cce on %d outputs needs class labels",
+                                 what, O);
+        if (classes > O)
+            return bp__error_set(err, BP_ESHAPE,
+                                 "%s data have %d classes; the network has only %d outputs",
+                                 what, classes, O);
+    } else if (T != O) {
+        return bp__error_set(err, BP_ESHAPE,
+                             "%s data have %d target column%s; %s on %d outputs expects %d",
+                             what, T, T == 1 ? "" : "s", bp_loss_name(loss), O, O);
+    }
+    return 0;
+}
+
+/* Loss and accuracy over rows of ds, in chunks, with dropout off. */
+static int evaluate(run *r, const bp_dataset *ds, const size_t *rows, size_t n,
+                    double *loss, double *acc)
+{
+    double lsum = 0.0, asum = 0.0;
+    for (size_t s = 0; s < n; s += (size_t)r->eval_rows) {
+        int b = (int)(n - s < (size_t)r->eval_rows ? n - s : (size_t)r->eval_rows);
+        double l, a = 0.0;
+        int rc = bp_dataset_gather(ds, rows ? rows + s : NULL, s, b, r->xb, r->tb);
+        if (rc == 0)
+            rc = bp_net_evaluate(r->net, r->opts->loss, b, r->xb, r->tb, r->T, &l,
+                                 r->classify ? &a : NULL);
+        if (rc != 0)
+            return rc;
+        lsum += l * b;
+        asum += a * b;
+    }
+    *loss = lsum / (double)n;
+    *acc = r->classify ? asum / (double)n : -1.0;
+    return 0;
+}
+
+/* The global gradient norm; when it is not finite, *bad_layer gets the first
+ * layer whose gradient holds a non-finite value. */
+static double grad_norm(bp_net *net, int *bad_layer)
+{
+    const float *g = bp_net_grads(net);
+    size_t n = bp_net_param_count(net);
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * (double)g[i];
+    *bad_layer = -1;
+    if (!isfinite(s)) {
+        for (int l = 0; l < bp_net_layers(net) && *bad_layer < 0; l++) {
+            const bp__layer *L = bp__net_layer(net, l);
+            size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+            for (size_t i = L->w_off; i < L->w_off + cnt; i++)
+                if (!isfinite(g[i])) {
+                    *bad_layer = l;
+                    break;
+                }
+        }
+        if (*bad_layer < 0)
+            *bad_layer = 0; /* finite entries whose squares overflow */
+    }
+    return sqrt(s);
+}
+
+static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset *val,
+                 const bp_train_opts *o, bp_error *err)
+{
+    int rc;
+    size_t n = bp_dataset_rows(train);
+    memset(r, 0, sizeof *r);
+    r->net = net;
+    r->opts = o;
+    bp_rng_seed(&r->rng, o->seed);
+    if (o->epochs <= 0 || o->batch < 0 || !(o->val_split >= 0.0 && o->val_split < 1.0) ||
+        o->patience < 0 || !(o->clip_norm >= 0.0) || !(o->dropout >= 0.0 && o->dropout < 1.0))
+        return bp__error_set(err, BP_EINVAL,
+                             "training options: epochs must be > 0 (got %d), batch >= 0 (got %d), "
+                             "val_split in [0, 1) (got %g), patience >= 0 (got %d), clip_norm >= 0 "
+                             "(got %g), dropout in [0, 1) (got %g)",
+                             o->epochs, o->batch, o->val_split, o->patience, o->clip_norm,
+                             o->dropout);
+    if ((rc = check_data(net, train, "training", o->loss, err)) != 0 ||
+        (val && (rc = check_data(net, val, "validation", o->loss, err)) != 0))
+        return rc;
+    if (val && bp_dataset_target_cols(val) != bp_dataset_target_cols(train))
+        return bp__error_set(err, BP_ESHAPE, "validation data have %d target columns, training data %d",
+                             bp_dataset_target_cols(val), bp_dataset_target_cols(train));
+    r->I = bp_net_inputs(net);
+    r->O = bp_net_outputs(net);
+    r->T = bp_dataset_target_cols(train);
+    r->classify = bp_dataset_classes(train) > 0 || (o->loss == BP_LOSS_CCE) ||
+                  (o->loss == BP_LOSS_BCE && r->O == 1);
+    r->train = train;
+    r->val = val;
+
+    r->order = bp__calloc(n, sizeof *r->order);
+    if (!r->order)
+        return bp__error_set(err, BP_ENOMEM, "out of memory for %zu row indices", n);
+    for (size_t i = 0; i < n; i++)
+        r->order[i] = i;
+    r->n_train = n;
+    if (!val && o->val_split > 0.0) {
+        size_t nv = (size_t)floor(o->val_split * (double)n);
+        if (nv == 0 || nv >= n)
+            return bp__error_set(err, BP_EINVAL,
+                                 "val_split %g of %zu rows leaves %zu for validation and %zu for training",
+                                 o->val_split, n, nv, n - nv);
+        shuffle(&r->rng, r->order, n);
+        r->n_train = n - nv;
+        r->n_val = nv;
+        r->val_rows = r->order + r->n_train;
+        r->val = train;
+    } else if (val) {
+        r->n_val = bp_dataset_rows(val);
+    }
+
+    r->B = o->batch == 0 || (size_t)o->batch > r->n_train ? (int)(r->n_train > 1u << 30 ? 1u << 30 : r->n_train)
+                                                           : o->batch;
+    r->eval_rows = r->B > 256 ? r->B : 256;
+    size_t cells, tcells;
+    if (bp__mul_size((size_t)r->eval_rows, (size_t)r->I + (size_t)r->T, &cells) ||
+        bp__mul_size(cells, sizeof(float), &tcells))
+        return bp__error_set(err, BP_EOVERFLOW, "batch of %d rows is too large", r->eval_rows);
+    r->xb = bp__malloc(tcells);
+    if (!r->xb)
+        return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r->eval_rows);
+    r->tb = r->xb + (size_t)r->eval_rows * (size_t)r->I;
+
+    if (o->patience > 0 && r->n_val > 0) {
+        r->best = bp__calloc(bp_net_param_count(net), sizeof(float));
+        if (!r->best)
+            return bp__error_set(err, BP_ENOMEM, "out of memory for a copy of the weights");
+    }
+    if (o->optim.kind == BP_OPTIM_RANDOM) {
+        if (!(r->rsearch = bp_rsearch_create(net, o->optim.scale, err)))
+            return err ? err->code : BP_ENOMEM;
+    } else if (!(r->optim = bp_optim_create(net, &o->optim, err))) {
+        return err ? err->code : BP_ENOMEM;
+    }
+    bp_schedule sched = o->schedule;
+    sched.base = o->optim.lr;
+    if ((rc = bp_schedule_check(&sched, err)) != 0)
+        return rc;
+    if (o->dropout > 0.0 && (rc = bp_net_set_dropout(net, o->dropout, &r->rng)) != 0)
+        return bp__error_set(err, rc, "%s", bp_net_message(net));
+    if ((rc = bp_net_reserve(net, r->eval_rows)) != 0)
+        return bp__error_set(err, rc, "%s", bp_net_message(net));
+    return 0;
+}
+
+/* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
+ * non-finite value stopped training, or a negative error. */
+static int batch_step(run *r, int B, long step, double *loss, double *acc, double *norm,
+                      int *bad_layer)
+{
+    const bp_train_opts *o = r->opts;
+    bp_net *net = r->net;
+    const float *out;
+    int rc;
+    *acc = 0.0;
+    if (r->rsearch) {
+        rc = bp_rsearch_step(r->rsearch, &r->rng, o->loss, B, r->xb, r->tb, r->T, loss, NULL);
+        *norm = 0.0;
+        *bad_layer = -1;
+        if (rc == 0 && !isfinite(*loss))
+            return 1;
+        return rc;
+    }
+    bp_net_zero_grad(net);
+    if ((rc = bp_net_forward(net, B, r->xb, &out)) != 0 ||
+        (rc = bp_net_loss(net, o->loss, r->tb, r->T, loss)) != 0)
+        return rc;
+    if (r->classify)
+        *acc = bp_accuracy(B, r->O, out, r->tb, r->T);
+    if (!isfinite(*loss)) {
+        *bad_layer = -1;
+        return 1;
+    }
+    if ((rc = bp_net_backward(net, NULL)) != 0)
+        return rc;
+    *norm = grad_norm(net, bad_layer);
+    if (!isfinite(*norm))
+        return 1;
+    if (o->clip_norm > 0.0 && *norm > o->clip_norm) {
+        float s = (float)(o->clip_norm / (*norm + 1e-6));
+        float *g = bp_net_grads(net);
+        for (size_t i = 0, n = bp_net_param_count(net); i < n; i++)
+            g[i] *= s;
+    }
+    bp_schedule sched = o->schedule;
+    sched.base = o->optim.lr;
+    return bp_optim_step(r->optim, bp_schedule_lr(&sched, step));
+}
+
+int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
+             const bp_train_opts *opts, bp_train_result *res, bp_error *err)
+{
+    run r;
+    bp_train_result local;
+    int rc;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    res->best_val_loss = NAN;
+    if (!net || !train || !opts)
+        return bp__error_set(err, BP_EINVAL, "training needs a network, data and options");
+    if ((rc = setup(&r, net, train, val, opts, err)) != 0)
+        goto done;
+
+    bp_schedule sched = opts->schedule;
+    sched.base = opts->optim.lr;
+    size_t P = bp_net_param_count(net);
+    long step = 0;
+    int since_best = 0;
+    for (int epoch = 1; epoch <= opts->epochs; epoch++) {
+        double t0 = now_seconds(), lsum = 0.0, asum = 0.0, norm = 0.0;
+        long batches = (long)((r.n_train + (size_t)r.B - 1) / (size_t)r.B);
+        bp_epoch_stats st;
+        memset(&st, 0, sizeof st);
+        if (opts->shuffle)
+            shuffle(&r.rng, r.order, r.n_train);
+        for (long b = 0; b < batches; b++) {
+            size_t first = (size_t)b * (size_t)r.B;
+            int B = (int)(r.n_train - first < (size_t)r.B ? r.n_train - first : (size_t)r.B);
+            double loss = 0.0, acc = 0.0;
+            int bad_layer = -1;
+            if (opts->dropout > 0.0)
+                bp_net_set_dropout(net, opts->dropout, &r.rng);
+            if ((rc = bp_dataset_gather(train, r.order + first, 0, B, r.xb, r.tb)) != 0) {
+                bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
+                goto done;
+            }
+            rc = batch_step(&r, B, step, &loss, &acc, &norm, &bad_layer);
+            if (rc < 0) {
+                bp__error_set(err, rc, "%s", bp_net_message(net));
+                goto done;
+            }
+            if (rc == 1) {
+                res->nonfinite = 1;
+                res->bad_epoch = epoch;
+                res->bad_batch = b + 1;
+                res->bad_layer = bad_layer;
+                rc = 0;
+                bp_net_set_dropout(net, 0.0, NULL);
+                goto done;
+            }
+            step++;
+            lsum += loss * B;
+            asum += acc * B;
+            if (opts->on_batch && opts->on_batch(epoch, b + 1, batches, loss, opts->ctx)) {
+                res->stopped = 1;
+                break;
+            }
+        }
+        bp_net_set_dropout(net, 0.0, NULL);
+        st.epoch = epoch;
+        st.epochs = opts->epochs;
+        st.steps = step;
+        st.lr = bp_schedule_lr(&sched, step > 0 ? step - 1 : 0);
+        st.train_loss = lsum / (double)r.n_train;
+        st.train_accuracy = r.classify ? asum / (double)r.n_train : -1.0;
+        st.grad_norm = norm;
+        st.val_loss = NAN;
+        st.val_accuracy = -1.0;
+        if (r.n_val > 0) {
+            if ((rc = evaluate(&r, r.val, r.val_rows, r.n_val, &st.val_loss, &st.val_accuracy)) != 0) {
+                bp__error_set(err, rc, "%s", bp_net_message(net));
+                goto done;
+            }
+            if (!(st.val_loss >= res->best_val_loss)) { /* first, or lower */
+                res->best_val_loss = st.val_loss;
+                res->best_epoch = epoch;
+                st.best = 1;
+                since_best = 0;
+                if (r.best)
+                    memcpy(r.best, bp_net_params(net), P * sizeof(float));
+            } else {
+                since_best++;
+            }
+        }
+        st.seconds = now_seconds() - t0;
+        res->epochs_run = epoch;
+        res->steps = step;
+        res->last = st;
+        if (opts->on_epoch && opts->on_epoch(&st, opts->ctx))
+            res->stopped = 1;
+        if (res->stopped)
+            break;
+        if (r.best && since_best >= opts->patience) {
+            res->early_stopped = 1;
+            break;
+        }
+    }
+    if (r.best && res->best_epoch > 0)
+        memcpy(bp_net_params(net), r.best, P * sizeof(float));
+    rc = 0;
+done:
+    bp_net_set_dropout(net, 0.0, NULL);
+    run_free(&r);
+    return rc;
+}
