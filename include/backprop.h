@@ -717,6 +717,12 @@ typedef struct bp_train_result {
 int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
              const bp_train_opts *opts, bp_train_result *result, bp_error *err);
 
+/* Loss and accuracy of net over every row of ds (in batches; dropout off).
+ * accuracy (may be NULL) gets -1 when ds's targets are not class labels and
+ * the loss is not a classification loss. */
+int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
+                double *accuracy, bp_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Model files                                                               */
 /* ------------------------------------------------------------------------ */
@@ -755,6 +761,14 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
  * the field. *meta (may be NULL) receives the metadata, owned by the caller.
  */
 bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err);
+
+/* The input scaling of a model, kept in its metadata under "scaling" as
+ * {"shift": [...], "mul": [...]} with n values each, written so that every
+ * float reads back exactly. get returns 0 and fills shift and mul, 1 when
+ * the metadata has no scaling (shift and mul untouched), or BP_EFORMAT with
+ * err naming what is wrong (a malformed entry, or n values expected). */
+int bp_meta_set_scaling(bp_meta *meta, int n, const float *shift, const float *mul);
+int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp_error *err);
 
 #ifdef __cplusplus
 }

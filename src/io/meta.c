@@ -1,9 +1,13 @@
 /*
  * meta.c - model metadata: an ordered string-to-string map, small enough
- * that a linear search is the right structure.
+ * that a linear search is the right structure; and the input scaling kept
+ * in it as a JSON text.
  */
 #include "internal.h"
+#include "io/json.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 struct bp_meta {
@@ -106,4 +110,81 @@ const char *bp_meta_key(const bp_meta *m, int i)
 const char *bp_meta_value(const bp_meta *m, int i)
 {
     return m && i >= 0 && i < m->n ? m->values[i] : NULL;
+}
+
+int bp_meta_set_scaling(bp_meta *meta, int n, const float *shift, const float *mul)
+{
+    size_t cap, len = 0;
+    char *text;
+    int rc;
+    if (!meta || n <= 0 || !shift || !mul)
+        return BP_EINVAL;
+    /* Each value: at most 16 characters ("-1.23456789e-38") and a comma. */
+    if (bp__mul_size((size_t)n, 2 * 18, &cap) || cap > SIZE_MAX - 64)
+        return BP_EOVERFLOW;
+    cap += 64;
+    if (!(text = bp__malloc(cap)))
+        return BP_ENOMEM;
+    for (int part = 0; part < 2; part++) {
+        const float *v = part == 0 ? shift : mul;
+        len += (size_t)snprintf(text + len, cap - len, part == 0 ? "{\"shift\": [" : "], \"mul\": [");
+        for (int i = 0; i < n; i++) {
+            if (!isfinite(v[i])) {
+                bp__free(text);
+                return BP_ENONFINITE;
+            }
+            len += (size_t)snprintf(text + len, cap - len, "%s%.9g", i ? "," : "", (double)v[i]);
+        }
+    }
+    snprintf(text + len, cap - len, "]}");
+    rc = bp_meta_set(meta, "scaling", text);
+    bp__free(text);
+    return rc;
+}
+
+static int scaling_list(const bp__json *root, const char *key, int n, float *out, bp_error *err)
+{
+    const bp__json *a = bp__json_get(root, key);
+    if (!a || a->type != BP__JSON_ARRAY)
+        return bp__error_set(err, BP_EFORMAT, "metadata scaling: \"%s\" is %s, expected a list of %d numbers",
+                             key, a ? bp__json_type_name(a->type) : "missing", n);
+    if (a->n != (size_t)n)
+        return bp__error_set(err, BP_EFORMAT,
+                             "metadata scaling: \"%s\" has %zu values, the network has %d inputs", key,
+                             a->n, n);
+    for (int i = 0; i < n; i++) {
+        const bp__json *v = &a->items[i];
+        if (v->type != BP__JSON_NUMBER || !isfinite((float)v->number))
+            return bp__error_set(err, BP_EFORMAT, "metadata scaling: %s[%d] is not a finite number", key, i);
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = (float)a->items[i].number;
+    return 0;
+}
+
+int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp_error *err)
+{
+    const char *text = bp_meta_get(meta, "scaling");
+    char msg[160];
+    int code, rc;
+    if (!text)
+        return 1;
+    if (n <= 0 || !shift || !mul)
+        return bp__error_set(err, BP_EINVAL, "metadata scaling: no room for the values");
+    bp__json *root = bp__json_parse(text, strlen(text), msg, sizeof msg, &code);
+    if (!root)
+        return bp__error_set(err, code, "metadata scaling: %s", msg);
+    float *tmp = bp__calloc(2 * (size_t)n, sizeof *tmp);
+    if (!tmp) {
+        rc = bp__error_set(err, BP_ENOMEM, "metadata scaling: out of memory");
+    } else if (root->type != BP__JSON_OBJECT) {
+        rc = bp__error_set(err, BP_EFORMAT, "metadata scaling: expected an object with shift and mul");
+    } else if ((rc = scaling_list(root, "shift", n, tmp, err)) == 0 &&
+               (rc = scaling_list(root, "mul", n, tmp + n, err)) == 0) {
+        memcpy(shift, tmp, (size_t)n * sizeof *tmp);
+        memcpy(mul, tmp + n, (size_t)n * sizeof *tmp);
+    }
+    bp__free(tmp);
+    bp__json_free(root);
+    return rc;
 }

@@ -389,3 +389,40 @@ done:
     run_free(&r);
     return rc;
 }
+
+int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
+                double *accuracy, bp_error *err)
+{
+    run r;
+    bp_train_opts o = bp_train_defaults();
+    int rc;
+    if (!net || !ds)
+        return bp__error_set(err, BP_EINVAL, "evaluation needs a network and data");
+    o.loss = loss;
+    memset(&r, 0, sizeof r);
+    r.net = net;
+    r.opts = &o;
+    if ((rc = check_data(net, ds, "evaluation", loss, err)) != 0)
+        return rc;
+    r.I = bp_net_inputs(net);
+    r.O = bp_net_outputs(net);
+    r.T = bp_dataset_target_cols(ds);
+    r.classify = bp_dataset_classes(ds) > 0 || loss == BP_LOSS_CCE || (loss == BP_LOSS_BCE && r.O == 1);
+    size_t n = bp_dataset_rows(ds);
+    r.eval_rows = n < 1024 ? (int)n : 1024;
+    r.xb = bp__calloc((size_t)r.eval_rows * ((size_t)r.I + (size_t)r.T), sizeof(float));
+    if (!r.xb)
+        return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r.eval_rows);
+    r.tb = r.xb + (size_t)r.eval_rows * (size_t)r.I;
+    double v = 0.0, a = -1.0;
+    bp_net_set_dropout(net, 0.0, NULL);
+    rc = evaluate(&r, ds, NULL, n, &v, &a);
+    if (rc != 0)
+        bp__error_set(err, rc, "%s", bp_net_message(net));
+    bp__free(r.xb);
+    if (value)
+        *value = v;
+    if (accuracy)
+        *accuracy = a;
+    return rc;
+}

@@ -431,6 +431,51 @@ static void test_load_alloc_failures(void **state)
     bp_net_free(net);
 }
 
+/* The scaling kept in metadata reads back bit for bit; bad entries are
+ * refused with the field named. */
+static void test_scaling_metadata(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    const float shift[N] = {0.0f, 1.0f / 3.0f, -1234.5678f, 1e-30f, 3.4e38f};
+    const float mul[N] = {1.0f / 255.0f, 0.1f, 7.0f, 1e30f, -2.5e-7f};
+    float s2[N], m2[N];
+    bp_meta *meta = bp_meta_create();
+    bp_error err;
+    assert_int_equal(bp_meta_get_scaling(meta, N, s2, m2, &err), 1); /* absent */
+    TU_ASSERT_OK(bp_meta_set_scaling(meta, N, shift, mul));
+    TU_ASSERT_OK(bp_meta_get_scaling(meta, N, s2, m2, &err));
+    assert_memory_equal(shift, s2, sizeof shift);
+    assert_memory_equal(mul, m2, sizeof mul);
+    /* Through a saved file too. */
+    bp_net *net = tu_net("5,1:identity");
+    const char *path = path_in("scaled.safetensors");
+    TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
+    bp_meta *back = NULL;
+    bp_net *loaded = bp_model_load(path, &back, &err);
+    assert_non_null(loaded);
+    TU_ASSERT_OK(bp_meta_get_scaling(back, N, s2, m2, &err));
+    assert_memory_equal(shift, s2, sizeof shift);
+    assert_memory_equal(mul, m2, sizeof mul);
+    /* The wrong width, and malformed entries. */
+    assert_int_equal(bp_meta_get_scaling(back, 4, s2, m2, &err), BP_EFORMAT);
+    assert_non_null(strstr(err.message, "has 5 values, the network has 4 inputs"));
+    TU_ASSERT_OK(bp_meta_set(meta, "scaling", "{\"shift\": [1, 2]}"));
+    assert_int_equal(bp_meta_get_scaling(meta, 2, s2, m2, &err), BP_EFORMAT);
+    assert_non_null(strstr(err.message, "\"mul\" is missing"));
+    TU_ASSERT_OK(bp_meta_set(meta, "scaling", "{\"shift\": [1, \"a\"], \"mul\": [1, 1]}"));
+    assert_int_equal(bp_meta_get_scaling(meta, 2, s2, m2, &err), BP_EFORMAT);
+    assert_non_null(strstr(err.message, "shift[1]"));
+    TU_ASSERT_OK(bp_meta_set(meta, "scaling", "[1"));
+    assert_int_equal(bp_meta_get_scaling(meta, 2, s2, m2, &err), BP_EFORMAT);
+    const float bad[1] = {1.0f / 0.0f};
+    assert_int_equal(bp_meta_set_scaling(meta, 1, bad, mul), BP_ENONFINITE);
+    bp_meta_free(meta);
+    bp_meta_free(back);
+    bp_net_free(net);
+    bp_net_free(loaded);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_load_alloc_failures),
+        cmocka_unit_test(test_scaling_metadata),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

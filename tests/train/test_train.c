@@ -448,6 +448,42 @@ static void test_random_search_optimizer(void **state)
     bp_dataset_free(ds);
 }
 
+/* bp_evaluate over a whole data set equals one bp_net_evaluate over all
+ * its rows, in batches or not. */
+static void test_evaluate_dataset(void **state)
+{
+    (void)state;
+    bp_dataset *ds = load("spiral:700:3", 3); /* 2100 rows: more than one batch */
+    bp_net *net = tu_net("2,16:tanh,3:softmax");
+    bp_rng rng;
+    bp_rng_seed(&rng, 4);
+    TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0));
+    size_t n = bp_dataset_rows(ds);
+    float *x = tu_xmalloc(n * 2 * sizeof(float)), *t = tu_xmalloc(n * sizeof(float));
+    TU_ASSERT_OK(bp_dataset_gather(ds, NULL, 0, (int)n, x, t));
+    double l1, a1, l2, a2;
+    TU_ASSERT_OK(bp_net_evaluate(net, BP_LOSS_CCE, (int)n, x, t, 1, &l1, &a1));
+    bp_error err;
+    TU_ASSERT_OK(bp_evaluate(net, ds, BP_LOSS_CCE, &l2, &a2, &err));
+    TU_ASSERT_CLOSE(l2, l1, 1e-12, 0);
+    TU_ASSERT_CLOSE(a2, a1, 1e-12, 0);
+    /* Regression data report no accuracy. */
+    float xr[3] = {1, 2, 3}, tr[3] = {2, 4, 6};
+    bp_dataset *reg = bp_dataset_from_arrays(3, 1, 1, xr, tr, 0, &err);
+    bp_net *lin = tu_net("1,1:identity:nobias");
+    bp_net_weight(lin, 0)[0] = 2.0f;
+    TU_ASSERT_OK(bp_evaluate(lin, reg, BP_LOSS_MSE, &l2, &a2, &err));
+    TU_ASSERT_EXACT(l2, 0.0);
+    TU_ASSERT_EXACT(a2, -1.0);
+    assert_int_equal(bp_evaluate(net, reg, BP_LOSS_CCE, &l2, &a2, &err), BP_ESHAPE);
+    free(x);
+    free(t);
+    bp_net_free(lin);
+    bp_net_free(net);
+    bp_dataset_free(reg);
+    bp_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_per_epoch),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_random_search_optimizer),
+        cmocka_unit_test(test_evaluate_dataset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+/*
+ * model.c - loading models and data for the subcommands, with the errors
+ * printed the one way the tool prints them.
+ */
+#include "model.h"
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_model_load(const char *path, cli_model *m)
+{
+    bp_error err;
+    memset(m, 0, sizeof *m);
+    if (!path || !path[0]) {
+        cli_error("no model file given");
+        return CLI_USAGE;
+    }
+    if (!(m->net = bp_model_load(path, &m->meta, &err))) {
+        cli_error("%s", err.message);
+        return CLI_RUNTIME;
+    }
+    return CLI_OK;
+}
+
+void cli_model_free(cli_model *m)
+{
+    bp_net_free(m->net);
+    bp_meta_free(m->meta);
+    m->net = NULL;
+    m->meta = NULL;
+}
+
+int cli_model_loss(const cli_model *m, const char *name, bp_loss *out)
+{
+    const char *saved = bp_meta_get(m->meta, "loss");
+    if (!name && saved && bp_loss_parse(saved, out) == 0)
+        return CLI_OK;
+    return cli_parse_loss("--loss", name, m->net, out);
+}
+
+bp_dataset *cli_data_load(const char *spec, uint64_t seed)
+{
+    bp_error err;
+    bp_dataset *ds = bp_dataset_load(spec, seed, &err);
+    if (!ds)
+        cli_error("%s", err.message);
+    return ds;
+}
+
+int cli_model_scale(const cli_model *m, bp_dataset *ds)
+{
+    int n = bp_dataset_inputs(ds), rc;
+    bp_error err;
+    if (n != bp_net_inputs(m->net)) {
+        cli_error("the data have %d inputs; the model expects %d", n, bp_net_inputs(m->net));
+        return CLI_RUNTIME;
+    }
+    float *v = malloc(2 * (size_t)n * sizeof *v);
+    if (!v) {
+        cli_error("out of memory");
+        return CLI_RUNTIME;
+    }
+    rc = bp_meta_get_scaling(m->meta, n, v, v + n, &err);
+    if (rc == 0)
+        rc = bp_dataset_set_scaling(ds, v, v + n);
+    free(v);
+    if (rc < 0) {
+        cli_error("%s", rc == BP_EFORMAT ? err.message : bp_strerror(rc));
+        return CLI_RUNTIME;
+    }
+    return CLI_OK;
+}

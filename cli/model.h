@@ -1,0 +1,35 @@
+/*
+ * model.h - what the subcommands that read models and data share: loading a
+ * model file with its metadata, loading a data set, applying a model's
+ * input scaling to data, and the loss a model was trained with.
+ */
+#ifndef BACKPROP_CLI_MODEL_H
+#define BACKPROP_CLI_MODEL_H
+
+#include "backprop.h"
+
+/* A loaded model: the network and its metadata (never NULL once loaded). */
+typedef struct cli_model {
+    bp_net *net;
+    bp_meta *meta;
+} cli_model;
+
+/* Load path; on failure prints "backprop: <library message>" and returns
+ * CLI_RUNTIME (the file is bad) or CLI_USAGE (no path given). */
+int cli_model_load(const char *path, cli_model *m);
+void cli_model_free(cli_model *m);
+
+/* The loss recorded in the model's metadata, else the default for its last
+ * layer (see cli_parse_loss); an explicit name wins over both. Prints and
+ * returns CLI_USAGE on an unknown name. */
+int cli_model_loss(const cli_model *m, const char *name, bp_loss *out);
+
+/* Load a data set from a spec; prints the library's message and returns
+ * NULL on failure. */
+bp_dataset *cli_data_load(const char *spec, uint64_t seed);
+
+/* Give ds the model's input scaling when its metadata has one. Returns 0 or
+ * CLI_RUNTIME (printed): a malformed entry, or data of another width. */
+int cli_model_scale(const cli_model *m, bp_dataset *ds);
+
+#endif
