@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need.
-DEPS       := cmake make gcc libc6-dev libcmocka-dev zlib1g-dev
+DEPS       := cmake make gcc libc6-dev pkgconf libcmocka-dev zlib1g-dev
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DBP_WERROR=ON
 
