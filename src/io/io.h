@@ -17,6 +17,11 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
 bp_net *bp__model_json_load(const char *path, const char *data, size_t len,
                             bp_meta **meta, bp_error *err);
 
+/* Metadata from a JSON object of strings (md may be NULL: no entries) into
+ * a new *out; `field` names the object in errors ("__metadata__"). */
+int bp__meta_from_json(const char *path, const char *field, const bp__json *md, bp_meta **out,
+                       bp_error *err);
+
 /* Whether this machine stores floats little-endian. */
 int bp__little_endian(void);
 

@@ -4,7 +4,7 @@
  * in it as a JSON text.
  */
 #include "internal.h"
-#include "io/json.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -187,4 +187,30 @@ int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp
     bp__free(tmp);
     bp__json_free(root);
     return rc;
+}
+
+int bp__meta_from_json(const char *path, const char *field, const bp__json *md, bp_meta **out,
+                       bp_error *err)
+{
+    bp_meta *meta;
+    *out = NULL;
+    if (md && md->type != BP__JSON_OBJECT)
+        return bp__error_set(err, BP_EFORMAT, "%s: %s is %s, expected an object of strings", path,
+                             field, bp__json_type_name(md->type));
+    if (!(meta = bp_meta_create()))
+        return bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+    for (size_t i = 0; md && i < md->n; i++) {
+        int rc;
+        if (md->items[i].type != BP__JSON_STRING)
+            rc = bp__error_set(err, BP_EFORMAT, "%s: %s.%s is %s, expected a string", path, field,
+                               md->keys[i], bp__json_type_name(md->items[i].type));
+        else if (bp_meta_set(meta, md->keys[i], md->items[i].string) != 0)
+            rc = bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+        else
+            continue;
+        bp_meta_free(meta);
+        return rc;
+    }
+    *out = meta;
+    return 0;
 }

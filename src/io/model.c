@@ -143,27 +143,8 @@ bp_net *bp__model_json_load(const char *path, const char *data, size_t len,
                 goto fail;
         }
     }
-    if (!(meta = bp_meta_create())) {
-        bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+    if (bp__meta_from_json(path, "metadata", bp__json_get(root, "metadata"), &meta, err) != 0)
         goto fail;
-    }
-    const bp__json *md = bp__json_get(root, "metadata");
-    if (md && md->type != BP__JSON_OBJECT) {
-        bp__error_set(err, BP_EFORMAT, "%s: \"metadata\" is %s, expected an object of strings", path,
-                      bp__json_type_name(md->type));
-        goto fail;
-    }
-    for (size_t i = 0; md && i < md->n; i++) {
-        if (md->items[i].type != BP__JSON_STRING) {
-            bp__error_set(err, BP_EFORMAT, "%s: metadata.%s is %s, expected a string", path, md->keys[i],
-                          bp__json_type_name(md->items[i].type));
-            goto fail;
-        }
-        if (bp_meta_set(meta, md->keys[i], md->items[i].string) != 0) {
-            bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
-            goto fail;
-        }
-    }
     if (bp_meta_set(meta, "net", spec->string) != 0) {
         bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
         goto fail;

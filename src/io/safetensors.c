@@ -241,27 +241,8 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
                       bp__json_type_name(root->type));
         goto fail;
     }
-    const bp__json *md = bp__json_get(root, "__metadata__");
-    if (md && md->type != BP__JSON_OBJECT) {
-        bp__error_set(err, BP_EFORMAT, "%s: __metadata__ is %s, expected an object of strings", path,
-                      bp__json_type_name(md->type));
+    if (bp__meta_from_json(path, "__metadata__", bp__json_get(root, "__metadata__"), &meta, err) != 0)
         goto fail;
-    }
-    if (!(meta = bp_meta_create())) {
-        bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
-        goto fail;
-    }
-    for (size_t i = 0; md && i < md->n; i++) {
-        if (md->items[i].type != BP__JSON_STRING) {
-            bp__error_set(err, BP_EFORMAT, "%s: __metadata__.%s is %s, expected a string", path,
-                          md->keys[i], bp__json_type_name(md->items[i].type));
-            goto fail;
-        }
-        if (bp_meta_set(meta, md->keys[i], md->items[i].string) != 0) {
-            bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
-            goto fail;
-        }
-    }
     const char *spec = bp_meta_get(meta, "net");
     if (!spec) {
         bp__error_set(err, BP_EFORMAT, "%s: __metadata__ has no \"net\" (the network spec); "
