@@ -29,6 +29,9 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* ---- messages ---------------------------------------------------------- */
 

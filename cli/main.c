@@ -18,6 +18,9 @@ static const command commands[] = {
     {"explain", cmd_explain, "forward pass and every slope of one sample, factor by factor"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"minimize", cmd_minimize, "gradient descent on a function given as an expression"},
+    {"train", cmd_train, "train a network on a data set and save the model"},
+    {"eval", cmd_eval, "loss and accuracy of a saved model on a data set"},
+    {"predict", cmd_predict, "a saved model's outputs for every sample, as CSV"},
     {"info", cmd_info, "describe a network spec, or the library build"},
 };
 

@@ -653,7 +653,8 @@ typedef struct bp_epoch_stats {
     long steps;             /* optimizer steps so far */
     double lr;              /* rate of the epoch's last step */
     double train_loss;      /* mean over the epoch's rows, measured in its batches */
-    double train_accuracy;  /* same; -1 when the data are not class labels */
+    double train_accuracy;  /* same; -1 when the data are not class labels, or
+                             * with random search, which measures no accuracy */
     double val_loss;        /* on the validation rows; NAN when there are none */
     double val_accuracy;    /* -1 when none or not class labels */
     double grad_norm;       /* global gradient norm of the epoch's last batch */
@@ -698,13 +699,14 @@ typedef struct bp_train_result {
     int early_stopped;      /* patience ran out; the best weights were restored */
     int stopped;            /* a callback asked to stop */
     bp_epoch_stats last;    /* the last epoch's figures */
-    /* The guard against non-finite values: set when the loss or a gradient
-     * stopped being finite. Training stops there and the network keeps the
-     * weights from before that step. */
+    /* The guard against non-finite values: set when the loss, a gradient or
+     * (after a step) a weight stopped being finite. Training stops there and
+     * the network keeps the weights from before that step. */
     int nonfinite;
     int bad_epoch;          /* 1-based */
     long bad_batch;         /* 1-based within the epoch */
-    int bad_layer;          /* 0-based first layer with a non-finite gradient; -1: the loss */
+    int bad_layer;          /* 0-based first layer with a non-finite gradient or
+                             * weight; -1: the loss */
 } bp_train_result;
 
 /*
@@ -744,7 +746,9 @@ const char *bp_meta_value(const bp_meta *meta, int i);
  * JSON header, then the raw little-endian float32 data. Tensors are
  * "layers.N.weight" (shape [O, I]) and "layers.N.bias" ([O]), N from 0, so
  * each maps onto a torch.nn.Linear. __metadata__ holds meta's entries plus
- * "net" (the spec) and "backprop_version". The file is written to a
+ * "net" (the spec) and "backprop_version". A network holding a non-finite
+ * value is refused (BP_ENONFINITE), since no loader should accept it. The
+ * file is written to a
  * temporary file in the same directory, flushed, synced and renamed over
  * path: a failure leaves any previous file intact.
  */

@@ -112,6 +112,18 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
         return bp__error_set(err, BP_EINVAL, "saving a model needs a path and a network");
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec)
         return bp__error_set(err, BP_EINVAL, "the network spec is too long to save");
+    {
+        const float *p = bp_net_params(net);
+        for (int l = 0; l < bp_net_layers(net); l++) {
+            const bp__layer *L = bp__net_layer(net, l);
+            size_t nw = (size_t)L->O * (size_t)L->I, nb = L->bias ? (size_t)L->O : 0;
+            for (size_t k = 0; k < nw + nb; k++)
+                if (!isfinite(p[L->w_off + k]))
+                    return bp__error_set(err, BP_ENONFINITE,
+                                         "%s: not saved: layers.%d.%s value %zu is not finite", path,
+                                         l, k < nw ? "weight" : "bias", k < nw ? k : k - nw);
+        }
+    }
 
     /* The header: metadata first, then the tensors in block order. */
     sb_str(&h, "{\"__metadata__\":{\"net\":");

@@ -52,6 +52,7 @@ typedef struct run {
     const bp_dataset *train, *val;  /* val may be the training set (split) */
     float *xb, *tb;         /* (eval_rows, I), (eval_rows, T) batch buffers */
     float *best;            /* (P) best weights, for early stopping */
+    float *prev;            /* (P) the weights before the current step */
     bp_optim *optim;
     bp_rsearch *rsearch;
     int classify;           /* accuracy is meaningful */
@@ -62,6 +63,7 @@ static void run_free(run *r)
     bp__free(r->order);
     bp__free(r->xb);
     bp__free(r->best);
+    bp__free(r->prev);
     bp_optim_free(r->optim);
     bp_rsearch_free(r->rsearch);
 }
@@ -152,6 +154,20 @@ static double grad_norm(bp_net *net, int *bad_layer)
     return sqrt(s);
 }
 
+/* The first layer holding a non-finite parameter, or -1. */
+static int nonfinite_layer(bp_net *net)
+{
+    const float *p = bp_net_params(net);
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp__layer *L = bp__net_layer(net, l);
+        size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+        for (size_t i = L->w_off; i < L->w_off + cnt; i++)
+            if (!isfinite(p[i]))
+                return l;
+    }
+    return -1;
+}
+
 static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset *val,
                  const bp_train_opts *o, bp_error *err)
 {
@@ -221,6 +237,8 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
         if (!r->best)
             return bp__error_set(err, BP_ENOMEM, "out of memory for a copy of the weights");
     }
+    if (!(r->prev = bp__calloc(bp_net_param_count(net), sizeof(float))))
+        return bp__error_set(err, BP_ENOMEM, "out of memory for a copy of the weights");
     if (o->optim.kind == BP_OPTIM_RANDOM) {
         if (!(r->rsearch = bp_rsearch_create(net, o->optim.scale, err)))
             return err ? err->code : BP_ENOMEM;
@@ -279,7 +297,17 @@ static int batch_step(run *r, int B, long step, double *loss, double *acc, doubl
     }
     bp_schedule sched = o->schedule;
     sched.base = o->optim.lr;
-    return bp_optim_step(r->optim, bp_schedule_lr(&sched, step));
+    /* A finite gradient can still step a weight out of range: keep the
+     * weights from before the step, and go back to them if it does. */
+    size_t P = bp_net_param_count(net);
+    memcpy(r->prev, bp_net_params(net), P * sizeof(float));
+    if ((rc = bp_optim_step(r->optim, bp_schedule_lr(&sched, step))) != 0)
+        return rc;
+    if ((*bad_layer = nonfinite_layer(net)) >= 0) {
+        memcpy(bp_net_params(net), r->prev, P * sizeof(float));
+        return 1;
+    }
+    return 0;
 }
 
 int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
@@ -348,7 +376,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         st.steps = step;
         st.lr = bp_schedule_lr(&sched, step > 0 ? step - 1 : 0);
         st.train_loss = lsum / (double)r.n_train;
-        st.train_accuracy = r.classify ? asum / (double)r.n_train : -1.0;
+        st.train_accuracy = r.classify && !r.rsearch ? asum / (double)r.n_train : -1.0;
         st.grad_norm = norm;
         st.val_loss = NAN;
         st.val_accuracy = -1.0;

@@ -390,6 +390,18 @@ static void test_atomic_save(void **state)
     assert_non_null(fgets(out, sizeof out, p));
     pclose(p);
     assert_int_equal(atoi(out), 0);
+    /* A network holding a non-finite value is not saved, and the previous
+     * file stays. */
+    size_t n1, n2;
+    char *saved = read_bytes(path, &n1); /* b, from the last successful save */
+    bp_net_bias(b, 0)[1] = 0.0f / 0.0f;
+    assert_int_equal(bp_model_save(path, b, NULL, &err), BP_ENONFINITE);
+    assert_non_null(strstr(err.message, "layers.0.bias value 1 is not finite"));
+    char *still = read_bytes(path, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(saved, still, n1);
+    free(saved);
+    free(still);
     /* A directory that does not exist. */
     assert_int_equal(bp_model_save("/nonexistent-dir/m.safetensors", a, NULL, &err), BP_EIO);
     assert_non_null(strstr(err.message, "/nonexistent-dir/m.safetensors"));

@@ -256,6 +256,36 @@ static void test_nonfinite_guard(void **state)
     bp_dataset_free(ds);
 }
 
+/* A finite gradient whose step takes a weight out of float range: the guard
+ * catches the weight after the step and goes back to the weights before. */
+static void test_nonfinite_weight_after_step(void **state)
+{
+    (void)state;
+    float x[1] = {1}, t[1] = {1};
+    bp_error err;
+    bp_dataset *ds = bp_dataset_from_arrays(1, 1, 1, x, t, 0, &err);
+    bp_net *net = tu_net("1,1:identity");
+    bp_net_weight(net, 0)[0] = 0.5f; /* slope 2 (0.5 - 1) = -1 for the weight and the bias */
+    float before[2];
+    memcpy(before, bp_net_params(net), sizeof before);
+    bp_train_opts o = bp_train_defaults();
+    o.loss = BP_LOSS_MSE;
+    o.batch = 0;
+    o.epochs = 3;
+    o.optim = bp_optim_defaults(BP_OPTIM_GD);
+    o.optim.lr = 1e39; /* 0.5 + 1e39 overflows float */
+    bp_train_result res;
+    train_ok(net, ds, NULL, &o, &res);
+    assert_int_equal(res.nonfinite, 1);
+    assert_int_equal(res.bad_epoch, 1);
+    assert_int_equal(res.bad_batch, 1);
+    assert_int_equal(res.bad_layer, 0);
+    assert_int_equal(res.steps, 0);
+    assert_memory_equal(bp_net_params(net), before, sizeof before);
+    bp_net_free(net);
+    bp_dataset_free(ds);
+}
+
 static void test_callback_stops(void **state)
 {
     (void)state;
@@ -491,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_spiral_reproducible),
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test(test_nonfinite_guard),
+        cmocka_unit_test(test_nonfinite_weight_after_step),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_clip_norm),
         cmocka_unit_test(test_dropout),

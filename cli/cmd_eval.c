@@ -1,0 +1,120 @@
+/*
+ * cmd_eval.c - `backprop eval`: the loss and accuracy of a saved model over
+ * every row of a data set (bp_evaluate), with the model's input scaling
+ * applied to the data first.
+ */
+#include "cli.h"
+#include "model.h"
+#include "progress.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+
+static const char *const CMD = "eval";
+
+static void help(void)
+{
+    printf("Usage: backprop eval --model MODEL --data SPEC [OPTIONS]\n"
+           "\n"
+           "Measure a model's loss, and its accuracy when the data are class labels or\n"
+           "the loss is a classification loss, over every row of a data set. The\n"
+           "model's input scaling (saved by backprop train) is applied to the data.\n"
+           "\n"
+           "Options:\n"
+           "  --model MODEL  the model file, safetensors or JSON (required)\n"
+           "  --data SPEC    the data (required): fashion-mnist[:train], fashion-mnist:test,\n"
+           "                 idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, xor, or\n"
+           "                 PATH.csv[:label=COL]\n"
+           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
+           "                 else cce after softmax, bce after sigmoid, else mse)\n"
+           "  --seed N       seed of synthetic data sets (default: 1, the draw backprop\n"
+           "                 train trains on with its default seed)\n"
+           "  --json         print {\"loss\": ..., \"accuracy\": ..., \"n\": ...} (default: off)\n"
+           "  -h, --help     show this help\n"
+           "\n"
+           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
+        {"loss", required_argument, NULL, 'L'},  {"seed", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *data_spec = NULL, *loss_name = NULL;
+    uint64_t seed = 1;
+    int json = 0, c, rc = CLI_USAGE;
+    cli_model m = {NULL, NULL};
+    bp_dataset *ds = NULL;
+    bp_loss loss;
+    bp_error err;
+    double value, accuracy;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            model_path = optarg;
+            break;
+        case 'd':
+            data_spec = optarg;
+            break;
+        case 'L':
+            loss_name = optarg;
+            if (cli_parse_loss("--loss", optarg, NULL, &loss))
+                return CLI_USAGE;
+            break;
+        case 's':
+            if (cli_parse_seed("--seed", optarg, &seed))
+                return CLI_USAGE;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            help();
+            return CLI_OK;
+        default:
+            return cli_bad_option(CMD, c, argv);
+        }
+    }
+    if (cli_no_operands(CMD, argc, argv))
+        return CLI_USAGE;
+    if (!model_path)
+        return cli_usage(CMD, "--model is required");
+    if (!data_spec)
+        return cli_usage(CMD, "--data is required");
+
+    if ((rc = cli_model_load(model_path, &m)) != 0 ||
+        (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
+        goto done;
+    rc = CLI_RUNTIME;
+    if (!(ds = cli_data_load(data_spec, seed)) || cli_model_scale(&m, ds) != 0)
+        goto done;
+    if (bp_evaluate(m.net, ds, loss, &value, &accuracy, &err) != 0) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+    size_t n = bp_dataset_rows(ds);
+    if (json) {
+        printf("{\"loss\": ");
+        cli_json_number(stdout, value);
+        if (accuracy >= 0.0) {
+            printf(", \"accuracy\": ");
+            cli_json_number(stdout, accuracy);
+        }
+        printf(", \"n\": %zu}\n", n);
+    } else {
+        char fig[32];
+        printf("loss %s", cli_fig(fig, sizeof fig, value));
+        if (accuracy >= 0.0)
+            printf("  accuracy %.2f%%", 100.0 * accuracy);
+        printf("  n %zu\n", n);
+    }
+    rc = CLI_OK;
+done:
+    bp_dataset_free(ds);
+    cli_model_free(&m);
+    return rc;
+}
