@@ -106,8 +106,7 @@ int cmd_eval(int argc, char **argv)
         }
         printf(", \"n\": %zu}\n", n);
     } else {
-        char fig[32];
-        printf("loss %s", cli_fig(fig, sizeof fig, value));
+        printf("loss %.8g", value); /* 8 digits: exact for the lessons' 49.890625 */
         if (accuracy >= 0.0)
             printf("  accuracy %.2f%%", 100.0 * accuracy);
         printf("  n %zu\n", n);

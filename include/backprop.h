@@ -653,10 +653,10 @@ typedef struct bp_epoch_stats {
     long steps;             /* optimizer steps so far */
     double lr;              /* rate of the epoch's last step */
     double train_loss;      /* mean over the epoch's rows, measured in its batches */
-    double train_accuracy;  /* same; -1 when the data are not class labels, or
-                             * with random search, which measures no accuracy */
+    double train_accuracy;  /* same; -1 unless the loss is cce or bce, and with
+                             * random search, which measures no accuracy */
     double val_loss;        /* on the validation rows; NAN when there are none */
-    double val_accuracy;    /* -1 when none or not class labels */
+    double val_accuracy;    /* -1 when none, or unless the loss is cce or bce */
     double grad_norm;       /* global gradient norm of the epoch's last batch */
     double seconds;         /* wall time of the epoch */
     int best;               /* 1: the best validation loss so far */
@@ -720,8 +720,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
              const bp_train_opts *opts, bp_train_result *result, bp_error *err);
 
 /* Loss and accuracy of net over every row of ds (in batches; dropout off).
- * accuracy (may be NULL) gets -1 when ds's targets are not class labels and
- * the loss is not a classification loss. */
+ * accuracy (may be NULL) gets -1 unless the loss is a classification loss
+ * (cce or bce). */
 int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
                 double *accuracy, bp_error *err);
 

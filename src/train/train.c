@@ -194,8 +194,9 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     r->I = bp_net_inputs(net);
     r->O = bp_net_outputs(net);
     r->T = bp_dataset_target_cols(train);
-    r->classify = bp_dataset_classes(train) > 0 || (o->loss == BP_LOSS_CCE) ||
-                  (o->loss == BP_LOSS_BCE && r->O == 1);
+    /* Accuracy means something for the classification losses only (integer
+     * regression targets are classes to the data set, not to MSE). */
+    r->classify = o->loss == BP_LOSS_CCE || o->loss == BP_LOSS_BCE;
     r->train = train;
     r->val = val;
 
@@ -435,7 +436,7 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
     r.I = bp_net_inputs(net);
     r.O = bp_net_outputs(net);
     r.T = bp_dataset_target_cols(ds);
-    r.classify = bp_dataset_classes(ds) > 0 || loss == BP_LOSS_CCE || (loss == BP_LOSS_BCE && r.O == 1);
+    r.classify = loss == BP_LOSS_CCE || loss == BP_LOSS_BCE;
     size_t n = bp_dataset_rows(ds);
     r.eval_rows = n < 1024 ? (int)n : 1024;
     r.xb = bp__calloc((size_t)r.eval_rows * ((size_t)r.I + (size_t)r.T), sizeof(float));

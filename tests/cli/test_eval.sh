@@ -33,16 +33,25 @@ JSON
 printf 'x1,x2,t\n0,3,1\n1,2,3\n-1,-2,5\n4,0,7\n' >"$TMP/four.csv"
 printf 'x1,x2,y\n0,3,1.5\n1,2,3.25\n-1,-2,5\n4,0,7\n0.5,1,2\n2,2,0.1\n' >"$TMP/reg.csv"
 
-# The whole-number targets read as class labels, so there is an accuracy
-# too: one output counts y >= 0.5 against t >= 0.5, right for 3 of the 4.
+# No accuracy: MSE is not a classification loss, even though the
+# whole-number targets read as class labels to the data set.
 run "$BP" eval --model "$TMP/lesson.json" --data "$TMP/four.csv"
 expect_rc 0 "lesson model"
-[ "$(cat "$TMP/out")" = "loss 37.5000  accuracy 75.00%  n 4" ] ||
+[ "$(cat "$TMP/out")" = "loss 37.5  n 4" ] ||
     fail "lesson model: got '$(cat "$TMP/out")'"
 run "$BP" eval --model "$TMP/lesson.json" --data "$TMP/four.csv" --json
 expect_rc 0 "lesson model --json"
-[ "$(cat "$TMP/out")" = '{"loss": 37.5, "accuracy": 0.75, "n": 4}' ] ||
+[ "$(cat "$TMP/out")" = '{"loss": 37.5, "n": 4}' ] ||
     fail "lesson model --json: got '$(cat "$TMP/out")'"
+# The lesson's second weights: errors 8.75, 7, -5, 7, so MSE
+# (76.5625 + 49 + 25 + 49) / 4 = 49.890625, printed exactly.
+cat >"$TMP/lesson2.json" <<'JSON'
+{"net": "2,2:relu:nobias,1:relu:nobias", "weights": [[[2, 1], [1, 1.5]], [[1, 1.5]]]}
+JSON
+run "$BP" eval --model "$TMP/lesson2.json" --data "$TMP/four.csv"
+expect_rc 0 "lesson model, second weights"
+[ "$(cat "$TMP/out")" = "loss 49.890625  n 4" ] ||
+    fail "lesson model, second weights: got '$(cat "$TMP/out")'"
 run "$BP" eval --model "$TMP/lesson.json" --data "$TMP/four.csv" --loss mae --json
 expect_rc 0 "--loss mae"
 has '{"loss": 6, ' "--loss mae"
