@@ -59,9 +59,11 @@ static void help(void)
         "Optimizer:\n"
         "  --optimizer NAME     gd, sgd, rmsprop, adam, adamw or random (default: sgd)\n"
         "  --lr F               learning rate (default: 0.05 for sgd and gd, 0.001 for\n"
-        "                       adam and adamw, 0.01 for rmsprop and random)\n"
+        "                       adam and adamw, 0.01 for rmsprop)\n"
         "  --momentum F         sgd momentum, in [0, 1) (default: 0.9)\n"
         "  --nesterov           sgd with Nesterov momentum (default: off)\n"
+        "  --scale F            random: perturb every weight by F times a standard\n"
+        "                       normal draw, keep it if the loss fell (default: 0.05)\n"
         "  --weight-decay F     L2 penalty; decoupled for adamw (default: 0; adamw 0.01)\n"
         "  --clip F             clip the gradient's global norm to F (default: 0, off)\n"
         "\n"
@@ -101,7 +103,7 @@ static void help(void)
 
 typedef struct settings {
     const char *data, *test, *net, *loss, *init, *out, *log;
-    double val_split, lr, momentum, weight_decay, gamma, clip, dropout;
+    double val_split, lr, momentum, weight_decay, gamma, clip, dropout, scale;
     long warmup, step_size, batch, epochs, patience;
     uint64_t seed;
     bp_optim_kind optimizer;
@@ -109,7 +111,7 @@ typedef struct settings {
     int init_scheme; /* a bp_init, or -1 for the default */
     int nesterov, no_shuffle, standardize, json, quiet;
     /* given explicitly */
-    int lr_set, momentum_set, weight_decay_set, gamma_set, step_size_set;
+    int lr_set, momentum_set, weight_decay_set, gamma_set, step_size_set, scale_set;
 } settings;
 
 static const struct {
@@ -151,7 +153,7 @@ enum {
     OPT_MOMENTUM, OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_GAMMA,
     OPT_STEP_SIZE, OPT_BATCH, OPT_EPOCHS, OPT_SEED, OPT_NO_SHUFFLE, OPT_PATIENCE, OPT_CLIP,
     OPT_DROPOUT, OPT_STANDARDIZE, OPT_INIT_SCHEME, OPT_INIT, OPT_OUT, OPT_LOG, OPT_JSON,
-    OPT_QUIET
+    OPT_QUIET, OPT_SCALE
 };
 
 static const struct option longopts[] = {
@@ -164,6 +166,7 @@ static const struct option longopts[] = {
     {"lr", required_argument, NULL, OPT_LR},
     {"momentum", required_argument, NULL, OPT_MOMENTUM},
     {"nesterov", no_argument, NULL, OPT_NESTEROV},
+    {"scale", required_argument, NULL, OPT_SCALE},
     {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
     {"schedule", required_argument, NULL, OPT_SCHEDULE},
     {"warmup", required_argument, NULL, OPT_WARMUP},
@@ -229,6 +232,9 @@ static int parse_option(int c, const char *arg, settings *s)
     case OPT_NESTEROV:
         s->nesterov = 1;
         return 0;
+    case OPT_SCALE:
+        s->scale_set = 1;
+        return cli_parse_positive("--scale", arg, &s->scale);
     case OPT_WEIGHT_DECAY:
         s->weight_decay_set = 1;
         return cli_parse_nonneg("--weight-decay", arg, &s->weight_decay);
@@ -322,6 +328,10 @@ static int parse_options(int argc, char **argv, settings *s)
         return cli_usage(CMD, "--data is required");
     if (s->momentum_set && !sgd)
         return cli_usage(CMD, "--momentum applies only to --optimizer sgd");
+    if (s->scale_set && s->optimizer != BP_OPTIM_RANDOM)
+        return cli_usage(CMD, "--scale applies only to --optimizer random");
+    if (s->lr_set && s->optimizer == BP_OPTIM_RANDOM)
+        return cli_usage(CMD, "--lr does not apply to --optimizer random (its step is --scale)");
     if (s->nesterov && !sgd)
         return cli_usage(CMD, "--nesterov applies only to --optimizer sgd");
     if (s->nesterov && s->momentum_set && s->momentum == 0.0)
@@ -612,6 +622,8 @@ static int configure(job *j)
     }
     if (s->weight_decay_set)
         o->optim.weight_decay = s->weight_decay;
+    if (s->scale_set)
+        o->optim.scale = s->scale;
     o->schedule.kind = s->schedule;
     o->schedule.base = o->optim.lr;
     o->schedule.warmup = s->warmup;
@@ -821,10 +833,15 @@ static void print_header(const job *j)
     bp_net_spec(j->net, spec, sizeof spec);
     printf("training %s (%zu parameters) on %s\n", spec, bp_net_param_count(j->net),
            bp_dataset_describe(j->train));
-    printf("loss %s, optimizer %s, lr %g, %s schedule, %s, %ld epochs, seed %llu\n",
-           bp_loss_name(j->loss), bp_optim_name(j->opts.optim.kind), j->opts.optim.lr,
-           bp_schedule_name(j->opts.schedule.kind), batch, j->s.epochs,
-           (unsigned long long)j->s.seed);
+    if (j->opts.optim.kind == BP_OPTIM_RANDOM)
+        printf("loss %s, random search with scale %g, %s, %ld epochs, seed %llu\n",
+               bp_loss_name(j->loss), j->opts.optim.scale, batch, j->s.epochs,
+               (unsigned long long)j->s.seed);
+    else
+        printf("loss %s, optimizer %s, lr %g, %s schedule, %s, %ld epochs, seed %llu\n",
+               bp_loss_name(j->loss), bp_optim_name(j->opts.optim.kind), j->opts.optim.lr,
+               bp_schedule_name(j->opts.schedule.kind), batch, j->s.epochs,
+               (unsigned long long)j->s.seed);
     fflush(stdout);
 }
 

@@ -248,4 +248,17 @@ for d in "(default: 128)" "(default: 10)" "(default: 1)" "(default: sgd)" "(defa
     has "$d" "train --help default $d"
 done
 
+# Random search: its step is --scale, it never ends above where it started
+# (kept weights only ever lower the loss), and --lr is refused for it.
+run "$BP" train --data vertical:50:3 --net 2,3:relu,3:softmax --optimizer random --scale 0.1 \
+    --batch 0 --epochs 300 --out "$TMP/rs.safetensors" --json
+expect_rc 0 "random search"
+first=$(grep '{"epoch": 1,' "$TMP/out" | sed 's/.*"loss": \([^,]*\),.*/\1/')
+last=$(grep '{"epoch": 300,' "$TMP/out" | sed 's/.*"loss": \([^,]*\),.*/\1/')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b <= a && b < 1.0) }' ||
+    fail "random search: loss $first at epoch 1, $last at epoch 300"
+run "$BP" train --data xor --optimizer random --lr 0.1
+expect_rc 2 "random search with --lr"
+err_has "--lr does not apply to --optimizer random" "random search with --lr"
+
 echo "ok: train"
