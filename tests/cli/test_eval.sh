@@ -1,28 +1,7 @@
 # test_eval.sh - `backprop eval`: the loss and accuracy of a saved model,
 # exact for a hand-written one, the saved loss and scaling used, --json,
 # and errors. Usage: sh test_eval.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_eval.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
-}
+. "$(dirname "$0")/lib.sh"
 
 # The lesson's network and four samples: predictions 9, 9, 0, 12 against
 # targets 1, 3, 5, 7, so the errors are 8, 6, -5, 5: MSE 150 / 4 = 37.5,

@@ -1,27 +1,6 @@
 # test_lesson.sh - `backprop lesson`: every worked example's figures, as
 # text and as JSON. Usage: sh test_lesson.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_lesson.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
-}
+. "$(dirname "$0")/lib.sh"
 
 run "$BP" lesson
 expect_rc 0 "lesson"

@@ -1,27 +1,6 @@
 # test_minimize.sh - `backprop minimize`: the descent path, the expression
 # language and its errors. Usage: sh test_minimize.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_minimize.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
-}
+. "$(dirname "$0")/lib.sh"
 # row ITERATION X F: the table has that row
 row() {
     grep -q -E "^ +$1 +$2 +$3( |\$)" "$TMP/out" || fail "$4: no row '$1 $2 $3'"

@@ -2,28 +2,7 @@
 # model, identical bits from a saved model loaded again, the model's input
 # scaling applied, --out written whole, and errors.
 # Usage: sh test_predict.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_predict.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
-}
+. "$(dirname "$0")/lib.sh"
 
 # The lesson's network: h = relu(2 x1 + x2, x1 + 2 x2), y = h0 + h1.
 cat >"$TMP/lesson.json" <<'JSON'

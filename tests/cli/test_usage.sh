@@ -1,28 +1,7 @@
 # test_usage.sh - the command line itself: --version, --help of the tool and
 # of every subcommand, unknown commands and options, exit codes, and
 # `backprop info`. Usage: sh test_usage.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_usage.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
-}
+. "$(dirname "$0")/lib.sh"
 
 COMMANDS="lesson explain gradcheck minimize info"
 

@@ -1,0 +1,31 @@
+# lib.sh - what the command-line test scripts share; each script sources it
+# with its own arguments: `. "$(dirname "$0")/lib.sh"`, run as
+# `sh test_NAME.sh PATH_TO_backprop`. Gives $BP (the tool), $TMP (a scratch
+# directory removed on exit) and the helpers below.
+set -eu
+BP=${1:?usage: sh $0 PATH_TO_backprop}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# fail MESSAGE: report and stop with a failure.
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+# run COMMAND...: run it, keeping stdout in $TMP/out, stderr in $TMP/err and
+# the exit status in $rc.
+run() {
+    rc=0
+    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+}
+# expect_rc CODE WHAT: the last run exited with CODE.
+expect_rc() {
+    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
+}
+# has TEXT WHAT / err_has TEXT WHAT: the last run's stdout / stderr holds TEXT.
+has() {
+    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
+}
+err_has() {
+    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
+}
