@@ -1,10 +1,15 @@
 /*
  * cmd_explain.c - `backprop explain`: one sample through a small network,
  * forward and backward, with every slope written as the product of its
- * three factors (bp_explain_sample). Weights come from --weights or a
- * seeded He-normal initialisation.
+ * three factors (bp_explain_sample), and with --lr one plain step of
+ * gradient descent (bp_net_gradient, then bp_gd_step) and what it changed.
+ * Weights come from a model file, from --weights or from a seeded He-normal
+ * initialisation. Everything is computed before anything is printed; the
+ * network then holds its weights from before the step again, so the
+ * breakdown shows the weights it explains.
  */
 #include "cli.h"
+#include "model.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -17,29 +22,40 @@ static const char *const CMD = "explain";
 
 static void help(void)
 {
-    printf("Usage: backprop explain --net SPEC --input LIST --target LIST [OPTIONS]\n"
+    printf("Usage: backprop explain (--net SPEC | --model MODEL) --input LIST --target LIST\n"
+           "                        [OPTIONS]\n"
            "\n"
            "Run one sample forward and backward and show every slope of the loss as\n"
-           "the product of its three factors.\n"
+           "the product of its three factors. With --lr, then take one step of plain\n"
+           "gradient descent and show every weight before and after, and the new\n"
+           "prediction and loss.\n"
            "\n"
            "Options:\n"
-           "  --net SPEC     the network, e.g. 2,2:relu:nobias,1:relu:nobias (required)\n"
-           "  --weights W    every layer's weights: layers separated by '/', rows (one per\n"
-           "                 node) by ';', values by ','; e.g. '2,1;1,2/1,1'\n"
+           "  --net SPEC     the network, e.g. 2,2:relu:nobias,1:relu:nobias\n"
+           "  --model MODEL  a model file, safetensors or JSON, with its weights; its\n"
+           "                 input scaling, if it has one, is applied to --input\n"
+           "                 (exactly one of --net and --model is required)\n"
+           "  --weights W    every layer's weights (--net only): layers separated by '/',\n"
+           "                 rows (one per node) by ';', values by ','; e.g. '2,1;1,2/1,1'\n"
            "                 (default: He normal from --seed)\n"
-           "  --biases B     biases of the layers that have one: layers by '/', values by\n"
-           "                 ',' (default: 0, or from --seed without --weights)\n"
+           "  --biases B     biases of the layers that have one (--net only): layers by\n"
+           "                 '/', values by ',' (default: 0, or from --seed without\n"
+           "                 --weights)\n"
            "  --seed N       seed of the He-normal weights when --weights is not given\n"
-           "                 (default: 1)\n"
+           "                 (--net only; default: 1)\n"
            "  --input LIST   the sample, comma-separated (required)\n"
            "  --target LIST  its target: one value per output, or one class index for\n"
            "                 cce (required)\n"
-           "  --loss NAME    mse, mae, bce or cce (default: cce after softmax, bce after\n"
-           "                 sigmoid, else mse)\n"
+           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
+           "                 else cce after softmax, bce after sigmoid, else mse)\n"
+           "  --lr F         after the breakdown, take one gradient-descent step\n"
+           "                 w - F x slope and show its effect (default: no step)\n"
            "  --json         print every figure as JSON\n"
-           "  -h, --help     show this help\n");
+           "  -h, --help     show this help\n"
+           "\n"
+           "Exit status: 0 on success, 1 on a runtime error (such as a bad model file),\n"
+           "2 on bad usage.\n");
 }
-
 /* Name of the nodes of layer l's output ("y" for the last layer, "h" for a
  * single hidden layer, "h1", "h2", ... for several); l = -1 is the input. */
 static void node_name(char *buf, size_t size, int l, int L)
@@ -67,11 +83,20 @@ static const char *factor(char *buf, size_t size, double v)
     return buf;
 }
 
-static void print_forward(bp_net *net, const bp_explain *ex, const float *t, int T)
+/* raw is the sample as given; NULL when the network sees it unscaled. */
+static void print_forward(bp_net *net, const bp_explain *ex, const double *raw, const float *t,
+                          int T)
 {
     char in[16], out[16];
     const bp_explain_layer *E0 = &ex->layers[0];
-    printf("Forward pass\n  input:");
+    printf("Forward pass\n");
+    if (raw) {
+        printf("  given:");
+        for (int i = 0; i < E0->inputs; i++)
+            printf("  %g", raw[i]);
+        printf("\n  the model's input scaling: x = (given - shift) x mul\n");
+    }
+    printf("  input:");
     for (int i = 0; i < E0->inputs; i++)
         printf("  x[%d] = %g", i, E0->input[i]);
     printf("\n");
@@ -165,31 +190,239 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
     }
 }
 
-static void print_text(bp_net *net, bp_loss loss, const bp_explain *ex, const float *t, int T)
+/* One step of plain gradient descent on the sample: the parameter block
+ * before and after it, the gradient it used, and the prediction and loss
+ * after it. */
+typedef struct explain_step {
+    double lr;
+    float *before; /* (P) parameter block before the step */
+    float *grad;   /* (P) gradient block the step used */
+    float *after;  /* (P) parameter block after the step */
+    float *out;    /* (O) prediction after the step */
+    double loss;   /* loss after the step */
+} explain_step;
+
+static void step_free(explain_step *s)
+{
+    free(s->before);
+    free(s->grad);
+    free(s->after);
+    free(s->out);
+}
+
+/* Take the step on the network through the library (bp_net_gradient on the
+ * one sample, bp_gd_step, then bp_net_forward and bp_net_evaluate for the
+ * new prediction and loss), record it in s, and put the weights from before
+ * the step back. Returns 0 or CLI_RUNTIME (printed). */
+static int take_step(bp_net *net, bp_loss loss, const float *x, const float *t, int T,
+                     explain_step *s)
+{
+    size_t bytes = bp_net_param_count(net) * sizeof(float);
+    int O = bp_net_outputs(net), lib_rc, rc = CLI_RUNTIME;
+    float *params = bp_net_params(net);
+    const float *y;
+    double value;
+
+    s->before = malloc(bytes);
+    s->grad = malloc(bytes);
+    s->after = malloc(bytes);
+    s->out = malloc((size_t)O * sizeof *s->out);
+    if (!s->before || !s->grad || !s->after || !s->out) {
+        cli_error("out of memory");
+        return CLI_RUNTIME;
+    }
+    memcpy(s->before, params, bytes);
+    if ((lib_rc = bp_net_gradient(net, loss, 1, x, t, T, &value)) != 0) {
+        rc = cli_lib_error("the gradient for the step", lib_rc, net);
+        goto restore;
+    }
+    memcpy(s->grad, bp_net_grads(net), bytes);
+    if ((lib_rc = bp_gd_step(net, s->lr)) != 0) {
+        rc = cli_lib_error("the gradient-descent step", lib_rc, net);
+        goto restore;
+    }
+    memcpy(s->after, params, bytes);
+    if ((lib_rc = bp_net_evaluate(net, loss, 1, x, t, T, &s->loss, NULL)) != 0 ||
+        (lib_rc = bp_net_forward(net, 1, x, &y)) != 0) {
+        rc = cli_lib_error("the prediction after the step", lib_rc, net);
+        goto restore;
+    }
+    memcpy(s->out, y, (size_t)O * sizeof *s->out);
+    rc = CLI_OK;
+restore:
+    memcpy(params, s->before, bytes);
+    return rc;
+}
+
+/* Where layer l's weights and bias start inside the parameter block. */
+static size_t weight_offset(bp_net *net, int l)
+{
+    return (size_t)(bp_net_weight(net, l) - bp_net_params(net));
+}
+
+static size_t bias_offset(bp_net *net, int l)
+{
+    return (size_t)(bp_net_bias(net, l) - bp_net_params(net));
+}
+
+/* A float as a factor of a product: negative numbers in parentheses. */
+static const char *ffactor(char *buf, size_t size, float v)
+{
+    char num[32];
+    snprintf(buf, size, v < 0 ? "(%s)" : "%s", cli_fnum(num, v));
+    return buf;
+}
+
+/* One line of the step: "LABEL: before - lr x slope = after". The figures
+ * are the floats the network holds, each in the shortest form that reads
+ * back as the same float. */
+static void print_step_entry(const char *label, int lw, const char *lr, const explain_step *s,
+                             size_t k)
+{
+    char before[32], slope[40], after[32];
+    printf("    %-*s: %s - %s x %s = %s\n", lw, label, cli_fnum(before, s->before[k]), lr,
+           ffactor(slope, sizeof slope, s->grad[k]), cli_fnum(after, s->after[k]));
+}
+
+static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
+                            const explain_step *s, const float *t, int T)
+{
+    const int L = bp_net_layers(net), O = bp_net_outputs(net);
+    const bp_explain_layer *last = &ex->layers[L - 1];
+    char lr[32], label[48], out[16];
+
+    cli_num(lr, s->lr);
+    printf("\nOne step of gradient descent, learning rate %s: every weight moves against\n"
+           "its slope, w - %s x slope\n",
+           lr, lr);
+    for (int l = 0; l < L; l++) {
+        int I = bp_net_layer_inputs(net, l), Ol = bp_net_layer(net, l).width;
+        size_t w = weight_offset(net, l);
+        int lw = snprintf(label, sizeof label, "w[%d][%d][%d]", l, Ol - 1, I - 1);
+        printf("  layer %d\n", l);
+        for (int o = 0; o < Ol; o++)
+            for (int i = 0; i < I; i++) {
+                snprintf(label, sizeof label, "w[%d][%d][%d]", l, o, i);
+                print_step_entry(label, lw, lr, s, w + (size_t)o * (size_t)I + (size_t)i);
+            }
+        for (int o = 0; bp_net_bias(net, l) && o < Ol; o++) {
+            snprintf(label, sizeof label, "b[%d][%d]", l, o);
+            print_step_entry(label, lw, lr, s, bias_offset(net, l) + (size_t)o);
+        }
+    }
+    printf("After the step\n");
+    node_name(out, sizeof out, L - 1, L);
+    for (int o = 0; o < O; o++) {
+        printf("  %s[%d] = %g (was %g)", out, o, (double)s->out[o], last->value[o]);
+        if (T == O)
+            printf(", target %g, error %g", (double)t[o], (double)s->out[o] - (double)t[o]);
+        printf("\n");
+    }
+    if (T != O)
+        printf("  target: class %g\n", (double)t[0]);
+    printf("  loss: %s = %g (was %g)\n", bp_loss_name(loss), s->loss, ex->loss);
+}
+
+/* The step's block entries for layer l, as JSON fields. */
+static void print_step_layer_json(bp_net *net, const explain_step *s, int l)
+{
+    int I = bp_net_layer_inputs(net, l), O = bp_net_layer(net, l).width;
+    size_t w = weight_offset(net, l);
+    printf("%s\n    {\"layer\": %d, \"grad_w\": [", l ? "," : "", l);
+    for (int o = 0; o < O; o++) {
+        fputs(o ? ", " : "", stdout);
+        cli_json_farray(stdout, s->grad + w + (size_t)o * (size_t)I, I);
+    }
+    printf("], \"weights\": [");
+    for (int o = 0; o < O; o++) {
+        fputs(o ? ", " : "", stdout);
+        cli_json_farray(stdout, s->after + w + (size_t)o * (size_t)I, I);
+    }
+    printf("],\n     \"grad_b\": ");
+    if (bp_net_bias(net, l))
+        cli_json_farray(stdout, s->grad + bias_offset(net, l), O);
+    else
+        printf("null");
+    printf(", \"bias\": ");
+    if (bp_net_bias(net, l))
+        cli_json_farray(stdout, s->after + bias_offset(net, l), O);
+    else
+        printf("null");
+    printf("}");
+}
+
+static void print_step_json(bp_net *net, const explain_step *s, const float *t, int T)
+{
+    int L = bp_net_layers(net), O = bp_net_outputs(net);
+    printf(",\n \"step\": {\"lr\": ");
+    cli_json_number(stdout, s->lr);
+    printf(", \"layers\": [");
+    for (int l = 0; l < L; l++)
+        print_step_layer_json(net, s, l);
+    printf("],\n  \"output\": ");
+    cli_json_farray(stdout, s->out, O);
+    if (T == O) {
+        printf(", \"error\": [");
+        for (int o = 0; o < O; o++) {
+            fputs(o ? ", " : "", stdout);
+            cli_json_number(stdout, (double)s->out[o] - (double)t[o]);
+        }
+        printf("]");
+    }
+    printf(", \"loss_value\": ");
+    cli_json_number(stdout, s->loss);
+    printf("}");
+}
+
+/* What the breakdown is of: the network, where its weights came from, the
+ * sample as given and whether the model's scaling changed it. */
+typedef struct explain_case {
+    const char *model;  /* model file, or NULL for --net */
+    bp_loss loss;
+    const double *raw;  /* (I) --input as given */
+    int scaled;         /* 1: the model's input scaling was applied */
+    const float *t;     /* (T) target */
+    int T;
+} explain_case;
+
+static void print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
+                       const explain_step *step)
 {
     char spec[512];
     bp_net_spec(net, spec, sizeof spec);
-    printf("network %s, loss %s, one sample\n\n", spec, bp_loss_name(loss));
+    if (c->model)
+        printf("model: %s\n", c->model);
+    printf("network %s, loss %s, one sample\n\n", spec, bp_loss_name(c->loss));
     printf("Each weight's slope (dL/dw) is the product of three factors: the value of the\n"
            "node that feeds the weight, the slope of the loss with respect to the node the\n"
            "weight feeds (dL/dnode), and the slope of that node's activation at its input\n"
            "(act'). A node's own slope is the sum, over the weights that leave it, of\n"
            "weight x dL/dnode x act' of the node each one feeds.\n\n");
-    print_forward(net, ex, t, T);
-    printf("  loss: %s = %g\n\nBackward pass, from the output back\n", bp_loss_name(loss),
+    print_forward(net, ex, c->scaled ? c->raw : NULL, c->t, c->T);
+    printf("  loss: %s = %g\n\nBackward pass, from the output back\n", bp_loss_name(c->loss),
            ex->loss);
     for (int l = ex->n_layers - 1; l >= 0; l--)
         print_layer_backward(net, ex, l);
+    if (step)
+        print_step_text(net, c->loss, ex, step, c->t, c->T);
 }
 
-static void print_json(bp_net *net, bp_loss loss, const bp_explain *ex, const float *t, int T)
+static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
+                       const explain_step *step)
 {
     char spec[512];
     bp_net_spec(net, spec, sizeof spec);
     printf("{\"net\": ");
     cli_json_string(stdout, spec);
-    printf(", \"loss\": \"%s\", \"target\": ", bp_loss_name(loss));
-    cli_json_farray(stdout, t, T);
+    printf(", \"model\": ");
+    if (c->model)
+        cli_json_string(stdout, c->model);
+    else
+        printf("null");
+    printf(", \"loss\": \"%s\", \"input\": ", bp_loss_name(c->loss));
+    cli_json_array(stdout, c->raw, bp_net_inputs(net));
+    printf(", \"scaled\": %s, \"target\": ", c->scaled ? "true" : "false");
+    cli_json_farray(stdout, c->t, c->T);
     printf(", \"loss_value\": ");
     cli_json_number(stdout, ex->loss);
     printf(", \"layers\": [");
@@ -232,9 +465,11 @@ static void print_json(bp_net *net, bp_loss loss, const bp_explain *ex, const fl
         cli_json_array(stdout, E->dinput, I);
         printf("}");
     }
-    printf("\n]}\n");
+    printf("\n]");
+    if (step)
+        print_step_json(net, step, c->t, c->T);
+    printf("}\n");
 }
-
 /* Targets from --target: one value per output, or one class index for cce
  * with several outputs. */
 static int read_targets(const char *s, bp_net *net, bp_loss loss, float **t, int *T)
@@ -268,29 +503,65 @@ done:
     return rc;
 }
 
+/* The sample the network sees, in x (I): the values given, or with a model
+ * that has an input scaling, those values scaled by the library through a
+ * one-row data set (the arithmetic that scales the model's data). *scaled
+ * says which. Returns 0 or CLI_RUNTIME (printed). */
+static int scale_input(const cli_model *m, int I, float *x, int *scaled)
+{
+    const float target = 0.0f; /* unused, but a data set needs one column */
+    bp_dataset *ds;
+    bp_error err;
+    int rc;
+    *scaled = 0;
+    if (!bp_meta_get(m->meta, "scaling"))
+        return CLI_OK;
+    if (!(ds = bp_dataset_from_arrays(1, I, 1, x, &target, 0, &err))) {
+        cli_error("%s", err.message);
+        return CLI_RUNTIME;
+    }
+    if ((rc = cli_model_scale(m, ds)) == CLI_OK) {
+        int lib_rc = bp_dataset_gather(ds, NULL, 0, 1, x, NULL);
+        if (lib_rc != 0) {
+            cli_error("scaling the input: %s", bp_strerror(lib_rc));
+            rc = CLI_RUNTIME;
+        }
+    }
+    bp_dataset_free(ds);
+    *scaled = rc == CLI_OK;
+    return rc;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"net", required_argument, NULL, 'n'},    {"weights", required_argument, NULL, 'w'},
-        {"biases", required_argument, NULL, 'b'}, {"seed", required_argument, NULL, 's'},
-        {"input", required_argument, NULL, 'i'},  {"target", required_argument, NULL, 't'},
-        {"loss", required_argument, NULL, 'L'},   {"json", no_argument, NULL, 'j'},
+        {"net", required_argument, NULL, 'n'},    {"model", required_argument, NULL, 'm'},
+        {"weights", required_argument, NULL, 'w'}, {"biases", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 's'},   {"input", required_argument, NULL, 'i'},
+        {"target", required_argument, NULL, 't'}, {"loss", required_argument, NULL, 'L'},
+        {"lr", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *spec = NULL, *weights = NULL, *biases = NULL, *input = NULL, *target = NULL;
-    const char *loss_name = NULL;
+    const char *spec = NULL, *model_path = NULL, *weights = NULL, *biases = NULL;
+    const char *input = NULL, *target = NULL, *loss_name = NULL, *seed_arg = NULL;
     uint64_t seed = 1;
-    int json = 0, c, rc = CLI_USAGE, n_in = 0, T = 0;
+    double lr = 0.0;
+    int json = 0, c, rc = CLI_USAGE, n_in = 0, T = 0, scaled = 0;
+    cli_model m = {NULL, NULL};
     bp_net *net = NULL;
     bp_loss loss;
     double *xd = NULL;
     float *x = NULL, *t = NULL;
     bp_explain *ex = NULL;
+    explain_step step = {0.0, NULL, NULL, NULL, NULL, 0.0};
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
             spec = optarg;
+            break;
+        case 'm':
+            model_path = optarg;
             break;
         case 'w':
             weights = optarg;
@@ -299,6 +570,7 @@ int cmd_explain(int argc, char **argv)
             biases = optarg;
             break;
         case 's':
+            seed_arg = optarg;
             if (cli_parse_seed("--seed", optarg, &seed))
                 goto done;
             break;
@@ -310,6 +582,10 @@ int cmd_explain(int argc, char **argv)
             break;
         case 'L':
             loss_name = optarg;
+            break;
+        case 'r':
+            if (cli_parse_positive("--lr", optarg, &lr))
+                goto done;
             break;
         case 'j':
             json = 1;
@@ -325,28 +601,51 @@ int cmd_explain(int argc, char **argv)
     }
     if (cli_no_operands(CMD, argc, argv))
         goto done;
-    if (!spec || !input || !target) {
-        rc = cli_usage(CMD, "%s is required", !spec ? "--net" : !input ? "--input" : "--target");
+    if (spec && model_path) {
+        rc = cli_usage(CMD, "give either --net or --model, not both");
         goto done;
     }
-    if (!(net = cli_parse_net("--net", spec)))
+    if (model_path && (weights || biases || seed_arg)) {
+        rc = cli_usage(CMD, "%s goes with --net; a model brings its own weights",
+                       weights ? "--weights" : biases ? "--biases" : "--seed");
         goto done;
-    if (cli_parse_loss("--loss", loss_name, net, &loss))
+    }
+    if (!spec && !model_path) {
+        rc = cli_usage(CMD, "--net is required (or --model)");
         goto done;
-    if (weights) {
-        if ((rc = cli_parse_weights("--weights", weights, net)) != 0)
+    }
+    if (!input || !target) {
+        rc = cli_usage(CMD, "%s is required", !input ? "--input" : "--target");
+        goto done;
+    }
+    /* A bad --loss is a usage error whatever the network. */
+    if (loss_name && cli_parse_loss("--loss", loss_name, NULL, &loss))
+        goto done;
+    if (model_path) {
+        if ((rc = cli_model_load(model_path, &m)) != 0 ||
+            (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
             goto done;
+        net = m.net;
     } else {
-        bp_rng rng;
-        bp_rng_seed(&rng, seed);
-        int lib_rc = bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0.0);
-        if (lib_rc != 0) {
-            rc = cli_lib_error("initialising the network", lib_rc, net);
+        if (!(m.net = net = cli_parse_net("--net", spec)))
             goto done;
+        if (cli_parse_loss("--loss", loss_name, net, &loss))
+            goto done;
+        if (weights) {
+            if ((rc = cli_parse_weights("--weights", weights, net)) != 0)
+                goto done;
+        } else {
+            bp_rng rng;
+            bp_rng_seed(&rng, seed);
+            int lib_rc = bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0.0);
+            if (lib_rc != 0) {
+                rc = cli_lib_error("initialising the network", lib_rc, net);
+                goto done;
+            }
         }
+        if (biases && (rc = cli_parse_biases("--biases", biases, net)) != 0)
+            goto done;
     }
-    if (biases && (rc = cli_parse_biases("--biases", biases, net)) != 0)
-        goto done;
     if ((rc = cli_parse_list("--input", input, &xd, &n_in)) != 0)
         goto done;
     rc = CLI_USAGE;
@@ -364,19 +663,28 @@ int cmd_explain(int argc, char **argv)
     }
     for (int i = 0; i < n_in; i++)
         x[i] = (float)xd[i];
+    if (model_path && scale_input(&m, n_in, x, &scaled) != 0)
+        goto done;
     int lib_rc = bp_explain_sample(net, loss, x, t, T, &ex);
     if (lib_rc != 0) {
         rc = cli_lib_error("explain", lib_rc, net);
         goto done;
     }
+    step.lr = lr;
+    if (lr > 0.0 && take_step(net, loss, x, t, T, &step) != 0)
+        goto done;
+
+    explain_case what = {model_path, loss, xd, scaled, t, T};
     if (json)
-        print_json(net, loss, ex, t, T);
+        print_json(net, &what, ex, lr > 0.0 ? &step : NULL);
     else
-        print_text(net, loss, ex, t, T);
+        print_text(net, &what, ex, lr > 0.0 ? &step : NULL);
     rc = CLI_OK;
 done:
+    step_free(&step);
     bp_explain_free(ex);
-    bp_net_free(net);
+    /* m.net is the network in both cases; m.meta is NULL for --net. */
+    cli_model_free(&m);
     free(xd);
     free(x);
     free(t);

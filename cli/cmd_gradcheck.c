@@ -1,9 +1,12 @@
 /*
- * cmd_gradcheck.c - `backprop gradcheck`: backpropagation's gradient of a
- * randomly initialised network against central finite differences, layer
- * by layer (bp_gradcheck). Exits 1 when any layer exceeds the tolerance.
+ * cmd_gradcheck.c - `backprop gradcheck`: backpropagation's gradient against
+ * central finite differences, layer by layer (bp_gradcheck), for a randomly
+ * initialised network (--net) or a saved model at its own weights (--model),
+ * on random samples or on the first rows of a data set (--data). Exits 1
+ * when any layer exceeds the tolerance.
  */
 #include "cli.h"
+#include "model.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,25 +16,35 @@ static const char *const CMD = "gradcheck";
 
 static void help(void)
 {
-    printf("Usage: backprop gradcheck --net SPEC [OPTIONS]\n"
+    printf("Usage: backprop gradcheck (--net SPEC | --model MODEL) [OPTIONS]\n"
            "\n"
            "Compare every gradient entry from backpropagation with a central finite\n"
-           "difference of the loss, on random inputs and targets, and report the\n"
-           "largest relative error of each layer.\n"
+           "difference of the loss, and report the largest relative error of each layer.\n"
+           "A network given by --net gets random weights; a model is checked at its own\n"
+           "weights. The samples are random unless --data gives them.\n"
            "\n"
            "Options:\n"
-           "  --net SPEC     the network, e.g. 2,3:relu,3:softmax (required)\n"
-           "  --loss NAME    mse, mae, bce or cce (default: cce after softmax, bce after\n"
-           "                 sigmoid, else mse)\n"
-           "  --batch N      random samples (default: 4)\n"
-           "  --seed N       seed for weights (Xavier normal), inputs N(0,1) and targets\n"
-           "                 (default: 1)\n"
+           "  --net SPEC     the network, e.g. 2,3:relu,3:softmax, with Xavier-normal\n"
+           "                 weights from --seed\n"
+           "  --model MODEL  a model file, safetensors or JSON, checked at its weights\n"
+           "                 (exactly one of --net and --model is required)\n"
+           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
+           "                 else cce after softmax, bce after sigmoid, else mse)\n"
+           "  --data SPEC    take the samples and their targets from the first --batch\n"
+           "                 rows of a data set: fashion-mnist[:train], fashion-mnist:test,\n"
+           "                 idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, xor, or\n"
+           "                 PATH.csv[:label=COL]; a model's input scaling is applied\n"
+           "                 (default: random inputs N(0,1) and targets)\n"
+           "  --batch N      samples; with --data, at most the data's rows (default: 4)\n"
+           "  --seed N       seed for the weights of --net, the random samples and\n"
+           "                 synthetic data sets (default: 1)\n"
            "  --eps X        finite-difference step, relative to max(1, |w|) (default: 1e-6)\n"
            "  --tol X        largest relative error that passes (default: 1e-3)\n"
            "  --json         print the report as JSON\n"
            "  -h, --help     show this help\n"
            "\n"
-           "Exit status: 0 when every layer passes, 1 when one fails, 2 on bad usage.\n");
+           "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
+           "be read, 2 on bad usage.\n");
 }
 
 /* "w[l][o][i]" or "b[l][o]" for entry j of layer l's block. */
@@ -61,20 +74,93 @@ static int random_targets(bp_rng *rng, bp_loss loss, int B, int O, float *t)
     return O;
 }
 
+/* Samples from the first B rows of ds: x (B, I), t (B, T). The data must
+ * fit the network: I inputs, and one target per output or, for cce over
+ * several outputs, one class index. Returns 0 or CLI_RUNTIME (printed). */
+static int data_samples(const bp_dataset *ds, const char *spec, bp_net *net, bp_loss loss,
+                        int B, float **x, float **t, int *T)
+{
+    int I = bp_net_inputs(net), O = bp_net_outputs(net), cols = bp_dataset_target_cols(ds);
+    if (bp_dataset_inputs(ds) != I) {
+        cli_error("--data %s: the data have %d input%s; the network expects %d", spec,
+                  bp_dataset_inputs(ds), bp_dataset_inputs(ds) == 1 ? "" : "s", I);
+        return CLI_RUNTIME;
+    }
+    if (cols != O && !(loss == BP_LOSS_CCE && O > 1 && cols == 1)) {
+        cli_error("--data %s: the data have %d target column%s; the network has %d output%s, "
+                  "so loss %s needs %d%s",
+                  spec, cols, cols == 1 ? "" : "s", O, O == 1 ? "" : "s", bp_loss_name(loss), O,
+                  loss == BP_LOSS_CCE && O > 1 ? " (or 1 column of class indices)" : "");
+        return CLI_RUNTIME;
+    }
+    *x = malloc((size_t)B * (size_t)I * sizeof **x);
+    *t = malloc((size_t)B * (size_t)cols * sizeof **t);
+    if (!*x || !*t) {
+        cli_error("out of memory");
+        return CLI_RUNTIME;
+    }
+    int lib_rc = bp_dataset_gather(ds, NULL, 0, B, *x, *t);
+    if (lib_rc != 0) {
+        cli_error("--data %s: reading the first %d rows: %s", spec, B, bp_strerror(lib_rc));
+        return CLI_RUNTIME;
+    }
+    *T = cols;
+    return CLI_OK;
+}
+
+/* Nodes of ReLU-family layers whose input z, over the B samples, lies
+ * within about one finite-difference step of 0: there the activation bends,
+ * the central difference straddles the bend and is no derivative (a fresh
+ * network's zero biases put every node exactly there for an all-zero
+ * sample). Returns the count, or -1 when it cannot be measured. */
+static long count_kinks(bp_net *net, bp_loss loss, int B, const float *x, const float *t,
+                        int T, double eps)
+{
+    int L = bp_net_layers(net), I = bp_net_inputs(net), relu = 0;
+    long kinks = 0;
+    for (int l = 0; l < L; l++) {
+        bp_act act = bp_net_layer(net, l).act;
+        relu += act == BP_ACT_RELU || act == BP_ACT_LEAKY_RELU;
+    }
+    if (!relu)
+        return 0;
+    for (int b = 0; b < B; b++) {
+        bp_explain *ex = NULL;
+        if (bp_explain_sample(net, loss, x + (size_t)b * (size_t)I, t + (size_t)b * (size_t)T, T,
+                              &ex) != 0)
+            return -1;
+        for (int l = 0; l < ex->n_layers; l++) {
+            const bp_explain_layer *E = &ex->layers[l];
+            double reach = 1.0;
+            if (E->act != BP_ACT_RELU && E->act != BP_ACT_LEAKY_RELU)
+                continue;
+            for (int i = 0; i < E->inputs; i++)
+                reach += E->input[i] < 0 ? -E->input[i] : E->input[i];
+            for (int o = 0; o < E->outputs; o++)
+                kinks += (E->z[o] < 0 ? -E->z[o] : E->z[o]) <= eps * reach;
+        }
+        bp_explain_free(ex);
+    }
+    return kinks;
+}
+
 int cmd_gradcheck(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"net", required_argument, NULL, 'n'},  {"loss", required_argument, NULL, 'L'},
+        {"net", required_argument, NULL, 'n'},   {"model", required_argument, NULL, 'm'},
+        {"loss", required_argument, NULL, 'L'},  {"data", required_argument, NULL, 'd'},
         {"batch", required_argument, NULL, 'b'}, {"seed", required_argument, NULL, 's'},
-        {"eps", required_argument, NULL, 'e'},  {"tol", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {"eps", required_argument, NULL, 'e'},   {"tol", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *spec = NULL, *loss_name = NULL;
+    const char *spec = NULL, *model_path = NULL, *loss_name = NULL, *data_spec = NULL;
     long batch = 4;
     uint64_t seed = 1;
     double eps = 1e-6, tol = 1e-3, worst = 0.0;
-    int json = 0, c, rc = CLI_USAGE, failed = 0;
+    int json = 0, c, rc = CLI_USAGE, failed = 0, T = 0;
+    cli_model m = {NULL, NULL};
     bp_net *net = NULL;
+    bp_dataset *ds = NULL;
     bp_loss loss;
     bp_rng rng;
     float *x = NULL, *t = NULL;
@@ -87,8 +173,14 @@ int cmd_gradcheck(int argc, char **argv)
         case 'n':
             spec = optarg;
             break;
+        case 'm':
+            model_path = optarg;
+            break;
         case 'L':
             loss_name = optarg;
+            break;
+        case 'd':
+            data_spec = optarg;
             break;
         case 'b':
             if (cli_parse_int("--batch", optarg, 1, 100000, &batch))
@@ -120,45 +212,90 @@ int cmd_gradcheck(int argc, char **argv)
     }
     if (cli_no_operands(CMD, argc, argv))
         goto done;
-    if (!spec) {
-        rc = cli_usage(CMD, "--net is required");
+    if (spec && model_path) {
+        rc = cli_usage(CMD, "give either --net or --model, not both");
         goto done;
     }
-    if (!(net = cli_parse_net("--net", spec)))
+    if (!spec && !model_path) {
+        rc = cli_usage(CMD, "--net is required (or --model)");
         goto done;
-    if (cli_parse_loss("--loss", loss_name, net, &loss))
+    }
+    /* A bad --loss is a usage error whatever the network. */
+    if (loss_name && cli_parse_loss("--loss", loss_name, NULL, &loss))
         goto done;
+
+    bp_rng_seed(&rng, seed);
+    if (model_path) {
+        if ((rc = cli_model_load(model_path, &m)) != 0 ||
+            (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
+            goto done;
+        net = m.net;
+    } else {
+        if (!(m.net = net = cli_parse_net("--net", spec)))
+            goto done;
+        if (cli_parse_loss("--loss", loss_name, net, &loss))
+            goto done;
+        int lib_rc = bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0);
+        if (lib_rc != 0) {
+            rc = cli_lib_error("initialising the network", lib_rc, net);
+            goto done;
+        }
+    }
 
     rc = CLI_RUNTIME;
     int B = (int)batch, I = bp_net_inputs(net), O = bp_net_outputs(net);
     int L = bp_net_layers(net);
-    x = malloc((size_t)B * (size_t)I * sizeof *x);
-    t = malloc((size_t)B * (size_t)O * sizeof *t);
-    report = calloc((size_t)L, sizeof *report);
-    if (!x || !t || !report) {
+    if (!(report = calloc((size_t)L, sizeof *report))) {
         cli_error("out of memory");
         goto done;
     }
-    bp_rng_seed(&rng, seed);
-    int lib_rc = bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0);
-    if (lib_rc != 0) {
-        rc = cli_lib_error("initialising the network", lib_rc, net);
-        goto done;
+    if (data_spec) {
+        if (!(ds = cli_data_load(data_spec, seed)))
+            goto done;
+        if (model_path && cli_model_scale(&m, ds) != 0)
+            goto done;
+        if (bp_dataset_rows(ds) == 0) {
+            cli_error("--data %s: the data set has no rows", data_spec);
+            goto done;
+        }
+        if ((size_t)B > bp_dataset_rows(ds))
+            B = (int)bp_dataset_rows(ds);
+        if (data_samples(ds, data_spec, net, loss, B, &x, &t, &T) != 0)
+            goto done;
+    } else {
+        x = malloc((size_t)B * (size_t)I * sizeof *x);
+        t = malloc((size_t)B * (size_t)O * sizeof *t);
+        if (!x || !t) {
+            cli_error("out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < (size_t)B * (size_t)I; k++)
+            x[k] = (float)bp_rng_normal(&rng);
+        T = random_targets(&rng, loss, B, O, t);
     }
-    for (size_t k = 0; k < (size_t)B * (size_t)I; k++)
-        x[k] = (float)bp_rng_normal(&rng);
-    int T = random_targets(&rng, loss, B, O, t);
-    if ((lib_rc = bp_gradcheck(net, loss, B, x, t, T, NULL, eps, report, &worst)) != 0) {
+    int lib_rc = bp_gradcheck(net, loss, B, x, t, T, NULL, eps, report, &worst);
+    if (lib_rc != 0) {
         rc = cli_lib_error("gradient check", lib_rc, net);
         goto done;
     }
     for (int l = 0; l < L; l++)
         failed += !(report[l].max_rel_error <= tol);
+    long kinks = count_kinks(net, loss, B, x, t, T, eps);
     bp_net_spec(net, spec_buf, sizeof spec_buf);
 
     if (json) {
         printf("{\"net\": ");
         cli_json_string(stdout, spec_buf);
+        printf(", \"model\": ");
+        if (model_path)
+            cli_json_string(stdout, model_path);
+        else
+            printf("null");
+        printf(", \"data\": ");
+        if (ds)
+            cli_json_string(stdout, bp_dataset_describe(ds));
+        else
+            printf("null");
         printf(", \"loss\": \"%s\", \"batch\": %d, \"seed\": %llu, \"eps\": ", bp_loss_name(loss),
                B, (unsigned long long)seed);
         cli_json_number(stdout, eps);
@@ -181,11 +318,25 @@ int cmd_gradcheck(int argc, char **argv)
         }
         printf("\n], \"max_rel_error\": ");
         cli_json_number(stdout, worst);
+        printf(", \"kinks\": ");
+        if (kinks >= 0)
+            printf("%ld", kinks);
+        else
+            printf("null");
         printf(", \"pass\": %s}\n", failed ? "false" : "true");
     } else {
-        printf("gradient check of %s, loss %s, batch %d, seed %llu, eps %g, tol %g\n\n",
+        printf("gradient check of %s, loss %s, batch %d, seed %llu, eps %g, tol %g\n",
                spec_buf, bp_loss_name(loss), B, (unsigned long long)seed, eps, tol);
-        printf("%5s  %-14s  %13s  %-16s  %14s  %14s  %s\n", "layer", "shape", "max rel error",
+        if (model_path)
+            printf("weights: the model %s\n", model_path);
+        else
+            printf("weights: Xavier normal from seed %llu\n", (unsigned long long)seed);
+        if (ds)
+            printf("samples: the first %d row%s of %s%s\n", B, B == 1 ? "" : "s",
+                   bp_dataset_describe(ds), model_path ? ", with the model's input scaling" : "");
+        else
+            printf("samples: random, inputs N(0,1), from seed %llu\n", (unsigned long long)seed);
+        printf("\n%5s  %-14s  %13s  %-16s  %14s  %14s  %s\n", "layer", "shape", "max rel error",
                "worst entry", "analytic", "numeric", "result");
         for (int l = 0; l < L; l++) {
             char name[64], shape[64];
@@ -202,12 +353,19 @@ int cmd_gradcheck(int argc, char **argv)
         else
             printf("\nall %d layer%s within the tolerance %g (largest relative error %.3e)\n",
                    L, L == 1 ? "" : "s", tol, worst);
+        if (failed && kinks > 0)
+            printf("note: %ld ReLU node input%s over these samples lie%s within a step of 0,\n"
+                   "where the activation bends: the numeric slope there is no derivative, so\n"
+                   "a failure may come from the samples, not from backpropagation\n",
+                   kinks, kinks == 1 ? "" : "s", kinks == 1 ? "s" : "");
     }
     rc = failed ? CLI_RUNTIME : CLI_OK;
 done:
     free(x);
     free(t);
     free(report);
-    bp_net_free(net);
+    bp_dataset_free(ds);
+    /* m.net is the network in both cases; m.meta is NULL for --net. */
+    cli_model_free(&m);
     return rc;
 }

@@ -1,31 +1,41 @@
 /*
- * cmd_info.c - `backprop info`: the layer table of a network spec (shapes,
- * activations, biases, parameter counts and the canonical spec), or without
- * --net the library's version and what it was built with.
+ * cmd_info.c - `backprop info`: the layer table of a network spec or of a
+ * model file (shapes, activations, biases, parameter counts and the
+ * canonical spec; for a model also every metadata entry), or without either
+ * the library's version and what it was built with.
  */
 #include "cli.h"
+#include "model.h"
 
 #include <getopt.h>
 #include <string.h>
 
 static const char *const CMD = "info";
 
+/* Metadata values longer than this many characters are shortened in the
+ * text form. */
+#define META_SHOWN 60
+
 static void help(void)
 {
-    printf("Usage: backprop info [--net SPEC] [--json]\n"
+    printf("Usage: backprop info [--net SPEC | --model MODEL] [--json]\n"
            "\n"
            "Describe a network: one line per layer with its shape, activation, bias and\n"
-           "parameter count, the total, and the canonical spec. Without --net, print the\n"
-           "library's version and build.\n"
+           "parameter count, the total, and the canonical spec; for a model file also\n"
+           "its metadata, every key and value (values longer than %d characters are\n"
+           "shortened in the text form, never in JSON). Without --net or --model, print\n"
+           "the library's version and build.\n"
            "\n"
            "Options:\n"
            "  --net SPEC     the network, e.g. 784,256:relu,10:softmax (default: none)\n"
+           "  --model MODEL  a model file, safetensors or JSON (default: none)\n"
            "  --json         print the same as JSON\n"
            "  -h, --help     show this help\n"
            "\n"
            "A spec is the input width, then WIDTH:ACTIVATION[:nobias] per layer.\n"
            "Activations: identity (linear), relu, leaky_relu[=SLOPE], sigmoid, tanh,\n"
-           "softmax.\n");
+           "softmax.\n",
+           META_SHOWN);
 }
 
 static const char *compiler(void)
@@ -92,6 +102,85 @@ static int print_build(int json)
     return CLI_OK;
 }
 
+/* Number of characters (UTF-8 code points) in the first `bytes` bytes of s. */
+static size_t utf8_chars(const char *s, size_t bytes)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < bytes; k++)
+        n += ((unsigned char)s[k] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Bytes in the first `chars` characters of s (all of s when shorter). */
+static size_t utf8_prefix(const char *s, size_t chars)
+{
+    size_t k = 0;
+    for (size_t n = 0; s[k] && n < chars; n++)
+        do
+            k++;
+        while (((unsigned char)s[k] & 0xC0) == 0x80);
+    return k;
+}
+
+/* len bytes of s on one line: control characters escaped as in JSON. */
+static void print_escaped(const char *s, size_t len)
+{
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c == '\r')
+            fputs("\\r", stdout);
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+}
+
+/* The metadata, one "key  value" line each; a value longer than META_SHOWN
+ * characters is cut there and followed by "... (N characters)". */
+static void print_meta_text(const bp_meta *meta)
+{
+    int n = bp_meta_count(meta), kw = 0;
+    for (int i = 0; i < n; i++) {
+        int w = (int)utf8_chars(bp_meta_key(meta, i), strlen(bp_meta_key(meta, i)));
+        kw = w > kw ? w : kw;
+    }
+    printf("\nmetadata: %d entr%s\n", n, n == 1 ? "y" : "ies");
+    for (int i = 0; i < n; i++) {
+        const char *key = bp_meta_key(meta, i), *value = bp_meta_value(meta, i);
+        size_t bytes = strlen(value), chars = utf8_chars(value, bytes);
+        int pad = kw - (int)utf8_chars(key, strlen(key));
+        printf("  ");
+        print_escaped(key, strlen(key));
+        printf("%*s  ", pad, "");
+        if (chars <= META_SHOWN) {
+            print_escaped(value, bytes);
+        } else {
+            print_escaped(value, utf8_prefix(value, META_SHOWN));
+            printf("... (%zu characters)", chars);
+        }
+        printf("\n");
+    }
+}
+
+/* The metadata as a JSON object of strings, in their order, in full. */
+static void print_meta_json(const bp_meta *meta)
+{
+    int n = bp_meta_count(meta);
+    printf(", \"metadata\": {");
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", stdout);
+        cli_json_string(stdout, bp_meta_key(meta, i));
+        fputs(": ", stdout);
+        cli_json_string(stdout, bp_meta_value(meta, i));
+    }
+    printf("}");
+}
+
 static void layer_name(char *buf, size_t size, bp_layer_desc d)
 {
     if (d.act == BP_ACT_LEAKY_RELU)
@@ -101,7 +190,8 @@ static void layer_name(char *buf, size_t size, bp_layer_desc d)
         snprintf(buf, size, "%s", bp_act_name(d.act));
 }
 
-static int print_net(bp_net *net, int json)
+/* The layer table of net; for a model (path not NULL) also its metadata. */
+static int print_net(bp_net *net, const char *path, const bp_meta *meta, int json)
 {
     char spec[1024], act[64];
     int L = bp_net_layers(net);
@@ -110,11 +200,19 @@ static int print_net(bp_net *net, int json)
         return CLI_RUNTIME;
     }
     if (json) {
-        printf("{\"spec\": ");
+        printf("{");
+        if (path) {
+            printf("\"model\": ");
+            cli_json_string(stdout, path);
+            printf(", ");
+        }
+        printf("\"spec\": ");
         cli_json_string(stdout, spec);
         printf(", \"inputs\": %d, \"outputs\": %d, \"layers\": [", bp_net_inputs(net),
                bp_net_outputs(net));
     } else {
+        if (path)
+            printf("model: %s\n\n", path);
         printf("%5s  %7s  %7s  %-18s  %-4s  %10s\n", "layer", "inputs", "outputs",
                "activation", "bias", "parameters");
     }
@@ -133,28 +231,39 @@ static int print_net(bp_net *net, int json)
                    params);
         }
     }
-    if (json)
-        printf("\n], \"parameters\": %zu}\n", bp_net_param_count(net));
-    else
+    if (json) {
+        printf("\n], \"parameters\": %zu", bp_net_param_count(net));
+        if (path)
+            print_meta_json(meta);
+        printf("}\n");
+    } else {
         printf("\ntotal parameters: %zu\nspec: %s\n", bp_net_param_count(net), spec);
+        if (path)
+            print_meta_text(meta);
+    }
     return CLI_OK;
 }
 
 int cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {{"net", required_argument, NULL, 'n'},
+                                             {"model", required_argument, NULL, 'm'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *spec = NULL;
+    const char *spec = NULL, *model_path = NULL;
     int json = 0, c, rc = CLI_USAGE;
     bp_net *net = NULL;
+    cli_model m;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n':
             spec = optarg;
+            break;
+        case 'm':
+            model_path = optarg;
             break;
         case 'j':
             json = 1;
@@ -168,10 +277,18 @@ int cmd_info(int argc, char **argv)
     }
     if (cli_no_operands(CMD, argc, argv))
         return CLI_USAGE;
+    if (spec && model_path)
+        return cli_usage(CMD, "give either --net or --model, not both");
+    if (model_path) {
+        if ((rc = cli_model_load(model_path, &m)) == CLI_OK)
+            rc = print_net(m.net, model_path, m.meta, json);
+        cli_model_free(&m);
+        return rc;
+    }
     if (!spec)
         return print_build(json);
     if ((net = cli_parse_net("--net", spec)) != NULL)
-        rc = print_net(net, json);
+        rc = print_net(net, NULL, NULL, json);
     bp_net_free(net);
     return rc;
 }

@@ -1,27 +1,32 @@
 # test_explain.sh - `backprop explain`: the forward pass, the loss and every
-# slope as a product of three factors, and the errors of bad weights.
+# slope as a product of three factors, one gradient-descent step with --lr,
+# networks from model files, and the errors of bad weights and bad files.
 # Usage: sh test_explain.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_explain.sh PATH_TO_backprop}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+EX=$(dirname "$0")/../../examples
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
+# The step's part of the output: from "One step of gradient descent" on.
+step_has() {
+    sed -n '/^One step of gradient descent/,$p' "$TMP/out" >"$TMP/step"
+    grep -F -q -e "$1" "$TMP/step" || fail "$2: the step lacks '$1'"
 }
-run() {
-    rc=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-}
-expect_rc() {
-    [ "$rc" -eq "$1" ] || fail "$2: exit status $rc, expected $1 (stderr: $(cat "$TMP/err"))"
-}
-has() {
-    grep -F -q -e "$1" "$TMP/out" || fail "$2: output lacks '$1'"
-}
-err_has() {
-    grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
+# near PREFIX EXPECTED WHAT: in the step's part, the number right after
+# PREFIX equals EXPECTED to within 1e-6 (relative to max(1, |EXPECTED|)).
+# The network holds floats: lr becomes the float 0.0099999998, each product
+# and difference is rounded to float, and the tool prints the shortest
+# decimal that reads back as the float it holds. So 1 - 0.01 x 30 prints as
+# 0.70000005 (x86-64; a fused multiply-add may give another neighbour of
+# 0.7): the float nearest the exact result, not the decimal 0.7 itself.
+near() {
+    sed -n '/^One step of gradient descent/,$p' "$TMP/out" >"$TMP/step"
+    line=$(grep -F -e "$1" "$TMP/step" | head -n 1)
+    [ -n "$line" ] || fail "$3: the step lacks '$1'"
+    got=${line#*"$1"}
+    got=${got%%[ ,]*}
+    awk -v g="$got" -v e="$2" 'BEGIN {
+        d = g - e; if (d < 0) d = -d; m = e < 0 ? -e : e; if (m < 1) m = 1
+        exit !(g ~ /^-?[0-9.]+(e-?[0-9]+)?$/ && d <= 1e-6 * m) }' ||
+        fail "$3: '$1' is followed by '$got', expected $2"
 }
 
 NET=2,2:relu:nobias,1:relu:nobias
@@ -106,9 +111,143 @@ run "$BP" explain --net "$NET" --input 0,3 --target 3 --loss hinge
 expect_rc 2 "bad loss"
 err_has "--loss: unknown loss 'hinge'" "bad loss"
 
+# ---- one step of gradient descent ---------------------------------------
+
+# The lesson's example from its model file. Worked by hand:
+#   forward:  h = relu(2x0 + 1x3, 1x0 + 2x3) = (3, 6), y = 1x3 + 1x6 = 9,
+#             loss (9 - 3)^2 = 36, dL/dy = 2 (9 - 3) = 12
+#   slopes:   output w: 3 x 12 = 36 and 6 x 12 = 72; each hidden node gets
+#             1 x 12 = 12, so w[0][o][0]: 0 x 12 = 0, w[0][o][1]: 3 x 12 = 36
+#   step:     w - 0.01 x slope: output 1 - 0.36 = 0.64, 1 - 0.72 = 0.28;
+#             hidden [[2, 1 - 0.36], [1, 2 - 0.36]] = [[2, 0.64], [1, 1.64]]
+#   after:    h = (0.64 x 3, 1.64 x 3) = (1.92, 4.92),
+#             y = 0.64 x 1.92 + 0.28 x 4.92 = 1.2288 + 1.3776 = 2.6064,
+#             error 2.6064 - 3 = -0.3936, loss 0.3936^2 = 0.15492096
+run "$BP" explain --model "$EX/lesson.json" --input 0,3 --target 3 --lr 0.01
+expect_rc 0 "lesson --lr"
+has "model: $EX/lesson.json" "lesson --lr names the model"
+has "loss: mse = 36" "lesson --lr loss before"
+has "w[1][0][0] = 1   slope 36 = value 3 x dL/dnode 12 x act' 1" "breakdown shows the weights before the step"
+step_has "learning rate 0.01" "lesson --lr rate"
+near "w[1][0][0]: 1 - 0.01 x 36 = " 0.64 "output weight 0"
+near "w[1][0][1]: 1 - 0.01 x 72 = " 0.28 "output weight 1"
+near "w[0][0][0]: 2 - 0.01 x 0 = " 2 "hidden weight without slope"
+near "w[0][0][1]: 1 - 0.01 x 36 = " 0.64 "hidden weight [0][1]"
+near "w[0][1][0]: 1 - 0.01 x 0 = " 1 "hidden weight [1][0]"
+near "w[0][1][1]: 2 - 0.01 x 36 = " 1.64 "hidden weight [1][1]"
+near "y[0] = " 2.6064 "prediction after the step"
+step_has "(was 9), target 3" "prediction before the step"
+near "error " -0.3936 "error after the step"
+near "loss: mse = " 0.15492096 "loss after the step"
+step_has "(was 36)" "loss before the step"
+
+# The same through --net and --weights.
+run "$BP" explain --net "$NET" --weights "$W" --input 0,3 --target 3 --lr 0.01
+expect_rc 0 "--net --lr"
+near "w[1][0][0]: 1 - 0.01 x 36 = " 0.64 "--net --lr output weight 0"
+near "y[0] = " 2.6064 "--net --lr prediction"
+
+# y = 0 x 1 + 2 x 2 + 1 x 3 = 7 for target 0: loss 49, dL/dy = 14, slopes
+# 14 x (1, 2, 3) = (14, 28, 42); weights become (0 - 0.14, 2 - 0.28,
+# 1 - 0.42) = (-0.14, 1.72, 0.58); y = -0.14 + 3.44 + 1.74 = 5.04, error
+# 5.04, loss 5.04^2 = 25.4016.
+run "$BP" explain --model "$EX/linear.json" --input 1,2,3 --target 0 --lr 0.01
+expect_rc 0 "linear --lr"
+has "loss: mse = 49" "linear loss"
+has "slope 14 = value 1 x dL/dnode 14 x act' 1" "linear slope 14"
+has "slope 28 = value 2 x dL/dnode 14 x act' 1" "linear slope 28"
+has "slope 42 = value 3 x dL/dnode 14 x act' 1" "linear slope 42"
+near "w[0][0][0]: 0 - 0.01 x 14 = " -0.14 "linear weight 0"
+near "w[0][0][1]: 2 - 0.01 x 28 = " 1.72 "linear weight 1"
+near "w[0][0][2]: 1 - 0.01 x 42 = " 0.58 "linear weight 2"
+near "y[0] = " 5.04 "linear prediction"
+near "error " 5.04 "linear error"
+near "loss: mse = " 25.4016 "linear loss after"
+
+# y = 1 x 3 + 2 x 4 = 11 for target 6: loss 25, dL/dy = 10, slopes 30 and
+# 40; weights 1 - 0.3 = 0.7 and 2 - 0.4 = 1.6; y = 2.1 + 6.4 = 8.5, error
+# 2.5, loss 6.25.
+run "$BP" explain --model "$EX/two-weights.json" --input 3,4 --target 6 --lr 0.01
+expect_rc 0 "two weights --lr"
+has "slope 30 = value 3 x dL/dnode 10 x act' 1" "two weights slope 30"
+has "slope 40 = value 4 x dL/dnode 10 x act' 1" "two weights slope 40"
+near "w[0][0][0]: 1 - 0.01 x 30 = " 0.7 "two weights: 0.7"
+near "w[0][0][1]: 2 - 0.01 x 40 = " 1.6 "two weights: 1.6"
+near "y[0] = " 8.5 "two weights prediction"
+near "error " 2.5 "two weights error"
+near "loss: mse = " 6.25 "two weights loss after"
+
+run "$BP" explain --model "$EX/two-weights.json" --input 3,4 --target 6 --lr 0.01 --json
+expect_rc 0 "two weights --lr --json"
+has '"model": "' "json names the model"
+has '"step": {"lr": 0.01' "json step"
+[ "$(grep -c -F '"grad_w": [[30, 40]]' "$TMP/out")" -eq 2 ] || fail "json: the step's slopes as in the breakdown"
+has '"loss_value": 25,' "json loss before"
+has '"output": [' "json prediction after"
+
+# Without --lr there is no step.
+run "$BP" explain --model "$EX/two-weights.json" --input 3,4 --target 6
+if grep -q "One step" "$TMP/out"; then fail "a step without --lr"; fi
+run "$BP" explain --model "$EX/two-weights.json" --input 3,4 --target 6 --json
+if grep -q '"step"' "$TMP/out"; then fail "a json step without --lr"; fi
+
+run "$BP" explain --model "$EX/two-weights.json" --input 3,4 --target 6 --lr 0
+expect_rc 2 "--lr 0"
+err_has "--lr: expected a positive number, got '0'" "--lr 0"
+
+# ---- model files --------------------------------------------------------
+
+# The loss saved with a model is its default: mae, slope sign(11 - 6) = 1.
+printf '{"net": "2,1:identity:nobias", "weights": [[[1, 2]]], "metadata": {"loss": "mae"}}\n' >"$TMP/mae.json"
+run "$BP" explain --model "$TMP/mae.json" --input 3,4 --target 6
+expect_rc 0 "saved loss"
+has "loss: mae = 5" "the model's loss"
+has "dL/dnode y[0] = 1" "mae slope"
+run "$BP" explain --model "$TMP/mae.json" --input 3,4 --target 6 --loss mse
+has "loss: mse = 25" "--loss over the model's"
+
+# A model's input scaling applies to --input: x = (5 - 1) x 0.5 = 2, y = 2 x
+# 2 = 4, loss (4 - 0)^2 = 16.
+printf '{"net": "1,1:identity:nobias", "weights": [[[2]]], "metadata": {"scaling": "{\\"shift\\": [1], \\"mul\\": [0.5]}"}}\n' >"$TMP/scaled.json"
+run "$BP" explain --model "$TMP/scaled.json" --input 5 --target 0
+expect_rc 0 "scaled input"
+has "given:  5" "the value given"
+has "the model's input scaling" "scaling named"
+has "input:  x[0] = 2" "the scaled input"
+has "loss: mse = 16" "loss of the scaled input"
+run "$BP" explain --model "$TMP/scaled.json" --input 5 --target 0 --json
+has '"input": [5], "scaled": true' "json scaled input"
+has '"input": [2]' "json network input"
+
+# Bad model files: exit 1 with the library's message naming the file.
+run "$BP" explain --model "$TMP/nope.json" --input 0,3 --target 3
+expect_rc 1 "missing model"
+err_has "backprop: cannot open $TMP/nope.json" "missing model named"
+printf '{"net": "2,1", "weights": [[[1]]]}\n' >"$TMP/bad.json"
+run "$BP" explain --model "$TMP/bad.json" --input 0,3 --target 3
+expect_rc 1 "bad model"
+err_has "$TMP/bad.json: weights[0][0] has 1 values, expected 2" "bad model named"
+
+# Usage errors with a model.
+run "$BP" explain --net "$NET" --model "$EX/lesson.json" --input 0,3 --target 3
+expect_rc 2 "--net and --model"
+err_has "give either --net or --model, not both" "--net and --model"
+run "$BP" explain --model "$EX/lesson.json" --weights "$W" --input 0,3 --target 3
+expect_rc 2 "--weights with --model"
+err_has "--weights goes with --net" "--weights with --model"
+run "$BP" explain --model "$EX/lesson.json" --input 0,3,1 --target 3
+expect_rc 2 "model input width"
+err_has "--input: expected 2 values (the network's inputs), got 3 in '0,3,1'" "model input width"
+run "$BP" explain --model "$EX/lesson.json" --input 0,3 --target 3,1
+expect_rc 2 "model target width"
+err_has "--target: expected 1 value" "model target width"
+run "$BP" explain --input 0,3 --target 3
+expect_rc 2 "no network"
+err_has "--net is required (or --model)" "no network"
+
 run "$BP" explain --help
 expect_rc 0 "explain --help"
-for opt in --net --weights --biases --seed --input --target --loss --json; do
+for opt in --net --model --weights --biases --seed --input --target --loss --lr --json; do
     has "  $opt" "explain --help lists $opt"
 done
 
