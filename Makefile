@@ -5,16 +5,27 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build and the tests need (the Fashion-MNIST tests
 # read Debian's data package).
-DEPS       := cmake make gcc libc6-dev pkgconf libcmocka-dev zlib1g-dev dataset-fashion-mnist
-# Reference tests compare with PyTorch and NumPy; without them they skip.
-REF_DEPS   := python3-torch python3-numpy
+# oneDNN (libdnnl-dev) computes the matrix products; without it the build
+# falls back to the built-in kernel.
+DEPS       := cmake make gcc libc6-dev pkgconf libcmocka-dev zlib1g-dev libdnnl-dev \
+              dataset-fashion-mnist
+# `make bench` compares with these peers (each skipped when absent); OpenBLAS
+# for the kernel comparison, GNU time for peak memory.
+BENCH_DEPS := python3-torch python3-numpy libfann-dev libopenblas-dev time
+BENCH_BUILD ?= build-bench
+# Reference tests compare with PyTorch and NumPy, and check ONNX exports with
+# onnx's checker; without them they skip.
+REF_DEPS   := python3-torch python3-numpy python3-onnx
+# The report's browser test renders it in headless Chromium; without it the
+# test skips.
+BROWSER_DEPS := chromium
 
 # Where `make run` writes its model and metrics log.
 RUN_DIR    ?= out
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DBP_WERROR=ON
 
-.PHONY: all deps ref-deps build test run lesson asan clang clean
+.PHONY: all deps ref-deps browser-deps build test run lesson asan clang bench builtin fuzz valgrind clean
 
 all: build
 
@@ -23,6 +34,9 @@ deps:
 
 ref-deps:
 	@sh scripts/deps.sh $(REF_DEPS)
+
+browser-deps:
+	@sh scripts/deps.sh $(BROWSER_DEPS)
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -39,9 +53,24 @@ run: build
 	@mkdir -p $(RUN_DIR)
 	$(BUILD)/backprop train --data fashion-mnist --test fashion-mnist:test \
 	  --net 784,256:relu,128:relu,10:softmax \
-	  --out $(RUN_DIR)/fashion-mnist.safetensors --log $(RUN_DIR)/fashion-mnist.csv
+	  --out $(RUN_DIR)/fashion-mnist.safetensors --log $(RUN_DIR)/fashion-mnist.csv \
+	  --report $(RUN_DIR)/fashion-mnist.html
 	$(BUILD)/backprop eval --model $(RUN_DIR)/fashion-mnist.safetensors --data fashion-mnist:test
 	@echo "model: $(RUN_DIR)/fashion-mnist.safetensors  metrics: $(RUN_DIR)/fashion-mnist.csv"
+	@echo "report: $(RUN_DIR)/fashion-mnist.html"
+
+# backprop against PyTorch, NumPy and FANN in one run (see docs/PERFORMANCE.md).
+bench: deps
+	-@sh scripts/deps.sh $(BENCH_DEPS)
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DBP_BUILD_BENCH=ON
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	/usr/bin/python3 bench/run.py $(BENCH_BUILD) $(BENCH_FLAGS)
+
+# The whole suite on the built-in kernel alone (no oneDNN).
+builtin: deps
+	cmake -S . -B build-builtin -DCMAKE_BUILD_TYPE=Release -DBP_WERROR=ON -DBP_GEMM=builtin
+	cmake --build build-builtin -j $(JOBS)
+	cd build-builtin && ctest --output-on-failure -j $(JOBS)
 
 # The lessons' worked examples, computed live.
 lesson: build
@@ -53,6 +82,34 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer harnesses (fuzz/), one after the other, FUZZ_SECONDS each;
+# clang and its fuzzer runtime are installed on demand.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_DEPS    := clang libclang-rt-14-dev
+fuzz:
+	@sh scripts/deps.sh $(FUZZ_DEPS) zlib1g-dev
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBP_FUZZ=ON -DBP_BUILD_TESTS=OFF -DBP_WERROR=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(FUZZ_BUILD)
+
+# The unit tests and the fuzz corpora under valgrind's memcheck: any error,
+# and any block leaked (definitely or indirectly lost), fails the test.
+# (Blocks the OpenMP runtime keeps until exit are still reachable, not
+# leaks.) The shell tests run the tool natively; `make asan` covers it.
+# The built-in matrix kernel is used: valgrind cannot follow oneDNN's JIT
+# code, whose deliberate vector reads inside its own padded buffers it
+# reports as errors (AddressSanitizer checks the oneDNN build).
+VALGRIND_BUILD ?= build-valgrind
+VALGRIND_CMD   := valgrind;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite,indirect;--show-leak-kinds=definite,indirect;--track-origins=yes;--quiet
+valgrind: deps
+	@sh scripts/deps.sh valgrind
+	cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBP_WERROR=ON \
+	  -DBP_GEMM=builtin "-DCMAKE_CROSSCOMPILING_EMULATOR=$(VALGRIND_CMD)"
+	cmake --build $(VALGRIND_BUILD) -j $(JOBS)
+	cd $(VALGRIND_BUILD) && ctest --output-on-failure -j $(JOBS) -E '^(cli_|ref_|install_)'
+
 # A warnings-as-errors build with clang (installed on demand).
 clang:
 	@sh scripts/deps.sh clang
@@ -60,4 +117,4 @@ clang:
 	cmake --build build-clang -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-clang $(RUN_DIR)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-builtin $(BENCH_BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD) $(RUN_DIR)

@@ -18,7 +18,8 @@
 enum {
     CLI_OK = 0,      /* success */
     CLI_RUNTIME = 1, /* runtime error or a failed check */
-    CLI_USAGE = 2    /* bad or missing option, bad value */
+    CLI_USAGE = 2,   /* bad or missing option, bad value */
+    CLI_INTERRUPTED = 130 /* stopped by SIGINT (128 + the signal's number) */
 };
 
 /* A subcommand: argv[0] is the subcommand's name. */
@@ -32,6 +33,10 @@ int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_lrfind(int argc, char **argv);
+int cmd_regions(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -107,5 +112,17 @@ void cli_json_float(FILE *f, float v);
 /* "[a, b, c]" for n doubles or floats. */
 void cli_json_array(FILE *f, const double *v, int n);
 void cli_json_farray(FILE *f, const float *v, int n);
+
+/* ---- interruption and checkpoints (checkpoint.c) ----------------------- */
+
+/* SIGINT sets a flag instead of killing the process, so training can stop
+ * after the current batch; restore puts the default action back. */
+void cli_interrupt_catch(void);
+void cli_interrupt_restore(void);
+int cli_interrupted(void);
+
+/* Save the training state to path (atomically); prints the error and
+ * returns nonzero when it cannot. */
+int cli_checkpoint_write(const char *path, const bp_train_state *state);
 
 #endif /* BACKPROP_CLI_H */

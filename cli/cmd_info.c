@@ -2,7 +2,9 @@
  * cmd_info.c - `backprop info`: the layer table of a network spec or of a
  * model file (shapes, activations, biases, parameter counts and the
  * canonical spec; for a model also every metadata entry), or without either
- * the library's version and what it was built with.
+ * the library's version and what it was built with. An ONNX file exported
+ * by backprop is read back into a network (bp_onnx_load), so its table can
+ * be checked against the model it came from; its graph is described too.
  */
 #include "cli.h"
 #include "model.h"
@@ -28,7 +30,8 @@ static void help(void)
            "\n"
            "Options:\n"
            "  --net SPEC     the network, e.g. 784,256:relu,10:softmax (default: none)\n"
-           "  --model MODEL  a model file, safetensors or JSON (default: none)\n"
+           "  --model MODEL  a model file, safetensors or JSON, or an ONNX file that\n"
+           "                 backprop export wrote (a name ending in .onnx) (default: none)\n"
            "  --json         print the same as JSON\n"
            "  -h, --help     show this help\n"
            "\n"
@@ -36,6 +39,12 @@ static void help(void)
            "Activations: identity (linear), relu, leaky_relu[=SLOPE], sigmoid, tanh,\n"
            "softmax.\n",
            META_SHOWN);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
 static const char *compiler(void)
@@ -91,13 +100,16 @@ static int print_build(int json)
         printf("{\"version\": \"%s\", \"header_version\": \"%s\", \"compiler\": ",
                bp_version(), BP_VERSION_STRING);
         cli_json_string(stdout, compiler());
-        printf(", \"c_standard\": %ld", (long)__STDC_VERSION__);
+        printf(", \"c_standard\": %ld, \"gemm\": \"%s\", \"threads\": %d",
+               (long)__STDC_VERSION__, bp_gemm_backend(), bp_threads());
         print_names(1);
         printf("}\n");
         return CLI_OK;
     }
     printf("backprop %s (library %s)\n", BP_VERSION_STRING, bp_version());
     printf("compiler      %s, C standard %ld\n", compiler(), (long)__STDC_VERSION__);
+    printf("matrix        %s, %d thread%s\n", bp_gemm_backend(), bp_threads(),
+           bp_threads() == 1 ? "" : "s");
     print_names(0);
     return CLI_OK;
 }
@@ -190,8 +202,40 @@ static void layer_name(char *buf, size_t size, bp_layer_desc d)
         snprintf(buf, size, "%s", bp_act_name(d.act));
 }
 
-/* The layer table of net; for a model (path not NULL) also its metadata. */
-static int print_net(bp_net *net, const char *path, const bp_meta *meta, int json)
+/* What an ONNX file holds besides its layers, as text lines or as JSON
+ * members. */
+static void print_onnx(const bp_onnx_info *x, int I, int O, int json)
+{
+    if (json) {
+        printf("\"format\": \"onnx\", \"onnx\": {\"ir_version\": %lld, \"opset\": %lld, "
+               "\"producer\": ", (long long)x->ir_version, (long long)x->opset);
+        cli_json_string(stdout, x->producer);
+        printf(", \"graph\": ");
+        cli_json_string(stdout, x->graph);
+        printf(", \"input\": ");
+        cli_json_string(stdout, x->input);
+        printf(", \"output\": ");
+        cli_json_string(stdout, x->output);
+        printf(", \"batch\": ");
+        cli_json_string(stdout, x->batch);
+        printf(", \"nodes\": %d, \"initializers\": %d, \"ops\": ", x->nodes, x->initializers);
+        cli_json_string(stdout, x->ops);
+        printf("}, ");
+        return;
+    }
+    printf("format: ONNX, IR version %lld, opset %lld, producer %s\n", (long long)x->ir_version,
+           (long long)x->opset, x->producer[0] ? x->producer : "(none)");
+    printf("graph:  %s, %d node%s, %d initializer%s: %s\n", x->graph[0] ? x->graph : "(unnamed)",
+           x->nodes, x->nodes == 1 ? "" : "s", x->initializers, x->initializers == 1 ? "" : "s",
+           x->ops);
+    printf("input:  %s float32 [%s, %d]\n", x->input, x->batch[0] ? x->batch : "?", I);
+    printf("output: %s float32 [%s, %d]\n\n", x->output, x->batch[0] ? x->batch : "?", O);
+}
+
+/* The layer table of net; for a model (path not NULL) also its metadata,
+ * and for an ONNX file (onnx not NULL) its graph. */
+static int print_net(bp_net *net, const char *path, const bp_meta *meta,
+                     const bp_onnx_info *onnx, int json)
 {
     char spec[1024], act[64];
     int L = bp_net_layers(net);
@@ -206,13 +250,17 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta, int jso
             cli_json_string(stdout, path);
             printf(", ");
         }
+        if (onnx)
+            print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 1);
         printf("\"spec\": ");
         cli_json_string(stdout, spec);
         printf(", \"inputs\": %d, \"outputs\": %d, \"layers\": [", bp_net_inputs(net),
                bp_net_outputs(net));
     } else {
         if (path)
-            printf("model: %s\n\n", path);
+            printf("model: %s\n%s", path, onnx ? "" : "\n");
+        if (onnx)
+            print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 0);
         printf("%5s  %7s  %7s  %-18s  %-4s  %10s\n", "layer", "inputs", "outputs",
                "activation", "bias", "parameters");
     }
@@ -279,16 +327,29 @@ int cmd_info(int argc, char **argv)
         return CLI_USAGE;
     if (spec && model_path)
         return cli_usage(CMD, "give either --net or --model, not both");
+    if (model_path && ends_with(model_path, ".onnx")) {
+        bp_onnx_info onnx;
+        bp_error err;
+        bp_meta *meta = NULL;
+        if (!(net = bp_onnx_load(model_path, &meta, &onnx, &err))) {
+            cli_error("%s", err.message);
+            return CLI_RUNTIME;
+        }
+        rc = print_net(net, model_path, meta, &onnx, json);
+        bp_net_free(net);
+        bp_meta_free(meta);
+        return rc;
+    }
     if (model_path) {
         if ((rc = cli_model_load(model_path, &m)) == CLI_OK)
-            rc = print_net(m.net, model_path, m.meta, json);
+            rc = print_net(m.net, model_path, m.meta, NULL, json);
         cli_model_free(&m);
         return rc;
     }
     if (!spec)
         return print_build(json);
     if ((net = cli_parse_net("--net", spec)) != NULL)
-        rc = print_net(net, NULL, NULL, json);
+        rc = print_net(net, NULL, NULL, NULL, json);
     bp_net_free(net);
     return rc;
 }

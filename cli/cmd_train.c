@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "model.h"
 #include "progress.h"
+#include "report.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -86,25 +87,41 @@ static void help(void)
         "                       epoch)\n"
         "  --patience N         stop after N epochs without a better validation loss and\n"
         "                       keep the best weights; needs --val-split (default: 0, off)\n"
-        "\n"
+        "  --threads N          threads for the arithmetic; the results do not depend on\n"
+        "                       it (default: OMP_NUM_THREADS, else the cores available)\n"
+        "\n");
+    printf(
         "Output:\n"
         "  --out MODEL          where to save the model (default: model.safetensors)\n"
         "  --log FILE.csv       write the figures of every epoch as CSV (default: none)\n"
+        "  --report FILE.html   write a training report: curves, rate, confusion matrix,\n"
+        "                       the most confidently wrong samples, per-layer norms and\n"
+        "                       the settings, as one self-contained page (default: none)\n"
         "  --json               print one JSON object at the end and nothing else\n"
         "                       (default: off)\n"
         "  --quiet              print only errors (default: off)\n"
+        "  --checkpoint FILE    save the whole training state to FILE (atomically) at the\n"
+        "                       end of every epoch's batches, and on Ctrl-C (default: none)\n"
+        "  --checkpoint-every N save it every N optimizer steps instead (default: 0, per\n"
+        "                       epoch)\n"
+        "  --resume FILE        go on from a checkpoint, bit for bit as if never stopped;\n"
+        "                       give the same options as the run that wrote it\n"
+        "                       (default: none)\n"
         "  -h, --help           show this help\n"
         "\n"
         "Exit status: 0 on success; 1 on a runtime error, or when a non-finite loss or\n"
-        "gradient stopped training (the last good weights are saved); 2 on bad usage.\n");
+        "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
+        "130 when Ctrl-C stopped it after a batch (no model is written then).\n");
 }
 
 /* ---- settings ----------------------------------------------------------- */
 
 typedef struct settings {
-    const char *data, *test, *net, *loss, *init, *out, *log;
+    const char *data, *test, *net, *loss, *init, *out, *log, *report;
+    const char *checkpoint, *resume;
+    long checkpoint_every;
     double val_split, lr, momentum, weight_decay, gamma, clip, dropout, scale;
-    long warmup, step_size, batch, epochs, patience;
+    long warmup, step_size, batch, epochs, patience, threads;
     uint64_t seed;
     bp_optim_kind optimizer;
     bp_schedule_kind schedule;
@@ -153,7 +170,8 @@ enum {
     OPT_MOMENTUM, OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_GAMMA,
     OPT_STEP_SIZE, OPT_BATCH, OPT_EPOCHS, OPT_SEED, OPT_NO_SHUFFLE, OPT_PATIENCE, OPT_CLIP,
     OPT_DROPOUT, OPT_STANDARDIZE, OPT_INIT_SCHEME, OPT_INIT, OPT_OUT, OPT_LOG, OPT_JSON,
-    OPT_QUIET, OPT_SCALE
+    OPT_QUIET, OPT_SCALE, OPT_REPORT, OPT_THREADS, OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
+    OPT_RESUME
 };
 
 static const struct option longopts[] = {
@@ -176,6 +194,7 @@ static const struct option longopts[] = {
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"patience", required_argument, NULL, OPT_PATIENCE},
     {"clip", required_argument, NULL, OPT_CLIP},
     {"dropout", required_argument, NULL, OPT_DROPOUT},
@@ -184,8 +203,12 @@ static const struct option longopts[] = {
     {"init", required_argument, NULL, OPT_INIT},
     {"out", required_argument, NULL, OPT_OUT},
     {"log", required_argument, NULL, OPT_LOG},
+    {"report", required_argument, NULL, OPT_REPORT},
     {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -211,6 +234,9 @@ static int parse_option(int c, const char *arg, settings *s)
         return 0;
     case OPT_LOG:
         s->log = arg;
+        return 0;
+    case OPT_REPORT:
+        s->report = arg;
         return 0;
     case OPT_LOSS:
         s->loss = arg;
@@ -266,6 +292,8 @@ static int parse_option(int c, const char *arg, settings *s)
     case OPT_NO_SHUFFLE:
         s->no_shuffle = 1;
         return 0;
+    case OPT_THREADS:
+        return cli_parse_int("--threads", arg, 1, 1024, &s->threads);
     case OPT_PATIENCE:
         return cli_parse_int("--patience", arg, 0, INT_MAX, &s->patience);
     case OPT_CLIP:
@@ -286,6 +314,14 @@ static int parse_option(int c, const char *arg, settings *s)
         return CLI_USAGE;
     case OPT_JSON:
         s->json = 1;
+        return 0;
+    case OPT_CHECKPOINT:
+        s->checkpoint = arg;
+        return 0;
+    case OPT_CHECKPOINT_EVERY:
+        return cli_parse_int("--checkpoint-every", arg, 0, LONG_MAX, &s->checkpoint_every);
+    case OPT_RESUME:
+        s->resume = arg;
         return 0;
     case OPT_QUIET:
         s->quiet = 1;
@@ -321,6 +357,10 @@ static int parse_options(int argc, char **argv, settings *s)
     }
     if (cli_no_operands(CMD, argc, argv))
         return CLI_USAGE;
+    if (s->checkpoint_every > 0 && !s->checkpoint)
+        return cli_usage(CMD, "--checkpoint-every needs --checkpoint");
+    if ((s->checkpoint || s->resume) && s->optimizer == BP_OPTIM_RANDOM)
+        return cli_usage(CMD, "--checkpoint and --resume do not apply to --optimizer random");
 
     /* Options that make no sense alone or together. */
     int sgd = s->optimizer == BP_OPTIM_SGD;
@@ -350,6 +390,8 @@ static int parse_options(int argc, char **argv, settings *s)
         return cli_usage(CMD, "--json and --quiet exclude each other");
     if (s->log && strcmp(s->log, s->out) == 0)
         return cli_usage(CMD, "--log and --out name the same file");
+    if (s->report && (strcmp(s->report, s->out) == 0 || (s->log && strcmp(s->report, s->log) == 0)))
+        return cli_usage(CMD, "--report names the same file as --out or --log");
     return CLI_OK;
 }
 
@@ -365,12 +407,32 @@ typedef struct session {
     cli_progress progress;
     cli_epoch best;       /* the epoch of the best validation loss */
     int failed;           /* a callback failed (printed) and stopped training */
+    int report;           /* record the norms for --report */
+    cli_norms norms;      /* per-layer norms after every epoch */
+    double startup;       /* seconds from process start to the end of the first batch */
+    const char *checkpoint; /* --checkpoint */
+    int at_epoch;         /* the last batch run */
+    long at_batch;
 } session;
 
 static int on_batch(int epoch, long batch, long batches, double loss, void *ctx)
 {
     session *ss = ctx;
+    if (ss->startup == 0.0)
+        ss->startup = cli_process_seconds();
     cli_progress_batch(&ss->progress, epoch, batch, batches, loss);
+    ss->at_epoch = epoch;
+    ss->at_batch = batch;
+    return cli_interrupted();
+}
+
+static int on_checkpoint(const bp_train_state *state, void *ctx)
+{
+    session *ss = ctx;
+    if (cli_checkpoint_write(ss->checkpoint, state) != 0) {
+        ss->failed = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -402,6 +464,10 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         e.test_accuracy = acc;
     }
     if (cli_progress_epoch(&ss->progress, &e) != 0) {
+        ss->failed = 1;
+        return 1;
+    }
+    if (ss->report && cli_norms_add(&ss->norms, st->epoch, ss->net, st->layer_grad_norm) != 0) {
         ss->failed = 1;
         return 1;
     }
@@ -541,7 +607,9 @@ static int prepare(job *j)
     int rc, explicit_net = s->net && !s->init;
     char prefix[64] = "";
     if (cli_check_writable("--out", s->out) != 0 ||
-        (s->log && cli_check_writable("--log", s->log) != 0))
+        (s->log && cli_check_writable("--log", s->log) != 0) ||
+        (s->checkpoint && cli_check_writable("--checkpoint", s->checkpoint) != 0) ||
+        (s->report && cli_check_writable("--report", s->report) != 0))
         return CLI_RUNTIME;
     if (s->init) {
         if ((rc = cli_model_load(s->init, &j->init)) != 0 ||
@@ -647,13 +715,19 @@ static int configure(job *j)
     o->on_epoch = on_epoch;
     o->on_batch = on_batch;
     o->ctx = &j->ss;
+    if (s->checkpoint) {
+        o->on_checkpoint = on_checkpoint;
+        o->checkpoint_every = s->checkpoint_every;
+        j->ss.checkpoint = s->checkpoint;
+    }
     j->ss.net = j->net;
     j->ss.loss = j->loss;
     j->ss.test = j->test;
     j->ss.val = s->val_split > 0.0;
+    j->ss.report = s->report != NULL;
     j->ss.random = s->optimizer == BP_OPTIM_RANDOM;
     cli_progress_init(&j->ss.progress, o->epochs, n_train, B, !s->quiet && !s->json,
-                      !s->quiet && !s->json, s->log || s->json);
+                      !s->quiet && !s->json, s->log || s->json || s->report);
     return CLI_OK;
 }
 
@@ -820,6 +894,11 @@ static void print_json(const job *j, const char *model, const char *log)
     }
     if (res->best_epoch > 0)
         printf(", \"best_epoch\": %d", res->best_epoch);
+    printf(", \"threads\": %d, \"gemm\": \"%s\"", bp_threads(), bp_gemm_backend());
+    if (isfinite(j->ss.startup)) {
+        printf(", \"startup_seconds\": ");
+        cli_json_number(stdout, j->ss.startup);
+    }
     printf("}\n");
 }
 
@@ -842,7 +921,28 @@ static void print_header(const job *j)
                bp_loss_name(j->loss), bp_optim_name(j->opts.optim.kind), j->opts.optim.lr,
                bp_schedule_name(j->opts.schedule.kind), batch, j->s.epochs,
                (unsigned long long)j->s.seed);
+    printf("%d thread%s, matrix products by %s\n", bp_threads(), bp_threads() == 1 ? "" : "s",
+           bp_gemm_backend());
     fflush(stdout);
+}
+
+/* The --report page: the kept epochs and norms, the schedule's rate of
+ * every step, the confusion matrix on the test data (else the training
+ * data), the settings from the model's metadata. */
+static int write_report(const job *j, const bp_meta *meta)
+{
+    cli_report r = {.origin = "Figures measured during training by backprop train.",
+                    .net = j->net, .loss = j->loss, .meta = meta};
+    r.epochs = j->ss.progress.all;
+    r.n_epochs = j->ss.progress.n;
+    r.schedule = j->opts.optim.kind == BP_OPTIM_RANDOM ? NULL : &j->opts.schedule;
+    r.steps = j->res.steps;
+    r.norms = &j->ss.norms;
+    if (j->opts.optim.kind == BP_OPTIM_RANDOM)
+        r.norms_note = "Random search takes no gradients: only the weight norms are shown.";
+    r.eval = j->test ? j->test : j->train;
+    r.eval_name = j->test ? "test" : "training";
+    return cli_report_write(j->s.report, &r);
 }
 
 /* After training: say how it ended, save the model, write the log. */
@@ -853,7 +953,7 @@ static int finish(job *j)
     bp_meta *meta = NULL;
     bp_error err;
     cli_jtext final = {.len = 0};
-    int rc, saved = 0, logged = 0;
+    int rc, saved = 0, logged = 0, reported = 0;
     int lines = !s->quiet && !s->json;
 
     cli_progress_end(&j->ss.progress);
@@ -883,6 +983,7 @@ static int finish(job *j)
         else
             saved = 1;
         logged = s->log && cli_progress_write_csv(&j->ss.progress, s->log) == 0;
+        reported = s->report && write_report(j, meta) == 0;
         if (s->json) {
             print_json(j, saved ? s->out : NULL, logged ? s->log : NULL);
         } else if (lines) {
@@ -890,8 +991,12 @@ static int finish(job *j)
                 printf("model written to %s\n", s->out);
             if (logged)
                 printf("log written to %s\n", s->log);
+            if (reported)
+                printf("report written to %s\n", s->report);
         }
-        rc = saved && (logged || !s->log) && !res->nonfinite ? CLI_OK : CLI_RUNTIME;
+        rc = saved && (logged || !s->log) && (reported || !s->report) && !res->nonfinite
+                 ? CLI_OK
+                 : CLI_RUNTIME;
     }
     bp_meta_free(meta);
     return rc;
@@ -900,6 +1005,7 @@ static int finish(job *j)
 int cmd_train(int argc, char **argv)
 {
     job *j = calloc(1, sizeof *j);
+    bp_train_state *resume = NULL;
     bp_error err;
     int rc, lib;
     if (!j) {
@@ -910,27 +1016,48 @@ int cmd_train(int argc, char **argv)
         free(j);
         return rc < 0 ? CLI_OK : rc;
     }
+    if (j->s.threads > 0)
+        bp_set_threads((int)j->s.threads);
     if ((rc = prepare(j)) != 0 || (rc = configure(j)) != 0)
         goto done;
+    if (j->s.resume && !(resume = bp_train_state_load(j->s.resume, &err))) {
+        cli_error("--resume: %s", err.message);
+        rc = CLI_RUNTIME;
+        goto done;
+    }
     if (!j->s.quiet && !j->s.json)
         print_header(j);
+    j->opts.resume = resume;
+    cli_interrupt_catch();
     lib = bp_train(j->net, j->train, NULL, &j->opts, &j->res, &err);
+    cli_interrupt_restore();
     cli_progress_clear(&j->ss.progress);
     rc = CLI_RUNTIME;
     if (j->ss.failed)
         goto done;
     if (lib != 0) {
-        cli_error("%s", err.message[0] ? err.message : bp_strerror(lib));
+        cli_error("%s%s", j->s.resume ? "--resume: " : "",
+                  err.message[0] ? err.message : bp_strerror(lib));
+        goto done;
+    }
+    if (cli_interrupted()) {
+        cli_error("interrupted after epoch %d, batch %ld%s%s; no model written",
+                  j->ss.at_epoch, j->ss.at_batch,
+                  j->s.checkpoint ? "; checkpoint written to " : "",
+                  j->s.checkpoint ? j->s.checkpoint : "");
+        rc = CLI_INTERRUPTED;
         goto done;
     }
     rc = finish(j);
 done:
     cli_progress_free(&j->ss.progress);
+    cli_norms_free(&j->ss.norms);
     free(j->scale);
     bp_net_free(j->net);
     bp_dataset_free(j->test);
     bp_dataset_free(j->train);
     cli_model_free(&j->init);
+    bp_train_state_free(resume);
     free(j);
     return rc;
 }

@@ -21,6 +21,10 @@ static const command commands[] = {
     {"train", cmd_train, "train a network on a data set and save the model"},
     {"eval", cmd_eval, "loss and accuracy of a saved model on a data set"},
     {"predict", cmd_predict, "a saved model's outputs for every sample, as CSV"},
+    {"report", cmd_report, "the training report of a run, as one HTML page"},
+    {"lr-find", cmd_lrfind, "the learning-rate range test, with a suggested rate"},
+    {"regions", cmd_regions, "2-D decision regions of random search, gd and adam"},
+    {"export", cmd_export, "a saved model as ONNX or as one dependency-free C file"},
     {"info", cmd_info, "describe a network spec, or the library build"},
 };
 

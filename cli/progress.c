@@ -30,6 +30,33 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double cli_process_seconds(void)
+{
+#ifdef CLOCK_BOOTTIME
+    /* Field 22 of /proc/self/stat is the start time in clock ticks since
+     * boot; the second field, the name, is in parentheses and may hold
+     * spaces, so the fields are counted from its closing one. */
+    char buf[1024], *p;
+    unsigned long long start = 0;
+    struct timespec ts;
+    long tick = sysconf(_SC_CLK_TCK);
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    if (!(p = strrchr(buf, ')')) || tick <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        return NAN;
+    for (int field = 2; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p, " %llu", &start) != 1)
+        return NAN;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - (double)start / (double)tick;
+#else
+    return NAN;
+#endif
+}
+
 int cli_is_terminal(FILE *f)
 {
     return isatty(fileno(f)) == 1;
@@ -315,6 +342,8 @@ int cli_outfile_commit(cli_outfile *o)
 {
     int rc = CLI_OK, err = ferror(o->f) ? EIO : 0;
     if (fflush(o->f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (!err && fsync(fileno(o->f)) != 0) /* on disk before the rename makes it current */
         err = errno ? errno : EIO;
     if (fclose(o->f) != 0 && !err)
         err = errno ? errno : EIO;

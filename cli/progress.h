@@ -17,6 +17,10 @@
 /* Seconds on a monotonic clock (an arbitrary origin). */
 double cli_now(void);
 
+/* Seconds since this process started (exec and loading included), to the
+ * kernel's clock tick (10 ms); NAN where /proc cannot tell. */
+double cli_process_seconds(void);
+
 /* 1 when f is a terminal. */
 int cli_is_terminal(FILE *f);
 

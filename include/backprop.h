@@ -36,6 +36,24 @@ extern "C" {
 const char *bp_version(void);
 
 /* ------------------------------------------------------------------------ */
+/* Build and threads                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The matrix-product backend this build uses for all but tiny products:
+ * "onednn" (oneDNN's sgemm) or "builtin" (the library's blocked kernel). */
+const char *bp_gemm_backend(void);
+
+/* Threads for the library's work (matrix products, activations, optimizer
+ * steps). The setting is process-wide, as OMP_NUM_THREADS is (the library
+ * and oneDNN share one OpenMP thread pool); n <= 0 restores the default:
+ * OMP_NUM_THREADS when set, else the cores this process may run on. Results
+ * do not depend on the thread count: products are split into row blocks
+ * whose sums are computed in a fixed order. A build without OpenMP runs on
+ * one thread and bp_threads() returns 1. */
+void bp_set_threads(int n);
+int bp_threads(void);
+
+/* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -658,6 +676,10 @@ typedef struct bp_epoch_stats {
     double val_loss;        /* on the validation rows; NAN when there are none */
     double val_accuracy;    /* -1 when none, or unless the loss is cce or bce */
     double grad_norm;       /* global gradient norm of the epoch's last batch */
+    const double *layer_grad_norm; /* (layers) each layer's share of it: the norm of
+                             * its weight and bias gradient, before clipping;
+                             * NULL with random search. Borrowed, valid during
+                             * the callback */
     double seconds;         /* wall time of the epoch */
     int best;               /* 1: the best validation loss so far */
 } bp_epoch_stats;
@@ -668,6 +690,16 @@ typedef int (*bp_epoch_fn)(const bp_epoch_stats *stats, void *ctx);
 /* Called after every batch with the batch's loss; a nonzero return stops
  * training after this batch. */
 typedef int (*bp_batch_fn)(int epoch, long batch, long batches, double loss, void *ctx);
+
+/* Where a run stands: the weights, the optimizer's state and step count,
+ * the generator, the row order, the position (epoch and batches done in
+ * it), the epoch's running sums and the early-stopping record: all that
+ * bp_train needs to go on bit for bit as if it had never stopped. See
+ * bp_train_state_save below. */
+typedef struct bp_train_state bp_train_state;
+/* Called with the state (borrowed, valid during the call only); a nonzero
+ * return stops training (the result says it was stopped). */
+typedef int (*bp_checkpoint_fn)(const bp_train_state *state, void *ctx);
 
 typedef struct bp_train_opts {
     bp_loss loss;
@@ -687,6 +719,15 @@ typedef struct bp_train_opts {
     bp_epoch_fn on_epoch;
     bp_batch_fn on_batch;
     void *ctx;              /* passed to the callbacks */
+    /* Checkpoints: on_checkpoint is called every checkpoint_every optimizer
+     * steps (0: at the end of every epoch's batches, before validation),
+     * and when on_batch stops training. Not with random search. */
+    bp_checkpoint_fn on_checkpoint;
+    long checkpoint_every;
+    /* Resume from this state (borrowed; NULL: a fresh run). The network,
+     * data, options and seed must be those of the run that saved it; the
+     * network's weights are replaced by the state's. */
+    const bp_train_state *resume;
 } bp_train_opts;
 
 bp_train_opts bp_train_defaults(void);
@@ -718,6 +759,24 @@ typedef struct bp_train_result {
  */
 int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
              const bp_train_opts *opts, bp_train_result *result, bp_error *err);
+
+/*
+ * Checkpoint files: safetensors, with the tensors "params", "optim.K" (the
+ * optimizer's state blocks), "best" (the best weights, with patience) and
+ * "order" (U64 row indices), and __metadata__ holding "format":
+ * "backprop-checkpoint", the network spec, the position and the generator
+ * (doubles in C99 hex notation, so they read back exactly). The file is
+ * written atomically, as models are. load checks every field (err names
+ * the file and the field); bp_train checks that the state fits the run.
+ */
+int bp_train_state_save(const char *path, const bp_train_state *state, bp_error *err);
+bp_train_state *bp_train_state_load(const char *path, bp_error *err);
+void bp_train_state_free(bp_train_state *state);
+/* The position: the epoch in progress (1-based), the batches done in it,
+ * and the optimizer steps taken. */
+int bp_train_state_epoch(const bp_train_state *state);
+long bp_train_state_batch(const bp_train_state *state);
+long bp_train_state_steps(const bp_train_state *state);
 
 /* Loss and accuracy of net over every row of ds (in batches; dropout off).
  * accuracy (may be NULL) gets -1 unless the loss is a classification loss
@@ -773,6 +832,69 @@ bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err);
  * err naming what is wrong (a malformed entry, or n values expected). */
 int bp_meta_set_scaling(bp_meta *meta, int n, const float *shift, const float *mul);
 int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Exports                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Export a network as an ONNX model: IR version 7, opset 13, one graph with
+ * the float32 input "input" (batch, I) and output "output" (batch, O), the
+ * batch dimension named "batch". The model's input scaling (meta's
+ * "scaling", when present) comes first as Sub (x - shift) and Mul (* mul),
+ * each left out when it is the identity; then per layer a Gemm (transB 1:
+ * the weights initializer is layers.N.weight (O, I), the bias layers.N.bias
+ * (O)) and the activation's op: Relu, LeakyRelu (alpha = the slope),
+ * Sigmoid, Tanh, Softmax (axis -1), none for identity. meta's entries and
+ * "net" (the spec) are kept as metadata_props. Parameters must be finite
+ * (BP_ENONFINITE). Written atomically, as bp_model_save writes.
+ */
+int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err);
+
+/* What an ONNX file holds besides the network (for bp_onnx_load). */
+typedef struct bp_onnx_info {
+    int64_t ir_version;
+    int64_t opset;          /* of the default domain */
+    char producer[64];      /* producer name and version, e.g. "backprop 0.1.0" */
+    char graph[64];         /* the graph's name */
+    char input[64];         /* the graph input's name */
+    char output[64];        /* the graph output's name */
+    char batch[64];         /* the batch dimension's name; "" when it is fixed */
+    int nodes;
+    int initializers;
+    char ops[512];          /* the nodes' op types in order, space-separated,
+                             * ending in "..." when they do not fit */
+} bp_onnx_info;
+
+/*
+ * Read back an ONNX model of the form bp_onnx_save writes (the chain of
+ * optional Sub and Mul, then Gemm and activation per layer, opset 13 or
+ * later) into a new network. *meta (may be NULL) receives metadata_props
+ * and, when the graph scales its input, "scaling" rebuilt from the Sub and
+ * Mul tensors (a "scaling" entry in metadata_props is ignored: the graph is
+ * what runs). *info (may be NULL) receives the rest. Any other graph, a
+ * malformed file or a non-finite value is refused with a message naming
+ * the file and the byte offset, node or tensor: "m.onnx: node 2 (Gemm
+ * 'layers.0.gemm'): tensor 'layers.0.weight': shape [3, 5], expected [3, 4]".
+ */
+bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_error *err);
+
+/*
+ * Export a network as one C99 source file with no dependency beyond the C
+ * library and its math functions (link with -lm): the weights, biases and
+ * input scaling as `static const float` arrays, and
+ *     void NAME(const float *x, float *y);
+ * which writes the O outputs for one sample of I raw inputs (the scaling is
+ * applied inside). NAME is a C identifier of at most 64 characters (NULL:
+ * "predict"). The arithmetic is the library's, operation for operation, in
+ * the order of its built-in blocked matrix kernel: each output sums its
+ * products in input order in blocks of 256, then adds the bias. Compiled
+ * without fast-math and without floating-point contraction (the default of
+ * -std=c99), it gives the library's bits wherever the library sums in that
+ * order; elsewhere it differs by rounding alone. Written atomically.
+ */
+int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *name,
+                bp_error *err);
 
 #ifdef __cplusplus
 }

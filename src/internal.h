@@ -30,6 +30,22 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 #endif
     ;
 
+/* ---- core/parallel.c: work split over threads. bp__blocks gives how many
+ * row blocks to split `rows` rows into for about `work` multiply-adds: 1
+ * for small work, else one block per thread, each of at least
+ * BP__MIN_BLOCK_ROWS rows. Block b of n covers rows [rows*b/n, rows*(b+1)/n). */
+#define BP__PARALLEL_WORK 262144.0
+#define BP__MIN_BLOCK_ROWS 16
+/* Element-wise loops (optimizer steps) run on the threads from this length. */
+#define BP__PARALLEL_ELEMS 65536
+int bp__blocks(int rows, double work);
+#define BP__BLOCK_START(rows, b, n) ((int)((long long)(rows) * (b) / (n)))
+
+/* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
+ * parameters there, and with finite, sets it to 1 when every parameter
+ * after the step is finite: the training loop's guard in the same pass. */
+int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite);
+
 /* ---- math/gemm.c: one BLAS-style signature for every matrix product.
  * C (M, N) = alpha * op(A) op(B) + beta * C, row-major, where op(A) is
  * (M, K) and op(B) is (K, N); ta/tb nonzero mean A/B are given transposed.
@@ -37,6 +53,14 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
+/* The built-in kernel alone, whatever the build's backend (tests compare
+ * the backends with it). */
+void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb,
+                      float beta, float *C, int ldc);
+/* "onednn" or "builtin": what bp__gemm uses for products above the tiny
+ * size. */
+const char *bp__gemm_backend(void);
 /* The naive twin, kept as the test oracle. */
 void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
                   const float *A, int lda, const float *B, int ldb,

@@ -109,18 +109,29 @@ static span cell_at(span line, int c)
 }
 
 /* A printable copy of a cell for messages, shortened to SHOW characters
- * and "...". */
+ * and "...": bytes outside printable ASCII (control characters, non-UTF-8
+ * or multi-byte text) are written as \xHH, so the message shows what the
+ * file holds. */
 static void show(span cell, char out[SHOW + 4])
 {
+    static const char hex[] = "0123456789abcdef";
     size_t k = 0;
     for (size_t i = 0; i < cell.n; i++) {
         unsigned char ch = (unsigned char)cell.s[i];
-        if (k == SHOW) {
+        int printable = ch >= 0x20 && ch < 0x7f;
+        if (k + (printable ? 1 : 4) > SHOW) {
             memcpy(out + k, "...", 3);
             k += 3;
             break;
         }
-        out[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        if (printable) {
+            out[k++] = (char)ch;
+        } else {
+            out[k++] = '\\';
+            out[k++] = 'x';
+            out[k++] = hex[ch >> 4];
+            out[k++] = hex[ch & 15];
+        }
     }
     out[k] = '\0';
 }

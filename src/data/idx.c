@@ -144,8 +144,16 @@ static int idx_read(idx_file *s, void *dst, size_t n, size_t *got, bp_error *err
             s->z.next_in = s->in;
             s->z.avail_in = (uInt)r;
         }
-        if (s->z.avail_in == 0 && s->raw_eof)
-            break; /* end of the file: complete or truncated */
+        if (s->z.avail_in == 0 && s->raw_eof) {
+            /* end of the file: fine after a whole gzip member (what the IDX
+             * header promised is checked by the caller), truncated inside one,
+             * where the member's length and CRC-32 were never checked */
+            *got = done;
+            if (!s->z_end)
+                return bp__error_set(err, BP_EFORMAT, "%s: gzip data ends early: the file is "
+                                     "truncated", s->path);
+            break;
+        }
         if (s->z_end) {
             /* More bytes after a gzip member: the next member. */
             zrc = inflateReset(&s->z);

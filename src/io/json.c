@@ -1,8 +1,11 @@
 /*
  * json.c - a strict JSON reader (RFC 8259): objects, arrays, strings with
  * escapes (\uXXXX to UTF-8, surrogate pairs joined), numbers, true, false,
- * null. Duplicate keys are rejected; nesting is limited to 64 levels; every
- * allocation goes through the library's hooks.
+ * null. Strings must be valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF). Duplicate keys are rejected (found by sorting the
+ * keys once the object is read, so a huge object costs n log n, not n^2);
+ * nesting is limited to 64 levels; every allocation goes through the
+ * library's hooks.
  */
 #include "io/json.h"
 #include "internal.h"
@@ -132,6 +135,33 @@ static size_t put_utf8(char *o, unsigned cp)
 
 /* Parse a string literal at ps->p (on the opening quote). The decoded text
  * is never longer than the literal, so one allocation of that size serves. */
+/* The length of the UTF-8 sequence at [p, end), or 0 when it is not valid
+ * (RFC 3629: shortest form, no surrogates, at most U+10FFFF). */
+static size_t utf8_length(const unsigned char *p, const unsigned char *end)
+{
+    unsigned cp, min;
+    size_t n;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2, cp = p[0] & 0x1fu, min = 0x80;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3, cp = p[0] & 0x0fu, min = 0x800;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4, cp = p[0] & 0x07u, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 static char *parse_string(parser *ps)
 {
     const char *q = ps->p + 1;
@@ -157,6 +187,19 @@ static char *parse_string(parser *ps)
         if (c < 0x20) {
             fail(ps, "control character in string");
             goto bad;
+        }
+        if (c >= 0x80) {
+            size_t k = utf8_length((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+            if (k == 0) {
+                char what[64];
+                snprintf(what, sizeof what, "byte 0x%02x in a string is not valid UTF-8", c);
+                fail(ps, what);
+                goto bad;
+            }
+            memcpy(out + n, ps->p, k);
+            n += k;
+            ps->p += k;
+            continue;
         }
         if (c != '\\') {
             out[n++] = (char)c;
@@ -218,6 +261,35 @@ bad:
 
 static int parse_value(parser *ps, bp__json *out, int depth);
 
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Refuse an object that holds a key twice, naming the key. */
+static int check_keys(parser *ps, const bp__json *obj)
+{
+    char **sorted, what[128];
+    int rc = 0;
+    if (obj->n < 2)
+        return 0;
+    if (!(sorted = bp__calloc(obj->n, sizeof *sorted))) {
+        ps->oom = 1;
+        fail(ps, "out of memory");
+        return -1;
+    }
+    memcpy(sorted, obj->keys, obj->n * sizeof *sorted);
+    qsort(sorted, obj->n, sizeof *sorted, compare_keys);
+    for (size_t i = 1; i < obj->n && rc == 0; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+            snprintf(what, sizeof what, "duplicate key \"%.80s\" in this object", sorted[i]);
+            fail(ps, what);
+            rc = -1;
+        }
+    bp__free(sorted);
+    return rc;
+}
+
 /* Parse the elements of an array or object into a growing node array. */
 static int parse_container(parser *ps, bp__json *out, int depth, int object)
 {
@@ -240,12 +312,6 @@ static int parse_container(parser *ps, bp__json *out, int depth, int object)
             }
             if (!(key = parse_string(ps)))
                 return -1;
-            for (size_t i = 0; i < out->n; i++)
-                if (strcmp(out->keys[i], key) == 0) {
-                    bp__free(key);
-                    fail(ps, "duplicate key");
-                    return -1;
-                }
             skip_ws(ps);
             if (ps->p >= ps->end || *ps->p != ':') {
                 bp__free(key);
@@ -294,6 +360,8 @@ static int parse_container(parser *ps, bp__json *out, int depth, int object)
             continue;
         }
         if (ps->p < ps->end && *ps->p == close) {
+            if (object && check_keys(ps, out) != 0)
+                return -1;
             ps->p++;
             return 0;
         }

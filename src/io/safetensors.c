@@ -13,6 +13,7 @@
 #include "io/io.h"
 #include "internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,7 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+    errno = 0;
     int ok = fwrite(len8, 1, 8, a.f) == 8 && fwrite(h.s, 1, h.n, a.f) == h.n;
     const float *p = bp_net_params(net);
     size_t n = bp_net_param_count(net);
@@ -178,8 +180,9 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
     }
     bp__free(h.s);
     if (!ok) {
+        int e = errno ? errno : EIO;  /* before abort's close and remove touch it */
         bp__atomic_abort(&a);
-        return bp__error_set(err, BP_EIO, "cannot write %s: write failed", path);
+        return bp__error_set(err, BP_EIO, "cannot write %s: %s", path, strerror(e));
     }
     return bp__atomic_commit(&a, err);
 }

@@ -1,14 +1,36 @@
 /*
  * gemm.c - the one internal matrix product, C = alpha op(A) op(B) + beta C,
- * row-major. The built-in kernel orders its loops so the innermost one runs
- * over contiguous memory, and keeps a fixed summation order so results are
- * reproducible. bp__gemm_ref is the naive twin used as the test oracle.
+ * row-major, behind one signature with three paths:
+ *   - tiny products (a few thousand multiply-adds, as in the lessons'
+ *     networks) run plain loops, where any library call or packing would
+ *     cost more than the arithmetic;
+ *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL);
+ *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
+ *     panels (which also absorbs the transposes) and a register-tiled
+ *     6 x 16 micro-kernel, compiled for AVX-512, AVX2 and a baseline and
+ *     picked at load time, accumulates them.
+ * Every call is single-threaded: the network splits its products into row
+ * blocks and runs those on its threads, so the sums each element of C sees
+ * do not depend on the thread count. Within a path the summation order is
+ * fixed, so results are reproducible. bp__gemm_ref is the naive twin used
+ * as the test oracle.
  */
 #include "internal.h"
 
 #include <string.h>
 
+#ifdef BP_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
 #define AT(X, ld, r, c) ((X)[(size_t)(r) * (size_t)(ld) + (size_t)(c)])
+
+/* Products whose rows have fewer than this many multiply-adds (N x K) run
+ * the plain loops, where packing or a library call would cost more than
+ * the arithmetic. The choice never depends on M, the dimension callers
+ * split into row blocks, so a block's sums are the same however the rows
+ * are split. */
+#define TINY_ROW_MACS 1024
 
 void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
                   const float *A, int lda, const float *B, int ldb,
@@ -40,6 +62,8 @@ static void scale_rows(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+/* ---- tiny products: plain loops over contiguous rows ---- */
+
 /* Dot product with eight independent partial sums (vectorizes without
  * reassociation flags; the order is fixed, so results are reproducible). */
 static float dot(const float *a, const float *b, int K)
@@ -62,20 +86,20 @@ static void axpy(int N, float s, const float *b, float *c)
         c[j] += s * b[j];
 }
 
-void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
+/* C += alpha op(A) op(B) with loops ordered so the innermost one runs over
+ * contiguous memory. */
+static void gemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
     if (ta && tb) {
-        bp__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    scale_rows(M, N, beta, C, ldc);
-    if (K <= 0)
-        return;
-    if (!ta && tb) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                float acc = 0.0f;
+                for (int k = 0; k < K; k++)
+                    acc += AT(A, lda, k, i) * AT(B, ldb, j, k);
+                AT(C, ldc, i, j) += alpha * acc;
+            }
+    } else if (!ta && tb) {
         /* C[i][j] += alpha * <A row i, B row j>: both rows contiguous. */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++)
@@ -98,4 +122,141 @@ void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
                     axpy(N, a, &AT(B, ldb, k, 0), &AT(C, ldc, i, 0));
             }
     }
+}
+
+/* ---- the built-in blocked kernel ---- */
+
+#define MR 6   /* rows of C per micro-kernel call */
+#define NR 16  /* columns of C per micro-kernel call: one 512-bit vector */
+#define KC 256 /* depth of a packed block */
+#define MC 72  /* rows of a packed block of op(A): 12 panels */
+#define NC 256 /* columns of a packed block of op(B): 16 panels */
+
+typedef float vec16 __attribute__((vector_size(NR * sizeof(float))));
+
+/* Pack op(A)[i0 .. i0 + mc, k0 .. k0 + kc) into panels of MR rows, each
+ * stored k-major (MR values per k), zero-padded past mc. */
+static void pack_a(int ta, const float *A, int lda, int i0, int k0, int mc, int kc, float *pa)
+{
+    for (int p = 0; p < mc; p += MR) {
+        int rows = mc - p < MR ? mc - p : MR;
+        for (int k = 0; k < kc; k++) {
+            for (int r = 0; r < rows; r++)
+                pa[r] = ta ? AT(A, lda, k0 + k, i0 + p + r) : AT(A, lda, i0 + p + r, k0 + k);
+            for (int r = rows; r < MR; r++)
+                pa[r] = 0.0f;
+            pa += MR;
+        }
+    }
+}
+
+/* Pack op(B)[k0 .. k0 + kc, j0 .. j0 + nc) into panels of NR columns, each
+ * stored k-major (NR values per k), zero-padded past nc. */
+static void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int nc, float *pb)
+{
+    for (int p = 0; p < nc; p += NR) {
+        int cols = nc - p < NR ? nc - p : NR;
+        for (int k = 0; k < kc; k++) {
+            if (!tb && cols == NR) {
+                memcpy(pb, &AT(B, ldb, k0 + k, j0 + p), NR * sizeof *pb);
+            } else {
+                for (int c = 0; c < cols; c++)
+                    pb[c] = tb ? AT(B, ldb, j0 + p + c, k0 + k) : AT(B, ldb, k0 + k, j0 + p + c);
+                for (int c = cols; c < NR; c++)
+                    pb[c] = 0.0f;
+            }
+            pb += NR;
+        }
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define BP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BP_CLONES
+#endif
+
+/* C (mr, nr) += alpha pa pb over kc steps: pa one packed A panel, pb one
+ * packed B panel. Each element sums its kc products in k order. */
+BP_CLONES
+static void micro_kernel(int kc, const float *pa, const float *pb, float alpha, float *C,
+                         int ldc, int mr, int nr)
+{
+    vec16 acc[MR];
+    for (int r = 0; r < MR; r++)
+        acc[r] = (vec16){0};
+    for (int k = 0; k < kc; k++) {
+        vec16 b;
+        memcpy(&b, pb + (size_t)k * NR, sizeof b);
+        const float *a = pa + (size_t)k * MR;
+        for (int r = 0; r < MR; r++)
+            acc[r] += a[r] * b;
+    }
+    for (int r = 0; r < mr; r++) {
+        float *c = C + (size_t)r * (size_t)ldc;
+        for (int j = 0; j < nr; j++)
+            c[j] += alpha * acc[r][j];
+    }
+}
+
+/* C += alpha op(A) op(B) through packed blocks. The packing buffers live on
+ * the stack (about 330 KiB), so a call allocates nothing. */
+static void gemm_blocked(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float *C, int ldc)
+{
+    _Alignas(64) float pa[MC * KC];
+    _Alignas(64) float pb[NC * KC];
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        int nc = N - j0 < NC ? N - j0 : NC;
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int kc = K - k0 < KC ? K - k0 : KC;
+            pack_b(tb, B, ldb, k0, j0, kc, nc, pb);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                int mc = M - i0 < MC ? M - i0 : MC;
+                pack_a(ta, A, lda, i0, k0, mc, kc, pa);
+                for (int jp = 0; jp < nc; jp += NR)
+                    for (int ip = 0; ip < mc; ip += MR)
+                        micro_kernel(kc, pa + (size_t)ip * kc, pb + (size_t)jp * kc, alpha,
+                                     &AT(C, ldc, i0 + ip, j0 + jp), ldc,
+                                     mc - ip < MR ? mc - ip : MR, nc - jp < NR ? nc - jp : NR);
+            }
+        }
+    }
+}
+
+void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb,
+                      float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    scale_rows(M, N, beta, C, ldc);
+    if (K <= 0)
+        return;
+    if ((double)N * K < TINY_ROW_MACS)
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    else
+        gemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+}
+
+void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc)
+{
+#ifdef BP_HAVE_DNNL
+    if (M > 0 && N > 0 && K > 0 && (double)N * K >= TINY_ROW_MACS &&
+        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
+                   ldc) == dnnl_success)
+        return;
+#endif
+    bp__gemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+const char *bp__gemm_backend(void)
+{
+#ifdef BP_HAVE_DNNL
+    return "onednn";
+#else
+    return "builtin";
+#endif
 }

@@ -34,7 +34,6 @@ struct bp_net {
     float *acts;             /* layer l's (B, O) at acts + capacity * act_off[l] */
     float *logits;           /* (B, O_last) output pre-activations */
     float *delta[2];         /* (B, max_width) ping-pong slopes */
-    double *colsum;          /* (max_width) bias-gradient accumulators */
     float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
     float *dropped;          /* dropout: the masked values, same layout */
     int drop_ready;          /* the workspace holds mask and dropped */
@@ -308,19 +307,18 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
     /* floats: acts (cap * sum_widths), logits (cap * O_last), two deltas
      * (cap * max_width each), with dropout a mask and a masked copy (cap *
-     * hidden each); before them, max_width doubles. */
+     * hidden each). */
     if (bp__mul_size(cap, net->sum_widths, &acts) ||
         bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
         bp__mul_size(cap, (size_t)net->max_width, &delta) ||
         bp__mul_size(cap, dropout ? hidden : 0, &hidden) ||
         acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta > SIZE_MAX / 16 ||
         hidden > SIZE_MAX / 16 ||
-        bp__mul_size(acts + logits + 2 * delta + 2 * hidden, sizeof(float), &floats) ||
-        floats > SIZE_MAX - (size_t)net->max_width * sizeof(double)) {
+        bp__mul_size(acts + logits + 2 * delta + 2 * hidden, sizeof(float), &floats)) {
         bp__net_set_message(net, "a batch of %d rows is too large for this network", rows);
         return BP_EOVERFLOW;
     }
-    bytes = (size_t)net->max_width * sizeof(double) + floats;
+    bytes = floats;
     void *work = bp__malloc(bytes);
     if (!work) {
         bp__net_set_message(net, "out of memory reserving a workspace for %d rows", rows);
@@ -328,8 +326,7 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     }
     bp__free(net->work);
     net->work = work;
-    net->colsum = work;
-    net->acts = (float *)(void *)(net->colsum + net->max_width);
+    net->acts = work;
     net->logits = net->acts + acts;
     net->delta[0] = net->logits + logits;
     net->delta[1] = net->delta[0] + delta;
@@ -405,6 +402,31 @@ static const float *output_of(const bp_net *net, int l)
     return dropping(net, l) ? net->dropped + off : net->acts + off;
 }
 
+/* Rows [b0, b1) of layer l's forward pass: z = in W^T + b, the logits kept
+ * for the output layer, then the activation in place. The rows are
+ * independent, so blocks of them run on separate threads. */
+static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, float *z)
+{
+    const bp__layer *L = &net->layers[l];
+    const int rows = b1 - b0;
+    const float *x = in + (size_t)b0 * (size_t)L->I; /* (rows, I) */
+    float *zr = z + (size_t)b0 * (size_t)L->O;       /* (rows, O) */
+    bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, net->params + L->w_off, L->I, 0.0f, zr,
+             L->O);
+    if (L->bias) {
+        const float *bias = net->params + L->b_off;
+        for (int b = 0; b < rows; b++) {
+            float *row = zr + (size_t)b * (size_t)L->O;
+            for (int o = 0; o < L->O; o++)
+                row[o] += bias[o];
+        }
+    }
+    if (l == net->n_layers - 1)
+        memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
+               (size_t)rows * (size_t)L->O * sizeof *zr);
+    bp__act_forward(L->act, L->slope, rows, L->O, zr);
+}
+
 int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
 {
     int rc;
@@ -421,19 +443,19 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
         float *z = acts_of(net, l); /* (B, O) */
-        bp__gemm(0, 1, B, L->O, L->I, 1.0f, in, L->I, net->params + L->w_off, L->I,
-                 0.0f, z, L->O);
-        if (L->bias) {
-            const float *bias = net->params + L->b_off;
-            for (int b = 0; b < B; b++) {
-                float *row = z + (size_t)b * (size_t)L->O;
-                for (int o = 0; o < L->O; o++)
-                    row[o] += bias[o];
+        const int n = bp__blocks(B, (double)B * L->O * L->I);
+        if (n == 1) {
+            /* No parallel construct at all: even an inactive one costs. */
+            forward_rows(net, l, 0, B, in, z);
+        } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(n)
+#endif
+            for (int blk = 0; blk < n; blk++) {
+                int b0 = BP__BLOCK_START(B, blk, n), b1 = BP__BLOCK_START(B, blk + 1, n);
+                forward_rows(net, l, b0, b1, in, z);
             }
         }
-        if (l == net->n_layers - 1)
-            memcpy(net->logits, z, (size_t)B * (size_t)L->O * sizeof *z);
-        bp__act_forward(L->act, L->slope, B, L->O, z);
         if (dropping(net, l)) {
             size_t off = (size_t)net->capacity * net->act_off[l];
             dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off, net->dropped + off);
@@ -496,6 +518,48 @@ void bp_net_zero_grad(bp_net *net)
         memset(net->grads, 0, net->n_params * sizeof *net->grads);
 }
 
+/* Output rows [o0, o1) of layer l's weight and bias gradients from
+ * dz (B, O): dW += dz^T in, db += column sums of dz (summed in double). */
+static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz)
+{
+    const bp__layer *L = &net->layers[l];
+    const int B = net->batch;
+    const float *in = l == 0 ? net->x : output_of(net, l - 1); /* (B, I) */
+    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, 1.0f,
+             net->grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
+    if (L->bias) {
+        float *db = net->grads + L->b_off;
+        for (int o = o0; o < o1; o++) {
+            double cs = 0.0;
+            for (int b = 0; b < B; b++)
+                cs += dz[(size_t)b * (size_t)L->O + (size_t)o];
+            db[o] += (float)cs;
+        }
+    }
+}
+
+/* Batch rows [b0, b1) of the slope with respect to layer l's input,
+ * din = dz W, then back through the previous layer's dropout mask and
+ * activation, so din becomes that layer's dz. */
+static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz, float *din)
+{
+    const bp__layer *L = &net->layers[l];
+    const int rows = b1 - b0;
+    float *dr = din + (size_t)b0 * (size_t)L->I; /* (rows, I) */
+    bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz + (size_t)b0 * (size_t)L->O, L->O,
+             net->params + L->w_off, L->I, 0.0f, dr, L->I);
+    if (l == 0)
+        return;
+    const bp__layer *P = &net->layers[l - 1];
+    size_t off = (size_t)net->capacity * net->act_off[l - 1] + (size_t)b0 * (size_t)P->O;
+    if (dropping(net, l - 1)) {
+        const float *m = net->mask + off;
+        for (size_t i = 0, n = (size_t)rows * (size_t)P->O; i < n; i++)
+            dr[i] *= m[i];
+    }
+    bp__act_backward(P->act, P->slope, rows, P->O, net->acts + off, dr);
+}
+
 int bp_net_backward(bp_net *net, float *dx)
 {
     if (!net)
@@ -507,40 +571,31 @@ int bp_net_backward(bp_net *net, float *dx)
     int B = net->batch, cur = 0;
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];
-        const float *in = l == 0 ? net->x : output_of(net, l - 1); /* (B, I) */
-        const float *dz = net->delta[cur];                        /* (B, O) */
-        /* dW (O, I) += dz^T in */
-        bp__gemm(1, 0, L->O, L->I, B, 1.0f, dz, L->O, in, L->I, 1.0f,
-                 net->grads + L->w_off, L->I);
-        if (L->bias) {
-            double *cs = net->colsum;
-            float *db = net->grads + L->b_off;
-            for (int o = 0; o < L->O; o++)
-                cs[o] = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *row = dz + (size_t)b * (size_t)L->O;
-                for (int o = 0; o < L->O; o++)
-                    cs[o] += row[o];
+        const double work = (double)B * L->O * L->I;
+        const int want_din = l > 0 || dx;
+        float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
+        /* Two independent jobs read dz: dW and db by blocks of output rows,
+         * d in by blocks of batch rows. */
+        const int nw = bp__blocks(L->O, work), nd = want_din ? bp__blocks(B, work) : 0;
+        const int jobs = nw + nd;
+        if (nw == 1 && nd <= 1) {
+            weight_grad_rows(net, l, 0, L->O, net->delta[cur]);
+            if (nd)
+                input_grad_rows(net, l, 0, B, net->delta[cur], din);
+        } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+            for (int j = 0; j < jobs; j++) {
+                if (j < nw)
+                    weight_grad_rows(net, l, BP__BLOCK_START(L->O, j, nw),
+                                     BP__BLOCK_START(L->O, j + 1, nw), net->delta[cur]);
+                else
+                    input_grad_rows(net, l, BP__BLOCK_START(B, j - nw, nd),
+                                    BP__BLOCK_START(B, j - nw + 1, nd), net->delta[cur], din);
             }
-            for (int o = 0; o < L->O; o++)
-                db[o] += (float)cs[o];
         }
-        if (l == 0 && !dx)
-            break;
-        /* d in (B, I) = dz W */
-        float *din = l == 0 ? dx : net->delta[1 - cur];
-        bp__gemm(0, 0, B, L->I, L->O, 1.0f, dz, L->O, net->params + L->w_off, L->I,
-                 0.0f, din, L->I);
-        if (l > 0) {
-            const bp__layer *P = &net->layers[l - 1];
-            if (dropping(net, l - 1)) {
-                const float *m = net->mask + (size_t)net->capacity * net->act_off[l - 1];
-                for (size_t i = 0, n = (size_t)B * (size_t)P->O; i < n; i++)
-                    din[i] *= m[i];
-            }
-            bp__act_backward(P->act, P->slope, B, P->O, acts_of(net, l - 1), din);
-            cur = 1 - cur;
-        }
+        cur = 1 - cur;
     }
     net->have_delta = 0;
     return 0;

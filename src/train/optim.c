@@ -187,35 +187,38 @@ void bp_optim_free(bp_optim *opt)
  *   ADAM     m = m * beta1 + (1 - beta1) * g;  v = v * beta2 + (1 - beta2) * g * g
  *            p = p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
  *            step_size = lr / (1 - beta1^t) */
-int bp_optim_step(bp_optim *opt, double lr)
+/* 1 when every p[lo, hi) is finite. Tests the exponent bits, an integer
+ * test that vectorizes (a float sum would run as one long chain). */
+static int all_finite(const float *p, size_t lo, size_t hi)
 {
-    if (!opt)
-        return BP_EINVAL;
+    uint32_t bad = 0;
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t u;
+        memcpy(&u, &p[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad == 0;
+}
+
+/* The update of entries [lo, hi) of the blocks, for step t (1-based); with
+ * prev, those parameters are first copied there. Returns 1 when the updated
+ * parameters are all finite. */
+static int update_range(bp_optim *opt, double lr, long t, float *prev, size_t lo, size_t hi)
+{
     const bp_optim_opts *o = &opt->opts;
     bp_net *net = opt->net;
-    if (o->kind == BP_OPTIM_RANDOM) {
-        bp__net_set_message(net, "optimizer: random search takes no gradient step; "
-                                 "use bp_rsearch_step");
-        return BP_EINVAL;
-    }
-    if (!(isfinite(lr) && lr >= 0.0)) {
-        bp__net_set_message(net, "optimizer: the learning rate must be a finite number >= 0, got %g",
-                            lr);
-        return BP_EINVAL;
-    }
-
     float *p = bp_net_params(net);          /* (n) */
     const float *grad = bp_net_grads(net);  /* (n) */
     float *s0 = opt->state;                 /* (n) b, s or m */
     float *s1 = opt->state + opt->n;        /* (n) v */
-    const size_t n = opt->n;
-    const long t = opt->steps < LONG_MAX ? opt->steps + 1 : LONG_MAX;
     const float rate = (float)lr;
     const float wd = o->kind == BP_OPTIM_ADAMW ? 0.0f : (float)o->weight_decay;
+    if (prev)
+        memcpy(prev + lo, p + lo, (hi - lo) * sizeof *prev);
 
     switch (o->kind) {
     case BP_OPTIM_GD:
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = grad[i];
             if (wd != 0.0f)
                 g = g + wd * p[i];
@@ -225,7 +228,7 @@ int bp_optim_step(bp_optim *opt, double lr)
     case BP_OPTIM_SGD: {
         const float mu = (float)o->momentum;
         const int first = opt->steps == 0, nesterov = o->nesterov != 0;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = grad[i];
             if (wd != 0.0f)
                 g = g + wd * p[i];
@@ -241,7 +244,7 @@ int bp_optim_step(bp_optim *opt, double lr)
     case BP_OPTIM_RMSPROP: {
         const float alpha = (float)o->alpha, keep = (float)(1.0 - o->alpha);
         const float eps = (float)o->eps;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = grad[i];
             if (wd != 0.0f)
                 g = g + wd * p[i];
@@ -261,7 +264,7 @@ int bp_optim_step(bp_optim *opt, double lr)
         const float eps = (float)o->eps;
         const float shrink = (float)(1.0 - lr * o->weight_decay);
         const int decoupled = o->kind == BP_OPTIM_ADAMW;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = grad[i];
             if (decoupled)
                 p[i] = p[i] * shrink;
@@ -276,9 +279,62 @@ int bp_optim_step(bp_optim *opt, double lr)
         break;
     }
     default:
+        break;
+    }
+    return all_finite(p, lo, hi);
+}
+
+int bp_optim_step(bp_optim *opt, double lr)
+{
+    return bp__optim_step_guarded(opt, lr, NULL, NULL);
+}
+
+int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
+{
+    if (!opt)
+        return BP_EINVAL;
+    const bp_optim_opts *o = &opt->opts;
+    bp_net *net = opt->net;
+    if (o->kind == BP_OPTIM_RANDOM) {
+        bp__net_set_message(net, "optimizer: random search takes no gradient step; "
+                                 "use bp_rsearch_step");
+        return BP_EINVAL;
+    }
+    if (!(isfinite(lr) && lr >= 0.0)) {
+        bp__net_set_message(net, "optimizer: the learning rate must be a finite number >= 0, got %g",
+                            lr);
+        return BP_EINVAL;
+    }
+
+    switch (o->kind) {
+    case BP_OPTIM_GD:
+    case BP_OPTIM_SGD:
+    case BP_OPTIM_RMSPROP:
+    case BP_OPTIM_ADAM:
+    case BP_OPTIM_ADAMW:
+        break;
+    default:
         bp__net_set_message(net, "optimizer: unknown kind %d", (int)o->kind);
         return BP_EINVAL;
     }
+    const size_t n = opt->n;
+    const long t = opt->steps < LONG_MAX ? opt->steps + 1 : LONG_MAX;
+    /* Element-wise, so any split gives the same bits; long blocks run on
+     * the threads. */
+    const int parts = n >= BP__PARALLEL_ELEMS ? bp_threads() : 1;
+    int ok = 1;
+    if (parts <= 1) {
+        ok = update_range(opt, lr, t, prev, 0, n);
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(parts) reduction(&& : ok)
+#endif
+        for (int k = 0; k < parts; k++)
+            ok = update_range(opt, lr, t, prev, n * (size_t)k / (size_t)parts,
+                              n * (size_t)(k + 1) / (size_t)parts) && ok;
+    }
+    if (finite)
+        *finite = ok;
     opt->steps = t;
     return 0;
 }

@@ -10,6 +10,7 @@
  * allocates nothing.
  */
 #include "internal.h"
+#include "io/checkpoint.h"
 
 #include <math.h>
 #include <string.h>
@@ -53,6 +54,7 @@ typedef struct run {
     float *xb, *tb;         /* (eval_rows, I), (eval_rows, T) batch buffers */
     float *best;            /* (P) best weights, for early stopping */
     float *prev;            /* (P) the weights before the current step */
+    double *layer_norm;     /* (layers) per-layer gradient norms of the last batch */
     bp_optim *optim;
     bp_rsearch *rsearch;
     int classify;           /* accuracy is meaningful */
@@ -64,6 +66,7 @@ static void run_free(run *r)
     bp__free(r->xb);
     bp__free(r->best);
     bp__free(r->prev);
+    bp__free(r->layer_norm);
     bp_optim_free(r->optim);
     bp_rsearch_free(r->rsearch);
 }
@@ -128,15 +131,30 @@ static int evaluate(run *r, const bp_dataset *ds, const size_t *rows, size_t n,
     return 0;
 }
 
-/* The global gradient norm; when it is not finite, *bad_layer gets the first
- * layer whose gradient holds a non-finite value. */
-static double grad_norm(bp_net *net, int *bad_layer)
+/* The global gradient norm, and each layer's into layer_norm; when it is not
+ * finite, *bad_layer gets the first layer whose gradient holds a non-finite
+ * value. The global sum runs in block order, whatever the layers. */
+static double grad_norm(bp_net *net, double *layer_norm, int *bad_layer)
 {
     const float *g = bp_net_grads(net);
-    size_t n = bp_net_param_count(net);
     double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)g[i] * (double)g[i];
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp__layer *L = bp__net_layer(net, l);
+        size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+        /* Eight partial sums in a fixed order: independent chains that
+         * vectorize, the same bits every run. */
+        double part[8] = {0};
+        size_t i = L->w_off, end = L->w_off + cnt;
+        for (; i + 8 <= end; i += 8)
+            for (int u = 0; u < 8; u++)
+                part[u] += (double)g[i + u] * (double)g[i + u];
+        double ls = ((part[0] + part[4]) + (part[1] + part[5])) +
+                    ((part[2] + part[6]) + (part[3] + part[7]));
+        for (; i < end; i++)
+            ls += (double)g[i] * (double)g[i];
+        s += ls;
+        layer_norm[l] = sqrt(ls);
+    }
     *bad_layer = -1;
     if (!isfinite(s)) {
         for (int l = 0; l < bp_net_layers(net) && *bad_layer < 0; l++) {
@@ -240,6 +258,8 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     }
     if (!(r->prev = bp__calloc(bp_net_param_count(net), sizeof(float))))
         return bp__error_set(err, BP_ENOMEM, "out of memory for a copy of the weights");
+    if (!(r->layer_norm = bp__calloc((size_t)bp_net_layers(net), sizeof(double))))
+        return bp__error_set(err, BP_ENOMEM, "out of memory for the layer norms");
     if (o->optim.kind == BP_OPTIM_RANDOM) {
         if (!(r->rsearch = bp_rsearch_create(net, o->optim.scale, err)))
             return err ? err->code : BP_ENOMEM;
@@ -287,7 +307,7 @@ static int batch_step(run *r, int B, long step, double *loss, double *acc, doubl
     }
     if ((rc = bp_net_backward(net, NULL)) != 0)
         return rc;
-    *norm = grad_norm(net, bad_layer);
+    *norm = grad_norm(net, r->layer_norm, bad_layer);
     if (!isfinite(*norm))
         return 1;
     if (o->clip_norm > 0.0 && *norm > o->clip_norm) {
@@ -301,13 +321,84 @@ static int batch_step(run *r, int B, long step, double *loss, double *acc, doubl
     /* A finite gradient can still step a weight out of range: keep the
      * weights from before the step, and go back to them if it does. */
     size_t P = bp_net_param_count(net);
-    memcpy(r->prev, bp_net_params(net), P * sizeof(float));
-    if ((rc = bp_optim_step(r->optim, bp_schedule_lr(&sched, step))) != 0)
+    int finite;
+    if ((rc = bp__optim_step_guarded(r->optim, bp_schedule_lr(&sched, step), r->prev,
+                                     &finite)) != 0)
         return rc;
-    if ((*bad_layer = nonfinite_layer(net)) >= 0) {
+    if (!finite) {
+        *bad_layer = nonfinite_layer(net);
         memcpy(bp_net_params(net), r->prev, P * sizeof(float));
         return 1;
     }
+    return 0;
+}
+
+/* The run's state at a position, borrowing the run's buffers, handed to
+ * the checkpoint callback; nonzero when the callback asks to stop. */
+static int checkpoint(run *r, int epoch, long batch, long step, double lsum, double asum,
+                      double norm, int since_best, const bp_train_result *res)
+{
+    char spec[4096];
+    bp_train_state s;
+    memset(&s, 0, sizeof s);
+    if (bp_net_spec(r->net, spec, sizeof spec) >= (int)sizeof spec)
+        spec[0] = '\0';
+    s.spec = spec;
+    s.P = bp_net_param_count(r->net);
+    s.n_rows = bp_dataset_rows(r->train);
+    s.blocks = bp_optim_state_blocks(r->optim);
+    s.optim_steps = bp_optim_steps(r->optim);
+    s.params = bp_net_params(r->net);
+    s.optim = s.blocks ? bp_optim_state(r->optim, 0) : NULL;
+    s.best = r->best;
+    s.order = r->order;
+    s.rng = r->rng;
+    s.epoch = epoch;
+    s.batch = batch;
+    s.step = step;
+    s.lsum = lsum;
+    s.asum = asum;
+    s.norm = norm;
+    s.since_best = since_best;
+    s.best_epoch = res->best_epoch;
+    s.best_val_loss = res->best_val_loss;
+    return r->opts->on_checkpoint(&s, r->opts->ctx);
+}
+
+/* Put the run where a checkpoint left it, having checked that it fits. */
+static int restore(run *r, const bp_train_state *s, bp_train_result *res, bp_error *err)
+{
+    char spec[4096];
+    size_t P = bp_net_param_count(r->net);
+    long batches = (long)((r->n_train + (size_t)r->B - 1) / (size_t)r->B);
+    if (r->rsearch)
+        return bp__error_set(err, BP_EINVAL, "random search cannot resume from a checkpoint");
+    bp_net_spec(r->net, spec, sizeof spec);
+    if (strcmp(spec, s->spec) != 0 || s->P != P)
+        return bp__error_set(err, BP_ESHAPE, "the checkpoint is of the network %s; this run "
+                             "trains %s", s->spec, spec);
+    if (s->n_rows != bp_dataset_rows(r->train))
+        return bp__error_set(err, BP_ESHAPE, "the checkpoint is of %zu training rows; this run "
+                             "has %zu", s->n_rows, bp_dataset_rows(r->train));
+    if (s->blocks != bp_optim_state_blocks(r->optim) || !s->best != !r->best)
+        return bp__error_set(err, BP_EINVAL, "the checkpoint holds %d optimizer state blocks "
+                             "%s the best weights; this run's options need %d %s them",
+                             s->blocks, s->best ? "and" : "without", bp_optim_state_blocks(r->optim),
+                             r->best ? "and" : "without");
+    if (s->epoch > r->opts->epochs || s->batch > batches)
+        return bp__error_set(err, BP_EINVAL, "the checkpoint stands at epoch %d, batch %ld; this "
+                             "run has %d epochs of %ld batches", s->epoch, s->batch,
+                             r->opts->epochs, batches);
+    memcpy(bp_net_params(r->net), s->params, P * sizeof(float));
+    for (int k = 0; k < s->blocks; k++)
+        memcpy(bp_optim_state(r->optim, k), s->optim + (size_t)k * P, P * sizeof(float));
+    bp_optim_set_steps(r->optim, s->optim_steps);
+    if (r->best)
+        memcpy(r->best, s->best, P * sizeof(float));
+    memcpy(r->order, s->order, s->n_rows * sizeof *r->order);
+    r->rng = s->rng;
+    res->best_epoch = s->best_epoch;
+    res->best_val_loss = s->best_val_loss;
     return 0;
 }
 
@@ -329,16 +420,34 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     bp_schedule sched = opts->schedule;
     sched.base = opts->optim.lr;
     size_t P = bp_net_param_count(net);
-    long step = 0;
-    int since_best = 0;
-    for (int epoch = 1; epoch <= opts->epochs; epoch++) {
-        double t0 = now_seconds(), lsum = 0.0, asum = 0.0, norm = 0.0;
+    long step = 0, first_batch = 0;
+    int since_best = 0, first_epoch = 1;
+    double lsum0 = 0.0, asum0 = 0.0, norm0 = 0.0;   /* a resumed epoch's sums so far */
+    const bp_train_state *rs = opts->resume;
+    if (rs) {
+        if ((rc = restore(&r, rs, res, err)) != 0)
+            goto done;
+        step = rs->step;
+        since_best = rs->since_best;
+        first_epoch = rs->epoch;
+        first_batch = rs->batch;
+        lsum0 = rs->lsum;
+        asum0 = rs->asum;
+        norm0 = rs->norm;
+    }
+    if (opts->on_checkpoint && r.rsearch) {
+        rc = bp__error_set(err, BP_EINVAL, "random search keeps no checkpoints");
+        goto done;
+    }
+    for (int epoch = first_epoch; epoch <= opts->epochs; epoch++) {
+        double t0 = now_seconds(), lsum = lsum0, asum = asum0, norm = norm0;
         long batches = (long)((r.n_train + (size_t)r.B - 1) / (size_t)r.B);
         bp_epoch_stats st;
         memset(&st, 0, sizeof st);
-        if (opts->shuffle)
+        /* a resumed epoch keeps the order it was shuffled into */
+        if (opts->shuffle && first_batch == 0)
             shuffle(&r.rng, r.order, r.n_train);
-        for (long b = 0; b < batches; b++) {
+        for (long b = first_batch; b < batches; b++) {
             size_t first = (size_t)b * (size_t)r.B;
             int B = (int)(r.n_train - first < (size_t)r.B ? r.n_train - first : (size_t)r.B);
             double loss = 0.0, acc = 0.0;
@@ -368,9 +477,19 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
             asum += acc * B;
             if (opts->on_batch && opts->on_batch(epoch, b + 1, batches, loss, opts->ctx)) {
                 res->stopped = 1;
+                if (opts->on_checkpoint)
+                    checkpoint(&r, epoch, b + 1, step, lsum, asum, norm, since_best, res);
+                break;
+            }
+            if (opts->on_checkpoint &&
+                (opts->checkpoint_every > 0 ? step % opts->checkpoint_every == 0 : b + 1 == batches) &&
+                checkpoint(&r, epoch, b + 1, step, lsum, asum, norm, since_best, res)) {
+                res->stopped = 1;
                 break;
             }
         }
+        first_batch = 0;
+        lsum0 = asum0 = norm0 = 0.0;
         bp_net_set_dropout(net, 0.0, NULL);
         st.epoch = epoch;
         st.epochs = opts->epochs;
@@ -379,6 +498,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         st.train_loss = lsum / (double)r.n_train;
         st.train_accuracy = r.classify && !r.rsearch ? asum / (double)r.n_train : -1.0;
         st.grad_norm = norm;
+        st.layer_grad_norm = r.rsearch ? NULL : r.layer_norm;
         st.val_loss = NAN;
         st.val_accuracy = -1.0;
         if (r.n_val > 0) {

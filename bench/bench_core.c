@@ -1,0 +1,182 @@
+/*
+ * bench_core.c - the library's own figures for `make bench`, each printed
+ * as one JSON line on stdout:
+ *   - "peak": sgemm GFLOP/s at 2048^3 through the build's backend, split in
+ *     row blocks over the threads as the network splits its products;
+ *   - "kernel": GFLOP/s of the built-in kernel, the backend and (where the
+ *     bench was built with it) OpenBLAS at the shapes of a 784-256-128-10
+ *     MLP's training step with batch 128, each on the same threads;
+ *   - "batch" and "width": time per sample of a training step (forward,
+ *     loss, backward, SGD with momentum) as the batch grows from 1 to 1024
+ *     and as the hidden width grows from 64 to 2048.
+ * Usage: bench_core [--quick]
+ */
+#include "backprop.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
+                        float, float *, int);
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static float *randoms(size_t n, uint64_t seed)
+{
+    bp_rng rng;
+    float *v = malloc(n * sizeof *v);
+    if (!v) {
+        fprintf(stderr, "bench_core: out of memory\n");
+        exit(1);
+    }
+    bp_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)bp_rng_normal(&rng);
+    return v;
+}
+
+/* One product split into row blocks over the threads, as the network does. */
+static void split_gemm(gemm_fn fn, int ta, int tb, int M, int N, int K, const float *A,
+                       const float *B, float *C)
+{
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    int n = bp__blocks(M, (double)M * N * K);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(n) if (n > 1)
+#endif
+    for (int b = 0; b < n; b++) {
+        int m0 = BP__BLOCK_START(M, b, n), m1 = BP__BLOCK_START(M, b + 1, n);
+        const float *Ab = ta ? A + m0 : A + (size_t)m0 * lda;
+        fn(ta, tb, m1 - m0, N, K, 1.0f, Ab, lda, B, ldb, 0.0f, C + (size_t)m0 * N, N);
+    }
+}
+
+#ifdef BENCH_OPENBLAS
+/* OpenBLAS with its own threads, as a user calling cblas_sgemm gets it. */
+static void openblas_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                          int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#endif
+
+/* GFLOP/s of C = op(A) op(B), repeated for about `seconds`. */
+static double gflops(gemm_fn fn, int split, int ta, int tb, int M, int N, int K, double seconds)
+{
+    float *A = randoms((size_t)M * K, 1), *B = randoms((size_t)K * N, 2);
+    float *C = calloc((size_t)M * N, sizeof *C);
+    long reps = 0;
+    double t0, t;
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    for (int w = 0; w < 2; w++) /* warm up: first-call set-up, caches */
+        split ? split_gemm(fn, ta, tb, M, N, K, A, B, C)
+              : fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+    t0 = now();
+    do {
+        split ? split_gemm(fn, ta, tb, M, N, K, A, B, C)
+              : fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+        reps++;
+        t = now() - t0;
+    } while (t < seconds);
+    free(A);
+    free(B);
+    free(C);
+    return 2.0 * M * N * K * reps / t / 1e9;
+}
+
+/* Seconds per sample of SGD-with-momentum training steps on random data. */
+static double step_time(const char *spec, int B, double seconds)
+{
+    bp_error err;
+    bp_net *net = bp_net_parse(spec, &err);
+    bp_rng rng;
+    if (!net || bp_net_reserve(net, B) != 0) {
+        fprintf(stderr, "bench_core: %s\n", net ? bp_net_message(net) : err.message);
+        exit(1);
+    }
+    bp_rng_seed(&rng, 1);
+    bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0);
+    int ins = bp_net_inputs(net), outs = bp_net_outputs(net);
+    float *x = randoms((size_t)B * ins, 3), *t = malloc((size_t)B * sizeof *t);
+    for (int b = 0; b < B; b++)
+        t[b] = (float)(b % outs);
+    bp_optim_opts oo = bp_optim_defaults(BP_OPTIM_SGD);
+    bp_optim *opt = bp_optim_create(net, &oo, &err);
+    double loss, t0, el;
+    long steps = 0;
+    for (int w = 0; w < 3; w++) {
+        bp_net_gradient(net, BP_LOSS_CCE, B, x, t, 1, &loss);
+        bp_optim_step(opt, 0.01);
+    }
+    t0 = now();
+    do {
+        bp_net_gradient(net, BP_LOSS_CCE, B, x, t, 1, &loss);
+        bp_optim_step(opt, 0.01);
+        steps++;
+        el = now() - t0;
+    } while (el < seconds);
+    bp_optim_free(opt);
+    bp_net_free(net);
+    free(x);
+    free(t);
+    return el / ((double)steps * B);
+}
+
+int main(int argc, char **argv)
+{
+    const double s = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.4;
+    static const int shapes[][5] = {
+        /* ta, tb, M, N, K: forward, weight gradients, input gradients */
+        {0, 1, 128, 256, 784}, {0, 1, 128, 128, 256}, {0, 1, 128, 10, 128},
+        {1, 0, 256, 784, 128}, {1, 0, 128, 256, 128}, {1, 0, 10, 128, 128},
+        {0, 0, 128, 256, 128}, {0, 0, 128, 128, 10},
+    };
+    printf("{\"bench\": \"peak\", \"backend\": \"%s\", \"threads\": %d, \"gflops\": %.1f}\n",
+           bp_gemm_backend(), bp_threads(), gflops(bp__gemm, 1, 0, 0, 2048, 2048, 2048, 3 * s));
+    fflush(stdout);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *sh = shapes[i];
+        printf("{\"bench\": \"kernel\", \"shape\": \"%s%s %dx%dx%d\", \"builtin\": %.1f, "
+               "\"backend\": %.1f",
+               sh[0] ? "T" : "N", sh[1] ? "T" : "N", sh[2], sh[3], sh[4],
+               gflops(bp__gemm_builtin, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s),
+               gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s));
+#ifdef BENCH_OPENBLAS
+        printf(", \"openblas\": %.1f",
+               gflops(openblas_gemm, 0, sh[0], sh[1], sh[2], sh[3], sh[4], s));
+#endif
+        printf("}\n");
+        fflush(stdout);
+    }
+    for (int B = 1; B <= 1024; B *= 2) {
+        printf("{\"bench\": \"batch\", \"batch\": %d, \"us_per_sample\": %.3f}\n", B,
+               1e6 * step_time("784,256:relu,128:relu,10:softmax", B, s));
+        fflush(stdout);
+    }
+    for (int W = 64; W <= 2048; W *= 2) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "784,%d:relu,%d:relu,10:softmax", W, W);
+        printf("{\"bench\": \"width\", \"width\": %d, \"net\": \"%s\", \"us_per_sample\": %.3f, "
+               "\"mflop_per_sample\": %.3f}\n",
+               W, spec, 1e6 * step_time(spec, 128, s),
+               (2.0 * 2 * (784.0 * W + (double)W * W + 10.0 * W) + 2.0 * ((double)W * W + 10.0 * W)) /
+                   1e6);
+        fflush(stdout);
+    }
+    return 0;
+}

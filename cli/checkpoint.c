@@ -1,0 +1,43 @@
+/*
+ * checkpoint.c - what `backprop train` does about interruptions: SIGINT
+ * only raises a flag, which the batch callback turns into a stop after the
+ * current batch (the checkpoint, when one was asked for, is then written
+ * and the tool exits 130); checkpoints are written through the library's
+ * atomic writer, so a kill at any moment leaves the previous one whole.
+ */
+#include "cli.h"
+
+#include <signal.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+void cli_interrupt_catch(void)
+{
+    interrupted = 0;
+    signal(SIGINT, on_sigint);
+}
+
+void cli_interrupt_restore(void)
+{
+    signal(SIGINT, SIG_DFL);
+}
+
+int cli_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+int cli_checkpoint_write(const char *path, const bp_train_state *state)
+{
+    bp_error err;
+    int rc = bp_train_state_save(path, state, &err);
+    if (rc != 0)
+        cli_error("--checkpoint: %s", err.message[0] ? err.message : bp_strerror(rc));
+    return rc;
+}

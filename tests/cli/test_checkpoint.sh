@@ -1,0 +1,104 @@
+# test_checkpoint.sh - `train --checkpoint/--resume` and interruptions: a
+# run killed with SIGKILL at a random moment and resumed from its last
+# checkpoint ends with weights bit for bit equal to an uninterrupted run's;
+# SIGINT stops after the current batch, writes the checkpoint and exits
+# 130, and resuming from it also gives the uninterrupted weights; a
+# checkpoint that does not fit the run, or a broken one, is refused.
+# Usage: sh test_checkpoint.sh PATH_TO_backprop
+. "$(dirname "$0")/lib.sh"
+
+# tensors FILE: the data section of a safetensors file (after the 8-byte
+# header length and the header), as hex, so two models' weights compare
+# exactly whatever their metadata (which holds timings).
+tensors() {
+    hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    tail -c +$((9 + hlen)) "$1" | od -An -tx1 -v
+}
+
+ARGS="--data spiral:400:3 --net 2,32:relu,32:tanh,3:softmax --optimizer adam --lr 0.01
+      --batch 8 --epochs 400 --val-split 0.2 --patience 50 --dropout 0.1 --seed 5 --quiet"
+# shellcheck disable=SC2086
+run "$BP" train $ARGS --out "$TMP/full.safetensors"
+expect_rc 0 "uninterrupted run"
+tensors "$TMP/full.safetensors" >"$TMP/full.hex"
+[ -s "$TMP/full.hex" ] || fail "no tensors in the uninterrupted model"
+
+# The checkpointing run itself changes nothing.
+# shellcheck disable=SC2086
+run "$BP" train $ARGS --out "$TMP/ck.safetensors" --checkpoint "$TMP/same.ckpt" --checkpoint-every 50
+expect_rc 0 "run with checkpoints"
+tensors "$TMP/ck.safetensors" | cmp -s - "$TMP/full.hex" || fail "checkpointing changed the weights"
+[ -s "$TMP/same.ckpt" ] || fail "no checkpoint written"
+ls "$TMP" | grep -q '\.tmp' && fail "a temporary file is left: $(ls "$TMP")"
+
+# SIGKILL at a random moment, then resume; a few tries until the kill lands
+# after the first checkpoint and before the end.
+seed=$(od -An -tu2 -N2 /dev/urandom | tr -d ' ')
+killed=0
+try=0
+while [ "$try" -lt 12 ] && [ "$killed" -eq 0 ]; do
+    try=$((try + 1))
+    rm -f "$TMP/kill.ckpt" "$TMP/kill.safetensors"
+    delay=$(awk -v s="$seed" -v t="$try" 'BEGIN { srand(s + t); printf "%.2f", 0.05 + rand() * 0.6 / t }')
+    # shellcheck disable=SC2086
+    "$BP" train $ARGS --out "$TMP/kill.safetensors" --checkpoint "$TMP/kill.ckpt" \
+        --checkpoint-every 97 >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ ! -e "$TMP/kill.safetensors" ] && [ -s "$TMP/kill.ckpt" ]; then
+        killed=1
+    fi
+done
+[ "$killed" -eq 1 ] || fail "no kill landed mid-run in $try tries"
+echo "killed after ${delay}s (try $try)"
+# shellcheck disable=SC2086
+run "$BP" train $ARGS --out "$TMP/kill.safetensors" --checkpoint "$TMP/kill.ckpt" \
+    --checkpoint-every 97 --resume "$TMP/kill.ckpt"
+expect_rc 0 "resume after SIGKILL"
+tensors "$TMP/kill.safetensors" | cmp -s - "$TMP/full.hex" ||
+    fail "weights after SIGKILL and resume differ from the uninterrupted run's"
+
+# SIGINT: stop after the batch, checkpoint, exit 130, no model; resume.
+rm -f "$TMP/int.ckpt" "$TMP/int.safetensors"
+# shellcheck disable=SC2086
+"$BP" train $ARGS --out "$TMP/int.safetensors" --checkpoint "$TMP/int.ckpt" \
+    --checkpoint-every 100000 >"$TMP/int.out" 2>"$TMP/int.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 130 ] || fail "SIGINT: exit status $status, expected 130 ($(cat "$TMP/int.err"))"
+grep -q '^backprop: interrupted after epoch [0-9]*, batch [0-9]*; checkpoint written to ' \
+    "$TMP/int.err" || fail "SIGINT: message: $(cat "$TMP/int.err")"
+[ -s "$TMP/int.ckpt" ] || fail "SIGINT: no checkpoint"
+[ ! -e "$TMP/int.safetensors" ] || fail "SIGINT: a model was written"
+# shellcheck disable=SC2086
+run "$BP" train $ARGS --out "$TMP/int.safetensors" --resume "$TMP/int.ckpt"
+expect_rc 0 "resume after SIGINT"
+tensors "$TMP/int.safetensors" | cmp -s - "$TMP/full.hex" ||
+    fail "weights after SIGINT and resume differ from the uninterrupted run's"
+
+# A checkpoint that does not fit the run, and broken ones.
+# shellcheck disable=SC2086
+run "$BP" train $ARGS --net 2,16:relu,3:softmax --resume "$TMP/int.ckpt" --out "$TMP/x.safetensors"
+expect_rc 1 "another network"
+err_has "backprop: --resume: the checkpoint is of the network 2,32:relu,32:tanh,3:softmax; this run trains 2,16:relu,3:softmax" "another network"
+run "$BP" train --data spiral:400:3 --net 2,32:relu,32:tanh,3:softmax --optimizer sgd --seed 5 \
+    --val-split 0.2 --patience 50 --resume "$TMP/int.ckpt" --out "$TMP/x.safetensors"
+expect_rc 1 "another optimizer"
+err_has "backprop: --resume: the checkpoint holds 2 optimizer state blocks and the best weights; this run's options need 1 and them" "another optimizer"
+run "$BP" train --data xor --resume "$TMP/full.safetensors" --out "$TMP/x.safetensors"
+expect_rc 1 "a model for a checkpoint"
+err_has "__metadata__.format: expected a string, found nothing" "a model for a checkpoint"
+head -c 100 "$TMP/int.ckpt" >"$TMP/cut.ckpt"
+run "$BP" train --data xor --resume "$TMP/cut.ckpt" --out "$TMP/x.safetensors"
+expect_rc 1 "a truncated checkpoint"
+err_has "cut.ckpt: header length" "a truncated checkpoint"
+[ ! -e "$TMP/x.safetensors" ] || fail "a model was written by a failed resume"
+run "$BP" train --data xor --checkpoint-every 5
+expect_rc 2 "--checkpoint-every alone"
+err_has "--checkpoint-every needs --checkpoint" "--checkpoint-every alone"
+echo "ok"

@@ -1,0 +1,163 @@
+/*
+ * test_gemm.c - the matrix product's paths against its naive twin: the
+ * plain loops for tiny products, the built-in blocked kernel, and the
+ * build's backend (oneDNN where found), for every transpose, for alpha and
+ * beta, across block edges; and the property the network's threading rests
+ * on: a product computed in row blocks gives the same bits as in one call.
+ */
+#include "testutil.h"
+#include "internal.h"
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
+                        float, float *, int);
+
+static void fill(bp_rng *rng, float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)bp_rng_normal(rng);
+}
+
+/* C from fn against bp__gemm_ref on the same inputs, element by element,
+ * relative to the sum of |products| (the scale rounding errors grow with). */
+static void check_shape(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K,
+                        float alpha, float beta)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, (uint64_t)(M * 7919 + N * 31 + K + ta * 2 + tb));
+    int lda = ta ? M : K, ldb = tb ? K : N, ldc = N + 3; /* a padded C */
+    float *A = tu_xmalloc((size_t)M * K * sizeof *A), *B = tu_xmalloc((size_t)K * N * sizeof *B);
+    float *C = tu_xmalloc((size_t)M * ldc * sizeof *C), *R = tu_xmalloc((size_t)M * ldc * sizeof *R);
+    fill(&rng, A, (size_t)M * K);
+    fill(&rng, B, (size_t)K * N);
+    fill(&rng, C, (size_t)M * ldc);
+    memcpy(R, C, (size_t)M * ldc * sizeof *R);
+    fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    bp__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < ldc; j++) {
+            float c = C[(size_t)i * ldc + j], r = R[(size_t)i * ldc + j];
+            if (j >= N) { /* padding is never written */
+                if (memcmp(&c, &r, sizeof c) != 0)
+                    fail_msg("%s: padding C[%d][%d] changed", name, i, j);
+                continue;
+            }
+            double scale = 0;
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                scale += fabs((double)a * b);
+            }
+            scale = fabs(alpha) * scale + 1.0;
+            if (!(fabs((double)c - r) <= 1e-5 * scale))
+                fail_msg("%s ta=%d tb=%d %dx%dx%d: C[%d][%d] = %.9g, expected %.9g", name, ta,
+                         tb, M, N, K, i, j, c, r);
+        }
+    }
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+}
+
+static const int shapes[][3] = {
+    {1, 1, 1},    {3, 2, 2},     {4, 1, 3},     {7, 5, 300},  {6, 16, 256}, {13, 17, 257},
+    {73, 33, 70}, {128, 10, 128}, {10, 128, 128}, {128, 256, 64}, {61, 300, 513},
+};
+
+static void check_all(gemm_fn fn, const char *name)
+{
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                check_shape(fn, name, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f,
+                            0.0f);
+                check_shape(fn, name, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], -0.5f,
+                            1.0f);
+                check_shape(fn, name, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 2.0f,
+                            0.25f);
+            }
+}
+
+static void test_builtin(void **state)
+{
+    (void)state;
+    check_all(bp__gemm_builtin, "builtin");
+}
+
+static void test_backend(void **state)
+{
+    (void)state;
+    check_all(bp__gemm, bp__gemm_backend());
+    assert_string_equal(bp_gemm_backend(), bp__gemm_backend());
+}
+
+/* Zero-sized products touch nothing; K = 0 scales C by beta. */
+static void test_empty(void **state)
+{
+    float C[4] = {1, 2, 3, 4}, A[1] = {5}, B[1] = {6};
+    (void)state;
+    bp__gemm(0, 0, 0, 2, 2, 1.0f, A, 1, B, 1, 0.0f, C, 2);
+    bp__gemm(0, 0, 2, 0, 2, 1.0f, A, 1, B, 1, 0.0f, C, 2);
+    TU_ASSERT_EXACT(C[0], 1.0);
+    bp__gemm(0, 0, 2, 2, 0, 1.0f, A, 1, B, 1, 0.5f, C, 2);
+    TU_ASSERT_EXACT(C[0], 0.5);
+    TU_ASSERT_EXACT(C[3], 2.0);
+}
+
+/* Rows [m0, m1) of C computed alone equal those rows of the whole product,
+ * bit for bit, for blocks of at least BP__MIN_BLOCK_ROWS rows: what lets
+ * the network split products over threads without changing its results. */
+static void check_blocks(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 99);
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = tu_xmalloc((size_t)M * K * sizeof *A), *B = tu_xmalloc((size_t)K * N * sizeof *B);
+    float *C = tu_xmalloc((size_t)M * N * sizeof *C), *P = tu_xmalloc((size_t)M * N * sizeof *P);
+    fill(&rng, A, (size_t)M * K);
+    fill(&rng, B, (size_t)K * N);
+    fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+    for (int n = 2; n <= M / BP__MIN_BLOCK_ROWS && n <= 8; n++) {
+        for (int b = 0; b < n; b++) {
+            int m0 = BP__BLOCK_START(M, b, n), m1 = BP__BLOCK_START(M, b + 1, n);
+            const float *Ab = ta ? A + m0 : A + (size_t)m0 * lda;
+            fn(ta, tb, m1 - m0, N, K, 1.0f, Ab, lda, B, ldb, 0.0f, P + (size_t)m0 * N, N);
+        }
+        if (memcmp(C, P, (size_t)M * N * sizeof *C) != 0)
+            fail_msg("%s ta=%d tb=%d %dx%dx%d: %d row blocks differ from one product", name, ta,
+                     tb, M, N, K, n);
+    }
+    free(A);
+    free(B);
+    free(C);
+    free(P);
+}
+
+static void test_row_blocks(void **state)
+{
+    (void)state;
+    /* The products of a 784-256-128-10 network at batch 128 and 100, and
+     * a few more. */
+    static const int net[][5] = {
+        {0, 1, 128, 256, 784}, {0, 1, 128, 128, 256}, {0, 1, 128, 10, 128}, {1, 0, 256, 784, 128},
+        {1, 0, 128, 256, 128}, {1, 0, 10, 128, 128},  {0, 0, 128, 256, 128}, {0, 0, 128, 128, 10},
+        {0, 1, 100, 256, 784}, {1, 0, 256, 784, 100}, {0, 1, 37, 64, 64},    {0, 0, 200, 100, 30},
+    };
+    for (size_t s = 0; s < sizeof net / sizeof net[0]; s++) {
+        check_blocks(bp__gemm, bp__gemm_backend(), net[s][0], net[s][1], net[s][2], net[s][3],
+                     net[s][4]);
+        check_blocks(bp__gemm_builtin, "builtin", net[s][0], net[s][1], net[s][2], net[s][3],
+                     net[s][4]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_backend),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_row_blocks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
