@@ -6,9 +6,10 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages the build and the tests need (the Fashion-MNIST tests
 # read Debian's data package).
 # oneDNN (libdnnl-dev) computes the matrix products; without it the build
-# falls back to the built-in kernel.
+# falls back to the built-in kernel. Open MPI (libopenmpi-dev, openmpi-bin)
+# builds data-parallel training across processes and its tests.
 DEPS       := cmake make gcc libc6-dev pkgconf libcmocka-dev zlib1g-dev libdnnl-dev \
-              dataset-fashion-mnist
+              dataset-fashion-mnist libopenmpi-dev openmpi-bin
 # `make bench` compares with these peers (each skipped when absent); OpenBLAS
 # for the kernel comparison, GNU time for peak memory.
 BENCH_DEPS := python3-torch python3-numpy libfann-dev libopenblas-dev time

@@ -15,6 +15,8 @@
 #include "model.h"
 #include "progress.h"
 #include "report.h"
+#include "tune.h"
+#include "dist.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -88,7 +90,17 @@ static void help(void)
         "  --patience N         stop after N epochs without a better validation loss and\n"
         "                       keep the best weights; needs --val-split (default: 0, off)\n"
         "  --threads N          threads for the arithmetic; the results do not depend on\n"
-        "                       it (default: OMP_NUM_THREADS, else the cores available)\n"
+        "                       it (default: 1 or all of OMP_NUM_THREADS, else of the\n"
+        "                       cores, whichever measures faster, measured again every\n"
+        "                       few seconds; under mpirun, the machine's cores / its\n"
+        "                       ranks)\n");
+    printf(
+        "  --deterministic      cut every batch into --parts fixed parts and add their\n"
+        "                       gradients in part order, so that a run over any number\n"
+        "                       of MPI ranks (up to the parts) gives the same bits as\n"
+        "                       one process (default: off; under mpirun, each rank\n"
+        "                       takes an equal share of the batch and MPI adds them)\n"
+        "  --parts N            parts per batch with --deterministic (default: 12)\n"
         "\n");
     printf(
         "Output:\n"
@@ -122,6 +134,8 @@ typedef struct settings {
     long checkpoint_every;
     double val_split, lr, momentum, weight_decay, gamma, clip, dropout, scale;
     long warmup, step_size, batch, epochs, patience, threads;
+    long parts;            /* --deterministic's parts; 0 without it */
+    int deterministic, parts_set;
     uint64_t seed;
     bp_optim_kind optimizer;
     bp_schedule_kind schedule;
@@ -171,7 +185,7 @@ enum {
     OPT_STEP_SIZE, OPT_BATCH, OPT_EPOCHS, OPT_SEED, OPT_NO_SHUFFLE, OPT_PATIENCE, OPT_CLIP,
     OPT_DROPOUT, OPT_STANDARDIZE, OPT_INIT_SCHEME, OPT_INIT, OPT_OUT, OPT_LOG, OPT_JSON,
     OPT_QUIET, OPT_SCALE, OPT_REPORT, OPT_THREADS, OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
-    OPT_RESUME
+    OPT_RESUME, OPT_DETERMINISTIC, OPT_PARTS
 };
 
 static const struct option longopts[] = {
@@ -209,6 +223,8 @@ static const struct option longopts[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+    {"parts", required_argument, NULL, OPT_PARTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -323,6 +339,12 @@ static int parse_option(int c, const char *arg, settings *s)
     case OPT_RESUME:
         s->resume = arg;
         return 0;
+    case OPT_DETERMINISTIC:
+        s->deterministic = 1;
+        return 0;
+    case OPT_PARTS:
+        s->parts_set = 1;
+        return cli_parse_int("--parts", arg, 1, 1 << 20, &s->parts);
     case OPT_QUIET:
         s->quiet = 1;
         return 0;
@@ -361,6 +383,22 @@ static int parse_options(int argc, char **argv, settings *s)
         return cli_usage(CMD, "--checkpoint-every needs --checkpoint");
     if ((s->checkpoint || s->resume) && s->optimizer == BP_OPTIM_RANDOM)
         return cli_usage(CMD, "--checkpoint and --resume do not apply to --optimizer random");
+    if (s->parts_set && !s->deterministic)
+        return cli_usage(CMD, "--parts applies only with --deterministic");
+    if (!s->deterministic)
+        s->parts = 0;
+    else if (!s->parts_set)
+        s->parts = 12;
+    if (s->parts > 0 && s->parts < cli_dist_size())
+        return cli_usage(CMD, "--parts %ld is fewer than the %d MPI ranks (each computes at "
+                         "least one part)", s->parts, cli_dist_size());
+    if (s->deterministic && s->optimizer == BP_OPTIM_RANDOM)
+        return cli_usage(CMD, "--deterministic does not apply to --optimizer random");
+    if ((s->deterministic || cli_dist_size() > 1) && s->dropout > 0.0)
+        return cli_usage(CMD, "--dropout cannot be split over %s (the masks would differ)",
+                         s->deterministic ? "--deterministic's parts" : "MPI ranks");
+    if (cli_dist_size() > 1 && s->optimizer == BP_OPTIM_RANDOM)
+        return cli_usage(CMD, "--optimizer random cannot be split over MPI ranks");
 
     /* Options that make no sense alone or together. */
     int sgd = s->optimizer == BP_OPTIM_SGD;
@@ -410,6 +448,7 @@ typedef struct session {
     int report;           /* record the norms for --report */
     cli_norms norms;      /* per-layer norms after every epoch */
     double startup;       /* seconds from process start to the end of the first batch */
+    cli_tune tune;        /* the thread count, by measured speed, unless --threads */
     const char *checkpoint; /* --checkpoint */
     int at_epoch;         /* the last batch run */
     long at_batch;
@@ -421,6 +460,7 @@ static int on_batch(int epoch, long batch, long batches, double loss, void *ctx)
     if (ss->startup == 0.0)
         ss->startup = cli_process_seconds();
     cli_progress_batch(&ss->progress, epoch, batch, batches, loss);
+    cli_tune_batch(&ss->tune, ss->progress.batch_end);
     ss->at_epoch = epoch;
     ss->at_batch = batch;
     return cli_interrupted();
@@ -473,6 +513,7 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
     }
     if (st->best)
         ss->best = e;
+    cli_tune_epoch(&ss->tune, cli_now());
     return 0;
 }
 
@@ -726,6 +767,9 @@ static int configure(job *j)
     j->ss.val = s->val_split > 0.0;
     j->ss.report = s->report != NULL;
     j->ss.random = s->optimizer == BP_OPTIM_RANDOM;
+    /* Alone, the thread count follows measured speed unless given; a rank
+     * of several keeps what its share of the cores gives it. */
+    cli_tune_init(&j->ss.tune, s->threads > 0 || cli_dist_size() > 1 ? 1 : bp_threads());
     cli_progress_init(&j->ss.progress, o->epochs, n_train, B, !s->quiet && !s->json,
                       !s->quiet && !s->json, s->log || s->json || s->report);
     return CLI_OK;
@@ -861,6 +905,7 @@ static int build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
         (s->patience > 0 && (rc = put_long(meta, "patience", s->patience)) != 0) ||
         (s->clip > 0.0 && (rc = put(meta, "clip", cli_num(num, s->clip))) != 0) ||
         (s->dropout > 0.0 && (rc = put(meta, "dropout", cli_num(num, s->dropout))) != 0) ||
+        (s->parts > 0 && (rc = put_long(meta, "deterministic_parts", s->parts)) != 0) ||
         (s->init && (rc = put(meta, "init", s->init)) != 0) ||
         (!s->init && (rc = put(meta, "init_scheme", scheme_name(j->scheme))) != 0))
         return rc;
@@ -921,8 +966,13 @@ static void print_header(const job *j)
                bp_loss_name(j->loss), bp_optim_name(j->opts.optim.kind), j->opts.optim.lr,
                bp_schedule_name(j->opts.schedule.kind), batch, j->s.epochs,
                (unsigned long long)j->s.seed);
-    printf("%d thread%s, matrix products by %s\n", bp_threads(), bp_threads() == 1 ? "" : "s",
-           bp_gemm_backend());
+    if (j->ss.tune.max > 1)
+        printf("1 or %d threads, whichever measures faster, matrix products by %s\n",
+               j->ss.tune.max, bp_gemm_backend());
+    else
+        printf("%d thread%s, matrix products by %s\n", bp_threads(),
+               bp_threads() == 1 ? "" : "s", bp_gemm_backend());
+    cli_dist_header((int)j->s.parts);
     fflush(stdout);
 }
 
@@ -1014,17 +1064,25 @@ int cmd_train(int argc, char **argv)
     }
     if ((rc = parse_options(argc, argv, &j->s)) != 0) {
         free(j);
-        return rc < 0 ? CLI_OK : rc;
+        return rc < 0 ? CLI_OK : cli_dist_agree(rc, NULL, NULL, NULL);
+    }
+    if (cli_dist_rank() > 0) { /* rank 0 alone prints and writes */
+        j->s.quiet = 1;
+        j->s.json = 0;
     }
     if (j->s.threads > 0)
         bp_set_threads((int)j->s.threads);
-    if ((rc = prepare(j)) != 0 || (rc = configure(j)) != 0)
-        goto done;
-    if (j->s.resume && !(resume = bp_train_state_load(j->s.resume, &err))) {
+    cli_dist_threads(j->s.threads > 0);
+    if ((rc = prepare(j)) == 0 && (rc = configure(j)) == 0 && j->s.resume &&
+        !(resume = bp_train_state_load(j->s.resume, &err))) {
         cli_error("--resume: %s", err.message);
         rc = CLI_RUNTIME;
-        goto done;
     }
+    /* every rank ready with the same data, or none trains */
+    if ((rc = cli_dist_agree(rc, j->train, j->net, &j->opts)) != 0 ||
+        (rc = cli_dist_configure(&j->opts, j->net, (int)j->s.parts,
+                                 !j->s.quiet && !j->s.json)) != 0)
+        goto done;
     if (!j->s.quiet && !j->s.json)
         print_header(j);
     j->opts.resume = resume;
@@ -1038,6 +1096,7 @@ int cmd_train(int argc, char **argv)
     if (lib != 0) {
         cli_error("%s%s", j->s.resume ? "--resume: " : "",
                   err.message[0] ? err.message : bp_strerror(lib));
+        cli_dist_abort(CLI_RUNTIME); /* other ranks may wait for this one */
         goto done;
     }
     if (cli_interrupted()) {
@@ -1048,7 +1107,7 @@ int cmd_train(int argc, char **argv)
         rc = CLI_INTERRUPTED;
         goto done;
     }
-    rc = finish(j);
+    rc = cli_dist_rank() == 0 ? finish(j) : j->res.nonfinite ? CLI_RUNTIME : CLI_OK;
 done:
     cli_progress_free(&j->ss.progress);
     cli_norms_free(&j->ss.norms);

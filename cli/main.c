@@ -4,6 +4,7 @@
  * its own name as argv[0].
  */
 #include "cli.h"
+#include "dist.h"
 
 #include <string.h>
 
@@ -95,6 +96,14 @@ int main(int argc, char **argv)
     if (!(cmd = find_command(first))) {
         cli_error("unknown command '%s' (see backprop --help)", first);
         return CLI_USAGE;
+    }
+    /* train is the one command that runs across MPI ranks */
+    if (cmd->run == cmd_train) {
+        int rc = cli_dist_init(&argc, &argv);
+        if (rc == CLI_OK)
+            rc = cmd->run(argc - 1, argv + 1);
+        cli_dist_finalize();
+        return rc;
     }
     return cmd->run(argc - 1, argv + 1);
 }

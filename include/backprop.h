@@ -701,6 +701,38 @@ typedef struct bp_train_state bp_train_state;
  * return stops training (the result says it was stopped). */
 typedef int (*bp_checkpoint_fn)(const bp_train_state *state, void *ctx);
 
+/*
+ * Data-parallel training: how one process shares every batch with others.
+ * Each batch of B rows is cut into `parts` sub-batches, part k holding the
+ * batch's rows [k B / parts, (k + 1) B / parts). This process computes the
+ * gradients of parts first .. first + count - 1 on its own, each scaled by
+ * the part's share of the batch (its rows / B) so that the parts add up to
+ * the batch's gradient; `reduce` sums them over all processes, and every
+ * process takes the same step from the same sum. With reduce NULL, one
+ * process computes every part (first 0, count == parts) and adds them
+ * itself in part order, element by element: (((g0 + g1) + g2) + ...). A
+ * reduce that adds in that same order (bp_dist's deterministic form) gives
+ * the same bits over any number of processes. parts 0 (the default) trains
+ * on whole batches, as without sharding. Sharding refuses dropout and
+ * random search, whose draws would differ between processes.
+ *
+ * The reduction: grads holds this process's `count` part gradients of n
+ * floats each (the gradient block's layout), in part order; with count 1
+ * it may be `out` itself. sums holds (count, 2) doubles: each part's loss
+ * and accuracy, each times the part's rows. On return, out (n) holds the
+ * sum over every process's parts and sums[0], sums[1] the totals, the same
+ * on every process. Returns 0 or a negative BP_E* code.
+ */
+typedef int (*bp_reduce_fn)(const float *grads, int count, size_t n, float *out,
+                            double *sums, void *ctx);
+
+typedef struct bp_shard {
+    int parts;              /* sub-batches per batch; 0: off */
+    int first, count;       /* the parts this process computes */
+    bp_reduce_fn reduce;    /* NULL: this process computes and adds every part */
+    void *ctx;              /* passed to reduce */
+} bp_shard;
+
 typedef struct bp_train_opts {
     bp_loss loss;
     int epochs;             /* default 10 */
@@ -728,6 +760,8 @@ typedef struct bp_train_opts {
      * data, options and seed must be those of the run that saved it; the
      * network's weights are replaced by the state's. */
     const bp_train_state *resume;
+    /* Data-parallel training (see bp_shard; zero: whole batches). */
+    bp_shard shard;
 } bp_train_opts;
 
 bp_train_opts bp_train_defaults(void);
@@ -777,6 +811,46 @@ void bp_train_state_free(bp_train_state *state);
 int bp_train_state_epoch(const bp_train_state *state);
 long bp_train_state_batch(const bp_train_state *state);
 long bp_train_state_steps(const bp_train_state *state);
+
+/* ------------------------------------------------------------------------ */
+/* Data-parallel training over MPI                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Built when MPI is found (bp_dist_available() returns 1); otherwise
+ * bp_dist_create fails with BP_EINVAL. The caller initialises MPI before
+ * bp_dist_create and finalises it after bp_dist_free; the library talks on
+ * its own duplicate of MPI_COMM_WORLD, so its messages never meet the
+ * caller's. Every process must call bp_train with the same network,
+ * data, options and seed, and the shard bp_dist_shard gives: each then
+ * computes its share of every batch, the gradients are summed, and all
+ * take the same step.
+ *
+ * parts 0: process r computes part r of every batch cut into one part per
+ * process, and MPI_Allreduce sums the parts (the least traffic, in MPI's
+ * order, so the weights match a one-process run to rounding). parts >= 1
+ * (at least the number of processes): the deterministic form: every batch
+ * is cut into `parts` sub-batches whatever the number of processes, each
+ * process computes a contiguous run of them, and the sum is taken in part
+ * order (each process adds up one slice of the gradient block from every
+ * part, then the slices are gathered), so the weights are bitwise those of
+ * one process training with bp_shard{parts, 0, parts, NULL}. The reductions
+ * allocate nothing; an MPI failure ends the job (MPI's default handler).
+ */
+typedef struct bp_dist bp_dist;
+
+int bp_dist_available(void);
+/* For networks with net's parameter count. */
+bp_dist *bp_dist_create(const bp_net *net, int parts, bp_error *err);
+void bp_dist_free(bp_dist *dist);
+int bp_dist_rank(const bp_dist *dist);   /* 0 .. size - 1 */
+int bp_dist_size(const bp_dist *dist);
+/* The shard for bp_train_opts.shard; its ctx borrows dist, which must
+ * outlive the training. */
+bp_shard bp_dist_shard(bp_dist *dist);
+/* The reductions this process has run, and (seconds, may be NULL) the
+ * wall time they took, waiting for slower processes included. */
+long bp_dist_stats(const bp_dist *dist, double *seconds);
 
 /* Loss and accuracy of net over every row of ds (in batches; dropout off).
  * accuracy (may be NULL) gets -1 unless the loss is a classification loss

@@ -126,4 +126,25 @@ int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
                        int B, const float *x, const float *t, int T,
                        double *value);
 
+/* ---- dist/shard.c: a batch's gradient as the sum of fixed sub-batches
+ * (bp_shard). The work buffers are allocated once, by setup. */
+typedef struct bp__shard_work {
+    float *grads;   /* (count, P) part gradients for reduce, or (P) the running
+                     * sum when this process adds the parts; NULL when neither */
+    double *sums;   /* (count, 2) each part's loss and accuracy times its rows */
+} bp__shard_work;
+
+/* Check o->shard against the options and the network, and allocate w
+ * (zeroed first). Nothing to do when o->shard.parts is 0. */
+int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w,
+                    bp_error *err);
+void bp__shard_free(bp__shard_work *w);
+/* The gradient of the batch x (B, I), t (B, T) into the network's gradient
+ * block, summed over every process's parts; *loss and *acc the batch's
+ * mean loss and accuracy (acc 0 unless classify). The loss may be
+ * non-finite (the caller checks). */
+int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_loss loss,
+                       int B, const float *x, const float *t, int T, int classify,
+                       double *value, double *acc);
+
 #endif /* BP_INTERNAL_H */

@@ -196,10 +196,13 @@ const char *bp_dataset_describe(const bp_dataset *ds)
     return ds ? ds->describe : "";
 }
 
+static void gather_rows(const bp_dataset *ds, const size_t *rows, size_t first, int b0, int b1,
+                        float *x, float *t);
+
 int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
                       float *x, float *t)
 {
-    size_t I, T;
+    size_t I;
     if (!ds || B < 0)
         return BP_EINVAL;
     if (rows) {
@@ -210,8 +213,29 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
         return BP_EINVAL;
     }
     I = (size_t)ds->inputs;
-    T = (size_t)ds->T;
-    for (int b = 0; b < B; b++) {
+    /* Rows are independent: a large batch is gathered by blocks of rows on
+     * the threads. */
+    const int n = x ? bp__blocks(B, (double)B * (double)I) : 1;
+    if (n > 1) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(n)
+#endif
+        for (int k = 0; k < n; k++) {
+            int b0 = BP__BLOCK_START(B, k, n), b1 = BP__BLOCK_START(B, k + 1, n);
+            gather_rows(ds, rows, first, b0, b1, x, t);
+        }
+    } else {
+        gather_rows(ds, rows, first, 0, B, x, t);
+    }
+    return 0;
+}
+
+/* Rows [b0, b1) of a gather whose arguments are checked. */
+static void gather_rows(const bp_dataset *ds, const size_t *rows, size_t first, int b0, int b1,
+                        float *x, float *t)
+{
+    const size_t I = (size_t)ds->inputs, T = (size_t)ds->T;
+    for (int b = b0; b < b1; b++) {
         size_t r = rows ? rows[b] : first + (size_t)b;
         if (x) {
             float *xo = x + (size_t)b * I;                   /* (I) */
@@ -228,7 +252,6 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
         if (t)
             memcpy(t + (size_t)b * T, ds->t + r * T, T * sizeof(float));
     }
-    return 0;
 }
 
 /* Row r's stored values, before scaling, into row (I). */

@@ -57,6 +57,7 @@ typedef struct run {
     double *layer_norm;     /* (layers) per-layer gradient norms of the last batch */
     bp_optim *optim;
     bp_rsearch *rsearch;
+    bp__shard_work shard;   /* data-parallel parts (opts->shard) */
     int classify;           /* accuracy is meaningful */
 } run;
 
@@ -69,6 +70,7 @@ static void run_free(run *r)
     bp__free(r->layer_norm);
     bp_optim_free(r->optim);
     bp_rsearch_free(r->rsearch);
+    bp__shard_free(&r->shard);
 }
 
 /* Fisher-Yates with the run's generator. */
@@ -274,7 +276,7 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
         return bp__error_set(err, rc, "%s", bp_net_message(net));
     if ((rc = bp_net_reserve(net, r->eval_rows)) != 0)
         return bp__error_set(err, rc, "%s", bp_net_message(net));
-    return 0;
+    return bp__shard_setup(o, net, &r->shard, err);
 }
 
 /* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
@@ -295,18 +297,29 @@ static int batch_step(run *r, int B, long step, double *loss, double *acc, doubl
             return 1;
         return rc;
     }
-    bp_net_zero_grad(net);
-    if ((rc = bp_net_forward(net, B, r->xb, &out)) != 0 ||
-        (rc = bp_net_loss(net, o->loss, r->tb, r->T, loss)) != 0)
-        return rc;
-    if (r->classify)
-        *acc = bp_accuracy(B, r->O, out, r->tb, r->T);
-    if (!isfinite(*loss)) {
-        *bad_layer = -1;
-        return 1;
+    if (o->shard.parts > 0) {
+        /* the batch's parts, summed over every process */
+        if ((rc = bp__shard_gradient(&o->shard, &r->shard, net, o->loss, B, r->xb, r->tb, r->T,
+                                     r->classify, loss, acc)) != 0)
+            return rc;
+        if (!isfinite(*loss)) {
+            *bad_layer = -1;
+            return 1;
+        }
+    } else {
+        bp_net_zero_grad(net);
+        if ((rc = bp_net_forward(net, B, r->xb, &out)) != 0 ||
+            (rc = bp_net_loss(net, o->loss, r->tb, r->T, loss)) != 0)
+            return rc;
+        if (r->classify)
+            *acc = bp_accuracy(B, r->O, out, r->tb, r->T);
+        if (!isfinite(*loss)) {
+            *bad_layer = -1;
+            return 1;
+        }
+        if ((rc = bp_net_backward(net, NULL)) != 0)
+            return rc;
     }
-    if ((rc = bp_net_backward(net, NULL)) != 0)
-        return rc;
     *norm = grad_norm(net, r->layer_norm, bad_layer);
     if (!isfinite(*norm))
         return 1;

@@ -22,6 +22,15 @@ for n in 1 2; do
         fail "train --threads $n: header line"
 done
 cmp -s "$TMP/m1.safetensors" "$TMP/m2.safetensors" || fail "1 and 2 threads saved different models"
+# Without --threads the count follows measured speed, switching between 1
+# and 2 while it trains; the model is still the same bytes.
+run env OMP_NUM_THREADS=2 "$BP" train --data spiral:1000:3 --net 2,256:relu,256:relu,3:softmax \
+    --batch 64 --epochs 6 --out "$TMP/auto.safetensors"
+expect_rc 0 "train, threads by measured speed"
+has "1 or 2 threads, whichever measures faster, matrix products by" "header of tuned threads"
+run "$BP" train --data spiral:1000:3 --net 2,256:relu,256:relu,3:softmax --batch 64 --epochs 6 \
+    --threads 1 --out "$TMP/one.safetensors"
+cmp -s "$TMP/one.safetensors" "$TMP/auto.safetensors" || fail "tuned threads saved a different model"
 
 run "$BP" train --data xor --epochs 3 --threads 2 --json --out "$TMP/x.safetensors"
 expect_rc 0 "train --json"

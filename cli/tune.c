@@ -1,0 +1,85 @@
+/*
+ * tune.c - the thread count chosen by measured speed (see tune.h). A window
+ * is at least WINDOW_BATCHES batches and WINDOW_SECONDS long; the first
+ * WARMUP_BATCHES batches (one-time set-up inside the libraries) are not
+ * timed; a settled choice is measured again after RETUNE_SECONDS.
+ */
+#include "tune.h"
+
+#include "backprop.h"
+
+#define WARMUP_BATCHES 4
+#define WINDOW_BATCHES 8
+#define WINDOW_SECONDS 0.02
+#define RETUNE_SECONDS 5.0
+
+void cli_tune_init(cli_tune *t, int max)
+{
+    t->max = max;
+    t->phase = 0;
+    t->batches = 0;
+    t->start = 0.0;
+    t->per_batch[0] = t->per_batch[1] = 0.0;
+    t->settled = 0.0;
+    t->chosen = max;
+    t->switches = 0;
+    if (max > 1)
+        bp_set_threads(max);
+}
+
+static void use(cli_tune *t, int threads)
+{
+    if (threads != t->chosen)
+        t->switches++;
+    t->chosen = threads;
+    bp_set_threads(threads);
+}
+
+static void open_window(cli_tune *t, double now)
+{
+    t->batches = 0;
+    t->start = now;
+}
+
+void cli_tune_batch(cli_tune *t, double now)
+{
+    if (t->max <= 1)
+        return;
+    t->batches++;
+    switch (t->phase) {
+    case 0: /* warming up with every thread */
+        if (t->batches >= WARMUP_BATCHES) {
+            t->phase = 1;
+            open_window(t, now);
+        }
+        return;
+    case 3: /* settled: measure again after a while */
+        if (now - t->settled >= RETUNE_SECONDS) {
+            t->phase = 1;
+            use(t, t->max);
+            open_window(t, now);
+        }
+        return;
+    default:
+        break;
+    }
+    if (t->batches < WINDOW_BATCHES || now - t->start < WINDOW_SECONDS)
+        return;
+    t->per_batch[t->phase - 1] = (now - t->start) / (double)t->batches;
+    if (t->phase == 1) {
+        t->phase = 2;
+        use(t, 1);
+        open_window(t, now);
+        return;
+    }
+    t->phase = 3;
+    t->settled = now;
+    use(t, t->per_batch[1] < t->per_batch[0] ? 1 : t->max);
+}
+
+void cli_tune_epoch(cli_tune *t, double now)
+{
+    /* The window restarts after the epoch's evaluation. */
+    if (t->max > 1 && (t->phase == 1 || t->phase == 2))
+        open_window(t, now);
+}

@@ -1,0 +1,35 @@
+/*
+ * tune.h - picking the thread count while training, by measured speed.
+ *
+ * backprop's results do not depend on the thread count, so the tool may
+ * change it between batches at no cost to reproducibility. When the user
+ * does not fix it (--threads), training runs a few batches with every
+ * thread and a few with one, keeps the faster, and measures again every few
+ * seconds: on a quiet machine all cores win; on a machine where other
+ * programs keep a core busy, one thread that never waits for a descheduled
+ * partner can be several times faster.
+ */
+#ifndef BACKPROP_CLI_TUNE_H
+#define BACKPROP_CLI_TUNE_H
+
+typedef struct cli_tune {
+    int max;          /* threads available; <= 1: nothing to tune */
+    int phase;        /* 0 warming up, 1 timing max, 2 timing one, 3 settled */
+    long batches;     /* batches in the current window */
+    double start;     /* when the window started */
+    double per_batch[2]; /* seconds per batch with max threads, with one */
+    double settled;   /* when the choice was made */
+    int chosen;       /* the thread count in use */
+    long switches;    /* times the choice changed */
+} cli_tune;
+
+/* Start tuning over max threads (nothing happens when max <= 1). */
+void cli_tune_init(cli_tune *t, int max);
+
+/* After every training batch, at time now (seconds, cli_now()). */
+void cli_tune_batch(cli_tune *t, double now);
+
+/* At an epoch's end: evaluation time must not count as batches'. */
+void cli_tune_epoch(cli_tune *t, double now);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * shard.c - a batch's gradient as the sum of fixed sub-batches: the hook
+ * that data-parallel training (bp_shard) runs on, with or without MPI.
+ *
+ * Part k of a batch of B rows holds rows [k B / parts, (k + 1) B / parts).
+ * Each part's gradient is computed on its own (forward, loss, backward on
+ * its rows), scaled by rows / B, and the parts are added element by
+ * element in part order, here when this process computes them all, or by
+ * the caller's reduction. The arithmetic of a part depends only on its
+ * rows and the weights, never on which process computes it, so a
+ * reduction that adds in part order reproduces this file's sum bit for bit.
+ * A part with no rows (a short last batch) contributes zeros.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w,
+                    bp_error *err)
+{
+    const bp_shard *sh = &o->shard;
+    size_t P = bp_net_param_count(net), n = 0, bytes;
+    memset(w, 0, sizeof *w);
+    if (sh->parts == 0)
+        return 0;
+    if (sh->parts < 0 || sh->first < 0 || sh->count < 1 || sh->first > sh->parts - sh->count)
+        return bp__error_set(err, BP_EINVAL,
+                             "shard: parts %d..%d (first %d, count %d) do not lie in 0..%d",
+                             sh->first, sh->first + sh->count - 1, sh->first, sh->count,
+                             sh->parts - 1);
+    if (!sh->reduce && sh->count != sh->parts)
+        return bp__error_set(err, BP_EINVAL,
+                             "shard: without a reduction this process must compute all %d "
+                             "parts, not %d", sh->parts, sh->count);
+    if (o->optim.kind == BP_OPTIM_RANDOM)
+        return bp__error_set(err, BP_EINVAL, "shard: random search cannot be split over parts");
+    if (o->dropout > 0.0)
+        return bp__error_set(err, BP_EINVAL,
+                             "shard: dropout cannot be split over parts (its draws would differ)");
+    /* reduce with several parts: each part's gradient kept; alone with
+     * several parts: one running sum; one part for reduce: in place. */
+    if (sh->reduce && sh->count > 1)
+        n = (size_t)sh->count;
+    else if (!sh->reduce && sh->parts > 1)
+        n = 1;
+    if (n > 0) {
+        if (bp__mul_size(n, P, &bytes) || bp__mul_size(bytes, sizeof(float), &bytes))
+            return bp__error_set(err, BP_EOVERFLOW, "shard: %zu part gradients are too large", n);
+        if (!(w->grads = bp__malloc(bytes)))
+            return bp__error_set(err, BP_ENOMEM, "out of memory for %zu part gradients", n);
+    }
+    if (!(w->sums = bp__calloc(2 * (size_t)sh->count, sizeof *w->sums))) {
+        bp__shard_free(w);
+        return bp__error_set(err, BP_ENOMEM, "out of memory for the parts' sums");
+    }
+    return 0;
+}
+
+void bp__shard_free(bp__shard_work *w)
+{
+    bp__free(w->grads);
+    bp__free(w->sums);
+    w->grads = NULL;
+    w->sums = NULL;
+}
+
+/* Part k's gradient into the gradient block, scaled to its share of the
+ * batch, and its loss and accuracy times its rows into s[0], s[1]. */
+static int part_gradient(bp_net *net, bp_loss loss, int B, int lo, int hi, const float *x,
+                         const float *t, int T, int classify, double *s)
+{
+    size_t I = (size_t)bp_net_inputs(net), P = bp_net_param_count(net);
+    const float *out;
+    double value;
+    int b = hi - lo, rc;
+    bp_net_zero_grad(net);
+    s[0] = s[1] = 0.0;
+    if (b == 0)
+        return 0;
+    if ((rc = bp_net_forward(net, b, x + (size_t)lo * I, &out)) != 0 ||
+        (rc = bp_net_loss(net, loss, t + (size_t)lo * (size_t)T, T, &value)) != 0 ||
+        (rc = bp_net_backward(net, NULL)) != 0)
+        return rc;
+    s[0] = value * b;
+    if (classify)
+        s[1] = bp_accuracy(b, bp_net_outputs(net), out, t + (size_t)lo * (size_t)T, T) * b;
+    if (b != B) {
+        float share = (float)((double)b / (double)B), *g = bp_net_grads(net);
+        for (size_t i = 0; i < P; i++)
+            g[i] *= share;
+    }
+    return 0;
+}
+
+int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_loss loss,
+                       int B, const float *x, const float *t, int T, int classify,
+                       double *value, double *acc)
+{
+    size_t P = bp_net_param_count(net);
+    float *g = bp_net_grads(net);
+    double *s = w->sums;
+    int rc;
+    for (int j = 0; j < sh->count; j++) {
+        int k = sh->first + j;
+        int lo = BP__BLOCK_START(B, k, sh->parts), hi = BP__BLOCK_START(B, k + 1, sh->parts);
+        if ((rc = part_gradient(net, loss, B, lo, hi, x, t, T, classify, s + 2 * j)) != 0)
+            return rc;
+        if (sh->reduce) {
+            if (sh->count > 1)
+                memcpy(w->grads + (size_t)j * P, g, P * sizeof *g);
+        } else if (sh->parts > 1) {
+            float *sum = w->grads;
+            if (j == 0) {
+                memcpy(sum, g, P * sizeof *g);
+            } else {
+                for (size_t i = 0; i < P; i++)
+                    sum[i] += g[i];
+                s[0] += s[2 * j];
+                s[1] += s[2 * j + 1];
+            }
+        }
+    }
+    if (sh->reduce) {
+        const float *parts = sh->count > 1 ? w->grads : g;
+        if ((rc = sh->reduce(parts, sh->count, P, g, s, sh->ctx)) != 0) {
+            bp__net_set_message(net, "the gradient reduction failed: %s", bp_strerror(rc));
+            return rc;
+        }
+    } else if (sh->parts > 1) {
+        memcpy(g, w->grads, P * sizeof *g);
+    }
+    *value = s[0] / (double)B;
+    *acc = classify ? s[1] / (double)B : 0.0;
+    return 0;
+}
