@@ -62,65 +62,27 @@ static void scale_rows(int M, int N, float beta, float *C, int ldc)
     }
 }
 
-/* ---- tiny products: plain loops over contiguous rows ---- */
+/* ---- tiny products: plain loops ---- */
 
-/* Dot product with eight independent partial sums (vectorizes without
- * reassociation flags; the order is fixed, so results are reproducible). */
-static float dot(const float *a, const float *b, int K)
-{
-    float s[8] = {0};
-    int k = 0;
-    for (; k + 8 <= K; k += 8)
-        for (int u = 0; u < 8; u++)
-            s[u] += a[k + u] * b[k + u];
-    float acc = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; k < K; k++)
-        acc += a[k] * b[k];
-    return acc;
-}
-
-/* c[0..N) += s * b[0..N) */
-static void axpy(int N, float s, const float *b, float *c)
-{
-    for (int j = 0; j < N; j++)
-        c[j] += s * b[j];
-}
-
-/* C += alpha op(A) op(B) with loops ordered so the innermost one runs over
- * contiguous memory. */
+/* C = alpha op(A) op(B) + beta C, each element's products summed in k
+ * order in a float that starts at 0. For products this small (the lessons'
+ * networks, a 2-input layer) the arithmetic is a few dozen operations, so
+ * the loops stay scalar: no set-up, no packing, no vector prologue. */
 static void gemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                       int lda, const float *B, int ldb, float *C, int ldc)
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (ta && tb) {
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                float acc = 0.0f;
-                for (int k = 0; k < K; k++)
-                    acc += AT(A, lda, k, i) * AT(B, ldb, j, k);
-                AT(C, ldc, i, j) += alpha * acc;
-            }
-    } else if (!ta && tb) {
-        /* C[i][j] += alpha * <A row i, B row j>: both rows contiguous. */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                AT(C, ldc, i, j) += alpha * dot(&AT(A, lda, i, 0), &AT(B, ldb, j, 0), K);
-    } else if (!ta && !tb) {
-        /* C row i += A[i][k] * B row k. */
-        for (int i = 0; i < M; i++)
-            for (int k = 0; k < K; k++) {
-                float a = alpha * AT(A, lda, i, k);
-                if (a != 0.0f)
-                    axpy(N, a, &AT(B, ldb, k, 0), &AT(C, ldc, i, 0));
-            }
-    } else {
-        /* ta: A is stored (K, M). C row i += A[k][i] * B row k, k outer so
-         * both A and B are read row by row. */
-        for (int k = 0; k < K; k++)
-            for (int i = 0; i < M; i++) {
-                float a = alpha * AT(A, lda, k, i);
-                if (a != 0.0f)
-                    axpy(N, a, &AT(B, ldb, k, 0), &AT(C, ldc, i, 0));
-            }
+    const size_t as_i = ta ? 1 : (size_t)lda, as_k = ta ? (size_t)lda : 1;
+    const size_t bs_k = tb ? 1 : (size_t)ldb, bs_j = tb ? (size_t)ldb : 1;
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (size_t)i * as_i;
+        float *c = C + (size_t)i * (size_t)ldc;
+        for (int j = 0; j < N; j++) {
+            const float *b = B + (size_t)j * bs_j;
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++)
+                acc += a[(size_t)k * as_k] * b[(size_t)k * bs_k];
+            c[j] = beta == 0.0f ? alpha * acc : alpha * acc + beta * c[j];
+        }
     }
 }
 
@@ -230,13 +192,12 @@ void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
 {
     if (M <= 0 || N <= 0)
         return;
-    scale_rows(M, N, beta, C, ldc);
-    if (K <= 0)
+    if ((double)N * K < TINY_ROW_MACS) {
+        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
-    if ((double)N * K < TINY_ROW_MACS)
-        gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
-    else
-        gemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    }
+    scale_rows(M, N, beta, C, ldc);
+    gemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
 }
 
 void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
