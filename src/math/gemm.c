@@ -22,6 +22,9 @@
 #ifdef BP_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define AT(X, ld, r, c) ((X)[(size_t)(r) * (size_t)(ld) + (size_t)(c)])
 
@@ -205,10 +208,25 @@ void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
               float beta, float *C, int ldc)
 {
 #ifdef BP_HAVE_DNNL
-    if (M > 0 && N > 0 && K > 0 && (double)N * K >= TINY_ROW_MACS &&
-        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
-                   ldc) == dnnl_success)
-        return;
+    if (M > 0 && N > 0 && K > 0 && (double)N * K >= TINY_ROW_MACS) {
+        /* oneDNN threads a call made outside a parallel region over the
+         * OpenMP pool, and may then split K: a different sum. Every call is
+         * single-threaded instead (the caller splits rows over threads). */
+        dnnl_status_t st;
+#ifdef _OPENMP
+        int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+        if (threads > 1)
+            omp_set_num_threads(1);
+#endif
+        st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
+                        ldc);
+#ifdef _OPENMP
+        if (threads > 1)
+            omp_set_num_threads(threads);
+#endif
+        if (st == dnnl_success)
+            return;
+    }
 #endif
     bp__gemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -281,8 +281,40 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
 
 /* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
  * non-finite value stopped training, or a negative error. */
-static int batch_step(run *r, int B, long step, double *loss, double *acc, double *norm,
-                      int *bad_layer)
+/* 1 when v is an infinity or a NaN: its exponent bits are all set. */
+static inline uint32_t nonfinite_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
+/* 1 when every gradient entry is finite: an integer test of the exponent
+ * bits, which vectorizes, where the norm is one long chain of double adds. */
+static int grads_finite(bp_net *net)
+{
+    const float *g = bp_net_grads(net);
+    const size_t n = bp_net_param_count(net);
+    const int parts = n >= BP__PARALLEL_ELEMS ? bp_threads() : 1;
+    uint32_t bad = 0;
+    if (parts > 1) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(parts) reduction(| : bad)
+#endif
+        for (size_t i = 0; i < n; i++)
+            bad |= nonfinite_bits(g[i]);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            bad |= nonfinite_bits(g[i]);
+    }
+    return bad == 0;
+}
+
+/* One batch: gradient, guard, step. The gradient norms (*norm and the
+ * layers') are measured when want_norm is set or clipping needs them, and
+ * otherwise only the gradient's finiteness is checked. */
+static int batch_step(run *r, int B, long step, int want_norm, double *loss, double *acc,
+                      double *norm, int *bad_layer)
 {
     const bp_train_opts *o = r->opts;
     bp_net *net = r->net;
@@ -320,9 +352,11 @@ static int batch_step(run *r, int B, long step, double *loss, double *acc, doubl
         if ((rc = bp_net_backward(net, NULL)) != 0)
             return rc;
     }
-    *norm = grad_norm(net, r->layer_norm, bad_layer);
-    if (!isfinite(*norm))
-        return 1;
+    if (want_norm || o->clip_norm > 0.0 || !grads_finite(net)) {
+        *norm = grad_norm(net, r->layer_norm, bad_layer);
+        if (!isfinite(*norm))
+            return 1;
+    }
     if (o->clip_norm > 0.0 && *norm > o->clip_norm) {
         float s = (float)(o->clip_norm / (*norm + 1e-6));
         float *g = bp_net_grads(net);
@@ -471,7 +505,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
                 goto done;
             }
-            rc = batch_step(&r, B, step, &loss, &acc, &norm, &bad_layer);
+            /* the epoch's figures report the norms of its last batch */
+            rc = batch_step(&r, B, step, b + 1 == batches, &loss, &acc, &norm, &bad_layer);
             if (rc < 0) {
                 bp__error_set(err, rc, "%s", bp_net_message(net));
                 goto done;
