@@ -62,6 +62,41 @@ int cli_bad_option(const char *cmd, int c, char **argv);
 /* Report operands left after the options, if any. Returns 0 or CLI_USAGE. */
 int cli_no_operands(const char *cmd, int argc, char **argv);
 
+/* How cli_options reads an option's value into cli_opt.out. */
+typedef enum cli_opt_kind {
+    CLI_OPT_STRING,   /* const char *: the value as given */
+    CLI_OPT_FLAG,     /* int: set to 1 (no value) */
+    CLI_OPT_INT,      /* long: an integer in [min, max] (cli_parse_int) */
+    CLI_OPT_POSITIVE, /* double: a finite number > 0 (cli_parse_positive) */
+    CLI_OPT_SEED,     /* uint64_t: a seed (cli_parse_seed) */
+    CLI_OPT_LOSS      /* const char *: a loss name, checked (cli_parse_loss) */
+} cli_opt_kind;
+
+/* One option of a subcommand: getopt_long's value for it, how its value is
+ * read, its name for messages ("--seed") and where the value goes. */
+typedef struct cli_opt {
+    int key;
+    cli_opt_kind kind;
+    const char *opt;
+    void *out;
+    long min, max; /* CLI_OPT_INT's range */
+} cli_opt;
+
+/* A subcommand's own handling of option c with value arg (NULL when it
+ * takes none); returns 0 or an exit code. */
+typedef int (*cli_opt_fn)(int c, const char *arg, void *ctx);
+
+struct option;
+
+/* A subcommand's option loop: getopt_long over argv with longopts and -h.
+ * Options in opts (ended by key 0; opts may be NULL) are read as their kind
+ * says; -h prints help and returns -1; others go to other(c, optarg, ctx)
+ * and a nonzero return stops the loop with it. Unknown options, missing
+ * values and operands are reported (cli_bad_option, cli_no_operands).
+ * Returns 0, -1 (help shown) or an exit code. */
+int cli_options(const char *cmd, int argc, char **argv, const struct option *longopts,
+                const cli_opt *opts, void (*help)(void), cli_opt_fn other, void *ctx);
+
 /* A library failure: "backprop: what: strerror (detail)". Returns CLI_RUNTIME. */
 int cli_lib_error(const char *what, int code, const bp_net *net);
 

@@ -44,43 +44,22 @@ int cmd_eval(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *data_spec = NULL, *loss_name = NULL;
     uint64_t seed = 1;
-    int json = 0, c, rc = CLI_USAGE;
+    int json = 0, rc = CLI_USAGE;
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     bp_loss loss;
     bp_error err;
     double value, accuracy;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'd':
-            data_spec = optarg;
-            break;
-        case 'L':
-            loss_name = optarg;
-            if (cli_parse_loss("--loss", optarg, NULL, &loss))
-                return CLI_USAGE;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &seed))
-                return CLI_USAGE;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            return CLI_OK;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    const cli_opt opts[] = {
+        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
+        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
+        {'L', CLI_OPT_LOSS, "--loss", &loss_name, 0, 0},
+        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
+        {'j', CLI_OPT_FLAG, "--json", &json, 0, 0},
+        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        return rc < 0 ? CLI_OK : rc;
     if (!model_path)
         return cli_usage(CMD, "--model is required");
     if (!data_spec)

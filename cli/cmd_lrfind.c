@@ -75,6 +75,30 @@ typedef struct sweep {
     int diverged;          /* stopped on a runaway or non-finite loss */
 } sweep;
 
+/* The options cli_options cannot read by kind. */
+static int parse_other(int c, const char *arg, void *ctx)
+{
+    finder *s = ctx;
+    switch (c) {
+    case 'O':
+        if (bp_optim_parse(arg, &s->optimizer) != 0 || s->optimizer == BP_OPTIM_RANDOM) {
+            cli_error("--optimizer: expected gd, sgd, rmsprop, adam or adamw, got '%s'", arg);
+            return CLI_USAGE;
+        }
+        break;
+    case 'M':
+        s->momentum_set = 1;
+        if (cli_parse_nonneg("--momentum", arg, &s->momentum))
+            return CLI_USAGE;
+        if (!(s->momentum < 1.0)) {
+            cli_error("--momentum: expected a number in [0, 1), got '%s'", arg);
+            return CLI_USAGE;
+        }
+        break;
+    }
+    return CLI_OK;
+}
+
 static int parse(int argc, char **argv, finder *s)
 {
     static const struct option longopts[] = {
@@ -86,8 +110,20 @@ static int parse(int argc, char **argv, finder *s)
         {"seed", required_argument, NULL, 's'},     {"plot", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int c;
-    bp_loss loss;
+    const cli_opt opts[] = {
+        {'d', CLI_OPT_STRING, "--data", &s->data, 0, 0},
+        {'n', CLI_OPT_STRING, "--net", &s->net, 0, 0},
+        {'i', CLI_OPT_STRING, "--init", &s->init, 0, 0},
+        {'L', CLI_OPT_LOSS, "--loss", &s->loss, 0, 0},
+        {'b', CLI_OPT_INT, "--batch", &s->batch, 0, 1L << 30},
+        {'a', CLI_OPT_POSITIVE, "--min-lr", &s->min_lr, 0, 0},
+        {'z', CLI_OPT_POSITIVE, "--max-lr", &s->max_lr, 0, 0},
+        {'S', CLI_OPT_INT, "--steps", &s->steps, 2, 1000000},
+        {'s', CLI_OPT_SEED, "--seed", &s->seed, 0, 0},
+        {'p', CLI_OPT_STRING, "--plot", &s->plot, 0, 0},
+        {'j', CLI_OPT_FLAG, "--json", &s->json, 0, 0},
+        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+    int rc;
     memset(s, 0, sizeof *s);
     s->optimizer = BP_OPTIM_SGD;
     s->momentum = 0.9;
@@ -96,74 +132,8 @@ static int parse(int argc, char **argv, finder *s)
     s->max_lr = 10.0;
     s->steps = 100;
     s->seed = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            s->data = optarg;
-            break;
-        case 'n':
-            s->net = optarg;
-            break;
-        case 'i':
-            s->init = optarg;
-            break;
-        case 'L':
-            s->loss = optarg;
-            if (cli_parse_loss("--loss", optarg, NULL, &loss))
-                return CLI_USAGE;
-            break;
-        case 'O':
-            if (bp_optim_parse(optarg, &s->optimizer) != 0 || s->optimizer == BP_OPTIM_RANDOM) {
-                cli_error("--optimizer: expected gd, sgd, rmsprop, adam or adamw, got '%s'",
-                          optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'M':
-            s->momentum_set = 1;
-            if (cli_parse_nonneg("--momentum", optarg, &s->momentum))
-                return CLI_USAGE;
-            if (!(s->momentum < 1.0)) {
-                cli_error("--momentum: expected a number in [0, 1), got '%s'", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'b':
-            if (cli_parse_int("--batch", optarg, 0, 1L << 30, &s->batch))
-                return CLI_USAGE;
-            break;
-        case 'a':
-            if (cli_parse_positive("--min-lr", optarg, &s->min_lr))
-                return CLI_USAGE;
-            break;
-        case 'z':
-            if (cli_parse_positive("--max-lr", optarg, &s->max_lr))
-                return CLI_USAGE;
-            break;
-        case 'S':
-            if (cli_parse_int("--steps", optarg, 2, 1000000, &s->steps))
-                return CLI_USAGE;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &s->seed))
-                return CLI_USAGE;
-            break;
-        case 'p':
-            s->plot = optarg;
-            break;
-        case 'j':
-            s->json = 1;
-            break;
-        case 'h':
-            help();
-            return -1;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, parse_other, s)) != 0)
+        return rc;
     if (!s->data)
         return cli_usage(CMD, "--data is required");
     if (!(s->max_lr > s->min_lr))

@@ -76,36 +76,19 @@ int cmd_predict(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *data_spec = NULL, *out = NULL;
     uint64_t seed = 1;
-    int c, rc;
+    int rc;
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     cli_outfile of = {NULL, NULL, NULL};
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'd':
-            data_spec = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &seed))
-                return CLI_USAGE;
-            break;
-        case 'h':
-            help();
-            return CLI_OK;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    const cli_opt opts[] = {
+        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
+        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
+        {'o', CLI_OPT_STRING, "--out", &out, 0, 0},
+        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
+        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        return rc < 0 ? CLI_OK : rc;
     if (!model_path)
         return cli_usage(CMD, "--model is required");
     if (!data_spec)

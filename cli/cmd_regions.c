@@ -63,6 +63,18 @@ typedef struct regions {
 static const bp_optim_kind kinds[3] = {BP_OPTIM_RANDOM, BP_OPTIM_GD, BP_OPTIM_ADAM};
 static const char *const kind_names[3] = {"random search", "gradient descent", "adam"};
 
+/* --data, which may be given up to MAX_DATA times. */
+static int parse_other(int c, const char *arg, void *ctx)
+{
+    regions *s = ctx;
+    if (c == 'd') {
+        if (s->n_data == MAX_DATA)
+            return cli_usage(CMD, "--data: at most %d data sets", MAX_DATA);
+        s->data[s->n_data++] = arg;
+    }
+    return CLI_OK;
+}
+
 static int parse(int argc, char **argv, regions *s)
 {
     static const struct option longopts[] = {
@@ -72,7 +84,18 @@ static int parse(int argc, char **argv, regions *s)
         {"grid", required_argument, NULL, 'G'},    {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    int c;
+    const cli_opt opts[] = {
+        {'H', CLI_OPT_INT, "--hidden", &s->hidden, 1, 100000},
+        {'e', CLI_OPT_INT, "--epochs", &s->epochs, 1, 10000000},
+        {'g', CLI_OPT_POSITIVE, "--gd-lr", &s->gd_lr, 0, 0},
+        {'a', CLI_OPT_POSITIVE, "--adam-lr", &s->adam_lr, 0, 0},
+        {'c', CLI_OPT_POSITIVE, "--scale", &s->scale, 0, 0},
+        {'G', CLI_OPT_INT, "--grid", &s->grid, 2, 400},
+        {'s', CLI_OPT_SEED, "--seed", &s->seed, 0, 0},
+        {'o', CLI_OPT_STRING, "--out", &s->out, 0, 0},
+        {'j', CLI_OPT_FLAG, "--json", &s->json, 0, 0},
+        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+    int rc;
     memset(s, 0, sizeof *s);
     s->hidden = 100;
     s->epochs = 1000;
@@ -82,57 +105,8 @@ static int parse(int argc, char **argv, regions *s)
     s->scale = 0.05;
     s->seed = 1;
     s->out = "regions.svg";
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            if (s->n_data == MAX_DATA)
-                return cli_usage(CMD, "--data: at most %d data sets", MAX_DATA);
-            s->data[s->n_data++] = optarg;
-            break;
-        case 'H':
-            if (cli_parse_int("--hidden", optarg, 1, 100000, &s->hidden))
-                return CLI_USAGE;
-            break;
-        case 'e':
-            if (cli_parse_int("--epochs", optarg, 1, 10000000, &s->epochs))
-                return CLI_USAGE;
-            break;
-        case 'g':
-            if (cli_parse_positive("--gd-lr", optarg, &s->gd_lr))
-                return CLI_USAGE;
-            break;
-        case 'a':
-            if (cli_parse_positive("--adam-lr", optarg, &s->adam_lr))
-                return CLI_USAGE;
-            break;
-        case 'c':
-            if (cli_parse_positive("--scale", optarg, &s->scale))
-                return CLI_USAGE;
-            break;
-        case 'G':
-            if (cli_parse_int("--grid", optarg, 2, 400, &s->grid))
-                return CLI_USAGE;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &s->seed))
-                return CLI_USAGE;
-            break;
-        case 'o':
-            s->out = optarg;
-            break;
-        case 'j':
-            s->json = 1;
-            break;
-        case 'h':
-            help();
-            return -1;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, parse_other, s)) != 0)
+        return rc;
     if (s->n_data == 0) {
         s->data[s->n_data++] = "spiral:100:3";
         s->data[s->n_data++] = "vertical:100:3";

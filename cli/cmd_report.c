@@ -295,7 +295,7 @@ int cmd_report(int argc, char **argv)
     const char *log_path = NULL, *model_path = NULL, *data_spec = NULL, *name = NULL;
     const char *out = "report.html";
     uint64_t seed = 1;
-    int c, rc;
+    int rc;
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     run_log lg;
@@ -303,37 +303,16 @@ int cmd_report(int argc, char **argv)
     bp_loss loss;
 
     memset(&lg, 0, sizeof lg);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            log_path = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'd':
-            data_spec = optarg;
-            break;
-        case 'n':
-            name = optarg;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &seed))
-                return CLI_USAGE;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            help();
-            return CLI_OK;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    const cli_opt opts[] = {
+        {'l', CLI_OPT_STRING, "--log", &log_path, 0, 0},
+        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
+        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
+        {'n', CLI_OPT_STRING, "--name", &name, 0, 0},
+        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
+        {'o', CLI_OPT_STRING, "--out", &out, 0, 0},
+        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        return rc < 0 ? CLI_OK : rc;
     if (!log_path)
         return cli_usage(CMD, "--log is required");
     if (!model_path)

@@ -62,6 +62,56 @@ int cli_no_operands(const char *cmd, int argc, char **argv)
     return 0;
 }
 
+int cli_options(const char *cmd, int argc, char **argv, const struct option *longopts,
+                const cli_opt *opts, void (*help)(void), cli_opt_fn other, void *ctx)
+{
+    const cli_opt *o;
+    bp_loss loss;
+    int c, rc;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        for (o = opts; o && o->key != 0 && o->key != c; o++)
+            ;
+        if (o && o->key != 0) {
+            switch (o->kind) {
+            case CLI_OPT_STRING:
+                *(const char **)o->out = optarg;
+                break;
+            case CLI_OPT_FLAG:
+                *(int *)o->out = 1;
+                break;
+            case CLI_OPT_INT:
+                if (cli_parse_int(o->opt, optarg, o->min, o->max, o->out))
+                    return CLI_USAGE;
+                break;
+            case CLI_OPT_POSITIVE:
+                if (cli_parse_positive(o->opt, optarg, o->out))
+                    return CLI_USAGE;
+                break;
+            case CLI_OPT_SEED:
+                if (cli_parse_seed(o->opt, optarg, o->out))
+                    return CLI_USAGE;
+                break;
+            case CLI_OPT_LOSS:
+                *(const char **)o->out = optarg;
+                if (cli_parse_loss(o->opt, optarg, NULL, &loss))
+                    return CLI_USAGE;
+                break;
+            }
+            continue;
+        }
+        if (c == 'h') {
+            help();
+            return -1;
+        }
+        if (c == '?' || c == ':' || !other)
+            return cli_bad_option(cmd, c, argv);
+        if ((rc = other(c, optarg, ctx)) != 0)
+            return rc;
+    }
+    return cli_no_operands(cmd, argc, argv);
+}
+
 int cli_lib_error(const char *what, int code, const bp_net *net)
 {
     const char *detail = net ? bp_net_message(net) : "";

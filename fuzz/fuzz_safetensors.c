@@ -8,8 +8,6 @@
 
 #include "io/io.h"
 
-#include <stdlib.h>
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -20,17 +18,5 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = fuzz_text(data, size);
-    bp_meta *meta = NULL;
-    bp_error err;
-    bp_net *net;
-
-    if (!text)
-        return 0;
-    net = bp__safetensors_load("fuzz.safetensors", text, size, &meta, &err);
-    model_check(net, meta, &err);
-    bp_net_free(net);
-    bp_meta_free(meta);
-    free(text);
-    return 0;
+    return model_fuzz_one(bp__safetensors_load, "fuzz.safetensors", data, size);
 }

@@ -52,4 +52,26 @@ static void model_check(bp_net *net, const bp_meta *meta, const bp_error *err)
     free(mul);
 }
 
+/* A model reader from memory, as bp__safetensors_load and bp__model_json_load. */
+typedef bp_net *(*model_reader)(const char *path, const char *data, size_t len, bp_meta **meta,
+                                bp_error *err);
+
+/* One input through read, under the name path, then model_check. */
+static int model_fuzz_one(model_reader read, const char *path, const uint8_t *data, size_t size)
+{
+    char *text = fuzz_text(data, size);
+    bp_meta *meta = NULL;
+    bp_error err;
+    bp_net *net;
+
+    if (!text)
+        return 0;
+    net = read(path, text, size, &meta, &err);
+    model_check(net, meta, &err);
+    bp_net_free(net);
+    bp_meta_free(meta);
+    free(text);
+    return 0;
+}
+
 #endif

@@ -663,4 +663,116 @@ static inline int tu_make_targets(bp_rng *rng, bp_loss loss, int B, int O,
     return O;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The whole of path (malloc'd, caller frees), with a NUL after its *n
+ * bytes. */
+static inline void *tu_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    long len;
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = tu_xmalloc((size_t)len + 1);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    b[len] = 0;
+    *n = (size_t)len;
+    return b;
+}
+
+/* Replace path with n bytes of data. */
+static inline void tu_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A load's error must have code and a message naming path and containing
+ * each given piece. */
+static inline void tu_expect_error(const bp_error *err, const char *path, int code,
+                                   const char *piece1, const char *piece2)
+{
+    if (err->code != code)
+        fail_msg("%s: code %d (%s), expected %d; message: %s", path, err->code,
+                 bp_strerror(err->code), code, err->message);
+    if (!strstr(err->message, path))
+        fail_msg("message does not name the file: %s", err->message);
+    if (piece1 && !strstr(err->message, piece1))
+        fail_msg("message lacks '%s': %s", piece1, err->message);
+    if (piece2 && !strstr(err->message, piece2))
+        fail_msg("message lacks '%s': %s", piece2, err->message);
+}
+
+/* A model reader, as bp_model_load. */
+typedef bp_net *(*tu_model_reader)(const char *path, bp_meta **meta, bp_error *err);
+
+/* Read path with each allocation in turn failing, until a read succeeds:
+ * every failed one must give BP_ENOMEM and no metadata, and none may leak. */
+static inline void tu_read_each_alloc_failing(tu_model_reader read, const char *path)
+{
+    tu_counter c;
+    bp_error err;
+    for (long k = 1;; k++) {
+        bp_meta *back = NULL;
+        tu_counter_install(&c);
+        tu_counter_fail_in(&c, k);
+        bp_net *loaded = read(path, &back, &err);
+        if (loaded) {
+            bp_meta_free(back);
+            bp_net_free(loaded);
+            assert_int_equal(c.live, 0);
+            bp_set_allocator(NULL);
+            break;
+        }
+        assert_null(back);
+        assert_int_equal(c.live, 0);
+        bp_set_allocator(NULL);
+        assert_int_equal(err.code, BP_ENOMEM);
+        assert_true(k < 1000);
+    }
+}
+
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200809L
+/* A scratch directory for a test program's files: made by a group setup
+ * that calls tu_dir_make, removed by tu_dir_remove as the group teardown. */
+static inline char *tu_dir(void)
+{
+    static char dir[256];
+    return dir;
+}
+
+/* Make /tmp/NAME_XXXXXX. Returns 0 or -1. */
+static inline int tu_dir_make(const char *name)
+{
+    snprintf(tu_dir(), 256, "/tmp/%s_XXXXXX", name);
+    return mkdtemp(tu_dir()) ? 0 : -1;
+}
+
+static inline int tu_dir_remove(void **state)
+{
+    char cmd[300];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_dir());
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* name inside the scratch directory; the last four results stay valid. */
+static inline const char *tu_path(const char *name)
+{
+    static char buf[4][320];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tu_dir(), name);
+    return buf[k];
+}
+#endif
+
 #endif /* BP_TESTUTIL_H */

@@ -16,54 +16,10 @@
 #define POINTS 30
 #define CLASSES 3
 
-static char dir[256];
-
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bp_test_checkpoint_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    char cmd[300];
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_in(const char *name)
-{
-    static char buf[4][320];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long len;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = tu_xmalloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
-static void write_all(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
+    return tu_dir_make("bp_test_checkpoint");
 }
 
 /* The spiral set, 90 rows of 2 inputs and 3 classes. */
@@ -153,7 +109,7 @@ static void test_resume_bit_for_bit(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
         long k = stops[i];
-        stop_at st = {k, path_in("run.ckpt"), 0};
+        stop_at st = {k, tu_path("run.ckpt"), 0};
         bp_train_opts o = options();
         bp_train_result res;
         bp_error err;
@@ -209,7 +165,7 @@ static void make_checkpoint(const char *path, long k)
 
 static void test_resave_same_bytes(void **state)
 {
-    const char *a = path_in("a.ckpt"), *b = path_in("b.ckpt");
+    const char *a = tu_path("a.ckpt"), *b = tu_path("b.ckpt");
     unsigned char *x, *y;
     size_t nx, ny;
     bp_error err;
@@ -220,8 +176,8 @@ static void test_resave_same_bytes(void **state)
     assert_non_null(s);
     TU_ASSERT_OK(bp_train_state_save(b, s, &err));
     bp_train_state_free(s);
-    x = read_all(a, &nx);
-    y = read_all(b, &ny);
+    x = tu_read_file(a, &nx);
+    y = tu_read_file(b, &ny);
     assert_int_equal(nx, ny);
     assert_memory_equal(x, y, nx);
     free(x);
@@ -245,35 +201,35 @@ static void expect_refused(const char *path, const char *piece)
 
 static void test_broken_files(void **state)
 {
-    const char *good = path_in("good.ckpt"), *bad = path_in("bad.ckpt");
+    const char *good = tu_path("good.ckpt"), *bad = tu_path("bad.ckpt");
     unsigned char *b;
     size_t n, hlen = 0, rows = POINTS * CLASSES;
     (void)state;
     make_checkpoint(good, 7);
-    b = read_all(good, &n);
+    b = tu_read_file(good, &n);
     for (int i = 0; i < 8; i++)
         hlen |= (size_t)b[i] << (8 * i);
     /* truncated */
-    write_all(bad, b, n - 3);
+    tu_write_file(bad, b, n - 3);
     expect_refused(bad, "tensor 'order': data_offsets must be [begin, end]");
-    write_all(bad, b, 20);
+    tu_write_file(bad, b, 20);
     expect_refused(bad, "header length");
     /* the first weight NaN */
     {
         unsigned char *c = tu_xmalloc(n);
         memcpy(c, b, n);
         memcpy(c + 8 + hlen, "\0\0\300\177", 4);
-        write_all(bad, c, n);
+        tu_write_file(bad, c, n);
         expect_refused(bad, "tensor 'params': value 0 is not finite");
         /* the order's last entry repeats its first */
         memcpy(c, b, n);
         memcpy(c + n - 8, c + n - 8 * rows, 8);
-        write_all(bad, c, n);
+        tu_write_file(bad, c, n);
         expect_refused(bad, "repeats an earlier entry; expected a permutation of 0 to 89");
         /* an entry out of range */
         memcpy(c, b, n);
         c[n - 1] = 0x7f;
-        write_all(bad, c, n);
+        tu_write_file(bad, c, n);
         expect_refused(bad, "is out of range");
         /* not a checkpoint: the format renamed */
         memcpy(c, b, n);
@@ -282,7 +238,7 @@ static void test_broken_files(void **state)
             assert_non_null(f);
             f[0] = 'B';
         }
-        write_all(bad, c, n);
+        tu_write_file(bad, c, n);
         expect_refused(bad, "__metadata__.format: expected \"backprop-checkpoint\", found "
                             "\"Backprop-checkpoint\" (not a checkpoint)");
         free(c);
@@ -292,7 +248,7 @@ static void test_broken_files(void **state)
 
 static void test_misfit_refused(void **state)
 {
-    const char *path = path_in("fit.ckpt");
+    const char *path = tu_path("fit.ckpt");
     bp_train_opts o = options();
     bp_train_result res;
     bp_error err;
@@ -326,7 +282,7 @@ static void test_misfit_refused(void **state)
 
 static void test_load_allocation_failures(void **state)
 {
-    const char *path = path_in("oom.ckpt");
+    const char *path = tu_path("oom.ckpt");
     tu_counter c;
     bp_error err;
     bp_train_state *s;
@@ -355,7 +311,7 @@ static void test_load_allocation_failures(void **state)
  * and the previous file at the path untouched. */
 static void test_save_allocation_failures(void **state)
 {
-    const char *path = path_in("save.ckpt"), *other = path_in("other.ckpt");
+    const char *path = tu_path("save.ckpt"), *other = tu_path("other.ckpt");
     unsigned char *before, *after;
     size_t nb, na;
     tu_counter c;
@@ -367,9 +323,9 @@ static void test_save_allocation_failures(void **state)
     make_checkpoint(other, 8);
     s = bp_train_state_load(other, &err);
     assert_non_null(s);
-    before = read_all(path, &nb);
+    before = tu_read_file(path, &nb);
     tu_counter_install(&c);
-    TU_ASSERT_OK(bp_train_state_save(path_in("scratch.ckpt"), s, &err));
+    TU_ASSERT_OK(bp_train_state_save(tu_path("scratch.ckpt"), s, &err));
     total = c.requests;
     assert_true(total >= 2);
     for (long k = 1; k <= total; k++) {
@@ -377,7 +333,7 @@ static void test_save_allocation_failures(void **state)
         tu_counter_fail_in(&c, k);
         TU_ASSERT_RC(bp_train_state_save(path, s, &err), BP_ENOMEM);
         assert_int_equal(c.live, live);
-        after = read_all(path, &na);
+        after = tu_read_file(path, &na);
         assert_int_equal(na, nb);
         assert_memory_equal(after, before, nb);
         free(after);
@@ -398,5 +354,5 @@ int main(void)
         cmocka_unit_test(test_load_allocation_failures),
         cmocka_unit_test(test_save_allocation_failures),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, setup_dir, tu_dir_remove);
 }

@@ -6,66 +6,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-
-#include <cmocka.h>
-
 #include "testutil.h"
 
-static char dir[256];
+#include <unistd.h>
+#include <sys/stat.h>
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bp_test_model_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    char cmd[300];
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_in(const char *name)
-{
-    static char buf[4][320];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-static char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = tu_xmalloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
+    return tu_dir_make("bp_test_model");
 }
 
 /* Write a safetensors file from a header text and raw data. */
@@ -78,7 +27,7 @@ static void write_st(const char *path, const char *header, const void *data, siz
     memcpy(b + 8, header, h);
     if (n)
         memcpy(b + 8 + h, data, n);
-    write_bytes(path, b, 8 + h + n);
+    tu_write_file(path, b, 8 + h + n);
     free(b);
 }
 
@@ -90,15 +39,7 @@ static void expect_refused(const char *path, int code, const char *piece1, const
     bp_net *net = bp_model_load(path, NULL, &err);
     if (net)
         fail_msg("%s loaded, expected an error containing '%s'", path, piece1);
-    if (err.code != code)
-        fail_msg("%s: code %d (%s), expected %d; message: %s", path, err.code,
-                 bp_strerror(err.code), code, err.message);
-    if (!strstr(err.message, path))
-        fail_msg("message does not name the file: %s", err.message);
-    if (piece1 && !strstr(err.message, piece1))
-        fail_msg("message lacks '%s': %s", piece1, err.message);
-    if (piece2 && !strstr(err.message, piece2))
-        fail_msg("message lacks '%s': %s", piece2, err.message);
+    tu_expect_error(&err, path, code, piece1, piece2);
 }
 
 static void test_roundtrip_bits(void **state)
@@ -117,7 +58,7 @@ static void test_roundtrip_bits(void **state)
     TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
     TU_ASSERT_OK(bp_meta_set(meta, "note", "quote \" backslash \\ newline \n tab \t"));
     bp_error err;
-    const char *path = path_in("model.safetensors");
+    const char *path = tu_path("model.safetensors");
     TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
 
     bp_meta *back = NULL;
@@ -141,10 +82,10 @@ static void test_roundtrip_bits(void **state)
     assert_memory_equal(y1, y2, 2 * 4 * sizeof(float));
 
     /* Saving the loaded model again gives the same bytes. */
-    const char *path2 = path_in("again.safetensors");
+    const char *path2 = tu_path("again.safetensors");
     TU_ASSERT_OK(bp_model_save(path2, loaded, back, &err));
     size_t n1, n2;
-    char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
+    char *b1 = tu_read_file(path, &n1), *b2 = tu_read_file(path2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
     /* The layout: 8-byte length, header padded to 8 bytes, then data. */
@@ -164,10 +105,10 @@ static void test_roundtrip_bits(void **state)
 static void test_json_form(void **state)
 {
     (void)state;
-    const char *path = path_in("lesson.json");
+    const char *path = tu_path("lesson.json");
     const char *text = "{\"net\": \"2,2:relu:nobias,1:relu:nobias\",\n"
                        " \"weights\": [[[2,1],[1,2]], [[1,1]]]}\n";
-    write_bytes(path, text, strlen(text));
+    tu_write_file(path, text, strlen(text));
     bp_error err;
     bp_meta *meta = NULL;
     bp_net *net = bp_model_load(path, &meta, &err);
@@ -182,10 +123,10 @@ static void test_json_form(void **state)
     bp_net_free(net);
 
     /* With biases and metadata. */
-    const char *p2 = path_in("bias.json");
+    const char *p2 = tu_path("bias.json");
     const char *t2 = "{\"net\": \"2,1:identity\", \"weights\": [[[0.5, -2]]], \"biases\": [[1.25]],"
                      " \"metadata\": {\"loss\": \"mse\"}}";
-    write_bytes(p2, t2, strlen(t2));
+    tu_write_file(p2, t2, strlen(t2));
     net = bp_model_load(p2, &meta, &err);
     if (!net)
         fail_msg("%s", err.message);
@@ -225,8 +166,8 @@ static void test_json_form_errors(void **state)
          "a number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *path = path_in("bad.json");
-        write_bytes(path, cases[i].text, strlen(cases[i].text));
+        const char *path = tu_path("bad.json");
+        tu_write_file(path, cases[i].text, strlen(cases[i].text));
         expect_refused(path, BP_EFORMAT, cases[i].piece1, cases[i].piece2);
     }
 }
@@ -235,7 +176,7 @@ static void test_json_form_errors(void **state)
 static void st_case(const char *header, const float *data, size_t n, int code, const char *p1,
                     const char *p2)
 {
-    const char *path = path_in("bad.safetensors");
+    const char *path = tu_path("bad.safetensors");
     write_st(path, header, data, n * sizeof(float));
     expect_refused(path, code, p1, p2);
 }
@@ -251,9 +192,9 @@ static void test_safetensors_errors(void **state)
     snprintf(h, sizeof h,
              "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
              "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
-    write_st(path_in("ok.safetensors"), h, d3, sizeof d3);
+    write_st(tu_path("ok.safetensors"), h, d3, sizeof d3);
     bp_error err;
-    bp_net *net = bp_model_load(path_in("ok.safetensors"), NULL, &err);
+    bp_net *net = bp_model_load(tu_path("ok.safetensors"), NULL, &err);
     if (!net)
         fail_msg("%s", err.message);
     TU_ASSERT_EXACT(bp_net_weight(net, 0)[1], 2.0f);
@@ -305,16 +246,16 @@ static void test_safetensors_errors(void **state)
     st_case("{\"a\":", NULL, 0, BP_EFORMAT, "header JSON", "line 1");
 
     /* Header length beyond the file, and an absurd one. */
-    const char *path = path_in("len.safetensors");
+    const char *path = tu_path("len.safetensors");
     unsigned char big[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
-    write_bytes(path, big, 10);
+    tu_write_file(path, big, 10);
     expect_refused(path, BP_EFORMAT, "header length", "impossible");
-    write_bytes(path, "\x02\0\0", 3);
+    tu_write_file(path, "\x02\0\0", 3);
     expect_refused(path, BP_EFORMAT, "shorter than the 8-byte header length", NULL);
-    write_bytes(path, "", 0);
+    tu_write_file(path, "", 0);
     expect_refused(path, BP_EFORMAT, "empty file", NULL);
-    expect_refused(dir, BP_EIO, "directory", NULL);
-    expect_refused(path_in("missing.safetensors"), BP_EIO, "No such file", NULL);
+    expect_refused(tu_dir(), BP_EIO, "directory", NULL);
+    expect_refused(tu_path("missing.safetensors"), BP_EIO, "No such file", NULL);
 }
 
 /* Every truncation of a valid file is refused cleanly. */
@@ -322,14 +263,14 @@ static void test_truncated(void **state)
 {
     (void)state;
     bp_net *net = tu_net("3,4:relu,2:sigmoid");
-    const char *path = path_in("full.safetensors");
+    const char *path = tu_path("full.safetensors");
     bp_error err;
     TU_ASSERT_OK(bp_model_save(path, net, NULL, &err));
     size_t n;
-    char *bytes = read_bytes(path, &n);
-    const char *cut = path_in("cut.safetensors");
+    char *bytes = tu_read_file(path, &n);
+    const char *cut = tu_path("cut.safetensors");
     for (size_t len = 0; len < n; len++) {
-        write_bytes(cut, bytes, len);
+        tu_write_file(cut, bytes, len);
         bp_net *bad = bp_model_load(cut, NULL, &err);
         if (bad)
             fail_msg("a file cut to %zu of %zu bytes loaded", len, n);
@@ -349,11 +290,11 @@ static void test_atomic_save(void **state)
     bp_rng_seed(&rng, 7);
     TU_ASSERT_OK(bp_net_init(a, &rng, BP_INIT_HE_NORMAL, 0));
     TU_ASSERT_OK(bp_net_init(b, &rng, BP_INIT_HE_NORMAL, 0));
-    const char *path = path_in("keep.safetensors");
+    const char *path = tu_path("keep.safetensors");
     bp_error err;
     TU_ASSERT_OK(bp_model_save(path, a, NULL, &err));
     size_t n0;
-    char *before = read_bytes(path, &n0);
+    char *before = tu_read_file(path, &n0);
 
     /* Allocation failing at each point of a save of another network. */
     tu_counter c;
@@ -368,7 +309,7 @@ static void test_atomic_save(void **state)
             break;
         assert_int_equal(rc, BP_ENOMEM);
         size_t n1;
-        char *after = read_bytes(path, &n1);
+        char *after = tu_read_file(path, &n1);
         assert_int_equal(n0, n1);
         assert_memory_equal(before, after, n0);
         free(after);
@@ -378,13 +319,13 @@ static void test_atomic_save(void **state)
     /* A target that cannot be replaced (a directory) fails and leaves no
      * temporary file behind. */
     char sub[320];
-    snprintf(sub, sizeof sub, "%s/adir", dir);
+    snprintf(sub, sizeof sub, "%s/adir", tu_dir());
     assert_int_equal(mkdir(sub, 0755), 0);
     int rc = bp_model_save(sub, a, NULL, &err);
     assert_int_equal(rc, BP_EIO);
     assert_non_null(strstr(err.message, sub));
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", dir);
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", tu_dir());
     FILE *p = popen(cmd, "r");
     char out[16] = "";
     assert_non_null(fgets(out, sizeof out, p));
@@ -393,11 +334,11 @@ static void test_atomic_save(void **state)
     /* A network holding a non-finite value is not saved, and the previous
      * file stays. */
     size_t n1, n2;
-    char *saved = read_bytes(path, &n1); /* b, from the last successful save */
+    char *saved = tu_read_file(path, &n1); /* b, from the last successful save */
     bp_net_bias(b, 0)[1] = 0.0f / 0.0f;
     assert_int_equal(bp_model_save(path, b, NULL, &err), BP_ENONFINITE);
     assert_non_null(strstr(err.message, "layers.0.bias value 1 is not finite"));
-    char *still = read_bytes(path, &n2);
+    char *still = tu_read_file(path, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(saved, still, n1);
     free(saved);
@@ -415,30 +356,12 @@ static void test_load_alloc_failures(void **state)
 {
     (void)state;
     bp_net *net = tu_net("3,4:tanh,2:softmax");
-    const char *path = path_in("alloc.safetensors");
+    const char *path = tu_path("alloc.safetensors");
     bp_error err;
     bp_meta *meta = bp_meta_create();
     TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
     TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
-    tu_counter c;
-    for (long k = 1;; k++) {
-        bp_meta *back = NULL;
-        tu_counter_install(&c);
-        tu_counter_fail_in(&c, k);
-        bp_net *loaded = bp_model_load(path, &back, &err);
-        if (loaded) {
-            bp_meta_free(back);
-            bp_net_free(loaded);
-            assert_int_equal(c.live, 0);
-            bp_set_allocator(NULL);
-            break;
-        }
-        assert_null(back);
-        assert_int_equal(c.live, 0);
-        bp_set_allocator(NULL);
-        assert_int_equal(err.code, BP_ENOMEM);
-        assert_true(k < 1000);
-    }
+    tu_read_each_alloc_failing(bp_model_load, path);
     bp_meta_free(meta);
     bp_net_free(net);
 }
@@ -461,7 +384,7 @@ static void test_scaling_metadata(void **state)
     assert_memory_equal(mul, m2, sizeof mul);
     /* Through a saved file too. */
     bp_net *net = tu_net("5,1:identity");
-    const char *path = path_in("scaled.safetensors");
+    const char *path = tu_path("scaled.safetensors");
     TU_ASSERT_OK(bp_model_save(path, net, meta, &err));
     bp_meta *back = NULL;
     bp_net *loaded = bp_model_load(path, &back, &err);
@@ -500,5 +423,5 @@ int main(void)
         cmocka_unit_test(test_load_alloc_failures),
         cmocka_unit_test(test_scaling_metadata),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, setup_dir, tu_dir_remove);
 }

@@ -9,67 +9,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-
-#include <cmocka.h>
-
 #include "testutil.h"
 
-static char dir[256];
+#include <unistd.h>
+#include <sys/stat.h>
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bp_test_onnx_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    char cmd[300];
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_in(const char *name)
-{
-    static char buf[4][320];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = tu_xmalloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    b[len] = 0;
-    *n = (size_t)len;
-    return b;
+    return tu_dir_make("bp_test_onnx");
 }
 
 /* The first occurrence of pat (m bytes) in b (n bytes), or NULL. */
@@ -79,6 +27,12 @@ static unsigned char *find(unsigned char *b, size_t n, const void *pat, size_t m
         if (memcmp(b + i, pat, m) == 0)
             return b + i;
     return NULL;
+}
+
+/* bp_onnx_load without the graph's description. */
+static bp_net *onnx_load(const char *path, bp_meta **meta, bp_error *err)
+{
+    return bp_onnx_load(path, meta, NULL, err);
 }
 
 /* The network of most tests: every activation, a layer without bias. */
@@ -102,15 +56,7 @@ static void expect_refused(const char *path, int code, const char *piece1, const
     if (net)
         fail_msg("%s loaded, expected an error containing '%s'", path, piece1);
     assert_null(meta);
-    if (err.code != code)
-        fail_msg("%s: code %d (%s), expected %d; message: %s", path, err.code,
-                 bp_strerror(err.code), code, err.message);
-    if (!strstr(err.message, path))
-        fail_msg("message does not name the file: %s", err.message);
-    if (piece1 && !strstr(err.message, piece1))
-        fail_msg("message lacks '%s': %s", piece1, err.message);
-    if (piece2 && !strstr(err.message, piece2))
-        fail_msg("message lacks '%s': %s", piece2, err.message);
+    tu_expect_error(&err, path, code, piece1, piece2);
 }
 
 static void test_roundtrip_bits(void **state)
@@ -125,7 +71,7 @@ static void test_roundtrip_bits(void **state)
     TU_ASSERT_OK(bp_meta_set(meta, "note", "quote \" newline \n \xc3\xa9"));
     TU_ASSERT_OK(bp_meta_set_scaling(meta, 5, shift, mul));
     bp_error err;
-    const char *path = path_in("model.onnx");
+    const char *path = tu_path("model.onnx");
     TU_ASSERT_OK(bp_onnx_save(path, net, meta, &err));
 
     bp_meta *back = NULL;
@@ -171,10 +117,10 @@ static void test_roundtrip_bits(void **state)
     assert_memory_equal(y1, y2, 3 * 3 * sizeof(float));
 
     /* Exporting what was read gives the same bytes. */
-    const char *path2 = path_in("again.onnx");
+    const char *path2 = tu_path("again.onnx");
     TU_ASSERT_OK(bp_onnx_save(path2, loaded, back, &err));
     size_t n1, n2;
-    unsigned char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
+    unsigned char *b1 = tu_read_file(path, &n1), *b2 = tu_read_file(path2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
     free(b1);
@@ -193,10 +139,10 @@ static void test_wire_format(void **state)
     bp_net *net = tu_net("1,1:identity:nobias");
     bp_net_weight(net, 0)[0] = 2.0f;
     bp_error err;
-    const char *path = path_in("one.onnx");
+    const char *path = tu_path("one.onnx");
     TU_ASSERT_OK(bp_onnx_save(path, net, NULL, &err));
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = tu_read_file(path, &n);
     /* ModelProto.ir_version (1, varint) = 7 comes first. */
     assert_true(n > 2 && b[0] == 0x08 && b[1] == 0x07);
     /* opset_import (8, bytes) {domain (1) "", version (2) 13}. */
@@ -233,13 +179,13 @@ static void test_truncated(void **state)
     bp_net *net = random_net("3,4:relu,2:sigmoid", 11);
     bp_meta *meta = bp_meta_create();
     TU_ASSERT_OK(bp_meta_set(meta, "loss", "bce"));
-    const char *path = path_in("full.onnx"), *cut = path_in("cut.onnx");
+    const char *path = tu_path("full.onnx"), *cut = tu_path("cut.onnx");
     bp_error err;
     TU_ASSERT_OK(bp_onnx_save(path, net, meta, &err));
     size_t n, loaded_any = 0;
-    unsigned char *bytes = read_bytes(path, &n);
+    unsigned char *bytes = tu_read_file(path, &n);
     for (size_t len = 0; len < n; len++) {
-        write_bytes(cut, bytes, len);
+        tu_write_file(cut, bytes, len);
         bp_net *back = bp_onnx_load(cut, NULL, NULL, &err);
         if (back) {
             assert_int_equal(bp_net_param_count(back), bp_net_param_count(net));
@@ -270,16 +216,16 @@ static void test_corrupted(void **state)
     const float shift[3] = {1, 2, 3}, mul[3] = {0.5f, 0.25f, 2};
     bp_meta *meta = bp_meta_create();
     TU_ASSERT_OK(bp_meta_set_scaling(meta, 3, shift, mul));
-    const char *path = path_in("whole.onnx"), *bad = path_in("flipped.onnx");
+    const char *path = tu_path("whole.onnx"), *bad = tu_path("flipped.onnx");
     bp_error err;
     TU_ASSERT_OK(bp_onnx_save(path, net, meta, &err));
     size_t n, refused = 0;
-    unsigned char *bytes = read_bytes(path, &n);
+    unsigned char *bytes = tu_read_file(path, &n);
     for (size_t i = 0; i < n; i++) {
         const unsigned char flips[] = {0xff, 0x01, 0x80};
         for (size_t f = 0; f < sizeof flips; f++) {
             bytes[i] ^= flips[f];
-            write_bytes(bad, bytes, n);
+            tu_write_file(bad, bytes, n);
             bytes[i] ^= flips[f];
             bp_meta *back = NULL;
             bp_net *got = bp_onnx_load(bad, &back, NULL, &err);
@@ -307,11 +253,11 @@ static void test_corrupted(void **state)
 static void altered(const char *src, const char *as, const void *from, const void *to, size_t m)
 {
     size_t n;
-    unsigned char *b = read_bytes(src, &n), *at = find(b, n, from, m);
+    unsigned char *b = tu_read_file(src, &n), *at = find(b, n, from, m);
     if (!at)
         fail_msg("pattern not found in %s", src);
     memcpy(at, to, m);
-    write_bytes(as, b, n);
+    tu_write_file(as, b, n);
     free(b);
 }
 
@@ -320,7 +266,7 @@ static void test_refused(void **state)
     (void)state;
     bp_net *net = random_net("5,7:relu,3:softmax", 5);
     bp_net_weight(net, 1)[4] = 1234.5f;
-    const char *path = path_in("good.onnx"), *bad = path_in("bad.onnx");
+    const char *path = tu_path("good.onnx"), *bad = tu_path("bad.onnx");
     bp_error err;
     TU_ASSERT_OK(bp_onnx_save(path, net, NULL, &err));
 
@@ -354,19 +300,19 @@ static void test_refused(void **state)
     expect_refused(bad, BP_EFORMAT, "opset 11, expected 13 or later", NULL);
 
     /* Not ONNX at all, an empty file, a missing file. */
-    write_bytes(bad, "{\"net\": \"2,1\"}", 14);
+    tu_write_file(bad, "{\"net\": \"2,1\"}", 14);
     expect_refused(bad, BP_EFORMAT, NULL, NULL);
-    write_bytes(bad, "", 0);
+    tu_write_file(bad, "", 0);
     expect_refused(bad, BP_EFORMAT, "no graph", NULL);
     /* A length that runs past the end. */
     static const unsigned char past[] = {0x08, 0x07, 0x3a, 0x7f, 0x00};
-    write_bytes(bad, past, sizeof past);
+    tu_write_file(bad, past, sizeof past);
     expect_refused(bad, BP_EFORMAT, "byte 2: field 7: its length runs past the end", NULL);
     /* The deprecated group wire type. */
     static const unsigned char group[] = {0x0b, 0x0c};
-    write_bytes(bad, group, sizeof group);
+    tu_write_file(bad, group, sizeof group);
     expect_refused(bad, BP_EFORMAT, "wire type 3", NULL);
-    expect_refused(path_in("missing.onnx"), BP_EIO, "cannot open", NULL);
+    expect_refused(tu_path("missing.onnx"), BP_EIO, "cannot open", NULL);
     bp_net_free(net);
 }
 
@@ -380,30 +326,13 @@ static void test_alloc_failures(void **state)
     bp_meta *meta = bp_meta_create();
     TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
     TU_ASSERT_OK(bp_meta_set_scaling(meta, 3, shift, mul));
-    const char *path = path_in("alloc.onnx");
+    const char *path = tu_path("alloc.onnx");
     bp_error err;
     TU_ASSERT_OK(bp_onnx_save(path, net, meta, &err));
     size_t n0;
-    unsigned char *before = read_bytes(path, &n0);
+    unsigned char *before = tu_read_file(path, &n0);
     tu_counter c;
-    for (long k = 1;; k++) {
-        bp_meta *back = NULL;
-        tu_counter_install(&c);
-        tu_counter_fail_in(&c, k);
-        bp_net *loaded = bp_onnx_load(path, &back, NULL, &err);
-        if (loaded) {
-            bp_meta_free(back);
-            bp_net_free(loaded);
-            assert_int_equal(c.live, 0);
-            bp_set_allocator(NULL);
-            break;
-        }
-        assert_null(back);
-        assert_int_equal(c.live, 0);
-        bp_set_allocator(NULL);
-        assert_int_equal(err.code, BP_ENOMEM);
-        assert_true(k < 1000);
-    }
+    tu_read_each_alloc_failing(onnx_load, path);
     for (long k = 1;; k++) {
         tu_counter_install(&c);
         tu_counter_fail_in(&c, k);
@@ -414,7 +343,7 @@ static void test_alloc_failures(void **state)
             break;
         assert_int_equal(rc, BP_ENOMEM);
         size_t n;
-        unsigned char *now = read_bytes(path, &n);
+        unsigned char *now = tu_read_file(path, &n);
         assert_int_equal(n, n0);
         assert_memory_equal(now, before, n);
         free(now);
@@ -441,11 +370,11 @@ static void test_export_c_source(void **state)
     const float shift[2] = {0.0f, 0.0f}, mul[2] = {2.0f, 0.5f};
     bp_meta *meta = bp_meta_create();
     TU_ASSERT_OK(bp_meta_set_scaling(meta, 2, shift, mul));
-    const char *path = path_in("net.c");
+    const char *path = tu_path("net.c");
     bp_error err;
     TU_ASSERT_OK(bp_export_c(path, net, meta, "tiny", &err));
     size_t n;
-    char *src = (char *)read_bytes(path, &n);
+    char *src = (char *)tu_read_file(path, &n);
     /* Every float reads back exactly, as a valid C literal. */
     assert_non_null(strstr(src, "static const float tiny_w0[4] = { /* (2, 2) layer 0 weights */\n"
                                 "    -0.0f, 3.0f, 9.99999975e-06f, 0.100000001f\n};"));
@@ -466,7 +395,7 @@ static void test_export_c_source(void **state)
     free(src);
 
     /* A bad name is refused and nothing is written. */
-    const char *other = path_in("other.c");
+    const char *other = tu_path("other.c");
     assert_int_equal(bp_export_c(other, net, meta, "int", &err), BP_EINVAL);
     assert_non_null(strstr(err.message, "'int'"));
     assert_int_equal(bp_export_c(other, net, meta, "a-b", &err), BP_EINVAL);
@@ -475,7 +404,7 @@ static void test_export_c_source(void **state)
     w[2] = INFINITY;
     assert_int_equal(bp_export_c(other, net, meta, NULL, &err), BP_ENONFINITE);
     assert_non_null(strstr(err.message, "parameter 2 is not finite"));
-    assert_int_equal(bp_onnx_save(path_in("other.onnx"), net, meta, &err), BP_ENONFINITE);
+    assert_int_equal(bp_onnx_save(tu_path("other.onnx"), net, meta, &err), BP_ENONFINITE);
     assert_int_equal(access(other, F_OK), -1);
     bp_meta_free(meta);
     bp_net_free(net);
@@ -492,5 +421,5 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_export_c_source),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, setup_dir, tu_dir_remove);
 }
