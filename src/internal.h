@@ -32,14 +32,38 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 
 /* ---- core/parallel.c: work split over threads. bp__blocks gives how many
  * row blocks to split `rows` rows into for about `work` multiply-adds: 1
- * for small work, else one block per thread, each of at least
- * BP__MIN_BLOCK_ROWS rows. Block b of n covers rows [rows*b/n, rows*(b+1)/n). */
+ * for small work, else one block per thread (at most BP__MAX_BLOCKS), each
+ * of at least BP__MIN_BLOCK_ROWS rows. Block b of n covers rows
+ * [rows*b/n, rows*(b+1)/n). bp__elem_blocks is the same for an element-wise
+ * pass over n values. */
 #define BP__PARALLEL_WORK 262144.0
 #define BP__MIN_BLOCK_ROWS 16
-/* Element-wise loops (optimizer steps) run on the threads from this length. */
 #define BP__PARALLEL_ELEMS 65536
+#define BP__MAX_BLOCKS 64
 int bp__blocks(int rows, double work);
+int bp__elem_blocks(size_t n);
 #define BP__BLOCK_START(rows, b, n) ((int)((long long)(rows) * (b) / (n)))
+/* Run fn(ctx, b, n) for every block b of n: on up to `threads` threads (and
+ * never more than bp_threads()), each
+ * block on one of them, or, when threads <= 1, in order on the caller's
+ * thread without entering any parallel construct (even an inactive one
+ * costs an allocation). */
+typedef void (*bp__block_fn)(void *ctx, int block, int blocks);
+void bp__for_blocks_parallel(int n, int threads, bp__block_fn fn, void *ctx);
+static inline void bp__for_blocks(int n, int threads, bp__block_fn fn, void *ctx)
+{
+    if (threads > 1 && n > 1) {
+        bp__for_blocks_parallel(n, threads, fn, ctx);
+        return;
+    }
+    /* inline, so tiny networks pay no call for the split they do not make */
+    for (int b = 0; b < n; b++)
+        fn(ctx, b, n);
+}
+/* 1 when every v[0, n) is finite: an integer test of the exponent bits,
+ * which vectorizes (a float sum would be one long chain); split over the
+ * threads when long and not already inside a parallel region. */
+int bp__all_finite(const float *v, size_t n);
 
 /* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
  * parameters there, and with finite, sets it to 1 when every parameter
@@ -58,9 +82,6 @@ void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
 void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
                       const float *A, int lda, const float *B, int ldb,
                       float beta, float *C, int ldc);
-/* "onednn" or "builtin": what bp__gemm uses for products above the tiny
- * size. */
-const char *bp__gemm_backend(void);
 /* The naive twin, kept as the test oracle. */
 void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
                   const float *A, int lda, const float *B, int ldb,

@@ -9,6 +9,9 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #include <stdlib.h>
@@ -19,9 +22,8 @@
 static int default_threads(void)
 {
     const char *env = getenv("OMP_NUM_THREADS");
-    if (env && atoi(env) > 0)
-        return atoi(env);
-    return omp_get_num_procs();
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : omp_get_num_procs();
 }
 #endif
 
@@ -43,11 +45,6 @@ int bp_threads(void)
 #endif
 }
 
-const char *bp_gemm_backend(void)
-{
-    return bp__gemm_backend();
-}
-
 int bp__blocks(int rows, double work)
 {
     /* Small work stays on one thread: waking another costs microseconds.
@@ -59,5 +56,54 @@ int bp__blocks(int rows, double work)
     blocks = rows / BP__MIN_BLOCK_ROWS;
     if (blocks > threads)
         blocks = threads;
+    if (blocks > BP__MAX_BLOCKS)
+        blocks = BP__MAX_BLOCKS;
     return blocks < 1 ? 1 : blocks;
+}
+
+int bp__elem_blocks(size_t n)
+{
+    int threads = bp_threads();
+    if (n < BP__PARALLEL_ELEMS || threads <= 1)
+        return 1;
+    return threads > BP__MAX_BLOCKS ? BP__MAX_BLOCKS : threads;
+}
+
+void bp__for_blocks_parallel(int n, int threads, bp__block_fn fn, void *ctx)
+{
+    /* never more threads than the pool's size (bp_threads) nor blocks */
+    int max = bp_threads();
+    if (threads > max)
+        threads = max;
+    if (threads > n)
+        threads = n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+#endif
+    for (int b = 0; b < n; b++)
+        fn(ctx, b, n);
+}
+
+static uint32_t nonfinite_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
+int bp__all_finite(const float *v, size_t n)
+{
+    uint32_t bad = 0;
+#ifdef _OPENMP
+    const int parts = n < BP__PARALLEL_ELEMS || omp_in_parallel() ? 1 : bp__elem_blocks(n);
+    if (parts > 1) {
+#pragma omp parallel for schedule(static) num_threads(parts) reduction(| : bad)
+        for (size_t i = 0; i < n; i++)
+            bad |= nonfinite_bits(v[i]);
+        return bad == 0;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        bad |= nonfinite_bits(v[i]);
+    return bad == 0;
 }

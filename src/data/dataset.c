@@ -199,6 +199,22 @@ const char *bp_dataset_describe(const bp_dataset *ds)
 static void gather_rows(const bp_dataset *ds, const size_t *rows, size_t first, int b0, int b1,
                         float *x, float *t);
 
+/* Block k of n of a gather, for bp__for_blocks. */
+typedef struct gather_job {
+    const bp_dataset *ds;
+    const size_t *rows;
+    size_t first;
+    int B;
+    float *x, *t;
+} gather_job;
+
+static void gather_block(void *ctx, int k, int n)
+{
+    gather_job *j = ctx;
+    gather_rows(j->ds, j->rows, j->first, BP__BLOCK_START(j->B, k, n),
+                BP__BLOCK_START(j->B, k + 1, n), j->x, j->t);
+}
+
 int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
                       float *x, float *t)
 {
@@ -216,17 +232,8 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
     /* Rows are independent: a large batch is gathered by blocks of rows on
      * the threads. */
     const int n = x ? bp__blocks(B, (double)B * (double)I) : 1;
-    if (n > 1) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n)
-#endif
-        for (int k = 0; k < n; k++) {
-            int b0 = BP__BLOCK_START(B, k, n), b1 = BP__BLOCK_START(B, k + 1, n);
-            gather_rows(ds, rows, first, b0, b1, x, t);
-        }
-    } else {
-        gather_rows(ds, rows, first, 0, B, x, t);
-    }
+    gather_job job = {.ds = ds, .rows = rows, .first = first, .B = B, .x = x, .t = t};
+    bp__for_blocks(n, n, gather_block, &job);
     return 0;
 }
 

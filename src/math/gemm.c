@@ -1,9 +1,9 @@
 /*
  * gemm.c - the one internal matrix product, C = alpha op(A) op(B) + beta C,
  * row-major, behind one signature with three paths:
- *   - tiny products (a few thousand multiply-adds, as in the lessons'
- *     networks) run plain loops, where any library call or packing would
- *     cost more than the arithmetic;
+ *   - tiny products (rows of fewer than TINY_ROW_MACS multiply-adds, as
+ *     in the lessons' networks) run plain scalar loops, where any library
+ *     call or packing would cost more than the arithmetic;
  *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL);
  *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
  *     panels (which also absorbs the transposes) and a register-tiled
@@ -231,7 +231,7 @@ void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
     bp__gemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-const char *bp__gemm_backend(void)
+const char *bp_gemm_backend(void)
 {
 #ifdef BP_HAVE_DNNL
     return "onednn";

@@ -427,6 +427,21 @@ static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, fl
     bp__act_forward(L->act, L->slope, rows, L->O, zr);
 }
 
+/* Block b of n of a layer's forward pass, for bp__for_blocks. */
+typedef struct forward_job {
+    bp_net *net;
+    int l, B;
+    const float *in; /* (B, I) */
+    float *z;        /* (B, O) */
+} forward_job;
+
+static void forward_block(void *ctx, int b, int n)
+{
+    forward_job *j = ctx;
+    forward_rows(j->net, j->l, BP__BLOCK_START(j->B, b, n), BP__BLOCK_START(j->B, b + 1, n), j->in,
+                 j->z);
+}
+
 int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
 {
     int rc;
@@ -444,18 +459,8 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         const bp__layer *L = &net->layers[l];
         float *z = acts_of(net, l); /* (B, O) */
         const int n = bp__blocks(B, (double)B * L->O * L->I);
-        if (n == 1) {
-            /* No parallel construct at all: even an inactive one costs. */
-            forward_rows(net, l, 0, B, in, z);
-        } else {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n)
-#endif
-            for (int blk = 0; blk < n; blk++) {
-                int b0 = BP__BLOCK_START(B, blk, n), b1 = BP__BLOCK_START(B, blk + 1, n);
-                forward_rows(net, l, b0, b1, in, z);
-            }
-        }
+        forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
+        bp__for_blocks(n, n, forward_block, &job);
         if (dropping(net, l)) {
             size_t off = (size_t)net->capacity * net->act_off[l];
             dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off, net->dropped + off);
@@ -560,6 +565,28 @@ static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz,
     bp__act_backward(P->act, P->slope, rows, P->O, net->acts + off, dr);
 }
 
+/* A layer's backward jobs, for bp__for_blocks: the first nw are blocks of
+ * output rows of dW and db, the other nd blocks of batch rows of d in. */
+typedef struct backward_job {
+    bp_net *net;
+    int l, nw, nd;
+    const float *dz; /* (B, O) */
+    float *din;      /* (B, I) */
+} backward_job;
+
+static void backward_block(void *ctx, int j, int jobs)
+{
+    backward_job *w = ctx;
+    const int O = w->net->layers[w->l].O, B = w->net->batch;
+    (void)jobs;
+    if (j < w->nw)
+        weight_grad_rows(w->net, w->l, BP__BLOCK_START(O, j, w->nw),
+                         BP__BLOCK_START(O, j + 1, w->nw), w->dz);
+    else
+        input_grad_rows(w->net, w->l, BP__BLOCK_START(B, j - w->nw, w->nd),
+                        BP__BLOCK_START(B, j - w->nw + 1, w->nd), w->dz, w->din);
+}
+
 int bp_net_backward(bp_net *net, float *dx)
 {
     if (!net)
@@ -577,24 +604,10 @@ int bp_net_backward(bp_net *net, float *dx)
         /* Two independent jobs read dz: dW and db by blocks of output rows,
          * d in by blocks of batch rows. */
         const int nw = bp__blocks(L->O, work), nd = want_din ? bp__blocks(B, work) : 0;
-        const int jobs = nw + nd;
-        if (nw == 1 && nd <= 1) {
-            weight_grad_rows(net, l, 0, L->O, net->delta[cur]);
-            if (nd)
-                input_grad_rows(net, l, 0, B, net->delta[cur], din);
-        } else {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
-#endif
-            for (int j = 0; j < jobs; j++) {
-                if (j < nw)
-                    weight_grad_rows(net, l, BP__BLOCK_START(L->O, j, nw),
-                                     BP__BLOCK_START(L->O, j + 1, nw), net->delta[cur]);
-                else
-                    input_grad_rows(net, l, BP__BLOCK_START(B, j - nw, nd),
-                                    BP__BLOCK_START(B, j - nw + 1, nd), net->delta[cur], din);
-            }
-        }
+        backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .dz = net->delta[cur],
+                            .din = din};
+        /* One weight job and at most one input job: small work, one thread. */
+        bp__for_blocks(nw + nd, nw > 1 || nd > 1 ? nw + nd : 1, backward_block, &job);
         cur = 1 - cur;
     }
     net->have_delta = 0;

@@ -187,23 +187,11 @@ void bp_optim_free(bp_optim *opt)
  *   ADAM     m = m * beta1 + (1 - beta1) * g;  v = v * beta2 + (1 - beta2) * g * g
  *            p = p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
  *            step_size = lr / (1 - beta1^t) */
-/* 1 when every p[lo, hi) is finite. Tests the exponent bits, an integer
- * test that vectorizes (a float sum would run as one long chain). */
-static int all_finite(const float *p, size_t lo, size_t hi)
-{
-    uint32_t bad = 0;
-    for (size_t i = lo; i < hi; i++) {
-        uint32_t u;
-        memcpy(&u, &p[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    return bad == 0;
-}
-
 /* The update of entries [lo, hi) of the blocks, for step t (1-based); with
- * prev, those parameters are first copied there. Returns 1 when the updated
- * parameters are all finite. */
-static int update_range(bp_optim *opt, double lr, long t, float *prev, size_t lo, size_t hi)
+ * prev, those parameters are first copied there. With check, returns 1
+ * when the updated parameters are all finite (without, 1). */
+static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
+                        size_t hi)
 {
     const bp_optim_opts *o = &opt->opts;
     bp_net *net = opt->net;
@@ -281,7 +269,25 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, size_t lo
     default:
         break;
     }
-    return all_finite(p, lo, hi);
+    return !check || bp__all_finite(p + lo, hi - lo);
+}
+
+/* A step split in element blocks over the threads. */
+typedef struct step_job {
+    bp_optim *opt;
+    double lr;
+    long t;
+    float *prev;
+    int check;
+    int ok[BP__MAX_BLOCKS]; /* each block's finiteness */
+} step_job;
+
+static void step_block(void *ctx, int k, int parts)
+{
+    step_job *j = ctx;
+    const size_t n = j->opt->n;
+    j->ok[k] = update_range(j->opt, j->lr, j->t, j->prev, j->check, n * (size_t)k / (size_t)parts,
+                            n * (size_t)(k + 1) / (size_t)parts);
 }
 
 int bp_optim_step(bp_optim *opt, double lr)
@@ -321,18 +327,12 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     const long t = opt->steps < LONG_MAX ? opt->steps + 1 : LONG_MAX;
     /* Element-wise, so any split gives the same bits; long blocks run on
      * the threads. */
-    const int parts = n >= BP__PARALLEL_ELEMS ? bp_threads() : 1;
+    const int parts = bp__elem_blocks(n);
+    step_job job = {.opt = opt, .lr = lr, .t = t, .prev = prev, .check = finite != NULL};
+    bp__for_blocks(parts, parts, step_block, &job);
     int ok = 1;
-    if (parts <= 1) {
-        ok = update_range(opt, lr, t, prev, 0, n);
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts) reduction(&& : ok)
-#endif
-        for (int k = 0; k < parts; k++)
-            ok = update_range(opt, lr, t, prev, n * (size_t)k / (size_t)parts,
-                              n * (size_t)(k + 1) / (size_t)parts) && ok;
-    }
+    for (int k = 0; k < parts; k++)
+        ok = ok && job.ok[k];
     if (finite)
         *finite = ok;
     opt->steps = t;

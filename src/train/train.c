@@ -281,38 +281,10 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
 
 /* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
  * non-finite value stopped training, or a negative error. */
-/* 1 when v is an infinity or a NaN: its exponent bits are all set. */
-static inline uint32_t nonfinite_bits(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x7f800000u) == 0x7f800000u;
-}
-
-/* 1 when every gradient entry is finite: an integer test of the exponent
- * bits, which vectorizes, where the norm is one long chain of double adds. */
-static int grads_finite(bp_net *net)
-{
-    const float *g = bp_net_grads(net);
-    const size_t n = bp_net_param_count(net);
-    const int parts = n >= BP__PARALLEL_ELEMS ? bp_threads() : 1;
-    uint32_t bad = 0;
-    if (parts > 1) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts) reduction(| : bad)
-#endif
-        for (size_t i = 0; i < n; i++)
-            bad |= nonfinite_bits(g[i]);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            bad |= nonfinite_bits(g[i]);
-    }
-    return bad == 0;
-}
-
 /* One batch: gradient, guard, step. The gradient norms (*norm and the
- * layers') are measured when want_norm is set or clipping needs them, and
- * otherwise only the gradient's finiteness is checked. */
+ * layers') are measured when want_norm is set or clipping needs them;
+ * otherwise only the gradient's finiteness is checked, which costs far less
+ * than the norm's long chain of double adds. */
 static int batch_step(run *r, int B, long step, int want_norm, double *loss, double *acc,
                       double *norm, int *bad_layer)
 {
@@ -352,7 +324,8 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
         if ((rc = bp_net_backward(net, NULL)) != 0)
             return rc;
     }
-    if (want_norm || o->clip_norm > 0.0 || !grads_finite(net)) {
+    if (want_norm || o->clip_norm > 0.0 ||
+        !bp__all_finite(bp_net_grads(net), bp_net_param_count(net))) {
         *norm = grad_norm(net, r->layer_norm, bad_layer);
         if (!isfinite(*norm))
             return 1;

@@ -87,8 +87,9 @@ static void test_builtin(void **state)
 static void test_backend(void **state)
 {
     (void)state;
-    check_all(bp__gemm, bp__gemm_backend());
-    assert_string_equal(bp_gemm_backend(), bp__gemm_backend());
+    const char *name = bp_gemm_backend();
+    assert_true(strcmp(name, "onednn") == 0 || strcmp(name, "builtin") == 0);
+    check_all(bp__gemm, name);
 }
 
 /* Zero-sized products touch nothing; K = 0 scales C by beta. */
@@ -144,7 +145,7 @@ static void test_row_blocks(void **state)
         {0, 1, 100, 256, 784}, {1, 0, 256, 784, 100}, {0, 1, 37, 64, 64},    {0, 0, 200, 100, 30},
     };
     for (size_t s = 0; s < sizeof net / sizeof net[0]; s++) {
-        check_blocks(bp__gemm, bp__gemm_backend(), net[s][0], net[s][1], net[s][2], net[s][3],
+        check_blocks(bp__gemm, bp_gemm_backend(), net[s][0], net[s][1], net[s][2], net[s][3],
                      net[s][4]);
         check_blocks(bp__gemm_builtin, "builtin", net[s][0], net[s][1], net[s][2], net[s][3],
                      net[s][4]);
