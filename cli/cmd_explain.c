@@ -621,16 +621,10 @@ int cmd_explain(int argc, char **argv)
     /* A bad --loss is a usage error whatever the network. */
     if (loss_name && cli_parse_loss("--loss", loss_name, NULL, &loss))
         goto done;
-    if (model_path) {
-        if ((rc = cli_model_load(model_path, &m)) != 0 ||
-            (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
-            goto done;
-        net = m.net;
-    } else {
-        if (!(m.net = net = cli_parse_net("--net", spec)))
-            goto done;
-        if (cli_parse_loss("--loss", loss_name, net, &loss))
-            goto done;
+    if ((rc = cli_model_or_net(model_path, spec, loss_name, &m, &loss)) != 0)
+        goto done;
+    net = m.net;
+    if (!model_path) {
         if (weights) {
             if ((rc = cli_parse_weights("--weights", weights, net)) != 0)
                 goto done;

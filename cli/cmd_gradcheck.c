@@ -225,16 +225,10 @@ int cmd_gradcheck(int argc, char **argv)
         goto done;
 
     bp_rng_seed(&rng, seed);
-    if (model_path) {
-        if ((rc = cli_model_load(model_path, &m)) != 0 ||
-            (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
-            goto done;
-        net = m.net;
-    } else {
-        if (!(m.net = net = cli_parse_net("--net", spec)))
-            goto done;
-        if (cli_parse_loss("--loss", loss_name, net, &loss))
-            goto done;
+    if ((rc = cli_model_or_net(model_path, spec, loss_name, &m, &loss)) != 0)
+        goto done;
+    net = m.net;
+    if (!model_path) {
         int lib_rc = bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0);
         if (lib_rc != 0) {
             rc = cli_lib_error("initialising the network", lib_rc, net);

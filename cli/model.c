@@ -39,6 +39,19 @@ int cli_model_loss(const cli_model *m, const char *name, bp_loss *out)
     return cli_parse_loss("--loss", name, m->net, out);
 }
 
+int cli_model_or_net(const char *path, const char *spec, const char *name, cli_model *m,
+                     bp_loss *loss)
+{
+    int rc;
+    if (path) {
+        if ((rc = cli_model_load(path, m)) != 0)
+            return rc;
+    } else if (!(m->net = cli_parse_net("--net", spec))) {
+        return CLI_USAGE;
+    }
+    return cli_model_loss(m, name, loss);
+}
+
 bp_dataset *cli_data_load(const char *spec, uint64_t seed)
 {
     bp_error err;

@@ -24,6 +24,13 @@ void cli_model_free(cli_model *m);
  * returns CLI_USAGE on an unknown name. */
 int cli_model_loss(const cli_model *m, const char *name, bp_loss *out);
 
+/* The network a command checks or explains: a model file's (path), or a
+ * spec's with its weights still to set (spec), into m->net; *loss from
+ * name, else the model's, else the default for the last layer. Returns 0,
+ * or the exit code of what went wrong (printed). */
+int cli_model_or_net(const char *path, const char *spec, const char *name, cli_model *m,
+                     bp_loss *loss);
+
 /* Load a data set from a spec; prints the library's message and returns
  * NULL on failure. */
 bp_dataset *cli_data_load(const char *spec, uint64_t seed);
