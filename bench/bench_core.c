@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifdef BENCH_OPENBLAS
 #include <cblas.h>
 #endif
@@ -50,19 +47,29 @@ static float *randoms(size_t n, uint64_t seed)
 }
 
 /* One product split into row blocks over the threads, as the network does. */
+typedef struct split_job {
+    gemm_fn fn;
+    int ta, tb, M, N, K;
+    const float *A, *B;
+    float *C;
+} split_job;
+
+static void split_block(void *ctx, int b, int n)
+{
+    const split_job *j = ctx;
+    int lda = j->ta ? j->M : j->K, ldb = j->tb ? j->K : j->N;
+    int m0 = BP__BLOCK_START(j->M, b, n), m1 = BP__BLOCK_START(j->M, b + 1, n);
+    const float *Ab = j->ta ? j->A + m0 : j->A + (size_t)m0 * lda;
+    j->fn(j->ta, j->tb, m1 - m0, j->N, j->K, 1.0f, Ab, lda, j->B, ldb, 0.0f,
+          j->C + (size_t)m0 * j->N, j->N);
+}
+
 static void split_gemm(gemm_fn fn, int ta, int tb, int M, int N, int K, const float *A,
                        const float *B, float *C)
 {
-    int lda = ta ? M : K, ldb = tb ? K : N;
+    split_job job = {fn, ta, tb, M, N, K, A, B, C};
     int n = bp__blocks(M, (double)M * N * K);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n) if (n > 1)
-#endif
-    for (int b = 0; b < n; b++) {
-        int m0 = BP__BLOCK_START(M, b, n), m1 = BP__BLOCK_START(M, b + 1, n);
-        const float *Ab = ta ? A + m0 : A + (size_t)m0 * lda;
-        fn(ta, tb, m1 - m0, N, K, 1.0f, Ab, lda, B, ldb, 0.0f, C + (size_t)m0 * N, N);
-    }
+    bp__for_blocks(n, n, split_block, &job);
 }
 
 #ifdef BENCH_OPENBLAS

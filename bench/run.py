@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -103,7 +104,6 @@ def main():
 
     # The lessons' tiny network, full-batch gradient descent.
     tiny_epochs = 20000 if quick else 200000
-    import time
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         out, rss = run([bp, "train", "--data", os.path.join(ROOT, "examples", "lesson-data.csv"),

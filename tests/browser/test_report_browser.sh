@@ -4,16 +4,8 @@
 # the page checks that every figure section holds laid-out, non-empty SVG.
 # Skipped with a message where Debian's chromium is absent.
 # Usage: sh test_report_browser.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_report_browser.sh PATH_TO_backprop}
+. "$(dirname "$0")/../cli/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 CHROMIUM=$(command -v chromium || true)
 if [ -z "$CHROMIUM" ]; then
     echo "SKIP: chromium is not installed (apt-get install chromium)"

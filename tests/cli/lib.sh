@@ -29,3 +29,13 @@ has() {
 err_has() {
     grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
 }
+# Debian's python3, for the reference tests (not the one first on PATH).
+PY=/usr/bin/python3
+# need_python MODULES NAMES PACKAGES: skip the test (exit 0 with a message)
+# unless $PY imports MODULES ("torch, numpy").
+need_python() {
+    if [ ! -x "$PY" ] || ! "$PY" -c "import $1" 2>/dev/null; then
+        echo "SKIP: $2 are not installed (apt-get install $3)"
+        exit 0
+    fi
+}

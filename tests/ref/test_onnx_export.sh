@@ -3,20 +3,9 @@
 # backprop code involved), gives `backprop predict`'s outputs to 1e-5.
 # Skipped with a message where Debian's python3-onnx is absent.
 # Usage: sh test_onnx_export.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_onnx_export.sh PATH_TO_backprop}
+. "$(dirname "$0")/../cli/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-if [ ! -x "$PY" ] || ! "$PY" -c 'import onnx, numpy' 2>/dev/null; then
-    echo "SKIP: python3-onnx and python3-numpy are not installed (apt-get install python3-onnx python3-numpy)"
-    exit 0
-fi
+need_python "onnx, numpy" "python3-onnx and python3-numpy" "python3-onnx python3-numpy"
 
 # A 4-input, 3-class problem as CSV; the first input is around 100, so the
 # standardized models scale it.

@@ -2,20 +2,9 @@
 # (torch.nn.Linear layers filled from the safetensors file), gives the same
 # predictions as `backprop predict`. Skipped with a message where Debian's
 # python3-torch is absent. Usage: sh test_torch_model.sh PATH_TO_backprop
-set -eu
-BP=${1:?usage: sh test_torch_model.sh PATH_TO_backprop}
+. "$(dirname "$0")/../cli/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-if [ ! -x "$PY" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-    echo "SKIP: python3-torch and python3-numpy are not installed (apt-get install python3-torch python3-numpy)"
-    exit 0
-fi
+need_python "torch, numpy" "python3-torch and python3-numpy" "python3-torch python3-numpy"
 
 # A 4-input, 3-class problem as CSV: inputs from a fixed formula, the class
 # from which input is largest.
