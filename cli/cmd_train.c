@@ -86,14 +86,14 @@ static void help(void)
         "                       dropout and synthetic data; a synthetic --test set is\n"
         "                       drawn with N + 1 (default: 1)\n"
         "  --no-shuffle         keep the rows in file order (default: reshuffle every\n"
-        "                       epoch)\n"
+        "                       epoch; a full batch is never shuffled)\n"
         "  --patience N         stop after N epochs without a better validation loss and\n"
         "                       keep the best weights; needs --val-split (default: 0, off)\n"
         "  --threads N          threads for the arithmetic; the results do not depend on\n"
         "                       it (default: 1 or all of OMP_NUM_THREADS, else of the\n"
         "                       cores, whichever measures faster, measured again every\n"
-        "                       few seconds; under mpirun, the machine's cores / its\n"
-        "                       ranks)\n");
+        "                       few seconds; with a full batch, all; under mpirun, the\n"
+        "                       machine's cores / its ranks)\n");
     printf(
         "  --deterministic      cut every batch into --parts fixed parts and add their\n"
         "                       gradients in part order, so that a run over any number\n"
@@ -460,7 +460,7 @@ static int on_batch(int epoch, long batch, long batches, double loss, void *ctx)
     if (ss->startup == 0.0)
         ss->startup = cli_process_seconds();
     cli_progress_batch(&ss->progress, epoch, batch, batches, loss);
-    cli_tune_batch(&ss->tune, ss->progress.batch_end);
+    cli_tune_batch(&ss->tune);
     ss->at_epoch = epoch;
     ss->at_batch = batch;
     return cli_interrupted();
@@ -480,7 +480,11 @@ static int on_checkpoint(const bp_train_state *state, void *ctx)
 static int on_epoch(const bp_epoch_stats *st, void *ctx)
 {
     session *ss = ctx;
-    cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr};
+    cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr,
+                   .seconds = st->seconds,
+                   .samples_per_s = st->train_seconds > 0.0
+                                        ? (double)ss->progress.rows / st->train_seconds
+                                        : NAN};
     bp_error err;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
@@ -493,7 +497,7 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         e.val_accuracy = st->val_accuracy;
     }
     if (ss->test) {
-        double acc;
+        double acc, t0 = cli_now();
         if (bp_evaluate(ss->net, ss->test, ss->loss, &e.test_loss, &acc, &err) != 0) {
             cli_progress_clear(&ss->progress);
             cli_error("evaluating the test data: %s", err.message);
@@ -502,6 +506,7 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         }
         e.has |= CLI_HAS_TEST | (acc >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
         e.test_accuracy = acc;
+        e.seconds += cli_now() - t0;
     }
     if (cli_progress_epoch(&ss->progress, &e) != 0) {
         ss->failed = 1;
@@ -513,7 +518,7 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
     }
     if (st->best)
         ss->best = e;
-    cli_tune_epoch(&ss->tune, cli_now());
+    cli_tune_epoch(&ss->tune);
     return 0;
 }
 
@@ -768,8 +773,11 @@ static int configure(job *j)
     j->ss.report = s->report != NULL;
     j->ss.random = s->optimizer == BP_OPTIM_RANDOM;
     /* Alone, the thread count follows measured speed unless given; a rank
-     * of several keeps what its share of the cores gives it. */
-    cli_tune_init(&j->ss.tune, s->threads > 0 || cli_dist_size() > 1 ? 1 : bp_threads());
+     * of several keeps what its share of the cores gives it. A full batch
+     * keeps every thread: the windows the tuning times are runs of batches
+     * inside an epoch. */
+    cli_tune_init(&j->ss.tune,
+                  s->threads > 0 || cli_dist_size() > 1 || (size_t)B >= n_train ? 1 : bp_threads());
     cli_progress_init(&j->ss.progress, o->epochs, n_train, B, !s->quiet && !s->json,
                       !s->quiet && !s->json, s->log || s->json || s->report);
     return CLI_OK;

@@ -152,7 +152,8 @@ void cli_progress_init(cli_progress *p, int epochs, size_t rows, long batch, int
     p->lines = lines;
     p->bar = bar && cli_is_terminal(stderr);
     p->keep = keep;
-    p->epoch_start = cli_now();
+    if (p->bar)
+        p->epoch_start = cli_now();
 }
 
 void cli_progress_free(cli_progress *p)
@@ -194,12 +195,13 @@ static void draw_bar(cli_progress *p, int epoch, long batch, long batches, doubl
 
 void cli_progress_batch(cli_progress *p, int epoch, long batch, long batches, double loss)
 {
-    double now = cli_now();
-    p->batch_end = now;
     p->loss_sum += loss;
     p->loss_n++;
+    if (!p->bar)
+        return; /* away from a terminal the clock is not read per batch */
+    double now = cli_now();
     /* Not in an epoch's first tenth of a second, so fast epochs draw nothing. */
-    if (p->bar && now - p->bar_last >= REDRAW_SECONDS && now - p->epoch_start >= REDRAW_SECONDS) {
+    if (now - p->bar_last >= REDRAW_SECONDS && now - p->epoch_start >= REDRAW_SECONDS) {
         p->bar_last = now;
         draw_bar(p, epoch, batch, batches, now);
     }
@@ -226,11 +228,10 @@ static void print_line(const cli_progress *p, const cli_epoch *e)
 
 int cli_progress_epoch(cli_progress *p, cli_epoch *e)
 {
-    double now = cli_now(), train_time = p->batch_end - p->epoch_start;
     cli_progress_clear(p);
-    e->seconds = now - p->epoch_start;
-    e->samples_per_s = train_time > 0.0 ? (double)p->rows / train_time : NAN;
-    p->epoch_start = now;
+    p->elapsed += e->seconds;
+    if (p->bar)
+        p->epoch_start = cli_now();
     p->loss_sum = 0.0;
     p->loss_n = 0;
     if (p->keep) {
@@ -251,9 +252,9 @@ int cli_progress_epoch(cli_progress *p, cli_epoch *e)
     p->printed = 0;
     /* A line at most every LINE_SECONDS, but always the first and the last. */
     if (p->lines && (!p->line_any || e->epoch == 1 || e->epoch == p->epochs ||
-                     now - p->line_last >= LINE_SECONDS)) {
+                     p->elapsed - p->line_last >= LINE_SECONDS)) {
         print_line(p, e);
-        p->line_last = now;
+        p->line_last = p->elapsed;
         p->line_any = 1;
         p->printed = 1;
     }

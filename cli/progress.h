@@ -82,8 +82,8 @@ typedef struct cli_progress {
     int keep;            /* keep every epoch's figures */
     double bar_last, line_last; /* when the bar, a line, was last drawn */
     int bar_shown, line_any;
-    double epoch_start;  /* when the current epoch began */
-    double batch_end;    /* when its last batch so far ended */
+    double elapsed;      /* the epochs' seconds so far, as measured by training */
+    double epoch_start;  /* when the current epoch began (kept for the bar) */
     double loss_sum;     /* its batch losses so far */
     long loss_n;
     cli_epoch *all;      /* (n) every epoch's figures, when kept */
@@ -104,8 +104,10 @@ void cli_progress_free(cli_progress *p);
 void cli_progress_batch(cli_progress *p, int epoch, long batch, long batches, double loss);
 /* Erase the bar (before printing anything else). */
 void cli_progress_clear(cli_progress *p);
-/* After each epoch: e's seconds and samples_per_s are filled in here; e is
- * kept and its line printed when due. Returns 0, or CLI_RUNTIME (printed)
+/* After each epoch, with e's figures measured (seconds and samples_per_s
+ * included: training measures them, so the tool reads no clock per epoch);
+ * e is kept and its line printed when due (lines are thinned by the
+ * epochs' measured time). Returns 0, or CLI_RUNTIME (printed)
  * when memory ran out. */
 int cli_progress_epoch(cli_progress *p, cli_epoch *e);
 /* After training: erase the bar and print the last epoch's line if it was

@@ -7,11 +7,13 @@
 #include "tune.h"
 
 #include "backprop.h"
+#include "progress.h"
 
 #define WARMUP_BATCHES 4
 #define WINDOW_BATCHES 8
 #define WINDOW_SECONDS 0.02
 #define RETUNE_SECONDS 5.0
+#define RETUNE_CHECK_BATCHES 64 /* settled: the clock is read every this many batches */
 
 void cli_tune_init(cli_tune *t, int max)
 {
@@ -41,7 +43,19 @@ static void open_window(cli_tune *t, double now)
     t->start = now;
 }
 
-void cli_tune_batch(cli_tune *t, double now)
+/* Whether a window of n batches is checked against the clock: every batch
+ * up to 16, then every n/16 to n/8 batches, so fast batches cost a few
+ * clock reads per window rather than one each (and overshoot it by at most
+ * an eighth). */
+static int check_due(long n)
+{
+    long step = 1;
+    while (step * 16 <= n)
+        step *= 2;
+    return n >= WINDOW_BATCHES && n % step == 0;
+}
+
+void cli_tune_batch(cli_tune *t)
 {
     if (t->max <= 1)
         return;
@@ -50,20 +64,27 @@ void cli_tune_batch(cli_tune *t, double now)
     case 0: /* warming up with every thread */
         if (t->batches >= WARMUP_BATCHES) {
             t->phase = 1;
-            open_window(t, now);
+            open_window(t, cli_now());
         }
         return;
-    case 3: /* settled: measure again after a while */
+    case 3: { /* settled: measure again after a while */
+        if (t->batches % RETUNE_CHECK_BATCHES != 0)
+            return;
+        double now = cli_now();
         if (now - t->settled >= RETUNE_SECONDS) {
             t->phase = 1;
             use(t, t->max);
             open_window(t, now);
         }
         return;
+    }
     default:
         break;
     }
-    if (t->batches < WINDOW_BATCHES || now - t->start < WINDOW_SECONDS)
+    if (!check_due(t->batches))
+        return;
+    double now = cli_now();
+    if (now - t->start < WINDOW_SECONDS)
         return;
     t->per_batch[t->phase - 1] = (now - t->start) / (double)t->batches;
     if (t->phase == 1) {
@@ -74,12 +95,13 @@ void cli_tune_batch(cli_tune *t, double now)
     }
     t->phase = 3;
     t->settled = now;
+    t->batches = 0;
     use(t, t->per_batch[1] < t->per_batch[0] ? 1 : t->max);
 }
 
-void cli_tune_epoch(cli_tune *t, double now)
+void cli_tune_epoch(cli_tune *t)
 {
     /* The window restarts after the epoch's evaluation. */
     if (t->max > 1 && (t->phase == 1 || t->phase == 2))
-        open_window(t, now);
+        open_window(t, cli_now());
 }

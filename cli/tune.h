@@ -26,10 +26,10 @@ typedef struct cli_tune {
 /* Start tuning over max threads (nothing happens when max <= 1). */
 void cli_tune_init(cli_tune *t, int max);
 
-/* After every training batch, at time now (seconds, cli_now()). */
-void cli_tune_batch(cli_tune *t, double now);
+/* After every training batch (the clock is read only now and then). */
+void cli_tune_batch(cli_tune *t);
 
 /* At an epoch's end: evaluation time must not count as batches'. */
-void cli_tune_epoch(cli_tune *t, double now);
+void cli_tune_epoch(cli_tune *t);
 
 #endif

@@ -680,7 +680,8 @@ typedef struct bp_epoch_stats {
                              * its weight and bias gradient, before clipping;
                              * NULL with random search. Borrowed, valid during
                              * the callback */
-    double seconds;         /* wall time of the epoch */
+    double seconds;         /* wall time of the epoch, validation included */
+    double train_seconds;   /* of it, the time in the epoch's batches */
     int best;               /* 1: the best validation loss so far */
 } bp_epoch_stats;
 
@@ -737,7 +738,8 @@ typedef struct bp_train_opts {
     bp_loss loss;
     int epochs;             /* default 10 */
     int batch;              /* rows per batch; 0: the whole set (full-batch); default 32 */
-    int shuffle;            /* reshuffle the rows every epoch (default 1) */
+    int shuffle;            /* reshuffle the rows every epoch (default 1); a full
+                             * batch keeps the data's order whatever this says */
     uint64_t seed;          /* the run's generator: shuffle, split, dropout, random search */
     bp_optim_opts optim;    /* default: sgd, lr 0.01 */
     bp_schedule schedule;   /* its base is taken from optim.lr; default constant */

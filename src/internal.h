@@ -103,6 +103,10 @@ void bp__softmax_d(int O, const double *z, double *a);
  * targets (class indices in range). msg receives the detail on failure. */
 int bp__loss_check(bp_loss loss, int B, int O, const float *t, int T,
                    char *msg, size_t msg_size);
+/* bp_loss_compute without the checks, for targets already checked: the
+ * loss of outputs y (B, O), and dL/dy into dy when not NULL. */
+double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *t, int T,
+                       float *dy);
 /* Fused forms: from the logits z (B, O) of a softmax (CCE) or sigmoid (BCE)
  * output layer, the loss and, when dz is not NULL, dL/dz (B, O). */
 double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
@@ -140,6 +144,8 @@ void bp__net_set_message(bp_net *net, const char *fmt, ...)
     ;
 /* Validate a batch of targets for this network's output; sets the message. */
 int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T);
+/* bp_net_loss for targets the caller has checked with bp__net_check_targets. */
+int bp__net_loss_checked(bp_net *net, bp_loss loss, const float *t, int T, double *value);
 
 /* ---- nn/reference.c: the network's loss in double precision from its
  * float parameters (or from a double copy of them). */

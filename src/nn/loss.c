@@ -159,6 +159,15 @@ int bp_loss_compute(bp_loss loss, int B, int O, const float *y, const float *t,
         return rc;
     if (!y)
         return BP_EINVAL;
+    double v = bp__loss_values(loss, B, O, y, t, T, dy);
+    if (value)
+        *value = v;
+    return 0;
+}
+
+double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *t, int T,
+                       float *dy)
+{
     double n = bp__loss_norm(loss, B, O), sum = 0.0;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < O; k++) {
@@ -168,9 +177,7 @@ int bp_loss_compute(bp_loss loss, int B, int O, const float *y, const float *t,
             if (dy)
                 dy[i] = (float)(g / n);
         }
-    if (value)
-        *value = sum / n;
-    return 0;
+    return sum / n;
 }
 
 double bp__loss_fused(bp_loss loss, int B, int O, const float *z,

@@ -484,7 +484,7 @@ int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int 
 /* The loss of the last forward pass; dz (B, O) receives dL/dz of the output
  * layer when not NULL. */
 static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
-                       double *value, float *dz)
+                       double *value, float *dz, int checked)
 {
     const bp__layer *L = &net->layers[net->n_layers - 1];
     int B = net->batch, rc;
@@ -493,13 +493,13 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
         bp__net_set_message(net, "loss: run bp_net_forward first");
         return BP_EINVAL;
     }
-    if ((rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
+    if (!checked && (rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
         return rc;
     if (bp__loss_fuses(loss, L->act)) {
         v = bp__loss_fused(loss, B, L->O, net->logits, t, T, dz);
     } else {
         const float *a = acts_of(net, net->n_layers - 1);
-        bp_loss_compute(loss, B, L->O, a, t, T, &v, dz);
+        v = bp__loss_values(loss, B, L->O, a, t, T, dz);
         if (dz)
             bp__act_backward(L->act, L->slope, B, L->O, a, dz);
     }
@@ -508,13 +508,24 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     return 0;
 }
 
-int bp_net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value)
+static int net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value,
+                    int checked)
 {
     if (!net)
         return BP_EINVAL;
-    int rc = output_loss(net, loss, t, T, value, net->delta[0]);
+    int rc = output_loss(net, loss, t, T, value, net->delta[0], checked);
     net->have_delta = rc == 0;
     return rc;
+}
+
+int bp_net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value)
+{
+    return net_loss(net, loss, t, T, value, 0);
+}
+
+int bp__net_loss_checked(bp_net *net, bp_loss loss, const float *t, int T, double *value)
+{
+    return net_loss(net, loss, t, T, value, 1);
 }
 
 void bp_net_zero_grad(bp_net *net)
@@ -635,7 +646,7 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
     if (!net)
         return BP_EINVAL;
     if ((rc = bp_net_forward(net, B, x, &out)) != 0 ||
-        (rc = output_loss(net, loss, t, T, value, NULL)) != 0)
+        (rc = output_loss(net, loss, t, T, value, NULL, 0)) != 0)
         return rc;
     if (accuracy)
         *accuracy = bp_accuracy(B, bp_net_outputs(net), out, t, T);

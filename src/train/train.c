@@ -1,6 +1,7 @@
 /*
  * train.c - the training loop: epochs over a data set in full or mini
- * batches (reshuffled every epoch by the run's seeded generator), an
+ * batches (reshuffled every epoch by the run's seeded generator; a full
+ * batch keeps the data's order and is gathered once), an
  * optimizer step per batch at the schedule's rate, validation after every
  * epoch, early stopping that restores the best weights, gradient clipping,
  * dropout, and the guard that stops on the first non-finite loss or
@@ -312,8 +313,9 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
         }
     } else {
         bp_net_zero_grad(net);
+        /* the targets were checked when the batch was gathered */
         if ((rc = bp_net_forward(net, B, r->xb, &out)) != 0 ||
-            (rc = bp_net_loss(net, o->loss, r->tb, r->T, loss)) != 0)
+            (rc = bp__net_loss_checked(net, o->loss, r->tb, r->T, loss)) != 0)
             return rc;
         if (r->classify)
             *acc = bp_accuracy(B, r->O, out, r->tb, r->T);
@@ -441,7 +443,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     sched.base = opts->optim.lr;
     size_t P = bp_net_param_count(net);
     long step = 0, first_batch = 0;
-    int since_best = 0, first_epoch = 1;
+    int since_best = 0, first_epoch = 1, gathered = 0;
     double lsum0 = 0.0, asum0 = 0.0, norm0 = 0.0;   /* a resumed epoch's sums so far */
     const bp_train_state *rs = opts->resume;
     if (rs) {
@@ -464,8 +466,9 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         long batches = (long)((r.n_train + (size_t)r.B - 1) / (size_t)r.B);
         bp_epoch_stats st;
         memset(&st, 0, sizeof st);
-        /* a resumed epoch keeps the order it was shuffled into */
-        if (opts->shuffle && first_batch == 0)
+        /* A resumed epoch keeps the order it was shuffled into; one batch
+         * holds every row whatever their order, so it is not shuffled. */
+        if (opts->shuffle && first_batch == 0 && batches > 1)
             shuffle(&r.rng, r.order, r.n_train);
         for (long b = first_batch; b < batches; b++) {
             size_t first = (size_t)b * (size_t)r.B;
@@ -474,9 +477,17 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
             int bad_layer = -1;
             if (opts->dropout > 0.0)
                 bp_net_set_dropout(net, opts->dropout, &r.rng);
-            if ((rc = bp_dataset_gather(train, r.order + first, 0, B, r.xb, r.tb)) != 0) {
-                bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
-                goto done;
+            /* the one batch of a full-batch run is the same every epoch */
+            if (!(batches == 1 && gathered)) {
+                if ((rc = bp_dataset_gather(train, r.order + first, 0, B, r.xb, r.tb)) != 0) {
+                    bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
+                    goto done;
+                }
+                if (!r.rsearch && (rc = bp__net_check_targets(net, opts->loss, B, r.tb, r.T)) != 0) {
+                    bp__error_set(err, rc, "%s", bp_net_message(net));
+                    goto done;
+                }
+                gathered = 1;
             }
             /* the epoch's figures report the norms of its last batch */
             rc = batch_step(&r, B, step, b + 1 == batches, &loss, &acc, &norm, &bad_layer);
@@ -509,6 +520,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 break;
             }
         }
+        const double t_batches = now_seconds();
         first_batch = 0;
         lsum0 = asum0 = norm0 = 0.0;
         bp_net_set_dropout(net, 0.0, NULL);
@@ -538,7 +550,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 since_best++;
             }
         }
-        st.seconds = now_seconds() - t0;
+        st.train_seconds = t_batches - t0;
+        st.seconds = r.n_val > 0 ? now_seconds() - t0 : st.train_seconds;
         res->epochs_run = epoch;
         res->steps = step;
         res->last = st;

@@ -310,6 +310,66 @@ static void test_callback_stops(void **state)
     bp_dataset_free(ds);
 }
 
+/* A full batch holds every row whatever their order, so training does not
+ * shuffle it: with or without shuffling the weights are bitwise those of
+ * plain gradient descent written out by hand over the rows in data order
+ * (bp_net_gradient, then w -= lr g). The epoch's timing is measured and
+ * its batches' share of it is at most the whole. */
+static int check_times(const bp_epoch_stats *st, void *ctx)
+{
+    (void)ctx;
+    assert_true(st->train_seconds >= 0.0);
+    assert_true(st->train_seconds <= st->seconds);
+    return 0;
+}
+
+static void test_full_batch_in_data_order(void **state)
+{
+    (void)state;
+    const int epochs = 25;
+    bp_dataset *ds = load("spiral:30:3", 2);
+    int n = (int)bp_dataset_rows(ds), I = bp_dataset_inputs(ds), T = bp_dataset_target_cols(ds);
+    float *x = tu_xcalloc((size_t)n * (size_t)(I + T), sizeof *x), *t = x + (size_t)n * I;
+    assert_int_equal(bp_dataset_gather(ds, NULL, 0, n, x, t), 0);
+    bp_net *by_hand = tu_net("2,8:tanh,3:softmax");
+    bp_rng rng;
+    bp_rng_seed(&rng, 3);
+    TU_ASSERT_OK(bp_net_init(by_hand, &rng, BP_INIT_XAVIER_NORMAL, 0));
+    size_t P = bp_net_param_count(by_hand);
+    float *w0 = tu_xcalloc(P, sizeof *w0);
+    memcpy(w0, bp_net_params(by_hand), P * sizeof *w0);
+    for (int e = 0; e < epochs; e++) {
+        double v;
+        TU_ASSERT_OK(bp_net_gradient(by_hand, BP_LOSS_CCE, n, x, t, T, &v));
+        float *w = bp_net_params(by_hand);
+        const float *g = bp_net_grads(by_hand);
+        for (size_t i = 0; i < P; i++)
+            w[i] = w[i] - 0.5f * g[i];
+    }
+    for (int shuffled = 0; shuffled <= 1; shuffled++) {
+        bp_net *net = tu_net("2,8:tanh,3:softmax");
+        memcpy(bp_net_params(net), w0, P * sizeof *w0);
+        bp_train_opts o = bp_train_defaults();
+        o.loss = BP_LOSS_CCE;
+        o.batch = 0;
+        o.epochs = epochs;
+        o.shuffle = shuffled;
+        o.seed = 9;
+        o.optim = bp_optim_defaults(BP_OPTIM_GD);
+        o.optim.lr = 0.5;
+        o.on_epoch = check_times;
+        bp_train_result res;
+        train_ok(net, ds, NULL, &o, &res);
+        assert_int_equal(res.steps, epochs);
+        assert_memory_equal(bp_net_params(net), bp_net_params(by_hand), P * sizeof(float));
+        bp_net_free(net);
+    }
+    free(w0);
+    free(x);
+    bp_net_free(by_hand);
+    bp_dataset_free(ds);
+}
+
 /* With clipping, a plain gradient step moves the weights by at most
  * lr * clip_norm. */
 static void test_clip_norm(void **state)
@@ -524,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_weight_after_step),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_clip_norm),
+        cmocka_unit_test(test_full_batch_in_data_order),
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_no_allocation_per_epoch),
         cmocka_unit_test(test_bad_arguments),
