@@ -168,8 +168,9 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
 void bp__shard_free(bp__shard_work *w);
 /* The gradient of the batch x (B, I), t (B, T) into the network's gradient
  * block, summed over every process's parts; *loss and *acc the batch's
- * mean loss and accuracy (acc 0 unless classify). The loss may be
- * non-finite (the caller checks). */
+ * mean loss and accuracy (acc 0 unless classify). The caller has checked
+ * the targets (bp__net_check_targets); the loss may be non-finite (the
+ * caller checks that too). */
 int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_loss loss,
                        int B, const float *x, const float *t, int T, int classify,
                        double *value, double *acc);

@@ -78,7 +78,7 @@ static int part_gradient(bp_net *net, bp_loss loss, int B, int lo, int hi, const
     if (b == 0)
         return 0;
     if ((rc = bp_net_forward(net, b, x + (size_t)lo * I, &out)) != 0 ||
-        (rc = bp_net_loss(net, loss, t + (size_t)lo * (size_t)T, T, &value)) != 0 ||
+        (rc = bp__net_loss_checked(net, loss, t + (size_t)lo * (size_t)T, T, &value)) != 0 ||
         (rc = bp_net_backward(net, NULL)) != 0)
         return rc;
     s[0] = value * b;

@@ -328,16 +328,18 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     /* Element-wise, so any split gives the same bits; long blocks run on
      * the threads. */
     const int parts = bp__elem_blocks(n);
-    int ok;
-    if (parts == 1) { /* no job record to fill for a short block */
-        ok = update_range(opt, lr, t, prev, finite != NULL, 0, n);
-    } else {
-        step_job job = {.opt = opt, .lr = lr, .t = t, .prev = prev, .check = finite != NULL};
-        bp__for_blocks(parts, parts, step_block, &job);
-        ok = 1;
-        for (int k = 0; k < parts; k++)
-            ok = ok && job.ok[k];
-    }
+    /* Field by field: an initializer would clear all BP__MAX_BLOCKS flags
+     * every step, and each block sets its own before it is read. */
+    step_job job;
+    job.opt = opt;
+    job.lr = lr;
+    job.t = t;
+    job.prev = prev;
+    job.check = finite != NULL;
+    bp__for_blocks(parts, parts, step_block, &job);
+    int ok = 1;
+    for (int k = 0; k < parts; k++)
+        ok = ok && job.ok[k];
     if (finite)
         *finite = ok;
     opt->steps = t;
