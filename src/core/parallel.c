@@ -2,10 +2,10 @@
  * parallel.c - the thread count and how work is split over threads.
  *
  * The library's parallel work runs on OpenMP's pool, the one oneDNN uses,
- * so the two never oversubscribe the cores. Work is split into blocks of
- * rows, and each block's arithmetic does not depend on which thread runs it
- * or on how many threads there are: every element sums its terms in the
- * same order, so results are bitwise the same with 1 or N threads.
+ * so the two never oversubscribe the cores. Products are split into blocks
+ * of rows by their shape alone, and each block is the same single-threaded
+ * call whichever thread runs it and however many threads there are, so
+ * results are bitwise the same with 1 or N threads.
  */
 #include "internal.h"
 
@@ -47,15 +47,14 @@ int bp_threads(void)
 
 int bp__blocks(int rows, double work)
 {
-    /* Small work stays on one thread: waking another costs microseconds.
-     * Blocks keep at least BP__MIN_BLOCK_ROWS rows, below which a library
-     * product may change its own summation order. */
-    int threads = bp_threads(), blocks;
-    if (threads <= 1 || work < BP__PARALLEL_WORK)
+    /* Small work stays in one block: waking another thread costs
+     * microseconds. Otherwise blocks of about BP__BLOCK_ROWS rows (rounded to
+     * the nearest count): long enough that a library call's set-up and its
+     * packing of the other operand stay a small part of it, and as many
+     * whatever the thread count, so the calls, and their sums, are too. */
+    if (work < BP__PARALLEL_WORK)
         return 1;
-    blocks = rows / BP__MIN_BLOCK_ROWS;
-    if (blocks > threads)
-        blocks = threads;
+    int blocks = (rows + BP__BLOCK_ROWS / 2) / BP__BLOCK_ROWS;
     if (blocks > BP__MAX_BLOCKS)
         blocks = BP__MAX_BLOCKS;
     return blocks < 1 ? 1 : blocks;
@@ -77,6 +76,11 @@ void bp__for_blocks_parallel(int n, int threads, bp__block_fn fn, void *ctx)
         threads = max;
     if (threads > n)
         threads = n;
+    if (threads <= 1) {
+        for (int b = 0; b < n; b++)
+            fn(ctx, b, n);
+        return;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
 #endif

@@ -2,8 +2,11 @@
  * test_gemm.c - the matrix product's paths against its naive twin: the
  * plain loops for tiny products, the built-in blocked kernel, and the
  * build's backend (oneDNN where found), for every transpose, for alpha and
- * beta, across block edges; and the property the network's threading rests
- * on: a product computed in row blocks gives the same bits as in one call.
+ * beta, across block edges; and the properties the network's threading
+ * rests on: the split of a product into row blocks depends on its shape
+ * alone, and a product computed in those blocks gives the same bits on 1 or
+ * 2 threads. The built-in kernel and the plain loops also give the bits of
+ * one call however the rows are split (oneDNN's AVX2 kernels do not).
  */
 #include "testutil.h"
 #include "internal.h"
@@ -106,9 +109,9 @@ static void test_empty(void **state)
 }
 
 /* Rows [m0, m1) of C computed alone equal those rows of the whole product,
- * bit for bit, for blocks of at least BP__MIN_BLOCK_ROWS rows: what lets
- * the network split products over threads without changing its results. */
-static void check_blocks(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K)
+ * bit for bit, for any split: true of the built-in kernel and of the plain
+ * loops, whose sums do not depend on where a call's rows start. */
+static void check_any_split(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K)
 {
     bp_rng rng;
     bp_rng_seed(&rng, 99);
@@ -118,7 +121,7 @@ static void check_blocks(gemm_fn fn, const char *name, int ta, int tb, int M, in
     fill(&rng, A, (size_t)M * K);
     fill(&rng, B, (size_t)K * N);
     fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-    for (int n = 2; n <= M / BP__MIN_BLOCK_ROWS && n <= 8; n++) {
+    for (int n = 2; n <= M && n <= 8; n++) {
         for (int b = 0; b < n; b++) {
             int m0 = BP__BLOCK_START(M, b, n), m1 = BP__BLOCK_START(M, b + 1, n);
             const float *Ab = ta ? A + m0 : A + (size_t)m0 * lda;
@@ -134,6 +137,89 @@ static void check_blocks(gemm_fn fn, const char *name, int ta, int tb, int M, in
     free(P);
 }
 
+/* One product split as the network splits it, for bp__for_blocks. */
+typedef struct split_job {
+    int ta, tb, M, N, K;
+    const float *A, *B;
+    float *C;
+} split_job;
+
+static void split_block(void *ctx, int b, int n)
+{
+    const split_job *j = ctx;
+    int m0 = BP__BLOCK_START(j->M, b, n), m1 = BP__BLOCK_START(j->M, b + 1, n);
+    int lda = j->ta ? j->M : j->K, ldb = j->tb ? j->K : j->N;
+    const float *Ab = j->ta ? j->A + m0 : j->A + (size_t)m0 * lda;
+    bp__gemm(j->ta, j->tb, m1 - m0, j->N, j->K, 1.0f, Ab, lda, j->B, ldb, 0.0f,
+             j->C + (size_t)m0 * j->N, j->N);
+}
+
+/* The product in bp__blocks's blocks on `threads` threads, into C. */
+static int split_product(split_job *j, int threads, float *C)
+{
+    bp_set_threads(threads);
+    const int n = bp__blocks(j->M, (double)j->M * j->N * j->K);
+    j->C = C;
+    bp__for_blocks(n, n, split_block, j);
+    bp_set_threads(0);
+    return n;
+}
+
+/* The build's backend, split as the network splits it, gives the same bits
+ * on 1 and 2 threads and on a repeat run; the shapes are large enough to be
+ * split. */
+static void check_threads(int ta, int tb, int M, int N, int K)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 98);
+    float *A = tu_xmalloc((size_t)M * K * sizeof *A), *B = tu_xmalloc((size_t)K * N * sizeof *B);
+    float *C1 = tu_xmalloc((size_t)M * N * sizeof *C1), *C2 = tu_xmalloc((size_t)M * N * sizeof *C2);
+    float *C3 = tu_xmalloc((size_t)M * N * sizeof *C3);
+    fill(&rng, A, (size_t)M * K);
+    fill(&rng, B, (size_t)K * N);
+    split_job j = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B};
+    int n = split_product(&j, 1, C1);
+    assert_true(n >= 2);
+    assert_int_equal(split_product(&j, 2, C2), n);
+    split_product(&j, 1, C3);
+    if (memcmp(C1, C2, (size_t)M * N * sizeof *C1) != 0)
+        fail_msg("%s ta=%d tb=%d %dx%dx%d in %d blocks: 1 and 2 threads differ", bp_gemm_backend(),
+                 ta, tb, M, N, K, n);
+    if (memcmp(C1, C3, (size_t)M * N * sizeof *C1) != 0)
+        fail_msg("%s ta=%d tb=%d %dx%dx%d: a repeat run differs", bp_gemm_backend(), ta, tb, M, N,
+                 K);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+    free(C3);
+}
+
+/* The number of blocks depends on the shape alone. */
+static void test_split_rule(void **state)
+{
+    static const struct {
+        int rows;
+        double work;
+        int blocks;
+    } cases[] = {
+        {128, 128.0 * 256 * 784, 2}, {100, 100.0 * 256 * 784, 2}, {256, 256.0 * 784 * 128, 4},
+        {10, 10.0 * 128 * 128, 1},   {128, 1000.0, 1},            {95, 1e7, 1},
+        {96, 1e7, 2},                {1024, 1e9, 16},             {1 << 20, 1e12, BP__MAX_BLOCKS},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int threads = 1; threads <= 8; threads *= 2) {
+            bp_set_threads(threads);
+            int got = bp__blocks(cases[c].rows, cases[c].work);
+            bp_set_threads(0);
+            if (got != cases[c].blocks)
+                fail_msg("%d rows, %g multiply-adds, %d threads: %d blocks, expected %d",
+                         cases[c].rows, cases[c].work, threads, got, cases[c].blocks);
+        }
+    }
+}
+
 static void test_row_blocks(void **state)
 {
     (void)state;
@@ -145,11 +231,14 @@ static void test_row_blocks(void **state)
         {0, 1, 100, 256, 784}, {1, 0, 256, 784, 100}, {0, 1, 37, 64, 64},    {0, 0, 200, 100, 30},
     };
     for (size_t s = 0; s < sizeof net / sizeof net[0]; s++) {
-        check_blocks(bp__gemm, bp_gemm_backend(), net[s][0], net[s][1], net[s][2], net[s][3],
-                     net[s][4]);
-        check_blocks(bp__gemm_builtin, "builtin", net[s][0], net[s][1], net[s][2], net[s][3],
-                     net[s][4]);
+        const int ta = net[s][0], tb = net[s][1], M = net[s][2], N = net[s][3], K = net[s][4];
+        check_any_split(bp__gemm_builtin, "builtin", ta, tb, M, N, K);
+        if (bp__blocks(M, (double)M * N * K) > 1)
+            check_threads(ta, tb, M, N, K);
     }
+    /* tiny rows take the plain loops on every backend */
+    check_any_split(bp__gemm, "tiny", 0, 1, 64, 2, 3);
+    check_any_split(bp__gemm, "tiny", 1, 0, 40, 30, 20);
 }
 
 int main(void)
@@ -158,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_builtin),
         cmocka_unit_test(test_backend),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_split_rule),
         cmocka_unit_test(test_row_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
