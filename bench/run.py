@@ -177,6 +177,19 @@ def main():
             target("start-up to first batch <= 0.5 s", b["startup"] <= 0.5, "%.3f s" % b["startup"])
         print("  info training step %.1f GFLOP/s = %.0f%% of the sgemm peak %.1f GFLOP/s "
               "(%s, %s threads)" % (gf, 100 * gf / peak, peak, b.get("gemm"), b.get("threads")))
+    # The built-in kernel against OpenBLAS over the MLP's products, each
+    # weighted by its multiply-adds (the time one step of each would take).
+    kernels = [c for c in core if c["bench"] == "kernel" and "openblas" in c]
+    if kernels:
+        def seconds(key):
+            total = 0.0
+            for c in kernels:
+                m, n, k = (int(v) for v in c["shape"].split()[1].split("x"))
+                total += 2.0 * m * n * k / (c[key] * 1e9)
+            return total
+        share = seconds("openblas") / seconds("builtin")
+        target("built-in kernel >= 50% of OpenBLAS", share >= 0.5,
+               "%.0f%% over the MLP's products" % (100 * share))
     if tb and tp:
         ratio = tb["steps_per_s"] / tp["steps_per_s"]
         target("tiny net steps/s >= 1000x PyTorch", ratio >= 1000, "%.0fx (%d output lines)" %

@@ -47,8 +47,9 @@ const char *bp_gemm_backend(void);
  * steps). The setting is process-wide, as OMP_NUM_THREADS is (the library
  * and oneDNN share one OpenMP thread pool); n <= 0 restores the default:
  * OMP_NUM_THREADS when set, else the cores this process may run on. Results
- * do not depend on the thread count: products are split into row blocks
- * whose sums are computed in a fixed order. A build without OpenMP runs on
+ * do not depend on the thread count: products are split into row blocks by
+ * their shape alone, each one single-threaded call, so 1 or N threads
+ * compute the same sums in the same order. A build without OpenMP runs on
  * one thread and bp_threads() returns 1. */
 void bp_set_threads(int n);
 int bp_threads(void);

@@ -7,8 +7,9 @@
  *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL);
  *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
  *     panels (which also absorbs the transposes) and a register-tiled
- *     6 x 16 micro-kernel, compiled for AVX-512, AVX2 and a baseline and
- *     picked at load time, accumulates them.
+ *     6 x 16 micro-kernel, written for AVX-512, AVX2 and a baseline in
+ *     each one's own vector width and picked at load time, accumulates
+ *     them.
  * Every call is single-threaded: the network splits its products into row
  * blocks and runs those on its threads, so the sums each element of C sees
  * do not depend on the thread count. Within a path the summation order is
@@ -92,12 +93,10 @@ static void gemm_small(int ta, int tb, int M, int N, int K, float alpha, const f
 /* ---- the built-in blocked kernel ---- */
 
 #define MR 6   /* rows of C per micro-kernel call */
-#define NR 16  /* columns of C per micro-kernel call: one 512-bit vector */
+#define NR 16  /* columns of C per micro-kernel call: one 512-bit vector, two of 256 */
 #define KC 256 /* depth of a packed block */
 #define MC 72  /* rows of a packed block of op(A): 12 panels */
 #define NC 256 /* columns of a packed block of op(B): 16 panels */
-
-typedef float vec16 __attribute__((vector_size(NR * sizeof(float))));
 
 /* Pack op(A)[i0 .. i0 + mc, k0 .. k0 + kc) into panels of MR rows, each
  * stored k-major (MR values per k), zero-padded past mc. */
@@ -135,34 +134,68 @@ static void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int 
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define BP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BP_CLONES
-#endif
-
 /* C (mr, nr) += alpha pa pb over kc steps: pa one packed A panel, pb one
- * packed B panel. Each element sums its kc products in k order. */
-BP_CLONES
+ * packed B panel. Each element sums its kc products in k order. A row of
+ * the tile is NR / VW vectors of VW floats: VW is the target's own vector
+ * width, since a vector wider than the registers is split through memory
+ * by the compiler and runs several times slower. */
+#define DEFINE_MICRO_KERNEL(name, attr, VW)                                                  \
+    attr static void name(int kc, const float *pa, const float *pb, float alpha, float *C,    \
+                          int ldc, int mr, int nr)                                           \
+    {                                                                                        \
+        typedef float vec __attribute__((vector_size((VW) * sizeof(float))));              \
+        enum { NV = NR / (VW) };                                                             \
+        vec acc[MR][NV];                                                                     \
+        for (int r = 0; r < MR; r++)                                                         \
+            for (int v = 0; v < NV; v++)                                                     \
+                acc[r][v] = (vec){0};                                                        \
+        for (int k = 0; k < kc; k++) {                                                       \
+            vec b[NV];                                                                       \
+            for (int v = 0; v < NV; v++)                                                     \
+                memcpy(&b[v], pb + (size_t)k * NR + v * (VW), sizeof b[v]);                  \
+            const float *a = pa + (size_t)k * MR;                                            \
+            for (int r = 0; r < MR; r++)                                                     \
+                for (int v = 0; v < NV; v++)                                                 \
+                    acc[r][v] += a[r] * b[v];                                                \
+        }                                                                                    \
+        float tile[MR][NR];                                                                  \
+        for (int r = 0; r < MR; r++)                                                         \
+            for (int v = 0; v < NV; v++)                                                     \
+                memcpy(&tile[r][v * (VW)], &acc[r][v], sizeof acc[r][v]);                    \
+        for (int r = 0; r < mr; r++) {                                                       \
+            float *c = C + (size_t)r * (size_t)ldc;                                          \
+            for (int j = 0; j < nr; j++)                                                     \
+                c[j] += alpha * tile[r][j];                                                  \
+        }                                                                                    \
+    }
+
+typedef void (*micro_kernel_fn)(int, const float *, const float *, float, float *, int, int,
+                                int);
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* One version per x86-64 level, picked once when the library loads: 512-bit
+ * vectors for AVX-512 (x86-64-v4), 256-bit for AVX2 with FMA (v3), 128-bit
+ * SSE2 otherwise. */
+DEFINE_MICRO_KERNEL(micro_kernel_v4, __attribute__((target("arch=x86-64-v4"))), 16)
+DEFINE_MICRO_KERNEL(micro_kernel_v3, __attribute__((target("arch=x86-64-v3"))), 8)
+DEFINE_MICRO_KERNEL(micro_kernel_base, , 4)
+
+static micro_kernel_fn resolve_micro_kernel(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return micro_kernel_v4;
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return micro_kernel_v3;
+    return micro_kernel_base;
+}
+
 static void micro_kernel(int kc, const float *pa, const float *pb, float alpha, float *C,
                          int ldc, int mr, int nr)
-{
-    vec16 acc[MR];
-    for (int r = 0; r < MR; r++)
-        acc[r] = (vec16){0};
-    for (int k = 0; k < kc; k++) {
-        vec16 b;
-        memcpy(&b, pb + (size_t)k * NR, sizeof b);
-        const float *a = pa + (size_t)k * MR;
-        for (int r = 0; r < MR; r++)
-            acc[r] += a[r] * b;
-    }
-    for (int r = 0; r < mr; r++) {
-        float *c = C + (size_t)r * (size_t)ldc;
-        for (int j = 0; j < nr; j++)
-            c[j] += alpha * acc[r][j];
-    }
-}
+    __attribute__((ifunc("resolve_micro_kernel")));
+#else
+DEFINE_MICRO_KERNEL(micro_kernel, , NR)
+#endif
 
 /* C += alpha op(A) op(B) through packed blocks. The packing buffers live on
  * the stack (about 330 KiB), so a call allocates nothing. */
