@@ -79,9 +79,30 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite);
  * C (M, N) = alpha * op(A) op(B) + beta * C, row-major, where op(A) is
  * (M, K) and op(B) is (K, N); ta/tb nonzero mean A/B are given transposed.
  * beta == 0 overwrites C without reading it. */
-void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
-              const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc);
+/* Products whose rows have fewer than this many multiply-adds (N x K) run
+ * plain loops, where packing or a library call would cost more than the
+ * arithmetic. The choice never depends on M, the dimension callers split
+ * into row blocks. */
+#define BP__TINY_ROW_MACS 1024
+void bp__gemm_small(int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+/* The build's backend (oneDNN or the built-in kernel) for the rest. */
+void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+/* Inline, so a tiny network's products go straight to the plain loops. */
+static inline void bp__gemm(int ta, int tb, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if ((long long)N * K < BP__TINY_ROW_MACS)
+        bp__gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        bp__gemm_large(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 /* The built-in kernel alone, whatever the build's backend (tests compare
  * the backends with it). */
 void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
