@@ -84,6 +84,7 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite);
  * arithmetic. The choice never depends on M, the dimension callers split
  * into row blocks. */
 #define BP__TINY_ROW_MACS 1024
+/* math/gemm_small.c: those plain loops. */
 void bp__gemm_small(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
