@@ -544,12 +544,22 @@ static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz
     bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, 1.0f,
              net->grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
     if (L->bias) {
+        /* Row by row into a strip of double sums, so the reads of dz run
+         * along its rows; each sum still adds its column in row order. */
+        enum { STRIP = 256 };
+        double cs[STRIP];
         float *db = net->grads + L->b_off;
-        for (int o = o0; o < o1; o++) {
-            double cs = 0.0;
-            for (int b = 0; b < B; b++)
-                cs += dz[(size_t)b * (size_t)L->O + (size_t)o];
-            db[o] += (float)cs;
+        for (int s0 = o0; s0 < o1; s0 += STRIP) {
+            const int w = o1 - s0 < STRIP ? o1 - s0 : STRIP;
+            for (int o = 0; o < w; o++)
+                cs[o] = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *row = dz + (size_t)b * (size_t)L->O + (size_t)s0;
+                for (int o = 0; o < w; o++)
+                    cs[o] += row[o];
+            }
+            for (int o = 0; o < w; o++)
+                db[s0 + o] += (float)cs[o];
         }
     }
 }

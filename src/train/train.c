@@ -326,8 +326,10 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
         if ((rc = bp_net_backward(net, NULL)) != 0)
             return rc;
     }
-    if (want_norm || o->clip_norm > 0.0 ||
-        !bp__all_finite(bp_net_grads(net), bp_net_param_count(net))) {
+    /* A non-finite gradient needs no test of its own: it makes the stepped
+     * weights non-finite too (inf and NaN survive every optimizer's update,
+     * even at a rate of 0), and the step's own check below catches them. */
+    if (want_norm || o->clip_norm > 0.0) {
         *norm = grad_norm(net, r->layer_norm, bad_layer);
         if (!isfinite(*norm))
             return 1;
@@ -348,7 +350,10 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
                                      &finite)) != 0)
         return rc;
     if (!finite) {
-        *bad_layer = nonfinite_layer(net);
+        /* the layer whose gradient was not finite, else whose weights */
+        *norm = grad_norm(net, r->layer_norm, bad_layer);
+        if (isfinite(*norm))
+            *bad_layer = nonfinite_layer(net);
         memcpy(bp_net_params(net), r->prev, P * sizeof(float));
         return 1;
     }

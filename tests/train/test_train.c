@@ -286,6 +286,38 @@ static void test_nonfinite_weight_after_step(void **state)
     bp_dataset_free(ds);
 }
 
+/* A finite loss whose gradient overflows float: the first layer's slope is
+ * 2e35 x 1e10. Training stops at the first step, names that layer, and
+ * keeps the weights. */
+static void test_nonfinite_gradient(void **state)
+{
+    (void)state;
+    float x[1] = {1e10f}, t[1] = {0};
+    bp_error err;
+    bp_dataset *ds = bp_dataset_from_arrays(1, 1, 1, x, t, 0, &err);
+    bp_net *net = tu_net("1,1:identity:nobias,1:identity:nobias");
+    bp_net_weight(net, 0)[0] = 1e-35f;
+    bp_net_weight(net, 1)[0] = 1e30f; /* output 1e5, loss 1e10: finite */
+    float before[2];
+    memcpy(before, bp_net_params(net), sizeof before);
+    bp_train_opts o = bp_train_defaults();
+    o.loss = BP_LOSS_MSE;
+    o.batch = 0;
+    o.epochs = 3;
+    o.optim = bp_optim_defaults(BP_OPTIM_SGD);
+    o.optim.lr = 0.01;
+    bp_train_result res;
+    train_ok(net, ds, NULL, &o, &res);
+    assert_int_equal(res.nonfinite, 1);
+    assert_int_equal(res.bad_epoch, 1);
+    assert_int_equal(res.bad_batch, 1);
+    assert_int_equal(res.bad_layer, 0);
+    assert_int_equal(res.steps, 0);
+    assert_memory_equal(bp_net_params(net), before, sizeof before);
+    bp_net_free(net);
+    bp_dataset_free(ds);
+}
+
 static void test_callback_stops(void **state)
 {
     (void)state;
@@ -582,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test(test_nonfinite_guard),
         cmocka_unit_test(test_nonfinite_weight_after_step),
+        cmocka_unit_test(test_nonfinite_gradient),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_clip_norm),
         cmocka_unit_test(test_full_batch_in_data_order),
