@@ -173,6 +173,10 @@ void bp__net_set_message(bp_net *net, const char *fmt, ...)
 int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T);
 /* bp_net_loss for targets the caller has checked with bp__net_check_targets. */
 int bp__net_loss_checked(bp_net *net, bp_loss loss, const float *t, int T, double *value);
+/* bp_net_backward(net, NULL) that writes the gradient block instead of
+ * adding to it: what bp_net_zero_grad before it would give, without
+ * clearing the block and reading it back. */
+int bp__net_backward_fresh(bp_net *net);
 
 /* ---- nn/reference.c: the network's loss in double precision from its
  * float parameters (or from a double copy of them). */

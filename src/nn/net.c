@@ -535,13 +535,14 @@ void bp_net_zero_grad(bp_net *net)
 }
 
 /* Output rows [o0, o1) of layer l's weight and bias gradients from
- * dz (B, O): dW += dz^T in, db += column sums of dz (summed in double). */
-static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz)
+ * dz (B, O): dW += dz^T in, db += column sums of dz (summed in double); with
+ * fresh, = instead of +=, whatever the gradient block held. */
+static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz, int fresh)
 {
     const bp__layer *L = &net->layers[l];
     const int B = net->batch;
     const float *in = l == 0 ? net->x : output_of(net, l - 1); /* (B, I) */
-    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, 1.0f,
+    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
              net->grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
     if (L->bias) {
         /* Row by row into a strip of double sums, so the reads of dz run
@@ -559,7 +560,7 @@ static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz
                     cs[o] += row[o];
             }
             for (int o = 0; o < w; o++)
-                db[s0 + o] += (float)cs[o];
+                db[s0 + o] = fresh ? (float)cs[o] : db[s0 + o] + (float)cs[o];
         }
     }
 }
@@ -590,7 +591,7 @@ static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz,
  * output rows of dW and db, the other nd blocks of batch rows of d in. */
 typedef struct backward_job {
     bp_net *net;
-    int l, nw, nd;
+    int l, nw, nd, fresh;
     const float *dz; /* (B, O) */
     float *din;      /* (B, I) */
 } backward_job;
@@ -602,13 +603,13 @@ static void backward_block(void *ctx, int j, int jobs)
     (void)jobs;
     if (j < w->nw)
         weight_grad_rows(w->net, w->l, BP__BLOCK_START(O, j, w->nw),
-                         BP__BLOCK_START(O, j + 1, w->nw), w->dz);
+                         BP__BLOCK_START(O, j + 1, w->nw), w->dz, w->fresh);
     else
         input_grad_rows(w->net, w->l, BP__BLOCK_START(B, j - w->nw, w->nd),
                         BP__BLOCK_START(B, j - w->nw + 1, w->nd), w->dz, w->din);
 }
 
-int bp_net_backward(bp_net *net, float *dx)
+static int backward(bp_net *net, float *dx, int fresh)
 {
     if (!net)
         return BP_EINVAL;
@@ -625,14 +626,24 @@ int bp_net_backward(bp_net *net, float *dx)
         /* Two independent jobs read dz: dW and db by blocks of output rows,
          * d in by blocks of batch rows. */
         const int nw = bp__blocks(L->O, work), nd = want_din ? bp__blocks(B, work) : 0;
-        backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .dz = net->delta[cur],
-                            .din = din};
+        backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .fresh = fresh,
+                            .dz = net->delta[cur], .din = din};
         /* One weight job and at most one input job: small work, one thread. */
         bp__for_blocks(nw + nd, nw > 1 || nd > 1 ? nw + nd : 1, backward_block, &job);
         cur = 1 - cur;
     }
     net->have_delta = 0;
     return 0;
+}
+
+int bp_net_backward(bp_net *net, float *dx)
+{
+    return backward(net, dx, 0);
+}
+
+int bp__net_backward_fresh(bp_net *net)
+{
+    return backward(net, NULL, 1);
 }
 
 int bp_net_gradient(bp_net *net, bp_loss loss, int B, const float *x,

@@ -312,7 +312,6 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
             return 1;
         }
     } else {
-        bp_net_zero_grad(net);
         /* the targets were checked when the batch was gathered */
         if ((rc = bp_net_forward(net, B, r->xb, &out)) != 0 ||
             (rc = bp__net_loss_checked(net, o->loss, r->tb, r->T, loss)) != 0)
@@ -323,7 +322,7 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
             *bad_layer = -1;
             return 1;
         }
-        if ((rc = bp_net_backward(net, NULL)) != 0)
+        if ((rc = bp__net_backward_fresh(net)) != 0)
             return rc;
     }
     /* A non-finite gradient needs no test of its own: it makes the stepped
