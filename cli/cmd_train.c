@@ -757,6 +757,7 @@ static int configure(job *j)
     o->val_split = s->val_split;
     o->patience = (int)s->patience;
     o->clip_norm = s->clip;
+    o->norms = s->report != NULL; /* only the report shows them */
     o->dropout = s->dropout;
     o->on_epoch = on_epoch;
     o->on_batch = on_batch;

@@ -679,8 +679,8 @@ typedef struct bp_epoch_stats {
     double grad_norm;       /* global gradient norm of the epoch's last batch */
     const double *layer_grad_norm; /* (layers) each layer's share of it: the norm of
                              * its weight and bias gradient, before clipping;
-                             * NULL with random search. Borrowed, valid during
-                             * the callback */
+                             * NULL with random search or when the norms are
+                             * not measured. Borrowed, valid during the callback */
     double seconds;         /* wall time of the epoch, validation included */
     double train_seconds;   /* of it, the time in the epoch's batches */
     int best;               /* 1: the best validation loss so far */
@@ -750,6 +750,9 @@ typedef struct bp_train_opts {
                              * loss before stopping; the best weights are restored.
                              * 0 (default) turns it off */
     double clip_norm;       /* clip the global gradient norm to this (0: off) */
+    int norms;              /* measure the gradient norms of every epoch's last
+                             * batch for bp_epoch_stats (default 1); 0 leaves
+                             * them 0 and NULL unless clipping measures them */
     double dropout;         /* hidden-layer dropout probability (0: off) */
     bp_epoch_fn on_epoch;
     bp_batch_fn on_batch;

@@ -31,6 +31,7 @@ bp_train_opts bp_train_defaults(void)
     o.schedule.gamma = 0.1;
     o.schedule.step_size = 10;
     o.patience = 0;
+    o.norms = 1;
     return o;
 }
 
@@ -494,7 +495,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 gathered = 1;
             }
             /* the epoch's figures report the norms of its last batch */
-            rc = batch_step(&r, B, step, b + 1 == batches, &loss, &acc, &norm, &bad_layer);
+            rc = batch_step(&r, B, step, opts->norms && b + 1 == batches, &loss, &acc, &norm,
+                            &bad_layer);
             if (rc < 0) {
                 bp__error_set(err, rc, "%s", bp_net_message(net));
                 goto done;
@@ -535,7 +537,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         st.train_loss = lsum / (double)r.n_train;
         st.train_accuracy = r.classify && !r.rsearch ? asum / (double)r.n_train : -1.0;
         st.grad_norm = norm;
-        st.layer_grad_norm = r.rsearch ? NULL : r.layer_norm;
+        st.layer_grad_norm =
+            r.rsearch || !(opts->norms || opts->clip_norm > 0.0) ? NULL : r.layer_norm;
         st.val_loss = NAN;
         st.val_accuracy = -1.0;
         if (r.n_val > 0) {

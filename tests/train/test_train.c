@@ -402,6 +402,43 @@ static void test_full_batch_in_data_order(void **state)
     bp_dataset_free(ds);
 }
 
+/* The norms of the epoch's last batch: by default measured (the one-layer
+ * network's gradient at its zero weights is 2 * (0 - 1000) * (100, -50, 1)),
+ * with norms = 0 left out, and the weights the same either way. */
+static void test_norms_option(void **state)
+{
+    (void)state;
+    float x[2] = {100, -50}, t[1] = {1000};
+    bp_error err;
+    bp_dataset *ds = bp_dataset_from_arrays(1, 2, 1, x, t, 0, &err);
+    float after[2][3];
+    for (int norms = 1; norms >= 0; norms--) {
+        bp_net *net = tu_net("2,1:identity");
+        bp_train_opts o = bp_train_defaults();
+        assert_int_equal(o.norms, 1);
+        o.loss = BP_LOSS_MSE;
+        o.batch = 0;
+        o.epochs = 1;
+        o.optim = bp_optim_defaults(BP_OPTIM_GD);
+        o.optim.lr = 1e-6;
+        o.norms = norms;
+        bp_train_result res;
+        train_ok(net, ds, NULL, &o, &res);
+        if (norms) {
+            TU_ASSERT_CLOSE(res.last.grad_norm, 2000.0 * sqrt(100.0 * 100 + 50.0 * 50 + 1), 1e-5,
+                            0);
+            assert_non_null(res.last.layer_grad_norm);
+        } else {
+            TU_ASSERT_EXACT(res.last.grad_norm, 0.0);
+            assert_null(res.last.layer_grad_norm);
+        }
+        memcpy(after[norms], bp_net_params(net), sizeof after[norms]);
+        bp_net_free(net);
+    }
+    assert_memory_equal(after[0], after[1], sizeof after[0]);
+    bp_dataset_free(ds);
+}
+
 /* With clipping, a plain gradient step moves the weights by at most
  * lr * clip_norm. */
 static void test_clip_norm(void **state)
@@ -615,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_guard),
         cmocka_unit_test(test_nonfinite_weight_after_step),
         cmocka_unit_test(test_nonfinite_gradient),
+        cmocka_unit_test(test_norms_option),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_clip_norm),
         cmocka_unit_test(test_full_batch_in_data_order),
