@@ -165,8 +165,10 @@ int bp_loss_compute(bp_loss loss, int B, int O, const float *y, const float *t,
     return 0;
 }
 
-double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *t, int T,
-                       float *dy)
+/* bp__loss_values for one loss, inlined per loss so that element()'s
+ * switch is decided once, outside the loop. */
+static inline __attribute__((always_inline)) double
+values_of(bp_loss loss, int B, int O, const float *y, const float *t, int T, float *dy)
 {
     double n = bp__loss_norm(loss, B, O), sum = 0.0;
     for (int b = 0; b < B; b++)
@@ -178,6 +180,21 @@ double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *
                 dy[i] = (float)(g / n);
         }
     return sum / n;
+}
+
+double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *t, int T,
+                       float *dy)
+{
+    switch (loss) {
+    case BP_LOSS_MSE:
+        return values_of(BP_LOSS_MSE, B, O, y, t, T, dy);
+    case BP_LOSS_MAE:
+        return values_of(BP_LOSS_MAE, B, O, y, t, T, dy);
+    case BP_LOSS_BCE:
+        return values_of(BP_LOSS_BCE, B, O, y, t, T, dy);
+    default:
+        return values_of(BP_LOSS_CCE, B, O, y, t, T, dy);
+    }
 }
 
 double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
