@@ -681,8 +681,12 @@ typedef struct bp_epoch_stats {
                              * its weight and bias gradient, before clipping;
                              * NULL with random search or when the norms are
                              * not measured. Borrowed, valid during the callback */
-    double seconds;         /* wall time of the epoch, validation included */
-    double train_seconds;   /* of it, the time in the epoch's batches */
+    double seconds;         /* wall time of the epoch, validation included: from
+                             * the end of the previous epoch's (the start of
+                             * training, for the first), so it includes the
+                             * callbacks in between */
+    double train_seconds;   /* of it, the time up to the end of the epoch's
+                             * batches, before validation */
     int best;               /* 1: the best validation loss so far */
 } bp_epoch_stats;
 

@@ -466,8 +466,13 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         rc = bp__error_set(err, BP_EINVAL, "random search keeps no checkpoints");
         goto done;
     }
+    /* One clock read per epoch: an epoch's time runs from the end of the
+     * previous epoch's work (the start, for the first) to the end of its
+     * own, so it includes the callbacks in between. */
+    double t0 = now_seconds();
     for (int epoch = first_epoch; epoch <= opts->epochs; epoch++) {
-        double t0 = now_seconds(), lsum = lsum0, asum = asum0, norm = norm0;
+        const double t_start = t0;
+        double lsum = lsum0, asum = asum0, norm = norm0;
         long batches = (long)((r.n_train + (size_t)r.B - 1) / (size_t)r.B);
         bp_epoch_stats st;
         memset(&st, 0, sizeof st);
@@ -557,8 +562,9 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 since_best++;
             }
         }
-        st.train_seconds = t_batches - t0;
-        st.seconds = r.n_val > 0 ? now_seconds() - t0 : st.train_seconds;
+        t0 = r.n_val > 0 ? now_seconds() : t_batches;
+        st.train_seconds = t_batches - t_start;
+        st.seconds = t0 - t_start;
         res->epochs_run = epoch;
         res->steps = step;
         res->last = st;
