@@ -47,7 +47,12 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 #define BP__MAX_BLOCKS 64
 int bp__blocks(int rows, double work);
 int bp__elem_blocks(size_t n);
-#define BP__BLOCK_START(rows, b, n) ((int)((long long)(rows) * (b) / (n)))
+/* (one block needs no division: most products of small networks are one) */
+static inline int bp__block_start(long long rows, long long b, long long n)
+{
+    return n == 1 ? (b > 0 ? (int)rows : 0) : (int)(rows * b / n);
+}
+#define BP__BLOCK_START(rows, b, n) bp__block_start((rows), (b), (n))
 /* Run fn(ctx, b, n) for every block b of n: on up to `threads` threads (and
  * never more than bp_threads()), each
  * block on one of them, or, when threads <= 1, in order on the caller's
