@@ -62,8 +62,10 @@ int bp__blocks(int rows, double work)
 
 int bp__elem_blocks(size_t n)
 {
+    if (n < BP__PARALLEL_ELEMS)
+        return 1;
     int threads = bp_threads();
-    if (n < BP__PARALLEL_ELEMS || threads <= 1)
+    if (threads <= 1)
         return 1;
     return threads > BP__MAX_BLOCKS ? BP__MAX_BLOCKS : threads;
 }

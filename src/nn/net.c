@@ -459,8 +459,12 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         const bp__layer *L = &net->layers[l];
         float *z = acts_of(net, l); /* (B, O) */
         const int n = bp__blocks(B, (double)B * L->O * L->I);
-        forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
-        bp__for_blocks(n, n, forward_block, &job);
+        if (n == 1) { /* the same call, without the job */
+            forward_rows(net, l, 0, B, in, z);
+        } else {
+            forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
+            bp__for_blocks(n, n, forward_block, &job);
+        }
         if (dropping(net, l)) {
             size_t off = (size_t)net->capacity * net->act_off[l];
             dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off, net->dropped + off);
@@ -626,10 +630,15 @@ static int backward(bp_net *net, float *dx, int fresh)
         /* Two independent jobs read dz: dW and db by blocks of output rows,
          * d in by blocks of batch rows. */
         const int nw = bp__blocks(L->O, work), nd = want_din ? bp__blocks(B, work) : 0;
-        backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .fresh = fresh,
-                            .dz = net->delta[cur], .din = din};
-        /* One weight job and at most one input job: small work, one thread. */
-        bp__for_blocks(nw + nd, nw > 1 || nd > 1 ? nw + nd : 1, backward_block, &job);
+        if (nw == 1 && nd <= 1) { /* small work, one thread: the same calls in order */
+            weight_grad_rows(net, l, 0, L->O, net->delta[cur], fresh);
+            if (nd)
+                input_grad_rows(net, l, 0, B, net->delta[cur], din);
+        } else {
+            backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .fresh = fresh,
+                                .dz = net->delta[cur], .din = din};
+            bp__for_blocks(nw + nd, nw + nd, backward_block, &job);
+        }
         cur = 1 - cur;
     }
     net->have_delta = 0;
