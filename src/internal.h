@@ -32,18 +32,20 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 
 /* ---- core/parallel.c: work split over threads. bp__blocks gives how many
  * row blocks to split `rows` rows into for about `work` multiply-adds: 1
- * for small work, else about one per BP__BLOCK_ROWS rows (at most
- * BP__MAX_BLOCKS). The split depends on the product's shape alone, never on
- * the thread count or the cores present: a library product may sum a row
- * differently depending on where the call's rows start and end (oneDNN's
- * AVX2 kernels do), so the same calls on 1 or N threads are what keeps the
- * results bitwise the same. Block b of n covers rows
+ * for small work, else about one per BP__BLOCK_ROWS rows, at most
+ * BP__MAX_ROW_BLOCKS (every call packs the other operand again, so a tall
+ * product keeps its blocks long). The split depends on the product's shape
+ * alone, never on the thread count or the cores present: a library product
+ * may sum a row differently depending on where the call's rows start and
+ * end (oneDNN's AVX2 kernels do), so the same calls on 1 or N threads are
+ * what keeps the results bitwise the same. Block b of n covers rows
  * [rows*b/n, rows*(b+1)/n). bp__elem_blocks splits an element-wise pass
  * over n values, whose results do not depend on the split, over the
  * threads. */
 #define BP__PARALLEL_WORK 262144.0
 #define BP__BLOCK_ROWS 64
 #define BP__PARALLEL_ELEMS 65536
+#define BP__MAX_ROW_BLOCKS 8
 #define BP__MAX_BLOCKS 64
 int bp__blocks(int rows, double work);
 int bp__elem_blocks(size_t n);

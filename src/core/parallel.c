@@ -55,8 +55,8 @@ int bp__blocks(int rows, double work)
     if (work < BP__PARALLEL_WORK)
         return 1;
     int blocks = (rows + BP__BLOCK_ROWS / 2) / BP__BLOCK_ROWS;
-    if (blocks > BP__MAX_BLOCKS)
-        blocks = BP__MAX_BLOCKS;
+    if (blocks > BP__MAX_ROW_BLOCKS)
+        blocks = BP__MAX_ROW_BLOCKS;
     return blocks < 1 ? 1 : blocks;
 }
 

@@ -205,7 +205,7 @@ static void test_split_rule(void **state)
     } cases[] = {
         {128, 128.0 * 256 * 784, 2}, {100, 100.0 * 256 * 784, 2}, {256, 256.0 * 784 * 128, 4},
         {10, 10.0 * 128 * 128, 1},   {128, 1000.0, 1},            {95, 1e7, 1},
-        {96, 1e7, 2},                {1024, 1e9, 16},             {1 << 20, 1e12, BP__MAX_BLOCKS},
+        {96, 1e7, 2},                {512, 1e9, 8},               {1 << 20, 1e12, BP__MAX_ROW_BLOCKS},
     };
     (void)state;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
