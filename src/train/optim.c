@@ -187,11 +187,8 @@ void bp_optim_free(bp_optim *opt)
  *   ADAM     m = m * beta1 + (1 - beta1) * g;  v = v * beta2 + (1 - beta2) * g * g
  *            p = p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
  *            step_size = lr / (1 - beta1^t) */
-/* The update of entries [lo, hi) of the blocks, for step t (1-based); with
- * prev, those parameters are first copied there. With check, returns 1
- * when the updated parameters are all finite (without, 1). */
-static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
-                        size_t hi)
+/* The update of entries [lo, hi) of the blocks, for step t (1-based). */
+static void update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi)
 {
     const bp_optim_opts *o = &opt->opts;
     bp_net *net = opt->net;
@@ -201,8 +198,6 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, int check
     float *s1 = opt->state + opt->n;        /* (n) v */
     const float rate = (float)lr;
     const float wd = o->kind == BP_OPTIM_ADAMW ? 0.0f : (float)o->weight_decay;
-    if (prev)
-        memcpy(prev + lo, p + lo, (hi - lo) * sizeof *prev);
 
     switch (o->kind) {
     case BP_OPTIM_GD:
@@ -269,7 +264,27 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, int check
     default:
         break;
     }
-    return !check || bp__all_finite(p + lo, hi - lo);
+}
+
+/* Entries [lo, hi): with prev, the parameters first copied there; with
+ * check, returns 1 when the updated parameters are all finite (without,
+ * 1). The three passes go chunk by chunk, so each chunk is still in the
+ * first-level cache for the next pass. */
+static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
+                        size_t hi)
+{
+    enum { CHUNK = 4096 };
+    float *p = bp_net_params(opt->net);
+    int ok = 1;
+    for (size_t c0 = lo; c0 < hi; c0 += CHUNK) {
+        const size_t c1 = hi - c0 < CHUNK ? hi : c0 + CHUNK;
+        if (prev)
+            memcpy(prev + c0, p + c0, (c1 - c0) * sizeof *prev);
+        update_chunk(opt, lr, t, c0, c1);
+        if (check)
+            ok &= bp__all_finite(p + c0, c1 - c0);
+    }
+    return ok;
 }
 
 /* A step split in element blocks over the threads. */
