@@ -9,7 +9,7 @@
  *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
  *     panels (which also absorbs the transposes) and a register-tiled
  *     6 x 16 micro-kernel, written for AVX-512, AVX2 and a baseline in
- *     each one's own vector width and picked at load time, accumulates
+ *     each one's own vector width and picked on first use, accumulates
  *     them.
  * Every call is single-threaded: the network splits its products into row
  * blocks and runs those on its threads, so the sums each element of C sees
@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #ifdef BP_HAVE_DNNL
@@ -143,14 +144,14 @@ typedef void (*micro_kernel_fn)(int, const float *, const float *, float, float 
                                 int);
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-/* One version per x86-64 level, picked once when the library loads: 512-bit
+/* One version per x86-64 level, picked on first use: 512-bit
  * vectors for AVX-512 (x86-64-v4), 256-bit for AVX2 with FMA (v3), 128-bit
  * SSE2 otherwise. */
 DEFINE_MICRO_KERNEL(micro_kernel_v4, __attribute__((target("arch=x86-64-v4"))), 16)
 DEFINE_MICRO_KERNEL(micro_kernel_v3, __attribute__((target("arch=x86-64-v3"))), 8)
 DEFINE_MICRO_KERNEL(micro_kernel_base, , 4)
 
-static micro_kernel_fn resolve_micro_kernel(void)
+static micro_kernel_fn pick_micro_kernel(void)
 {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v4"))
@@ -159,13 +160,28 @@ static micro_kernel_fn resolve_micro_kernel(void)
         return micro_kernel_v3;
     return micro_kernel_base;
 }
-
-static void micro_kernel(int kc, const float *pa, const float *pb, float alpha, float *C,
-                         int ldc, int mr, int nr)
-    __attribute__((ifunc("resolve_micro_kernel")));
 #else
-DEFINE_MICRO_KERNEL(micro_kernel, , NR)
+DEFINE_MICRO_KERNEL(micro_kernel_base, , NR)
+
+static micro_kernel_fn pick_micro_kernel(void)
+{
+    return micro_kernel_base;
+}
 #endif
+
+/* The version for this CPU, picked on first use (an ifunc would be picked
+ * while the program is relocated, before the sanitizers' runtimes start).
+ * Threads that race to pick it store the same pointer. */
+static micro_kernel_fn micro_kernel(void)
+{
+    static _Atomic(micro_kernel_fn) chosen;
+    micro_kernel_fn f = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (!f) {
+        f = pick_micro_kernel();
+        atomic_store_explicit(&chosen, f, memory_order_relaxed);
+    }
+    return f;
+}
 
 /* C += alpha op(A) op(B) through packed blocks. The packing buffers live on
  * the stack (about 330 KiB), so a call allocates nothing. */
@@ -174,6 +190,7 @@ static void gemm_blocked(int ta, int tb, int M, int N, int K, float alpha, const
 {
     _Alignas(64) float pa[MC * KC];
     _Alignas(64) float pb[NC * KC];
+    const micro_kernel_fn kernel = micro_kernel();
     for (int j0 = 0; j0 < N; j0 += NC) {
         int nc = N - j0 < NC ? N - j0 : NC;
         for (int k0 = 0; k0 < K; k0 += KC) {
@@ -184,9 +201,9 @@ static void gemm_blocked(int ta, int tb, int M, int N, int K, float alpha, const
                 pack_a(ta, A, lda, i0, k0, mc, kc, pa);
                 for (int jp = 0; jp < nc; jp += NR)
                     for (int ip = 0; ip < mc; ip += MR)
-                        micro_kernel(kc, pa + (size_t)ip * kc, pb + (size_t)jp * kc, alpha,
-                                     &AT(C, ldc, i0 + ip, j0 + jp), ldc,
-                                     mc - ip < MR ? mc - ip : MR, nc - jp < NR ? nc - jp : NR);
+                        kernel(kc, pa + (size_t)ip * kc, pb + (size_t)jp * kc, alpha,
+                               &AT(C, ldc, i0 + ip, j0 + jp), ldc,
+                               mc - ip < MR ? mc - ip : MR, nc - jp < NR ? nc - jp : NR);
             }
         }
     }
