@@ -30,6 +30,10 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
 #endif
     ;
 
+/* ---- core/clock.c: seconds on a monotonic clock (where there is one),
+ * for measuring intervals. */
+double bp__seconds(void);
+
 /* ---- core/parallel.c: work split over threads. bp__blocks gives how many
  * row blocks to split `rows` rows into for about `work` multiply-adds: 1
  * for small work, else about one per BP__BLOCK_ROWS rows, at most

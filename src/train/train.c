@@ -15,7 +15,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 bp_train_opts bp_train_defaults(void)
 {
@@ -33,14 +32,6 @@ bp_train_opts bp_train_defaults(void)
     o.patience = 0;
     o.norms = 1;
     return o;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    if (timespec_get(&ts, TIME_UTC) == 0)
-        return 0.0;
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Everything one run needs, allocated once. */
@@ -469,7 +460,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     /* One clock read per epoch: an epoch's time runs from the end of the
      * previous epoch's work (the start, for the first) to the end of its
      * own, so it includes the callbacks in between. */
-    double t0 = now_seconds();
+    double t0 = bp__seconds();
     for (int epoch = first_epoch; epoch <= opts->epochs; epoch++) {
         const double t_start = t0;
         double lsum = lsum0, asum = asum0, norm = norm0;
@@ -531,7 +522,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 break;
             }
         }
-        const double t_batches = now_seconds();
+        const double t_batches = bp__seconds();
         first_batch = 0;
         lsum0 = asum0 = norm0 = 0.0;
         bp_net_set_dropout(net, 0.0, NULL);
@@ -562,7 +553,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 since_best++;
             }
         }
-        t0 = r.n_val > 0 ? now_seconds() : t_batches;
+        t0 = r.n_val > 0 ? bp__seconds() : t_batches;
         st.train_seconds = t_batches - t_start;
         st.seconds = t0 - t_start;
         res->epochs_run = epoch;
