@@ -52,11 +52,16 @@ static int on_checkpoint(const bp_train_state *state, void *ctx)
 static int on_epoch(const bp_epoch_stats *st, void *ctx)
 {
     session *ss = ctx;
+    /* The library times an epoch from the end of the previous one, so its
+     * time holds this callback's test evaluation for the previous epoch:
+     * that is moved back to the epoch it belongs to. */
+    const double train_seconds = st->train_seconds - ss->eval_seconds;
     cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr,
-                   .seconds = st->seconds,
-                   .samples_per_s = st->train_seconds > 0.0
-                                        ? (double)ss->progress.rows / st->train_seconds
+                   .seconds = st->seconds - ss->eval_seconds,
+                   .samples_per_s = train_seconds > 0.0
+                                        ? (double)ss->progress.rows / train_seconds
                                         : NAN};
+    ss->eval_seconds = 0.0;
     bp_error err;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
@@ -78,7 +83,8 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         }
         e.has |= CLI_HAS_TEST | (acc >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
         e.test_accuracy = acc;
-        e.seconds += cli_now() - t0;
+        ss->eval_seconds = cli_now() - t0;
+        e.seconds += ss->eval_seconds;
     }
     if (cli_progress_epoch(&ss->progress, &e) != 0) {
         ss->failed = 1;

@@ -50,6 +50,7 @@ typedef struct session {
     int report;           /* record the norms for --report */
     cli_norms norms;      /* per-layer norms after every epoch */
     double startup;       /* seconds from process start to the end of the first batch */
+    double eval_seconds;  /* the last epoch's test evaluation, in the next epoch's time */
     cli_tune tune;        /* the thread count, by measured speed, unless --threads */
     const char *checkpoint; /* --checkpoint */
     int at_epoch;         /* the last batch run */

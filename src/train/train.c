@@ -265,7 +265,8 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     sched.base = o->optim.lr;
     if ((rc = bp_schedule_check(&sched, err)) != 0)
         return rc;
-    if (o->dropout > 0.0 && (rc = bp_net_set_dropout(net, o->dropout, &r->rng)) != 0)
+    /* the options' dropout, whatever the network was set to before */
+    if ((rc = bp_net_set_dropout(net, o->dropout, o->dropout > 0.0 ? &r->rng : NULL)) != 0)
         return bp__error_set(err, rc, "%s", bp_net_message(net));
     if ((rc = bp_net_reserve(net, r->eval_rows)) != 0)
         return bp__error_set(err, rc, "%s", bp_net_message(net));
@@ -525,7 +526,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         const double t_batches = bp__seconds();
         first_batch = 0;
         lsum0 = asum0 = norm0 = 0.0;
-        bp_net_set_dropout(net, 0.0, NULL);
+        if (opts->dropout > 0.0)
+            bp_net_set_dropout(net, 0.0, NULL);
         st.epoch = epoch;
         st.epochs = opts->epochs;
         st.steps = step;
