@@ -51,7 +51,21 @@ double bp__seconds(void);
 #define BP__PARALLEL_ELEMS 65536
 #define BP__MAX_ROW_BLOCKS 8
 #define BP__MAX_BLOCKS 64
-int bp__blocks(int rows, double work);
+/* inline: a tiny network asks for every product it makes */
+static inline int bp__blocks(int rows, double work)
+{
+    /* Small work stays in one block: waking another thread costs
+     * microseconds. Otherwise blocks of about BP__BLOCK_ROWS rows (rounded to
+     * the nearest count): long enough that a library call's set-up and its
+     * packing of the other operand stay a small part of it, and as many
+     * whatever the thread count, so the calls, and their sums, are too. */
+    if (work < BP__PARALLEL_WORK)
+        return 1;
+    int blocks = (rows + BP__BLOCK_ROWS / 2) / BP__BLOCK_ROWS;
+    if (blocks > BP__MAX_ROW_BLOCKS)
+        blocks = BP__MAX_ROW_BLOCKS;
+    return blocks < 1 ? 1 : blocks;
+}
 int bp__elem_blocks(size_t n);
 /* (one block needs no division: most products of small networks are one) */
 static inline int bp__block_start(long long rows, long long b, long long n)
