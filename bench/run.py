@@ -102,24 +102,34 @@ def main():
     else:
         print("bench: SKIP FANN: libfann-dev is not installed (apt-get install libfann-dev)")
 
-    # The lessons' tiny network, full-batch gradient descent.
+    # The lessons' tiny network, full-batch gradient descent. A run of
+    # backprop takes a tenth of a second, so the machine's noise moves it by
+    # half from run to run: each side keeps its best of several fresh runs.
     tiny_epochs = 20000 if quick else 200000
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        out, rss = run([bp, "train", "--data", os.path.join(ROOT, "examples", "lesson-data.csv"),
-                        "--init", os.path.join(ROOT, "examples", "lesson.json"),
-                        "--optimizer", "gd", "--lr", "0.001", "--schedule", "constant",
-                        "--batch", "0", "--epochs", str(tiny_epochs),
-                        "--out", os.path.join(tmp, "tiny.safetensors")])
-        wall = time.perf_counter() - t0
-    if out is not None:
-        results["tiny backprop"] = {"steps_per_s": tiny_epochs / wall, "peak_rss_mb": rss,
-                                    "lines": len(out.splitlines())}
+    tiny_runs, torch_runs = (2, 1) if quick else (5, 3)
+    for _ in range(tiny_runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            out, rss = run([bp, "train", "--data", os.path.join(ROOT, "examples", "lesson-data.csv"),
+                            "--init", os.path.join(ROOT, "examples", "lesson.json"),
+                            "--optimizer", "gd", "--lr", "0.001", "--schedule", "constant",
+                            "--batch", "0", "--epochs", str(tiny_epochs),
+                            "--out", os.path.join(tmp, "tiny.safetensors")])
+            wall = time.perf_counter() - t0
+        if out is not None:
+            best = results.get("tiny backprop")
+            if not best or tiny_epochs / wall > best["steps_per_s"]:
+                results["tiny backprop"] = {"steps_per_s": tiny_epochs / wall, "peak_rss_mb": rss,
+                                            "lines": len(out.splitlines())}
     if has_python(["torch"]):
-        out, rss = run([PY, os.path.join(HERE, "torch_mlp.py"), "--tiny", "--steps",
-                        "5000" if quick else "20000", "--threads", "1"])
-        if out:
-            results["tiny pytorch"] = dict(json.loads(out), peak_rss_mb=rss)
+        for _ in range(torch_runs):
+            out, rss = run([PY, os.path.join(HERE, "torch_mlp.py"), "--tiny", "--steps",
+                            "5000" if quick else "20000", "--threads", "1"])
+            if out:
+                got = dict(json.loads(out), peak_rss_mb=rss)
+                best = results.get("tiny pytorch")
+                if not best or got["steps_per_s"] > best["steps_per_s"]:
+                    results["tiny pytorch"] = got
 
     # The table.
     print("\n%-28s %-22s %16s %9s %12s" % ("workload", "peer", "samples/s", "ratio", "peak RSS MB"))
@@ -140,7 +150,8 @@ def main():
         print("%-28s %-22s %13.0f/s* %8.2fx %12.1f" % ("lesson 2-2-1 full batch", "pytorch",
               tp["steps_per_s"], tb["steps_per_s"] / tp["steps_per_s"] if tb else float("nan"),
               tp["peak_rss_mb"]))
-    print("(* steps per second; backprop's through its CLI, process start included)\n")
+    print("(* steps per second, the best of %d runs for backprop (through its CLI, process start "
+          "included) and of %d for PyTorch)\n" % (tiny_runs, torch_runs))
 
     print("%-26s %10s %10s %10s" % ("kernel GFLOP/s", "builtin", "backend", "openblas"))
     for c in core:
