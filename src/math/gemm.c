@@ -143,31 +143,28 @@ static void pack_b(int tb, const float *B, int ldb, int k0, int j0, int kc, int 
 typedef void (*micro_kernel_fn)(int, const float *, const float *, float, float *, int, int,
                                 int);
 
+/* The baseline: 128-bit vectors, SSE2's width (and NEON's). */
+DEFINE_MICRO_KERNEL(micro_kernel_base, , 4)
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-/* One version per x86-64 level, picked on first use: 512-bit
- * vectors for AVX-512 (x86-64-v4), 256-bit for AVX2 with FMA (v3), 128-bit
- * SSE2 otherwise. */
+#define BP_X86_LEVELS 1
+/* With GCC on x86-64, one version more per x86-64 level: 512-bit vectors
+ * for AVX-512 (x86-64-v4), 256-bit for AVX2 with FMA (v3). */
 DEFINE_MICRO_KERNEL(micro_kernel_v4, __attribute__((target("arch=x86-64-v4"))), 16)
 DEFINE_MICRO_KERNEL(micro_kernel_v3, __attribute__((target("arch=x86-64-v3"))), 8)
-DEFINE_MICRO_KERNEL(micro_kernel_base, , 4)
+#endif
 
 static micro_kernel_fn pick_micro_kernel(void)
 {
+#ifdef BP_X86_LEVELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v4"))
         return micro_kernel_v4;
     if (__builtin_cpu_supports("x86-64-v3"))
         return micro_kernel_v3;
-    return micro_kernel_base;
-}
-#else
-DEFINE_MICRO_KERNEL(micro_kernel_base, , NR)
-
-static micro_kernel_fn pick_micro_kernel(void)
-{
-    return micro_kernel_base;
-}
 #endif
+    return micro_kernel_base;
+}
 
 /* The version for this CPU, picked on first use (an ifunc would be picked
  * while the program is relocated, before the sanitizers' runtimes start).
