@@ -143,8 +143,8 @@ void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
  * slope with respect to the values, d (B, O), into the slope with respect to
  * the inputs, in place, from the values a (B, O). */
 void bp__act_forward(bp_act act, float slope, int B, int O, float *z_to_a);
-void bp__act_backward(bp_act act, float slope, int B, int O, const float *a,
-                      float *d);
+void bp__act_backward(bp_act act, float slope, int B, int O, const float *restrict a,
+                      float *restrict d);
 /* Double-precision scalar forms for the reference pass and explain. */
 double bp__act_value_d(bp_act act, double slope, double z);
 double bp__act_slope_d(bp_act act, double slope, double z, double a);

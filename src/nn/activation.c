@@ -96,8 +96,8 @@ void bp__act_forward(bp_act act, float slope, int B, int O, float *v)
     }
 }
 
-void bp__act_backward(bp_act act, float slope, int B, int O, const float *a,
-                      float *d)
+void bp__act_backward(bp_act act, float slope, int B, int O, const float *restrict a,
+                      float *restrict d)
 {
     size_t n = (size_t)B * (size_t)O;
     switch (act) {
