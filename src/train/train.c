@@ -49,6 +49,8 @@ typedef struct run {
     float *prev;            /* (P) the weights before the current step */
     double *layer_norm;     /* (layers) per-layer gradient norms of the last batch */
     bp_optim *optim;
+    bp_schedule sched;      /* the options' schedule from the optimizer's rate */
+    double lr;              /* the rate of the last step taken */
     bp_rsearch *rsearch;
     bp__shard_work shard;   /* data-parallel parts (opts->shard) */
     int classify;           /* accuracy is meaningful */
@@ -261,9 +263,9 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     } else if (!(r->optim = bp_optim_create(net, &o->optim, err))) {
         return err ? err->code : BP_ENOMEM;
     }
-    bp_schedule sched = o->schedule;
-    sched.base = o->optim.lr;
-    if ((rc = bp_schedule_check(&sched, err)) != 0)
+    r->sched = o->schedule;
+    r->sched.base = o->optim.lr;
+    if ((rc = bp_schedule_check(&r->sched, err)) != 0)
         return rc;
     /* the options' dropout, whatever the network was set to before */
     if ((rc = bp_net_set_dropout(net, o->dropout, o->dropout > 0.0 ? &r->rng : NULL)) != 0)
@@ -332,14 +334,12 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
         for (size_t i = 0, n = bp_net_param_count(net); i < n; i++)
             g[i] *= s;
     }
-    bp_schedule sched = o->schedule;
-    sched.base = o->optim.lr;
     /* A finite gradient can still step a weight out of range: keep the
      * weights from before the step, and go back to them if it does. */
     size_t P = bp_net_param_count(net);
     int finite;
-    if ((rc = bp__optim_step_guarded(r->optim, bp_schedule_lr(&sched, step), r->prev,
-                                     &finite)) != 0)
+    r->lr = bp_schedule_lr(&r->sched, step);
+    if ((rc = bp__optim_step_guarded(r->optim, r->lr, r->prev, &finite)) != 0)
         return rc;
     if (!finite) {
         /* the layer whose gradient was not finite, else whose weights */
@@ -436,8 +436,6 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     if ((rc = setup(&r, net, train, val, opts, err)) != 0)
         goto done;
 
-    bp_schedule sched = opts->schedule;
-    sched.base = opts->optim.lr;
     size_t P = bp_net_param_count(net);
     long step = 0, first_batch = 0;
     int since_best = 0, first_epoch = 1, gathered = 0;
@@ -464,6 +462,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     double t0 = bp__seconds();
     for (int epoch = first_epoch; epoch <= opts->epochs; epoch++) {
         const double t_start = t0;
+        const long step0 = step;
         double lsum = lsum0, asum = asum0, norm = norm0;
         long batches = (long)((r.n_train + (size_t)r.B - 1) / (size_t)r.B);
         bp_epoch_stats st;
@@ -531,7 +530,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         st.epoch = epoch;
         st.epochs = opts->epochs;
         st.steps = step;
-        st.lr = bp_schedule_lr(&sched, step > 0 ? step - 1 : 0);
+        /* the rate of the epoch's last step */
+        st.lr = step > step0 && !r.rsearch ? r.lr : bp_schedule_lr(&r.sched, step > 0 ? step - 1 : 0);
         st.train_loss = lsum / (double)r.n_train;
         st.train_accuracy = r.classify && !r.rsearch ? asum / (double)r.n_train : -1.0;
         st.grad_norm = norm;
