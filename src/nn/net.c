@@ -25,6 +25,7 @@ struct bp_net {
     int max_width;           /* widest of the inputs and every layer */
     size_t sum_widths;       /* sum of the layers' widths */
     size_t n_params;
+    double max_macs;         /* the most multiply-adds per row of any layer */
     float *params;           /* (n_params) */
     float *grads;            /* (n_params), same layout */
 
@@ -144,6 +145,8 @@ bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs,
         net->act_off[l] = aoff;
         aoff += (size_t)L->O;
         prev = L->O;
+        const double macs = (double)L->I * (double)L->O;
+        net->max_macs = macs > net->max_macs ? macs : net->max_macs;
     }
     return net;
 }
@@ -402,6 +405,13 @@ static const float *output_of(const bp_net *net, int l)
     return dropping(net, l) ? net->dropped + off : net->acts + off;
 }
 
+/* Whether every layer's product for a batch of B rows is one block (as
+ * bp__blocks would find it, layer by layer). */
+static int one_block(const bp_net *net, int B)
+{
+    return (double)B * net->max_macs < BP__PARALLEL_WORK;
+}
+
 /* Rows [b0, b1) of layer l's forward pass: z = in W^T + b, the logits kept
  * for the output layer, then the activation in place. The rows are
  * independent, so blocks of them run on separate threads. */
@@ -456,10 +466,11 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         (rc = workspace_alloc(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
         return rc;
     const float *in = x;
+    const int small = one_block(net, B);
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
         float *z = acts_of(net, l); /* (B, O) */
-        const int n = bp__blocks(B, (double)B * L->O * L->I);
+        const int n = small ? 1 : bp__blocks(B, (double)B * L->O * L->I);
         if (n == 1) { /* the same call, without the job */
             forward_rows(net, l, 0, B, in, z);
         } else {
@@ -623,6 +634,7 @@ static int backward(bp_net *net, float *dx, int fresh)
         return BP_EINVAL;
     }
     int B = net->batch, cur = 0;
+    const int small = one_block(net, B);
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];
         const double work = (double)B * L->O * L->I;
@@ -630,7 +642,8 @@ static int backward(bp_net *net, float *dx, int fresh)
         float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
         /* Two independent jobs read dz: dW and db by blocks of output rows,
          * d in by blocks of batch rows. */
-        const int nw = bp__blocks(L->O, work), nd = want_din ? bp__blocks(B, work) : 0;
+        const int nw = small ? 1 : bp__blocks(L->O, work);
+        const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
         if (nw == 1 && nd <= 1) { /* small work, one thread: the same calls in order */
             weight_grad_rows(net, l, 0, L->O, net->delta[cur], fresh);
             if (nd)
