@@ -95,6 +95,54 @@ static void test_backend(void **state)
     check_all(bp__gemm, name);
 }
 
+/* The plain loops, scalar or four outputs at a time (rows of 8 or more),
+ * give each element exactly this: a float from 0, the products added in k
+ * order, then alpha and beta, every operation rounded on its own. */
+static void test_plain_loops_bits(void **state)
+{
+    (void)state;
+    static const int plain[][3] = {
+        {16, 16, 2}, {3, 13, 20}, {40, 9, 1}, {5, 30, 7}, {64, 8, 4}, {2, 2, 2}, {9, 33, 3},
+    };
+    static const float scales[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
+    bp_rng rng;
+    bp_rng_seed(&rng, 17);
+    for (size_t s = 0; s < sizeof plain / sizeof plain[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (size_t a = 0; a < sizeof scales / sizeof scales[0]; a++) {
+                const int ta = t & 1, tb = t >> 1, M = plain[s][0], N = plain[s][1], K = plain[s][2];
+                const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N + 1;
+                const float alpha = scales[a][0], beta = scales[a][1];
+                float *A = tu_xmalloc((size_t)M * K * sizeof *A);
+                float *B = tu_xmalloc((size_t)K * N * sizeof *B);
+                float *C = tu_xmalloc((size_t)M * ldc * sizeof *C);
+                float *R = tu_xmalloc((size_t)M * ldc * sizeof *R);
+                fill(&rng, A, (size_t)M * K);
+                fill(&rng, B, (size_t)K * N);
+                fill(&rng, C, (size_t)M * ldc);
+                memcpy(R, C, (size_t)M * ldc * sizeof *R);
+                bp__gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        float acc = 0.0f;
+                        for (int k = 0; k < K; k++) {
+                            float p = (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                                      (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                            acc = acc + p;
+                        }
+                        float *r = &R[(size_t)i * ldc + j], v = alpha * acc;
+                        *r = beta == 0.0f ? v : v + beta * *r;
+                    }
+                if (memcmp(C, R, (size_t)M * ldc * sizeof *C) != 0)
+                    fail_msg("plain loops ta=%d tb=%d %dx%dx%d alpha %g beta %g: not the bits of "
+                             "the scalar sums", ta, tb, M, N, K, alpha, beta);
+                free(A);
+                free(B);
+                free(C);
+                free(R);
+            }
+}
+
 /* Zero-sized products touch nothing; K = 0 scales C by beta. */
 static void test_empty(void **state)
 {
@@ -248,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_backend),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_split_rule),
+        cmocka_unit_test(test_plain_loops_bits),
         cmocka_unit_test(test_row_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
