@@ -213,7 +213,10 @@ void bp__gemm_builtin(int ta, int tb, int M, int N, int K, float alpha,
     if (M <= 0 || N <= 0)
         return;
     if ((long long)N * K < BP__TINY_ROW_MACS) {
-        bp__gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (N < BP__ROW_VECTOR_N)
+            bp__gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else
+            bp__gemm_rows(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     scale_rows(M, N, beta, C, ldc);

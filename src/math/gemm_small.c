@@ -4,7 +4,8 @@
  *
  * This file is compiled without vectorization: each loop runs a handful of
  * times, so vectorizing them (prologues, epilogues, gathers across j)
- * costs more than it saves.
+ * costs more than it saves. Rows of 8 or more outputs (bp__gemm_rows) are
+ * the exception, written with explicit four-float vectors.
  */
 #include "internal.h"
 
@@ -34,10 +35,6 @@ small_loops(int M, int N, int K, float alpha, const float *A, size_t as_i, size_
         }
     }
 }
-
-/* Products with rows of 8 or more outputs and at least this many
- * multiply-adds take the vector loops below. */
-#define VECTOR_MACS 256
 
 /* Four outputs of a row at once, for long products (many rows of short
  * ones: a weight gradient at batch 1, a 2-input layer over a whole data
@@ -78,37 +75,11 @@ static void vector_loops(int M, int N, int K, float alpha, const float *A, size_
     }
 }
 
-/* The vector loops' set-up, out of line: its copy of op(B) needs a frame
- * the tiny products' calls should not pay for. */
-static __attribute__((noinline)) void
-vector_product(int tb, int M, int N, int K, float alpha, const float *A, size_t as_i, size_t as_k,
-               const float *B, int ldb, float beta, float *C, int ldc)
-{
-    /* op(B) as rows of N: as given, or copied out of its transpose (the
-     * caller checked that it fits) */
-    float packed[BP__TINY_ROW_MACS];
-    const float *Bk = B;
-    size_t ldk = (size_t)ldb;
-    if (tb) {
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < N; j++)
-                packed[(size_t)k * (size_t)N + (size_t)j] = B[(size_t)j * (size_t)ldb + (size_t)k];
-        Bk = packed;
-        ldk = (size_t)N;
-    }
-    vector_loops(M, N, K, alpha, A, as_i, as_k, Bk, ldk, beta == 0.0f, beta, C, ldc);
-}
-
 void bp__gemm_small(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc)
 {
     const size_t as_i = ta ? 1 : (size_t)lda, as_k = ta ? (size_t)lda : 1;
     const size_t bs_k = tb ? 1 : (size_t)ldb, bs_j = tb ? (size_t)ldb : 1;
-    if (N >= 8 && (long long)M * N * K >= VECTOR_MACS &&
-        (!tb || (long long)N * K <= BP__TINY_ROW_MACS)) {
-        vector_product(tb, M, N, K, alpha, A, as_i, as_k, B, ldb, beta, C, ldc);
-        return;
-    }
 #define SMALL_CASE(depth)                                                                    \
     do {                                                                                     \
         if (beta == 0.0f)                                                                    \
@@ -124,4 +95,28 @@ void bp__gemm_small(int ta, int tb, int M, int N, int K, float alpha, const floa
     default: SMALL_CASE(K); break;
     }
 #undef SMALL_CASE
+}
+
+/* Not through bp__gemm_small: a second caller of it, with arguments LTO
+ * cannot see, costs the tiny products' calls their specialized copies. */
+void bp__gemm_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
+{
+    const size_t as_i = ta ? 1 : (size_t)lda, as_k = ta ? (size_t)lda : 1;
+    if (tb && (long long)N * K > BP__TINY_ROW_MACS) { /* too long to copy */
+        small_loops(M, N, K, alpha, A, as_i, as_k, B, 1, (size_t)ldb, beta == 0.0f, beta, C, ldc);
+        return;
+    }
+    /* op(B) as rows of N: as given, or copied out of its transpose */
+    float packed[BP__TINY_ROW_MACS];
+    const float *Bk = B;
+    size_t ldk = (size_t)ldb;
+    if (tb) {
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < N; j++)
+                packed[(size_t)k * (size_t)N + (size_t)j] = B[(size_t)j * (size_t)ldb + (size_t)k];
+        Bk = packed;
+        ldk = (size_t)N;
+    }
+    vector_loops(M, N, K, alpha, A, as_i, as_k, Bk, ldk, beta == 0.0f, beta, C, ldc);
 }

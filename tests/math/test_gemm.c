@@ -95,9 +95,41 @@ static void test_backend(void **state)
     check_all(bp__gemm, name);
 }
 
-/* The plain loops, scalar or four outputs at a time (rows of 8 or more),
- * give each element exactly this: a float from 0, the products added in k
- * order, then alpha and beta, every operation rounded on its own. */
+/* The plain loops, scalar (bp__gemm_small) or four outputs at a time
+ * (bp__gemm_rows), give each element exactly this: a float from 0, the
+ * products added in k order, then alpha and beta, every operation rounded
+ * on its own. */
+static void check_plain_bits(gemm_fn fn, const char *name, bp_rng *rng, int ta, int tb, int M,
+                             int N, int K, float alpha, float beta)
+{
+    const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N + 1;
+    float *A = tu_xmalloc((size_t)M * K * sizeof *A), *B = tu_xmalloc((size_t)K * N * sizeof *B);
+    float *C = tu_xmalloc((size_t)M * ldc * sizeof *C), *R = tu_xmalloc((size_t)M * ldc * sizeof *R);
+    fill(rng, A, (size_t)M * K);
+    fill(rng, B, (size_t)K * N);
+    fill(rng, C, (size_t)M * ldc);
+    memcpy(R, C, (size_t)M * ldc * sizeof *R);
+    fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) {
+                float p = (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                          (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                acc = acc + p;
+            }
+            float *r = &R[(size_t)i * ldc + j], v = alpha * acc;
+            *r = beta == 0.0f ? v : v + beta * *r;
+        }
+    if (memcmp(C, R, (size_t)M * ldc * sizeof *C) != 0)
+        fail_msg("%s ta=%d tb=%d %dx%dx%d alpha %g beta %g: not the bits of the scalar sums", name,
+                 ta, tb, M, N, K, alpha, beta);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+}
+
 static void test_plain_loops_bits(void **state)
 {
     (void)state;
@@ -110,36 +142,13 @@ static void test_plain_loops_bits(void **state)
     for (size_t s = 0; s < sizeof plain / sizeof plain[0]; s++)
         for (int t = 0; t < 4; t++)
             for (size_t a = 0; a < sizeof scales / sizeof scales[0]; a++) {
-                const int ta = t & 1, tb = t >> 1, M = plain[s][0], N = plain[s][1], K = plain[s][2];
-                const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N + 1;
+                const int ta = t & 1, tb = t >> 1, M = plain[s][0], N = plain[s][1];
+                const int K = plain[s][2];
                 const float alpha = scales[a][0], beta = scales[a][1];
-                float *A = tu_xmalloc((size_t)M * K * sizeof *A);
-                float *B = tu_xmalloc((size_t)K * N * sizeof *B);
-                float *C = tu_xmalloc((size_t)M * ldc * sizeof *C);
-                float *R = tu_xmalloc((size_t)M * ldc * sizeof *R);
-                fill(&rng, A, (size_t)M * K);
-                fill(&rng, B, (size_t)K * N);
-                fill(&rng, C, (size_t)M * ldc);
-                memcpy(R, C, (size_t)M * ldc * sizeof *R);
-                bp__gemm_small(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-                for (int i = 0; i < M; i++)
-                    for (int j = 0; j < N; j++) {
-                        float acc = 0.0f;
-                        for (int k = 0; k < K; k++) {
-                            float p = (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
-                                      (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
-                            acc = acc + p;
-                        }
-                        float *r = &R[(size_t)i * ldc + j], v = alpha * acc;
-                        *r = beta == 0.0f ? v : v + beta * *r;
-                    }
-                if (memcmp(C, R, (size_t)M * ldc * sizeof *C) != 0)
-                    fail_msg("plain loops ta=%d tb=%d %dx%dx%d alpha %g beta %g: not the bits of "
-                             "the scalar sums", ta, tb, M, N, K, alpha, beta);
-                free(A);
-                free(B);
-                free(C);
-                free(R);
+                check_plain_bits(bp__gemm_small, "bp__gemm_small", &rng, ta, tb, M, N, K, alpha,
+                                 beta);
+                check_plain_bits(bp__gemm_rows, "bp__gemm_rows", &rng, ta, tb, M, N, K, alpha,
+                                 beta);
             }
 }
 
