@@ -2,9 +2,9 @@
  * gemm.c - the one internal matrix product, C = alpha op(A) op(B) + beta C,
  * row-major, behind one signature with three paths:
  *   - tiny products (rows of fewer than BP__TINY_ROW_MACS multiply-adds, as
- *     in the lessons' networks) run plain scalar loops (gemm_small.c),
- *     where any library call or packing would cost more than the
- *     arithmetic;
+ *     in the lessons' networks) run plain loops (gemm_small.c: scalar, or
+ *     four outputs at a time in rows of 8 or more), where any library call
+ *     or packing would cost more than the arithmetic;
  *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL);
  *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
  *     panels (which also absorbs the transposes) and a register-tiled
