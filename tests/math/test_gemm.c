@@ -293,9 +293,12 @@ static void test_row_blocks(void **state)
         if (bp__blocks(M, (double)M * N * K) > 1)
             check_threads(ta, tb, M, N, K);
     }
-    /* tiny rows take the plain loops on every backend */
+    /* tiny rows take the plain loops on every backend, scalar or in vector
+     * rows; so does a weight gradient's form below BP__OUTER_MACS */
     check_any_split(bp__gemm, "tiny", 0, 1, 64, 2, 3);
-    check_any_split(bp__gemm, "tiny", 1, 0, 40, 30, 20);
+    check_any_split(bp__gemm, "tiny", 0, 1, 40, 30, 20);
+    check_any_split(bp__gemm, "tiny", 0, 0, 40, 30, 20);
+    check_any_split(bp__gemm, "tiny", 1, 0, 40, 30, 1);
 }
 
 int main(void)
