@@ -185,8 +185,10 @@ double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *
  * output layer, the loss and, when dz is not NULL, dL/dz (B, O). */
 double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
                       const float *t, int T, float *dz);
-/* Whether the loss fuses with the output activation. */
+/* Whether the loss fuses with the output activation; whether some loss
+ * fuses with it (the network then keeps its logits). */
 int bp__loss_fuses(bp_loss loss, bp_act act);
+int bp__loss_fuses_any(bp_act act);
 /* Double-precision forms for the reference pass: loss of one row, and when
  * dy is not NULL the slope of that row's contribution (already divided by
  * the batch's normaliser n). z is the row's logits (used when fused). */

@@ -60,6 +60,11 @@ int bp__loss_fuses(bp_loss loss, bp_act act)
            (loss == BP_LOSS_BCE && act == BP_ACT_SIGMOID);
 }
 
+int bp__loss_fuses_any(bp_act act)
+{
+    return bp__loss_fuses(BP_LOSS_CCE, act) || bp__loss_fuses(BP_LOSS_BCE, act);
+}
+
 /* Target of row b, output k: the value itself (T == O) or 1 for the
  * indexed class and 0 elsewhere (T == 1 < O). */
 static double target_at(const float *t, int T, int O, int b, int k)

@@ -431,8 +431,8 @@ static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, fl
                 row[o] += bias[o];
         }
     }
-    /* the fused losses (softmax and sigmoid outputs) read the logits */
-    if (l == net->n_layers - 1 && (L->act == BP_ACT_SOFTMAX || L->act == BP_ACT_SIGMOID))
+    /* the fused losses read the logits */
+    if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
         memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
                (size_t)rows * (size_t)L->O * sizeof *zr);
     bp__act_forward(L->act, L->slope, rows, L->O, zr);
