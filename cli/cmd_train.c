@@ -52,16 +52,17 @@ static int on_checkpoint(const bp_train_state *state, void *ctx)
 static int on_epoch(const bp_epoch_stats *st, void *ctx)
 {
     session *ss = ctx;
-    /* The library times an epoch from the end of the previous one, so its
-     * time holds this callback's test evaluation for the previous epoch:
-     * that is moved back to the epoch it belongs to. */
-    const double train_seconds = st->train_seconds - ss->eval_seconds;
-    cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr,
-                   .seconds = st->seconds - ss->eval_seconds,
+    /* The library times an epoch (or a group of short ones) from its last
+     * reading of the clock, so the time holds this callback's test
+     * evaluations since then: the last timed epoch's is moved back to the
+     * group it belongs to, and none counts in the batches' time. */
+    const int k = st->timed_epochs;
+    const double train_seconds = k > 0 ? st->train_seconds - ss->eval_since : NAN;
+    cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr, .timed = k,
+                   .seconds = k > 0 ? st->seconds - ss->eval_carry : NAN,
                    .samples_per_s = train_seconds > 0.0
-                                        ? (double)ss->progress.rows / train_seconds
+                                        ? (double)ss->progress.rows * k / train_seconds
                                         : NAN};
-    ss->eval_seconds = 0.0;
     bp_error err;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
@@ -83,9 +84,18 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         }
         e.has |= CLI_HAS_TEST | (acc >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
         e.test_accuracy = acc;
-        ss->eval_seconds = cli_now() - t0;
-        e.seconds += ss->eval_seconds;
+        const double took = cli_now() - t0;
+        if (k > 0) {
+            e.seconds += took;
+            ss->eval_carry = ss->eval_since = took;
+        } else {
+            ss->eval_since += took;
+        }
+    } else if (k > 0) {
+        ss->eval_carry = ss->eval_since = 0.0;
     }
+    if (k > 0)
+        e.seconds /= k;
     if (cli_progress_epoch(&ss->progress, &e) != 0) {
         ss->failed = 1;
         return 1;

@@ -262,7 +262,8 @@ static int agree_batch(int epoch, long batch, long batches, double loss, void *c
 static int agree_epoch(const bp_epoch_stats *st, void *ctx)
 {
     (void)ctx;
-    D.train_seconds += st->seconds;
+    if (st->timed_epochs > 0)
+        D.train_seconds += st->seconds;
     return any(D.rank == 0 && D.on_epoch ? D.on_epoch(st, D.ctx) : 0);
 }
 

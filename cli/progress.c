@@ -82,8 +82,10 @@ static void fmt_seconds(char *buf, size_t size, double t)
         snprintf(buf, size, "%.1f s", t);
     else if (t >= 1e-3)
         snprintf(buf, size, "%.1f ms", t * 1e3);
-    else
+    else if (t >= 1e-6)
         snprintf(buf, size, "%.0f us", t * 1e6);
+    else
+        snprintf(buf, size, "%.0f ns", t * 1e9);
 }
 
 /* The shortest of "%.15g", "%.16g" and "%.17g" that reads back as v: the
@@ -221,15 +223,21 @@ static void print_line(const cli_progress *p, const cli_epoch *e)
         printf("  test_loss %s", cli_fig(fig, sizeof fig, e->test_loss));
     if (e->has & CLI_HAS_TEST_ACC)
         printf("  test_acc %.2f%%", 100.0 * e->test_accuracy);
-    fmt_seconds(fig, sizeof fig, e->seconds);
-    printf("  %.0f samples/s  %s\n", e->samples_per_s, fig);
+    if (e->timed > 0) {
+        fmt_seconds(fig, sizeof fig, e->seconds);
+        printf("  %.0f samples/s  %s", e->samples_per_s, fig);
+        if (e->timed > 1)
+            printf(" an epoch (mean of %d)", e->timed);
+    }
+    putchar('\n');
     fflush(stdout);
 }
 
 int cli_progress_epoch(cli_progress *p, cli_epoch *e)
 {
     cli_progress_clear(p);
-    p->elapsed += e->seconds;
+    if (e->timed > 0)
+        p->elapsed += e->seconds * e->timed;
     if (p->bar)
         p->epoch_start = cli_now();
     p->loss_sum = 0.0;
@@ -250,9 +258,11 @@ int cli_progress_epoch(cli_progress *p, cli_epoch *e)
     p->last = *e;
     p->n_seen++;
     p->printed = 0;
-    /* A line at most every LINE_SECONDS, but always the first and the last. */
-    if (p->lines && (!p->line_any || e->epoch == 1 || e->epoch == p->epochs ||
-                     p->elapsed - p->line_last >= LINE_SECONDS)) {
+    /* A line at most every LINE_SECONDS, but always the first and the last
+     * (training times both), and only of timed epochs. */
+    if (p->lines && e->timed > 0 &&
+        (!p->line_any || e->epoch == 1 || e->epoch == p->epochs ||
+         p->elapsed - p->line_last >= LINE_SECONDS)) {
         print_line(p, e);
         p->line_last = p->elapsed;
         p->line_any = 1;
@@ -294,8 +304,8 @@ int cli_progress_write_csv(const cli_progress *p, const char *path)
         csv_cell(of.f, e->test_loss, e->has & CLI_HAS_TEST);
         csv_cell(of.f, e->test_accuracy, e->has & CLI_HAS_TEST_ACC);
         csv_cell(of.f, e->lr, 1);
-        csv_cell(of.f, e->seconds, 1);
-        csv_cell(of.f, e->samples_per_s, 1);
+        csv_cell(of.f, e->seconds, e->timed > 0);
+        csv_cell(of.f, e->samples_per_s, e->timed > 0);
         fputc('\n', of.f);
     }
     return cli_outfile_commit(&of);

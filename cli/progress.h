@@ -64,8 +64,12 @@ typedef struct cli_epoch {
     unsigned has;  /* CLI_HAS_* */
     double loss, accuracy, val_loss, val_accuracy, test_loss, test_accuracy;
     double lr;
-    double seconds;       /* the whole epoch, evaluations included */
-    double samples_per_s; /* training rows over the time of its batches */
+    int timed;            /* epochs the two figures below were measured over,
+                           * this one the last (short epochs are timed in
+                           * groups); 0: not timed, both NAN */
+    double seconds;       /* an epoch's time, evaluations included: the mean
+                           * over the timed epochs */
+    double samples_per_s; /* training rows over the time of their batches */
 } cli_epoch;
 
 /* The loss and whichever of the other figures apply, as JSON members. */

@@ -50,7 +50,11 @@ typedef struct session {
     int report;           /* record the norms for --report */
     cli_norms norms;      /* per-layer norms after every epoch */
     double startup;       /* seconds from process start to the end of the first batch */
-    double eval_seconds;  /* the last epoch's test evaluation, in the next epoch's time */
+    double eval_carry;    /* the last timed epoch's test evaluation, which the
+                           * next group's time holds */
+    double eval_since;    /* the test evaluations since the clock's last
+                           * reading (eval_carry included): the next group's
+                           * time holds them, its batches' time does not */
     cli_tune tune;        /* the thread count, by measured speed, unless --threads */
     const char *checkpoint; /* --checkpoint */
     int at_epoch;         /* the last batch run */

@@ -90,7 +90,10 @@ static void help(void)
     printf(
         "Output:\n"
         "  --out MODEL          where to save the model (default: model.safetensors)\n"
-        "  --log FILE.csv       write the figures of every epoch as CSV (default: none)\n"
+        "  --log FILE.csv       write the figures of every epoch as CSV (default: none);\n"
+        "                       epochs shorter than 20 us are timed in groups: the\n"
+        "                       group's last row holds its mean seconds and\n"
+        "                       samples/s, the others leave them empty\n"
         "  --report FILE.html   write a training report: curves, rate, confusion matrix,\n"
         "                       the most confidently wrong samples, per-layer norms and\n"
         "                       the settings, as one self-contained page (default: none)\n"

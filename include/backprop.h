@@ -666,6 +666,10 @@ int bp_dataset_set_scaling(bp_dataset *ds, const float *shift, const float *mul)
 int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng);
 
 /* Figures of one epoch, handed to the epoch callback. */
+/* Short epochs are timed in groups of about this many seconds (see
+ * bp_epoch_stats.timed_epochs). */
+#define BP_TIMED_SECONDS 20e-6
+
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based */
     int epochs;             /* planned */
@@ -681,12 +685,23 @@ typedef struct bp_epoch_stats {
                              * its weight and bias gradient, before clipping;
                              * NULL with random search or when the norms are
                              * not measured. Borrowed, valid during the callback */
-    double seconds;         /* wall time of the epoch, validation included: from
-                             * the end of the previous epoch's (the start of
+    double seconds;         /* wall time of the last timed_epochs epochs, ending
+                             * with this one, validation included: from the
+                             * previous reading of the clock (the start of
                              * training, for the first), so it includes the
-                             * callbacks in between */
-    double train_seconds;   /* of it, the time up to the end of the epoch's
-                             * batches, before validation */
+                             * callbacks in between; NAN when timed_epochs is 0 */
+    double train_seconds;   /* of it, the time up to the end of this epoch's
+                             * batches, before validation; NAN likewise */
+    int timed_epochs;       /* how many epochs the two times cover. Epochs are
+                             * timed one by one, except short ones without
+                             * validation: the clock is then read about every
+                             * BP_TIMED_SECONDS, so that reading it costs little
+                             * against the epochs, and seconds covers the
+                             * epochs since the last reading. 0: the clock was
+                             * not read after this epoch. The first and last
+                             * epochs, and one where training stops, are timed
+                             * (for an on_epoch stop, res->last), so every epoch
+                             * falls in exactly one timed group */
     int best;               /* 1: the best validation loss so far */
 } bp_epoch_stats;
 

@@ -95,6 +95,11 @@ static inline void bp__for_blocks(int n, int threads, bp__block_fn fn, void *ctx
  * threads when long and not already inside a parallel region. */
 int bp__all_finite(const float *v, size_t n);
 
+/* ---- train/train.c: how many epochs the next timed group holds, from the
+ * last group's time per epoch: about BP_TIMED_SECONDS of them, 1 when an
+ * epoch takes that long, at most 4096. */
+int bp__timed_group(double per_epoch);
+
 /* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
  * parameters there, and with finite, sets it to 1 when every parameter
  * after the step is finite: the training loop's guard in the same pass. */

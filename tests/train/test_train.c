@@ -2,7 +2,8 @@
  * test_train.c - the training loop: convergence on small problems under
  * each optimizer, bitwise reproducibility from a seed, early stopping that
  * restores the best weights, the non-finite guard, callbacks, clipping,
- * dropout, argument checks, and no allocation inside the loop.
+ * dropout, argument checks, no allocation inside the loop, and the timing
+ * of epochs (short ones in groups).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 static bp_dataset *load(const char *spec, uint64_t seed)
@@ -350,6 +352,10 @@ static void test_callback_stops(void **state)
 static int check_times(const bp_epoch_stats *st, void *ctx)
 {
     (void)ctx;
+    if (st->timed_epochs == 0) {
+        assert_true(isnan(st->seconds) && isnan(st->train_seconds));
+        return 0;
+    }
     assert_true(st->train_seconds >= 0.0);
     assert_true(st->train_seconds <= st->seconds);
     return 0;
@@ -643,6 +649,94 @@ static void test_evaluate_dataset(void **state)
     bp_dataset_free(ds);
 }
 
+/* The size of a timed group: about BP_TIMED_SECONDS of epochs at the last
+ * group's pace, 1 for long epochs, at most 4096. */
+static void test_timed_group_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(bp__timed_group(1.0), 1);
+    assert_int_equal(bp__timed_group(BP_TIMED_SECONDS), 1);
+    assert_int_equal(bp__timed_group(BP_TIMED_SECONDS / 2.5), 2);
+    assert_int_equal(bp__timed_group(BP_TIMED_SECONDS / 90.5), 90);
+    assert_int_equal(bp__timed_group(BP_TIMED_SECONDS / 4096.0), 4096);
+    assert_int_equal(bp__timed_group(BP_TIMED_SECONDS / 1e6), 4096);
+    assert_int_equal(bp__timed_group(0.0), 4096);
+}
+
+/* What each epoch's callback saw of the clock. */
+typedef struct timing_seen {
+    int epochs, timed, covered, groups_open; /* covered: the sum of timed_epochs */
+    int first_timed, last_timed, longest;
+} timing_seen;
+
+static int see_timing(const bp_epoch_stats *st, void *ctx)
+{
+    timing_seen *s = ctx;
+    s->epochs++;
+    s->groups_open++;
+    if (st->timed_epochs == 0) {
+        assert_true(isnan(st->seconds) && isnan(st->train_seconds));
+        return 0;
+    }
+    /* a group is the epochs since the last reading, this one the last */
+    assert_int_equal(st->timed_epochs, s->groups_open);
+    s->groups_open = 0;
+    assert_true(st->seconds >= 0.0 && st->train_seconds >= 0.0);
+    assert_true(st->train_seconds <= st->seconds);
+    s->timed++;
+    s->covered += st->timed_epochs;
+    if (st->timed_epochs > s->longest)
+        s->longest = st->timed_epochs;
+    if (st->epoch == 1)
+        s->first_timed = 1;
+    if (st->epoch == st->epochs)
+        s->last_timed = 1;
+    return 0;
+}
+
+/* Every epoch falls in exactly one timed group, the first and the last
+ * epochs are timed, and with validation every epoch is timed alone. */
+static void test_epoch_timing(void **state)
+{
+    (void)state;
+    float x[8] = {0, 3, 1, 2, -1, -2, 4, 0}, t[4] = {1, 3, 5, 7};
+    bp_error err;
+    bp_dataset *ds = bp_dataset_from_arrays(4, 2, 1, x, t, 0, &err);
+    assert_non_null(ds);
+    for (int val = 0; val <= 1; val++) {
+        bp_net *net = tu_net("2,2:relu:nobias,1:relu:nobias");
+        bp_net_weight(net, 0)[0] = 2.0f;
+        bp_net_weight(net, 0)[1] = 1.0f;
+        bp_net_weight(net, 0)[2] = 1.0f;
+        bp_net_weight(net, 0)[3] = 2.0f;
+        bp_net_weight(net, 1)[0] = 1.0f;
+        bp_net_weight(net, 1)[1] = 1.0f;
+        timing_seen seen = {0};
+        bp_train_opts o = bp_train_defaults();
+        o.loss = BP_LOSS_MSE;
+        o.batch = 0;
+        o.epochs = val ? 300 : 20000;
+        o.optim = bp_optim_defaults(BP_OPTIM_GD);
+        o.optim.lr = 0.001;
+        o.on_epoch = see_timing;
+        o.ctx = &seen;
+        bp_train_result res;
+        train_ok(net, ds, val ? ds : NULL, &o, &res);
+        assert_int_equal(seen.epochs, o.epochs);
+        assert_int_equal(seen.covered, o.epochs);
+        assert_int_equal(seen.groups_open, 0);
+        assert_true(seen.first_timed && seen.last_timed);
+        assert_true(res.last.timed_epochs >= 1);
+        if (val) {
+            assert_int_equal(seen.timed, o.epochs);
+            assert_int_equal(res.last.timed_epochs, 1);
+        }
+        assert_true(seen.longest <= 4096);
+        bp_net_free(net);
+    }
+    bp_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_random_search_optimizer),
         cmocka_unit_test(test_evaluate_dataset),
+        cmocka_unit_test(test_timed_group_rule),
+        cmocka_unit_test(test_epoch_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
