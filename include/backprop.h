@@ -40,7 +40,10 @@ const char *bp_version(void);
 /* ------------------------------------------------------------------------ */
 
 /* The matrix-product backend this build uses for all but tiny products:
- * "onednn" (oneDNN's sgemm) or "builtin" (the library's blocked kernel). */
+ * "onednn" (oneDNN's sgemm) or "builtin" (the library's blocked kernel).
+ * oneDNN is loaded on the first product that needs it; should it not load
+ * (its package removed since the build), the built-in kernel computes the
+ * products and this says "builtin" from then on. */
 const char *bp_gemm_backend(void);
 
 /* Threads for the library's work (matrix products, activations, optimizer

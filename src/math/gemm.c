@@ -5,7 +5,11 @@
  *     in the lessons' networks) run plain loops (gemm_small.c: scalar, or
  *     four outputs at a time in rows of 8 or more), where any library call
  *     or packing would cost more than the arithmetic;
- *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL);
+ *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL), loaded on
+ *     the first product that needs it (BP_DNNL_SONAME) so that a run whose
+ *     products all take the plain loops never pays for loading it; a
+ *     oneDNN that cannot be loaded leaves the products to the built-in
+ *     kernel;
  *   - otherwise the built-in blocked kernel: op(A) and op(B) are packed into
  *     panels (which also absorbs the transposes) and a register-tiled
  *     6 x 16 micro-kernel, written for AVX-512, AVX2 and a baseline in
@@ -24,6 +28,9 @@
 
 #ifdef BP_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
+#endif
+#ifdef BP_DNNL_SONAME
+#include <dlfcn.h>
 #endif
 #ifdef _OPENMP
 #include <omp.h>
@@ -236,12 +243,70 @@ __attribute__((noinline)) void bp__gemm_wide(int ta, int tb, int M, int N, int K
         bp__gemm_rows(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+#ifdef BP_HAVE_DNNL
+typedef dnnl_status_t sgemm_fn(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, float,
+                               const float *, dnnl_dim_t, const float *, dnnl_dim_t, float,
+                               float *, dnnl_dim_t);
+#ifdef BP_DNNL_SONAME
+/* Loading oneDNN (and the C++ runtime under it) took 1.0 ms of every
+ * process's start, a fortieth of a 200,000-epoch run of the lessons'
+ * network, which never calls it. */
+static sgemm_fn *dnnl_sgemm_fn;
+static atomic_int dnnl_state;   /* 0: not tried, 1: loading, 2: tried */
+static atomic_int dnnl_missing; /* the load was tried and failed */
+
+static void dnnl_load(void)
+{
+    void *lib = dlopen(BP_DNNL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *sym = lib ? dlsym(lib, "dnnl_sgemm") : NULL;
+    /* ISO C has no conversion from an object pointer to a function pointer */
+    if (sym)
+        memcpy(&dnnl_sgemm_fn, &sym, sizeof dnnl_sgemm_fn);
+    else
+        atomic_store(&dnnl_missing, 1);
+}
+
+/* Loaded once: the first caller loads it, any other thread that comes
+ * meanwhile waits for it (products run in row blocks on several threads). */
+static sgemm_fn *dnnl(void)
+{
+    if (atomic_load_explicit(&dnnl_state, memory_order_acquire) != 2) {
+        int untried = 0;
+        if (atomic_compare_exchange_strong(&dnnl_state, &untried, 1)) {
+            dnnl_load();
+            atomic_store_explicit(&dnnl_state, 2, memory_order_release);
+        } else {
+            while (atomic_load_explicit(&dnnl_state, memory_order_acquire) != 2)
+                ;
+        }
+    }
+    return dnnl_sgemm_fn;
+}
+#else
+static sgemm_fn *dnnl(void)
+{
+    return dnnl_sgemm;
+}
+#endif
+
+/* Without loading oneDNN: whether it is known not to load. */
+static int dnnl_failed(void)
+{
+#ifdef BP_DNNL_SONAME
+    return atomic_load(&dnnl_missing);
+#else
+    return 0;
+#endif
+}
+#endif
+
 void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc)
 {
 #ifdef BP_HAVE_DNNL
-    if (M > 0 && N > 0 && K > 0) {
+    sgemm_fn *const sgemm = dnnl();
+    if (sgemm && M > 0 && N > 0 && K > 0) {
         /* oneDNN threads a call made outside a parallel region over the
          * OpenMP pool, and may then split K: a different sum. Every call is
          * single-threaded instead (the caller splits rows over threads). */
@@ -251,8 +316,7 @@ void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
         if (threads > 1)
             omp_set_num_threads(1);
 #endif
-        st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C,
-                        ldc);
+        st = sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #ifdef _OPENMP
         if (threads > 1)
             omp_set_num_threads(threads);
@@ -267,7 +331,7 @@ void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
 const char *bp_gemm_backend(void)
 {
 #ifdef BP_HAVE_DNNL
-    return "onednn";
+    return dnnl_failed() ? "builtin" : "onednn";
 #else
     return "builtin";
 #endif
