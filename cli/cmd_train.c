@@ -91,8 +91,6 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         } else {
             ss->eval_since += took;
         }
-    } else if (k > 0) {
-        ss->eval_carry = ss->eval_since = 0.0;
     }
     if (k > 0)
         e.seconds /= k;

@@ -668,11 +668,11 @@ int bp_dataset_set_scaling(bp_dataset *ds, const float *shift, const float *mul)
  * outside training. p must be in [0, 1). */
 int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng);
 
-/* Figures of one epoch, handed to the epoch callback. */
 /* Short epochs are timed in groups of about this many seconds (see
  * bp_epoch_stats.timed_epochs). */
 #define BP_TIMED_SECONDS 20e-6
 
+/* Figures of one epoch, handed to the epoch callback. */
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based */
     int epochs;             /* planned */
@@ -702,9 +702,10 @@ typedef struct bp_epoch_stats {
                              * against the epochs, and seconds covers the
                              * epochs since the last reading. 0: the clock was
                              * not read after this epoch. The first and last
-                             * epochs, and one where training stops, are timed
-                             * (for an on_epoch stop, res->last), so every epoch
-                             * falls in exactly one timed group */
+                             * epochs, and one where on_batch or a checkpoint
+                             * stops training, are timed, so every epoch of a
+                             * run falls in exactly one timed group; a stop
+                             * from on_epoch may leave the last group untimed */
     int best;               /* 1: the best validation loss so far */
 } bp_epoch_stats;
 

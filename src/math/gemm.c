@@ -251,9 +251,8 @@ typedef dnnl_status_t sgemm_fn(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, f
 /* Loading oneDNN (and the C++ runtime under it) took 1.0 ms of every
  * process's start, a fortieth of a 200,000-epoch run of the lessons'
  * network, which never calls it. */
-static sgemm_fn *dnnl_sgemm_fn;
+static sgemm_fn *dnnl_sgemm_fn; /* set before dnnl_state becomes 2; NULL: it did not load */
 static atomic_int dnnl_state;   /* 0: not tried, 1: loading, 2: tried */
-static atomic_int dnnl_missing; /* the load was tried and failed */
 
 static void dnnl_load(void)
 {
@@ -262,8 +261,6 @@ static void dnnl_load(void)
     /* ISO C has no conversion from an object pointer to a function pointer */
     if (sym)
         memcpy(&dnnl_sgemm_fn, &sym, sizeof dnnl_sgemm_fn);
-    else
-        atomic_store(&dnnl_missing, 1);
 }
 
 /* Loaded once: the first caller loads it, any other thread that comes
@@ -293,7 +290,7 @@ static sgemm_fn *dnnl(void)
 static int dnnl_failed(void)
 {
 #ifdef BP_DNNL_SONAME
-    return atomic_load(&dnnl_missing);
+    return atomic_load_explicit(&dnnl_state, memory_order_acquire) == 2 && !dnnl_sgemm_fn;
 #else
     return 0;
 #endif

@@ -700,17 +700,14 @@ static void test_epoch_timing(void **state)
 {
     (void)state;
     float x[8] = {0, 3, 1, 2, -1, -2, 4, 0}, t[4] = {1, 3, 5, 7};
+    const float w0[4] = {2, 1, 1, 2}, w1[2] = {1, 1};
     bp_error err;
     bp_dataset *ds = bp_dataset_from_arrays(4, 2, 1, x, t, 0, &err);
     assert_non_null(ds);
     for (int val = 0; val <= 1; val++) {
         bp_net *net = tu_net("2,2:relu:nobias,1:relu:nobias");
-        bp_net_weight(net, 0)[0] = 2.0f;
-        bp_net_weight(net, 0)[1] = 1.0f;
-        bp_net_weight(net, 0)[2] = 1.0f;
-        bp_net_weight(net, 0)[3] = 2.0f;
-        bp_net_weight(net, 1)[0] = 1.0f;
-        bp_net_weight(net, 1)[1] = 1.0f;
+        TU_ASSERT_OK(bp_net_set_layer(net, 0, w0, NULL));
+        TU_ASSERT_OK(bp_net_set_layer(net, 1, w1, NULL));
         timing_seen seen = {0};
         bp_train_opts o = bp_train_defaults();
         o.loss = BP_LOSS_MSE;
