@@ -31,6 +31,7 @@
 #endif
 #ifdef BP_DNNL_SONAME
 #include <dlfcn.h>
+#include <pthread.h>
 #endif
 #ifdef _OPENMP
 #include <omp.h>
@@ -251,8 +252,9 @@ typedef dnnl_status_t sgemm_fn(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, f
 /* Loading oneDNN (and the C++ runtime under it) took 1.0 ms of every
  * process's start, a fortieth of a 200,000-epoch run of the lessons'
  * network, which never calls it. */
-static sgemm_fn *dnnl_sgemm_fn; /* set before dnnl_state becomes 2; NULL: it did not load */
-static atomic_int dnnl_state;   /* 0: not tried, 1: loading, 2: tried */
+static sgemm_fn *dnnl_sgemm_fn; /* set before dnnl_tried; NULL: it did not load */
+static atomic_int dnnl_tried;   /* 1 once the load was tried */
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
 
 static void dnnl_load(void)
 {
@@ -261,22 +263,15 @@ static void dnnl_load(void)
     /* ISO C has no conversion from an object pointer to a function pointer */
     if (sym)
         memcpy(&dnnl_sgemm_fn, &sym, sizeof dnnl_sgemm_fn);
+    atomic_store_explicit(&dnnl_tried, 1, memory_order_release);
 }
 
-/* Loaded once: the first caller loads it, any other thread that comes
- * meanwhile waits for it (products run in row blocks on several threads). */
+/* Loaded once: the first caller loads it, and any other thread that comes
+ * meanwhile (products run in row blocks on several threads) sleeps until
+ * it is done. */
 static sgemm_fn *dnnl(void)
 {
-    if (atomic_load_explicit(&dnnl_state, memory_order_acquire) != 2) {
-        int untried = 0;
-        if (atomic_compare_exchange_strong(&dnnl_state, &untried, 1)) {
-            dnnl_load();
-            atomic_store_explicit(&dnnl_state, 2, memory_order_release);
-        } else {
-            while (atomic_load_explicit(&dnnl_state, memory_order_acquire) != 2)
-                ;
-        }
-    }
+    pthread_once(&dnnl_once, dnnl_load);
     return dnnl_sgemm_fn;
 }
 #else
@@ -290,7 +285,7 @@ static sgemm_fn *dnnl(void)
 static int dnnl_failed(void)
 {
 #ifdef BP_DNNL_SONAME
-    return atomic_load_explicit(&dnnl_state, memory_order_acquire) == 2 && !dnnl_sgemm_fn;
+    return atomic_load_explicit(&dnnl_tried, memory_order_acquire) && !dnnl_sgemm_fn;
 #else
     return 0;
 #endif
