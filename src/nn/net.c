@@ -15,40 +15,13 @@
  * layer reads is in `dropped`, with the mask beside it.
  */
 #include "internal.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-struct bp_net {
-    int inputs, n_layers;
-    int max_width;           /* widest of the inputs and every layer */
-    size_t sum_widths;       /* sum of the layers' widths */
-    size_t n_params;
-    double max_macs;         /* the most multiply-adds per row of any layer */
-    float *params;           /* (n_params) */
-    float *grads;            /* (n_params), same layout */
 
-    /* Workspace, sized for `capacity` rows. */
-    int capacity;
-    void *work;              /* the one allocation behind the views below */
-    float *acts;             /* layer l's (B, O) at acts + capacity * act_off[l] */
-    float *logits;           /* (B, O_last) output pre-activations */
-    float *delta[2];         /* (B, max_width) ping-pong slopes */
-    float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
-    float *dropped;          /* dropout: the masked values, same layout */
-    int drop_ready;          /* the workspace holds mask and dropped */
-
-    double drop_p;           /* dropout probability on hidden layers (0: off) */
-    bp_rng *drop_rng;        /* borrowed */
-
-    int batch;               /* rows of the last forward pass, 0 if none */
-    const float *x;          /* (B, I) input of the last forward pass */
-    int have_delta;          /* bp_net_loss ran since the last forward */
-    char message[256];
-    size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */
-    bp__layer layers[];      /* (n_layers) */
-};
 
 const bp__layer *bp__net_layer(const bp_net *net, int l)
 {
@@ -148,6 +121,7 @@ bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs,
         const double macs = (double)L->I * (double)L->O;
         net->max_macs = macs > net->max_macs ? macs : net->max_macs;
     }
+    net->small_rows = bp__small_rows(net);
     return net;
 }
 
@@ -393,23 +367,11 @@ static void dropout_apply(bp_net *net, size_t n, const float *a, float *mask, fl
     }
 }
 
-static float *acts_of(const bp_net *net, int l)
-{
-    return net->acts + (size_t)net->capacity * net->act_off[l];
-}
-
 /* What layer l + 1 reads: the masked copy under dropout, else the values. */
 static const float *output_of(const bp_net *net, int l)
 {
     size_t off = (size_t)net->capacity * net->act_off[l];
     return dropping(net, l) ? net->dropped + off : net->acts + off;
-}
-
-/* Whether every layer's product for a batch of B rows is one block (as
- * bp__blocks would find it, layer by layer). */
-static int one_block(const bp_net *net, int B)
-{
-    return (double)B * net->max_macs < BP__PARALLEL_WORK;
 }
 
 /* Rows [b0, b1) of layer l's forward pass: z = in W^T + b, the logits kept
@@ -466,22 +428,28 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         (rc = workspace_alloc(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
         return rc;
     const float *in = x;
-    const int small = one_block(net, B);
-    for (int l = 0; l < net->n_layers; l++) {
-        const bp__layer *L = &net->layers[l];
-        float *z = acts_of(net, l); /* (B, O) */
-        const int n = small ? 1 : bp__blocks(B, (double)B * L->O * L->I);
-        if (n == 1) { /* the same call, without the job */
-            forward_rows(net, l, 0, B, in, z);
-        } else {
-            forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
-            bp__for_blocks(n, n, forward_block, &job);
+    if (bp__small_serves(net, B)) { /* small layers: fused, the same bits */
+        bp__small_forward(net, B, x);
+        in = bp__acts_of(net, net->n_layers - 1);
+    } else {
+        const int small = bp__one_block(net, B);
+        for (int l = 0; l < net->n_layers; l++) {
+            const bp__layer *L = &net->layers[l];
+            float *z = bp__acts_of(net, l); /* (B, O) */
+            const int n = small ? 1 : bp__blocks(B, (double)B * L->O * L->I);
+            if (n == 1) { /* the same call, without the job */
+                forward_rows(net, l, 0, B, in, z);
+            } else {
+                forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
+                bp__for_blocks(n, n, forward_block, &job);
+            }
+            if (dropping(net, l)) {
+                size_t off = (size_t)net->capacity * net->act_off[l];
+                dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off,
+                              net->dropped + off);
+            }
+            in = output_of(net, l);
         }
-        if (dropping(net, l)) {
-            size_t off = (size_t)net->capacity * net->act_off[l];
-            dropout_apply(net, (size_t)B * (size_t)L->O, z, net->mask + off, net->dropped + off);
-        }
-        in = output_of(net, l);
     }
     net->batch = B;
     net->x = x;
@@ -514,7 +482,7 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     if (bp__loss_fuses(loss, L->act)) {
         v = bp__loss_fused(loss, B, L->O, net->logits, t, T, dz);
     } else {
-        const float *a = acts_of(net, net->n_layers - 1);
+        const float *a = bp__acts_of(net, net->n_layers - 1);
         v = bp__loss_values(loss, B, L->O, a, t, T, dz);
         if (dz)
             bp__act_backward(L->act, L->slope, B, L->O, a, dz);
@@ -634,7 +602,12 @@ static int backward(bp_net *net, float *dx, int fresh)
         return BP_EINVAL;
     }
     int B = net->batch, cur = 0;
-    const int small = one_block(net, B);
+    const int small = bp__one_block(net, B);
+    if (bp__small_serves(net, B)) { /* small layers: fused, the same bits */
+        bp__small_backward(net, dx, fresh);
+        net->have_delta = 0;
+        return 0;
+    }
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];
         const double work = (double)B * L->O * L->I;

@@ -1,0 +1,75 @@
+/*
+ * net.h - the network's state, shared by the two files that run it: net.c
+ * (the general forward, loss and backward, and everything else a network
+ * does) and small.c (the fused step of small networks). Nothing outside
+ * src/nn/ reads it; the rest of the library goes through backprop.h and
+ * internal.h.
+ */
+#ifndef BP_NN_NET_H
+#define BP_NN_NET_H
+
+#include "internal.h"
+
+struct bp_net {
+    int inputs, n_layers;
+    int max_width;           /* widest of the inputs and every layer */
+    size_t sum_widths;       /* sum of the layers' widths */
+    size_t n_params;
+    double max_macs;         /* the most multiply-adds per row of any layer */
+    float *params;           /* (n_params) */
+    float *grads;            /* (n_params), same layout */
+
+    /* Workspace, sized for `capacity` rows. */
+    int capacity;
+    void *work;              /* the one allocation behind the views below */
+    float *acts;             /* layer l's (B, O) at acts + capacity * act_off[l] */
+    float *logits;           /* (B, O_last) output pre-activations */
+    float *delta[2];         /* (B, max_width) ping-pong slopes */
+    float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
+    float *dropped;          /* dropout: the masked values, same layout */
+    int drop_ready;          /* the workspace holds mask and dropped */
+
+    double drop_p;           /* dropout probability on hidden layers (0: off) */
+    bp_rng *drop_rng;        /* borrowed */
+
+    int batch;               /* rows of the last forward pass, 0 if none */
+    const float *x;          /* (B, I) input of the last forward pass */
+    int have_delta;          /* bp_net_loss ran since the last forward */
+    int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
+    char message[256];
+    size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */
+    bp__layer layers[];      /* (n_layers) */
+};
+
+/* Layer l's activations (B, O) in the workspace. */
+static inline float *bp__acts_of(const bp_net *net, int l)
+{
+    return net->acts + (size_t)net->capacity * net->act_off[l];
+}
+
+/* Whether every layer's product for a batch of B rows is one block (as
+ * bp__blocks would find it, layer by layer). */
+static inline int bp__one_block(const bp_net *net, int B)
+{
+    return (double)B * net->max_macs < BP__PARALLEL_WORK;
+}
+
+/* nn/small.c: the largest batch whose products all take the plain loops
+ * (bp__gemm_small and the vector rows, whose bits are the same) in one
+ * block, so that the fused passes below give the general path's bits; 0
+ * when no batch does. From the layers alone. */
+int bp__small_rows(const bp_net *net);
+/* Whether the fused passes serve a batch of B rows now: B fits the rule
+ * above and the workspace, and dropout is off. */
+static inline int bp__small_serves(const bp_net *net, int B)
+{
+    return B <= net->small_rows && B <= net->capacity && net->drop_p == 0.0;
+}
+/* bp_net_forward's work for such a batch: each layer's outputs, row by
+ * row, in the general path's order of operations. */
+void bp__small_forward(bp_net *net, int B, const float *x);
+/* backward's work from delta[0] (dL/dz of the output layer): the gradient
+ * block written (fresh) or added to, and dL/dx into dx when not NULL. */
+void bp__small_backward(bp_net *net, float *dx, int fresh);
+
+#endif /* BP_NN_NET_H */

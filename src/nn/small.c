@@ -1,0 +1,268 @@
+/*
+ * small.c - the forward and backward passes of small networks, fused: each
+ * layer's product, bias and activation in one pass over the batch, with no
+ * call into the matrix product and no row blocks.
+ *
+ * A network like the lessons' 2-2-1 on 4 points does about 60
+ * multiply-adds a step; through the general path (net.c) each of its five
+ * products is a call that sets up strides for 8 to 16 of them, and each
+ * bias and activation another pass, so dispatch took most of a step.
+ *
+ * Invariant: the same bits as the general path. That path's products of
+ * this size take the plain loops (math/gemm_small.c, or its vector rows,
+ * which do the same operations per element): each output a float sum from
+ * 0 of its products in k order, then alpha (1) and beta applied. The loops
+ * here do exactly those operations in that order, then the bias, the
+ * logits kept, the activation, as net.c does; bias slopes are summed in
+ * double in row order. bp__small_rows says which batches that holds for,
+ * and the tests compare both paths bit for bit.
+ */
+#include "nn/net.h"
+
+#include <string.h>
+
+int bp__small_rows(const bp_net *net)
+{
+    /* bp__gemm's rule, product by product: rows of N x K < BP__TINY_ROW_MACS
+     * multiply-adds take the plain loops, and a weight gradient's form
+     * (N >= BP__ROW_VECTOR_N) the vector rows only below BP__OUTER_MACS in
+     * all; one block while B * max_macs < BP__PARALLEL_WORK. */
+    long long rows = (long long)(BP__PARALLEL_WORK / net->max_macs);
+    if ((double)rows * net->max_macs >= BP__PARALLEL_WORK)
+        rows--;
+    for (int l = 0; l < net->n_layers; l++) {
+        const long long I = net->layers[l].I, O = net->layers[l].O;
+        if (I * O >= BP__TINY_ROW_MACS) /* forward (N = O, K = I), d in (N = I, K = O) */
+            return 0;
+        long long most = (BP__TINY_ROW_MACS - 1) / I; /* dW: N = I, K = B */
+        if (I >= BP__ROW_VECTOR_N && (BP__OUTER_MACS - 1) / (I * O) < most)
+            most = (BP__OUTER_MACS - 1) / (I * O);
+        rows = most < rows ? most : rows;
+    }
+    return rows > 0 ? (int)(rows < 1 << 30 ? rows : 1 << 30) : 0;
+}
+
+/* The activations that are one comparison an element, inline; the others
+ * through activation.c, the functions the general path calls. */
+static void act_forward(const bp__layer *L, size_t n, float *v)
+{
+    switch (L->act) {
+    case BP_ACT_IDENTITY:
+        break;
+    case BP_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        break;
+    case BP_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : L->slope * v[i];
+        break;
+    default:
+        bp__act_forward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, v);
+        break;
+    }
+}
+
+static void act_backward(const bp__layer *L, size_t n, const float *restrict a,
+                         float *restrict d)
+{
+    switch (L->act) {
+    case BP_ACT_IDENTITY:
+        break;
+    case BP_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case BP_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : L->slope * d[i];
+        break;
+    default:
+        bp__act_backward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, a, d);
+        break;
+    }
+}
+
+/* The kernels of one layer: the forward product with the bias, z (B, O) =
+ * in (B, I) W^T + b; and the backward, dW (O, I) = dz^T in and db = the
+ * column sums of dz, written (fresh) or added, and din (B, I) = dz W when
+ * din is not NULL. Written once, inlined for each small shape with I and O
+ * constants, so that the sums of a few terms are unrolled in registers
+ * with no loop around them, and once more with I and O variable. */
+typedef void forward_fn(int I, int O, int B, const float *restrict in,
+                        const float *restrict W, const float *restrict bias, float *restrict z);
+typedef void backward_fn(int I, int O, int B, const float *restrict in,
+                         const float *restrict W, const float *restrict dz, float *restrict gW,
+                         float *restrict gb, int fresh, float *restrict din);
+
+static inline __attribute__((always_inline)) void
+forward_body(int I, int O, int B, const float *restrict in, const float *restrict W,
+             const float *restrict bias, float *restrict z)
+{
+    for (int b = 0; b < B; b++) {
+        const float *xr = in + (size_t)b * (size_t)I;
+        float *zr = z + (size_t)b * (size_t)O;
+        for (int o = 0; o < O; o++) {
+            const float *w = W + (size_t)o * (size_t)I;
+            float acc = 0.0f;
+            for (int k = 0; k < I; k++)
+                acc += xr[k] * w[k];
+            zr[o] = bias ? acc + bias[o] : acc;
+        }
+    }
+}
+
+/* The sums of dW stay in acc while the batch goes by, each adding its
+ * rows in order, as the general path's loops do (so a shape's O x I must
+ * fit the array: the constant shapes are at most 4 x 4). */
+enum { MOST_SUMS = 16 };
+
+static inline __attribute__((always_inline)) void
+backward_body(int I, int O, int B, const float *restrict in, const float *restrict W,
+              const float *restrict dz, float *restrict gW, float *restrict gb, int fresh,
+              float *restrict din)
+{
+    float acc[MOST_SUMS];
+    double s[MOST_SUMS];
+    for (int j = 0; j < O * I; j++)
+        acc[j] = 0.0f;
+    for (int o = 0; o < O; o++)
+        s[o] = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *dr = dz + (size_t)b * (size_t)O, *xr = in + (size_t)b * (size_t)I;
+        for (int o = 0; o < O; o++) {
+            for (int i = 0; i < I; i++)
+                acc[o * I + i] += dr[o] * xr[i];
+            if (gb)
+                s[o] += dr[o];
+        }
+        if (din)
+            for (int i = 0; i < I; i++) {
+                float d = 0.0f;
+                for (int o = 0; o < O; o++)
+                    d += dr[o] * W[(size_t)o * (size_t)I + (size_t)i];
+                din[(size_t)b * (size_t)I + (size_t)i] = d;
+            }
+    }
+    for (int j = 0; j < O * I; j++)
+        gW[j] = fresh ? acc[j] : acc[j] + gW[j];
+    if (gb)
+        for (int o = 0; o < O; o++)
+            gb[o] = fresh ? (float)s[o] : gb[o] + (float)s[o];
+}
+
+#define SHAPE(i, o)                                                                            \
+    static void forward_##i##x##o(int I, int O, int B, const float *restrict in,                \
+                                  const float *restrict W, const float *restrict bias,          \
+                                  float *restrict z)                                            \
+    {                                                                                          \
+        (void)I, (void)O;                                                                      \
+        if (bias)                                                                              \
+            forward_body(i, o, B, in, W, bias, z);                                             \
+        else                                                                                   \
+            forward_body(i, o, B, in, W, NULL, z);                                             \
+    }                                                                                          \
+    static void backward_##i##x##o(int I, int O, int B, const float *restrict in,               \
+                                   const float *restrict W, const float *restrict dz,           \
+                                   float *restrict gW, float *restrict gb, int fresh,           \
+                                   float *restrict din)                                         \
+    {                                                                                          \
+        (void)I, (void)O;                                                                      \
+        backward_body(i, o, B, in, W, dz, gW, gb, fresh, din);                                 \
+    }
+#define SHAPES(i) SHAPE(i, 1) SHAPE(i, 2) SHAPE(i, 3) SHAPE(i, 4)
+SHAPES(1)
+SHAPES(2)
+SHAPES(3)
+SHAPES(4)
+#undef SHAPES
+#undef SHAPE
+
+static const struct {
+    forward_fn *forward;
+    backward_fn *backward;
+} shapes[4][4] = {
+#define ROW(i)                                                                                 \
+    {{forward_##i##x1, backward_##i##x1}, {forward_##i##x2, backward_##i##x2},                   \
+     {forward_##i##x3, backward_##i##x3}, {forward_##i##x4, backward_##i##x4}}
+    ROW(1), ROW(2), ROW(3), ROW(4),
+#undef ROW
+};
+
+static void forward_any(int I, int O, int B, const float *restrict in, const float *restrict W,
+                        const float *restrict bias, float *restrict z)
+{
+    forward_body(I, O, B, in, W, bias, z);
+}
+
+/* Any other shape: dW summed over the batch output by output, so that
+ * no array of sums limits it. */
+static void backward_any(int I, int O, int B, const float *restrict in,
+                         const float *restrict W, const float *restrict dz, float *restrict gW,
+                         float *restrict gb, int fresh, float *restrict din)
+{
+    for (int o = 0; o < O; o++) {
+        float *g = gW + (size_t)o * (size_t)I;
+        for (int i = 0; i < I; i++) {
+            float acc = 0.0f;
+            for (int b = 0; b < B; b++)
+                acc += dz[(size_t)b * (size_t)O + (size_t)o] * in[(size_t)b * (size_t)I + (size_t)i];
+            g[i] = fresh ? acc : acc + g[i];
+        }
+        if (gb) {
+            double s = 0.0;
+            for (int b = 0; b < B; b++)
+                s += dz[(size_t)b * (size_t)O + (size_t)o];
+            gb[o] = fresh ? (float)s : gb[o] + (float)s;
+        }
+    }
+    if (din)
+        for (int b = 0; b < B; b++) {
+            const float *dr = dz + (size_t)b * (size_t)O;
+            for (int i = 0; i < I; i++) {
+                float d = 0.0f;
+                for (int o = 0; o < O; o++)
+                    d += dr[o] * W[(size_t)o * (size_t)I + (size_t)i];
+                din[(size_t)b * (size_t)I + (size_t)i] = d;
+            }
+        }
+}
+
+static int constant_shape(const bp__layer *L)
+{
+    return L->I <= 4 && L->O <= 4;
+}
+
+void bp__small_forward(bp_net *net, int B, const float *x)
+{
+    const float *in = x; /* (B, I) */
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        float *z = bp__acts_of(net, l); /* (B, O) */
+        forward_fn *fn = constant_shape(L) ? shapes[L->I - 1][L->O - 1].forward : forward_any;
+        fn(L->I, L->O, B, in, net->params + L->w_off, L->bias ? net->params + L->b_off : NULL, z);
+        const size_t n = (size_t)B * (size_t)L->O;
+        if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act)) /* the fused losses read them */
+            memcpy(net->logits, z, n * sizeof *z);
+        act_forward(L, n, z);
+        in = z;
+    }
+}
+
+void bp__small_backward(bp_net *net, float *dx, int fresh)
+{
+    const int B = net->batch;
+    int cur = 0;
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        const bp__layer *L = &net->layers[l];
+        float *din = l > 0 ? net->delta[1 - cur] : dx; /* (B, I), or NULL */
+        backward_fn *fn = constant_shape(L) ? shapes[L->I - 1][L->O - 1].backward : backward_any;
+        fn(L->I, L->O, B, l == 0 ? net->x : bp__acts_of(net, l - 1), net->params + L->w_off,
+           net->delta[cur], net->grads + L->w_off, L->bias ? net->grads + L->b_off : NULL, fresh,
+           din);
+        if (l > 0) /* back through the previous layer's activation */
+            act_backward(&net->layers[l - 1], (size_t)B * (size_t)L->I, bp__acts_of(net, l - 1),
+                         din);
+        cur = 1 - cur;
+    }
+}
