@@ -9,6 +9,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
 void *bp__malloc(size_t size);
@@ -94,6 +96,13 @@ static inline void bp__for_blocks(int n, int threads, bp__block_fn fn, void *ctx
  * which vectorizes (a float sum would be one long chain); split over the
  * threads when long and not already inside a parallel region. */
 int bp__all_finite(const float *v, size_t n);
+/* 1 when v is inf or NaN: its exponent bits all set. */
+static inline uint32_t bp__nonfinite_bits(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
 
 /* ---- train/train.c: how many epochs the next timed group holds, from the
  * last group's time per epoch: about BP_TIMED_SECONDS of them, 1 when an

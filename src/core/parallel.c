@@ -75,13 +75,6 @@ void bp__for_blocks_parallel(int n, int threads, bp__block_fn fn, void *ctx)
         fn(ctx, b, n);
 }
 
-static uint32_t nonfinite_bits(float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x7f800000u) == 0x7f800000u;
-}
-
 int bp__all_finite(const float *v, size_t n)
 {
     uint32_t bad = 0;
@@ -90,11 +83,11 @@ int bp__all_finite(const float *v, size_t n)
     if (parts > 1) {
 #pragma omp parallel for schedule(static) num_threads(parts) reduction(| : bad)
         for (size_t i = 0; i < n; i++)
-            bad |= nonfinite_bits(v[i]);
+            bad |= bp__nonfinite_bits(v[i]);
         return bad == 0;
     }
 #endif
     for (size_t i = 0; i < n; i++)
-        bad |= nonfinite_bits(v[i]);
+        bad |= bp__nonfinite_bits(v[i]);
     return bad == 0;
 }

@@ -277,6 +277,23 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, int check
     enum { CHUNK = 4096 };
     float *p = bp_net_params(opt->net);
     int ok = 1;
+    if (opt->opts.kind == BP_OPTIM_GD && opt->opts.weight_decay == 0.0 && prev && check) {
+        /* The copy, the step and the check in one pass, each element's
+         * step as update_chunk's: for the lessons' network the three
+         * passes (a library copy of six floats among them) took a ninth
+         * of an epoch. */
+        float *restrict pr = prev, *restrict pp = p;
+        const float *restrict g = bp_net_grads(opt->net);
+        const float rate = (float)lr;
+        uint32_t bad = 0;
+        for (size_t i = lo; i < hi; i++) {
+            const float v = pp[i] - rate * g[i];
+            pr[i] = pp[i];
+            pp[i] = v;
+            bad |= bp__nonfinite_bits(v);
+        }
+        return bad == 0;
+    }
     for (size_t c0 = lo; c0 < hi; c0 += CHUNK) {
         const size_t c1 = hi - c0 < CHUNK ? hi : c0 + CHUNK;
         if (prev)

@@ -3,9 +3,12 @@
  * PyTorch's weights (tests/ref/optim_ref.h, from tests/ref/gen_optim.py),
  * the rules step by step against the documented formulas computed in
  * double, option checking, state blocks, the step count, checkpoint
- * round trips, and no allocation inside a step.
+ * round trips, the training loop's guarded step, and no allocation inside
+ * a step.
  */
 #include "testutil.h"
+
+#include "internal.h"
 
 #include "ref/optim_ref.h"
 
@@ -620,6 +623,50 @@ static void test_checkpoint(void **state)
     }
 }
 
+/* The training loop's step: the parameters from before it kept in prev,
+ * the same parameters as bp_optim_step's, and whether they are all
+ * finite, for every rule, with weight decay and without. */
+static void test_guarded_step(void **state)
+{
+    (void)state;
+    for (int k = BP_OPTIM_GD; k <= BP_OPTIM_ADAMW; k++)
+        for (int decay = 0; decay < 2; decay++) {
+            bp_rng rng;
+            bp_rng_seed(&rng, 40 + (uint64_t)k);
+            bp_net *a = tu_net("3,4:tanh,2"), *b = tu_net("3,4:tanh,2");
+            const size_t P = bp_net_param_count(a);
+            TU_ASSERT_OK(bp_net_init(a, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
+            memcpy(bp_net_params(b), bp_net_params(a), P * sizeof(float));
+            bp_optim_opts o = bp_optim_defaults((bp_optim_kind)k);
+            o.momentum = k == BP_OPTIM_SGD ? 0.9 : 0.0;
+            o.weight_decay = decay ? 0.01 : 0.0;
+            bp_optim *oa = make_optim(a, &o), *ob = make_optim(b, &o);
+            float *prev = tu_xmalloc(P * sizeof *prev), *before = tu_xmalloc(P * sizeof *before);
+            for (int s = 0; s < 3; s++) {
+                int finite = -1;
+                tu_fill_normal(&rng, bp_net_grads(a), P, 1.0);
+                memcpy(bp_net_grads(b), bp_net_grads(a), P * sizeof(float));
+                memcpy(before, bp_net_params(a), P * sizeof(float));
+                TU_ASSERT_OK(bp__optim_step_guarded(oa, 0.1, prev, &finite));
+                TU_ASSERT_OK(bp_optim_step(ob, 0.1));
+                assert_int_equal(finite, 1);
+                assert_memory_equal(prev, before, P * sizeof(float));
+                assert_memory_equal(bp_net_params(a), bp_net_params(b), P * sizeof(float));
+            }
+            /* a gradient that steps a weight to infinity */
+            int finite = -1;
+            bp_net_grads(a)[P - 1] = -INFINITY;
+            TU_ASSERT_OK(bp__optim_step_guarded(oa, 0.1, prev, &finite));
+            assert_int_equal(finite, 0);
+            free(prev);
+            free(before);
+            bp_optim_free(oa);
+            bp_optim_free(ob);
+            bp_net_free(a);
+            bp_net_free(b);
+        }
+}
+
 /* Creation makes one allocation; a step makes none; out of memory is
  * reported. */
 static void test_allocation(void **state)
@@ -674,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_random_refuses),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_guarded_step),
         cmocka_unit_test(test_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
