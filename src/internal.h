@@ -181,6 +181,44 @@ void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
 void bp__act_forward(bp_act act, float slope, int B, int O, float *z_to_a);
 void bp__act_backward(bp_act act, float slope, int B, int O, const float *restrict a,
                       float *restrict d);
+/* Their loops for the activations of one comparison an element (identity,
+ * relu, leaky relu) over n values, inline for callers with a handful of
+ * them (nn/small.c): 1 when act is one of those, else 0, doing nothing. */
+static inline int bp__act_forward_simple(bp_act act, float slope, size_t n, float *v)
+{
+    switch (act) {
+    case BP_ACT_IDENTITY:
+        return 1;
+    case BP_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        return 1;
+    case BP_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : slope * v[i];
+        return 1;
+    default:
+        return 0;
+    }
+}
+static inline int bp__act_backward_simple(bp_act act, float slope, size_t n,
+                                          const float *restrict a, float *restrict d)
+{
+    switch (act) {
+    case BP_ACT_IDENTITY:
+        return 1;
+    case BP_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        return 1;
+    case BP_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : slope * d[i];
+        return 1;
+    default:
+        return 0;
+    }
+}
 /* Double-precision scalar forms for the reference pass and explain. */
 double bp__act_value_d(bp_act act, double slope, double z);
 double bp__act_slope_d(bp_act act, double slope, double z, double a);

@@ -70,17 +70,9 @@ static void softmax_row(int O, float *z)
 void bp__act_forward(bp_act act, float slope, int B, int O, float *v)
 {
     size_t n = (size_t)B * (size_t)O;
+    if (bp__act_forward_simple(act, slope, n, v))
+        return;
     switch (act) {
-    case BP_ACT_IDENTITY:
-        break;
-    case BP_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : slope * v[i];
-        break;
     case BP_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
             v[i] = sigmoidf_stable(v[i]);
@@ -93,6 +85,8 @@ void bp__act_forward(bp_act act, float slope, int B, int O, float *v)
         for (int b = 0; b < B; b++)
             softmax_row(O, v + (size_t)b * (size_t)O);
         break;
+    default: /* the simple ones, above */
+        break;
     }
 }
 
@@ -100,17 +94,9 @@ void bp__act_backward(bp_act act, float slope, int B, int O, const float *restri
                       float *restrict d)
 {
     size_t n = (size_t)B * (size_t)O;
+    if (bp__act_backward_simple(act, slope, n, a, d))
+        return;
     switch (act) {
-    case BP_ACT_IDENTITY:
-        break;
-    case BP_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : slope * d[i];
-        break;
     case BP_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
             d[i] *= a[i] * (1.0f - a[i]);
@@ -129,6 +115,8 @@ void bp__act_backward(bp_act act, float slope, int B, int O, const float *restri
             for (int k = 0; k < O; k++)
                 dr[k] = ar[k] * (float)(dr[k] - dotp);
         }
+        break;
+    default: /* the simple ones, above */
         break;
     }
 }

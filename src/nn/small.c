@@ -42,45 +42,19 @@ int bp__small_rows(const bp_net *net)
     return rows > 0 ? (int)(rows < 1 << 30 ? rows : 1 << 30) : 0;
 }
 
-/* The activations that are one comparison an element, inline; the others
- * through activation.c, the functions the general path calls. */
+/* The simple activations inline; the others through activation.c, as the
+ * general path runs them. */
 static void act_forward(const bp__layer *L, size_t n, float *v)
 {
-    switch (L->act) {
-    case BP_ACT_IDENTITY:
-        break;
-    case BP_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : L->slope * v[i];
-        break;
-    default:
+    if (!bp__act_forward_simple(L->act, L->slope, n, v))
         bp__act_forward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, v);
-        break;
-    }
 }
 
 static void act_backward(const bp__layer *L, size_t n, const float *restrict a,
                          float *restrict d)
 {
-    switch (L->act) {
-    case BP_ACT_IDENTITY:
-        break;
-    case BP_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : L->slope * d[i];
-        break;
-    default:
+    if (!bp__act_backward_simple(L->act, L->slope, n, a, d))
         bp__act_backward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, a, d);
-        break;
-    }
 }
 
 /* The kernels of one layer: the forward product with the bias, z (B, O) =
