@@ -1,7 +1,8 @@
 /*
  * small.c - the forward and backward passes of small networks, fused: each
- * layer's product, bias and activation in one pass over the batch, with no
- * call into the matrix product and no row blocks.
+ * layer's product and bias in one pass over the batch, its weight and bias
+ * gradients and the slope of its input in another, with no call into the
+ * matrix product and no row blocks.
  *
  * A network like the lessons' 2-2-1 on 4 points does about 60
  * multiply-adds a step; through the general path (net.c) each of its five
