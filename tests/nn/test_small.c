@@ -2,7 +2,7 @@
  * test_small.c - the fused passes of small networks (src/nn/small.c) give
  * the general path's bits: outputs, loss, slopes, gradients (written and
  * added) and the input slope, step after step, over many small networks;
- * and the rule for which batches they serve follows the matrix product's.
+ * and the rule for which networks and batches they serve.
  */
 #include "testutil.h"
 
@@ -110,9 +110,8 @@ static bp_loss loss_for(bp_rng *rng, bp_act out)
     return unfused[bp_rng_below(rng, 3)];
 }
 
-/* Depths 1 to 3, widths 1 to 8 (the shapes with constant kernels, 4 x 4
- * and below, and the others), every activation, bias or none, batches 1 to
- * 16. */
+/* Depths 1 to 3, every width of 1 to 4 the kernels cover, every
+ * activation, bias or none, batches 1 to 16. */
 static void test_random_networks(void **state)
 {
     (void)state;
@@ -121,10 +120,9 @@ static void test_random_networks(void **state)
     for (int trial = 0; trial < 300; trial++) {
         bp_layer_desc d[3];
         const int depth = 1 + (int)bp_rng_below(&rng, 3);
-        const int small = trial % 2 == 0; /* half of them 4 wide or less */
-        const int inputs = 1 + (int)bp_rng_below(&rng, small ? 4 : 8);
+        const int inputs = 1 + (int)bp_rng_below(&rng, 4);
         for (int l = 0; l < depth; l++) {
-            d[l].width = 1 + (int)bp_rng_below(&rng, small ? 4 : 8);
+            d[l].width = 1 + (int)bp_rng_below(&rng, 4);
             d[l].act = (bp_act)bp_rng_below(&rng, 6);
             d[l].bias = (int)bp_rng_below(&rng, 2);
             d[l].slope = d[l].act == BP_ACT_LEAKY_RELU ? (float)(0.05 + 0.4 * bp_rng_uniform(&rng))
@@ -149,17 +147,17 @@ static void test_lessons_network(void **state)
     free_twins(&w);
 }
 
-/* Where a shape's limit binds: at the largest batch the fused passes
- * serve, the general path still takes the plain loops, and the bits agree. */
+/* Where the limit binds: at the largest batch the fused passes serve (a
+ * weight gradient of 4 x 255 multiply-adds a row), the general path still
+ * takes the plain loops, and the bits agree. */
 static void test_largest_batch(void **state)
 {
     (void)state;
     bp_rng rng;
     bp_rng_seed(&rng, 11);
-    const bp_layer_desc d[2] = {{8, BP_ACT_TANH, 1, 0.0f}, {3, BP_ACT_SOFTMAX, 1, 0.0f}};
-    twins w = make_twins(&rng, 8, 2, d);
-    /* dW of the first layer, 8 x 8 x B, stays below BP__OUTER_MACS */
-    assert_int_equal(bp__small_rows(w.fused), (BP__OUTER_MACS - 1) / 64);
+    const bp_layer_desc d[2] = {{4, BP_ACT_TANH, 1, 0.0f}, {3, BP_ACT_SOFTMAX, 1, 0.0f}};
+    twins w = make_twins(&rng, 4, 2, d);
+    assert_int_equal(bp__small_rows(w.fused), (BP__TINY_ROW_MACS - 1) / 4);
     compare_steps(&w, &rng, BP_LOSS_CCE, bp__small_rows(w.fused), 2);
     free_twins(&w);
 }
@@ -174,13 +172,12 @@ static void test_rows_rule(void **state)
     } cases[] = {
         /* dW: N = I = 2, K = B, so 2 B < BP__TINY_ROW_MACS */
         {"2,2:relu:nobias,1:relu:nobias", (BP__TINY_ROW_MACS - 1) / 2},
-        /* 3 x 16: the vector rows, below BP__OUTER_MACS in all */
-        {"16,3:relu,1", (BP__TINY_ROW_MACS - 1) / 16 < (BP__OUTER_MACS - 1) / 48
-                            ? (BP__TINY_ROW_MACS - 1) / 16
-                            : (BP__OUTER_MACS - 1) / 48},
-        /* a row of 32 x 32 multiply-adds takes the backend */
-        {"32,32:relu,1", 0},
+        {"3,4:tanh,4:relu,1:sigmoid", (BP__TINY_ROW_MACS - 1) / 4},
         {"1,1", BP__TINY_ROW_MACS - 1},
+        /* a layer wider than the kernels, on either side */
+        {"2,5:relu,1", 0},
+        {"5,2:relu,1", 0},
+        {"16,3:relu,1", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bp_net *net = tu_net(cases[i].spec);
