@@ -54,10 +54,10 @@ static inline int bp__one_block(const bp_net *net, int B)
     return (double)B * net->max_macs < BP__PARALLEL_WORK;
 }
 
-/* nn/small.c: the largest batch whose products all take the plain loops
- * (bp__gemm_small and the vector rows, whose bits are the same) in one
- * block, so that the fused passes below give the general path's bits; 0
- * when no batch does. From the layers alone. */
+/* nn/small.c: for a network whose layers are all at most 4 wide (inputs
+ * and outputs), the largest batch whose products all take the plain loops
+ * (bp__gemm_small) in one block, so that the fused passes below give the
+ * general path's bits; 0 for any other network. From the layers alone. */
 int bp__small_rows(const bp_net *net);
 /* Whether the fused passes serve a batch of B rows now: B fits the rule
  * above and the workspace, and dropout is off. */
