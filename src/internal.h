@@ -92,11 +92,8 @@ static inline void bp__for_blocks(int n, int threads, bp__block_fn fn, void *ctx
     for (int b = 0; b < n; b++)
         fn(ctx, b, n);
 }
-/* 1 when every v[0, n) is finite: an integer test of the exponent bits,
- * which vectorizes (a float sum would be one long chain); split over the
- * threads when long and not already inside a parallel region. */
-int bp__all_finite(const float *v, size_t n);
-/* 1 when v is inf or NaN: its exponent bits all set. */
+/* 1 when v is inf or NaN: its exponent bits all set. An integer test,
+ * which vectorizes (a float sum over a block would be one long chain). */
 static inline uint32_t bp__nonfinite_bits(float v)
 {
     uint32_t u;

@@ -10,7 +10,6 @@
 #include "internal.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -73,21 +72,4 @@ void bp__for_blocks_parallel(int n, int threads, bp__block_fn fn, void *ctx)
 #endif
     for (int b = 0; b < n; b++)
         fn(ctx, b, n);
-}
-
-int bp__all_finite(const float *v, size_t n)
-{
-    uint32_t bad = 0;
-#ifdef _OPENMP
-    const int parts = n < BP__PARALLEL_ELEMS || omp_in_parallel() ? 1 : bp__elem_blocks(n);
-    if (parts > 1) {
-#pragma omp parallel for schedule(static) num_threads(parts) reduction(| : bad)
-        for (size_t i = 0; i < n; i++)
-            bad |= bp__nonfinite_bits(v[i]);
-        return bad == 0;
-    }
-#endif
-    for (size_t i = 0; i < n; i++)
-        bad |= bp__nonfinite_bits(v[i]);
-    return bad == 0;
 }

@@ -187,41 +187,64 @@ void bp_optim_free(bp_optim *opt)
  *   ADAM     m = m * beta1 + (1 - beta1) * g;  v = v * beta2 + (1 - beta2) * g * g
  *            p = p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
  *            step_size = lr / (1 - beta1^t) */
-/* The update of entries [lo, hi) of the blocks, for step t (1-based). */
-static void update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi)
+/* The update of entries [lo, hi) of the blocks, for step t (1-based), in
+ * one pass: with prev, each parameter's value from before the step is kept
+ * there (the training loop's guard goes back to it); returns nonzero when
+ * some updated parameter is not finite. Inlined twice, with and without
+ * prev, so that neither loop tests it. */
+static inline __attribute__((always_inline)) uint32_t
+update_elems(bp_optim *opt, double lr, long t, size_t lo, size_t hi, float *restrict prev)
 {
     const bp_optim_opts *o = &opt->opts;
     bp_net *net = opt->net;
-    /* four separate blocks: restrict spares the loops their overlap tests */
+    /* separate blocks: restrict spares the loops their overlap tests */
     float *restrict p = bp_net_params(net);          /* (n) */
     const float *restrict grad = bp_net_grads(net);  /* (n) */
     float *restrict s0 = opt->state;                 /* (n) b, s or m */
     float *restrict s1 = opt->state + opt->n;        /* (n) v */
     const float rate = (float)lr;
     const float wd = o->kind == BP_OPTIM_ADAMW ? 0.0f : (float)o->weight_decay;
+    uint32_t bad = 0;
+/* KEEP reads w = p[i]; STORE writes the new value, w to prev when there
+ * is one (after the step: copied first, GCC makes the copy a separate
+ * memcpy pass), and notes a value that is not finite. */
+#define KEEP(i) const float w = p[i]
+#define STORE(i, v)                                                                            \
+    do {                                                                                       \
+        const float v_ = (v);                                                                  \
+        p[i] = v_;                                                                             \
+        if (prev)                                                                              \
+            prev[i] = w;                                                                       \
+        bad |= bp__nonfinite_bits(v_);                                                         \
+    } while (0)
 
     switch (o->kind) {
     case BP_OPTIM_GD:
         if (wd == 0.0f)
-            for (size_t i = lo; i < hi; i++)
-                p[i] = p[i] - rate * grad[i];
+            for (size_t i = lo; i < hi; i++) {
+                KEEP(i);
+                STORE(i, w - rate * grad[i]);
+            }
         else
-            for (size_t i = lo; i < hi; i++)
-                p[i] = p[i] - rate * (grad[i] + wd * p[i]);
+            for (size_t i = lo; i < hi; i++) {
+                KEEP(i);
+                STORE(i, w - rate * (grad[i] + wd * w));
+            }
         break;
     case BP_OPTIM_SGD: {
         const float mu = (float)o->momentum;
         const int first = opt->steps == 0, nesterov = o->nesterov != 0;
         for (size_t i = lo; i < hi; i++) {
+            KEEP(i);
             float g = grad[i];
             if (wd != 0.0f)
-                g = g + wd * p[i];
+                g = g + wd * w;
             if (opt->blocks) {
                 float b = first ? g : s0[i] * mu + g;
                 s0[i] = b;
                 g = nesterov ? g + mu * b : b;
             }
-            p[i] = p[i] - rate * g;
+            STORE(i, w - rate * g);
         }
         break;
     }
@@ -229,12 +252,13 @@ static void update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi)
         const float alpha = (float)o->alpha, keep = (float)(1.0 - o->alpha);
         const float eps = (float)o->eps;
         for (size_t i = lo; i < hi; i++) {
+            KEEP(i);
             float g = grad[i];
             if (wd != 0.0f)
-                g = g + wd * p[i];
-            float s = s0[i] * alpha + keep * g * g;
-            s0[i] = s;
-            p[i] = p[i] - rate * g / (sqrtf(s) + eps);
+                g = g + wd * w;
+            float sq = s0[i] * alpha + keep * g * g;
+            s0[i] = sq;
+            STORE(i, w - rate * g / (sqrtf(sq) + eps));
         }
         break;
     }
@@ -249,64 +273,36 @@ static void update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi)
         const float shrink = (float)(1.0 - lr * o->weight_decay);
         const int decoupled = o->kind == BP_OPTIM_ADAMW;
         for (size_t i = lo; i < hi; i++) {
-            float g = grad[i];
+            KEEP(i);
+            float g = grad[i], ws = w;
             if (decoupled)
-                p[i] = p[i] * shrink;
+                ws = w * shrink;
             else if (wd != 0.0f)
-                g = g + wd * p[i];
+                g = g + wd * w;
             float m = s0[i] * beta1 + keep1 * g;
             float v = s1[i] * beta2 + keep2 * g * g;
             s0[i] = m;
             s1[i] = v;
-            p[i] = p[i] - step_size * m / (sqrtf(v) / bc2_sqrt + eps);
+            STORE(i, ws - step_size * m / (sqrtf(v) / bc2_sqrt + eps));
         }
         break;
     }
     default:
         break;
     }
+#undef KEEP
+#undef STORE
+    return bad;
 }
 
-/* Plain gradient descent on n parameters p with the copy, the step and the
- * check in one pass, each element's step as update_chunk's: for the
- * lessons' network the three passes (a library copy of six floats among
- * them) took a ninth of an epoch. Returns 1 when every stepped parameter
- * is finite. (Parameters, not locals, are restrict: GCC trusts those and
- * tests no overlap.) */
-static int gd_kept(size_t n, float rate, const float *restrict g, float *restrict p,
-                   float *restrict prev)
-{
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float v = p[i] - rate * g[i];
-        prev[i] = p[i];
-        p[i] = v;
-        bad |= bp__nonfinite_bits(v);
-    }
-    return bad == 0;
-}
-
-/* Entries [lo, hi): with prev, the parameters first copied there; with
- * check, returns 1 when the updated parameters are all finite (without,
- * 1). The three passes go chunk by chunk, so each chunk is still in the
- * first-level cache for the next pass. */
+/* Entries [lo, hi), with prev or without; with check, returns 1 when the
+ * updated parameters are all finite (without, 1). */
 static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
                         size_t hi)
 {
-    enum { CHUNK = 4096 };
-    float *p = bp_net_params(opt->net);
-    int ok = 1;
-    if (opt->opts.kind == BP_OPTIM_GD && opt->opts.weight_decay == 0.0 && prev && check)
-        return gd_kept(hi - lo, (float)lr, bp_net_grads(opt->net) + lo, p + lo, prev + lo);
-    for (size_t c0 = lo; c0 < hi; c0 += CHUNK) {
-        const size_t c1 = hi - c0 < CHUNK ? hi : c0 + CHUNK;
-        if (prev)
-            memcpy(prev + c0, p + c0, (c1 - c0) * sizeof *prev);
-        update_chunk(opt, lr, t, c0, c1);
-        if (check)
-            ok &= bp__all_finite(p + c0, c1 - c0);
-    }
-    return ok;
+    const uint32_t bad = prev ? update_elems(opt, lr, t, lo, hi, prev)
+                              : update_elems(opt, lr, t, lo, hi, NULL);
+    return !check || bad == 0;
 }
 
 /* A step split in element blocks over the threads. */
