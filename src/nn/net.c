@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
-
 const bp__layer *bp__net_layer(const bp_net *net, int l)
 {
     return &net->layers[l];

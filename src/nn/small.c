@@ -14,10 +14,10 @@
  *
  * Invariant: the same bits as the general path. That path's products of
  * this size take the plain loops (math/gemm_small.c): each output a float
- * sum from 0 of its products in k order, then alpha (1) and beta applied. The loops
- * here do exactly those operations in that order, then the bias, the
- * logits kept, the activation, as net.c does; bias slopes are summed in
- * double in row order. bp__small_rows says which batches that holds for,
+ * sum from 0 of its products in k order, then alpha (1) and beta applied.
+ * The loops here do exactly those operations in that order, then the
+ * bias, the logits kept, the activation, as net.c does; bias slopes are
+ * summed in double in row order. bp__small_rows says which batches that holds for,
  * and the tests compare both paths bit for bit.
  */
 #include "nn/net.h"
@@ -53,19 +53,18 @@ int bp__small_rows(const bp_net *net)
     return rows > 0 ? (int)(rows < 1 << 30 ? rows : 1 << 30) : 0;
 }
 
-/* The simple activations inline; the others through activation.c, as the
- * general path runs them. */
-static void act_forward(const bp__layer *L, size_t n, float *v)
+/* Layer L's activation over B rows: the simple ones inline, the others
+ * through activation.c, as the general path runs them. */
+static void act_forward(const bp__layer *L, int B, float *v)
 {
-    if (!bp__act_forward_simple(L->act, L->slope, n, v))
-        bp__act_forward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, v);
+    if (!bp__act_forward_simple(L->act, L->slope, (size_t)B * (size_t)L->O, v))
+        bp__act_forward(L->act, L->slope, B, L->O, v);
 }
 
-static void act_backward(const bp__layer *L, size_t n, const float *restrict a,
-                         float *restrict d)
+static void act_backward(const bp__layer *L, int B, const float *restrict a, float *restrict d)
 {
-    if (!bp__act_backward_simple(L->act, L->slope, n, a, d))
-        bp__act_backward(L->act, L->slope, (int)(n / (size_t)L->O), L->O, a, d);
+    if (!bp__act_backward_simple(L->act, L->slope, (size_t)B * (size_t)L->O, a, d))
+        bp__act_backward(L->act, L->slope, B, L->O, a, d);
 }
 
 /* The kernels of one layer: the forward product with the bias, z (B, O) =
@@ -179,10 +178,9 @@ void bp__small_forward(bp_net *net, int B, const float *x)
         float *z = bp__acts_of(net, l); /* (B, O) */
         forward_fn *fn = shapes[L->I - 1][L->O - 1].forward;
         fn(B, in, net->params + L->w_off, L->bias ? net->params + L->b_off : NULL, z);
-        const size_t n = (size_t)B * (size_t)L->O;
         if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act)) /* the fused losses read them */
-            memcpy(net->logits, z, n * sizeof *z);
-        act_forward(L, n, z);
+            memcpy(net->logits, z, (size_t)B * (size_t)L->O * sizeof *z);
+        act_forward(L, B, z);
         in = z;
     }
 }
@@ -198,8 +196,7 @@ void bp__small_backward(bp_net *net, float *dx, int fresh)
         fn(B, l == 0 ? net->x : bp__acts_of(net, l - 1), net->params + L->w_off, net->delta[cur],
            net->grads + L->w_off, L->bias ? net->grads + L->b_off : NULL, fresh, din);
         if (l > 0) /* back through the previous layer's activation */
-            act_backward(&net->layers[l - 1], (size_t)B * (size_t)L->I, bp__acts_of(net, l - 1),
-                         din);
+            act_backward(&net->layers[l - 1], B, bp__acts_of(net, l - 1), din);
         cur = 1 - cur;
     }
 }
