@@ -8,10 +8,17 @@
  *     MLP's training step with batch 128, each on the same threads;
  *   - "batch" and "width": time per sample of a training step (forward,
  *     loss, backward, SGD with momentum) as the batch grows from 1 to 1024
- *     and as the hidden width grows from 64 to 2048.
+ *     and as the hidden width grows from 64 to 2048;
+ *   - "phases": where the MLP's step at batch 128 spends its time: the
+ *     forward pass, the loss, the backward pass and the optimizer's step
+ *     (SGD with momentum, guarded as training runs it), each the fastest
+ *     of a window of steps, beside the time its eight products alone take
+ *     at the backend's speed measured above ("kernel").
  * Every GFLOP/s figure is that of the fastest call in its time window.
  * Usage: bench_core [--quick]
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include "backprop.h"
 #include "internal.h"
 
@@ -152,6 +159,61 @@ static double step_time(const char *spec, int B, double seconds)
     return el / ((double)steps * B);
 }
 
+/* The MLP's step at batch 128 in phases, as bp_train runs it (the guarded
+ * step keeps the weights from before it); each phase's fastest time among
+ * the window's steps, in seconds: forward, loss, backward, optimizer, and
+ * the fastest whole step. */
+static void phase_times(double seconds, double out[5])
+{
+    enum { B = 128 };
+    bp_error err;
+    bp_net *net = bp_net_parse("784,256:relu,128:relu,10:softmax", &err);
+    bp_rng rng;
+    if (!net || bp_net_reserve(net, B) != 0) {
+        fprintf(stderr, "bench_core: %s\n", net ? bp_net_message(net) : err.message);
+        exit(1);
+    }
+    bp_rng_seed(&rng, 1);
+    bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0);
+    float *x = randoms((size_t)B * 784, 3), t[B];
+    for (int b = 0; b < B; b++)
+        t[b] = (float)(b % 10);
+    bp_optim_opts oo = bp_optim_defaults(BP_OPTIM_SGD);
+    oo.momentum = 0.9;
+    bp_optim *opt = bp_optim_create(net, &oo, &err);
+    float *prev = malloc(bp_net_param_count(net) * sizeof *prev);
+    if (!opt || !prev) {
+        fprintf(stderr, "bench_core: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < 5; i++)
+        out[i] = INFINITY;
+    const double start = now();
+    for (int step = 0; step < 3 || now() - start < seconds; step++) {
+        const float *y;
+        double loss, c[5];
+        int finite;
+        c[0] = now();
+        bp_net_forward(net, B, x, &y);
+        c[1] = now();
+        bp__net_loss_checked(net, BP_LOSS_CCE, t, 1, &loss);
+        c[2] = now();
+        bp__net_backward_fresh(net);
+        c[3] = now();
+        bp__optim_step_guarded(opt, 1e-4, prev, &finite);
+        c[4] = now();
+        if (step < 3) /* warm up: first-call set-up, caches */
+            continue;
+        for (int i = 0; i < 4; i++)
+            out[i] = fmin(out[i], c[i + 1] - c[i]);
+        out[4] = fmin(out[4], c[4] - c[0]);
+    }
+    free(prev);
+    bp_optim_free(opt);
+    bp_net_free(net);
+    free(x);
+}
+
 int main(int argc, char **argv)
 {
     const double s = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.4;
@@ -176,13 +238,15 @@ int main(int argc, char **argv)
            "\"gflops\": %.1f}\n",
            bp_gemm_backend(), bp_threads(), peak_n, peak);
     fflush(stdout);
+    double products = 0.0; /* seconds of the step's products at the backend's speed */
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *sh = shapes[i];
+        const double builtin = gflops(bp__gemm_builtin, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
+        const double backend = gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
+        products += 2.0 * sh[2] * sh[3] * sh[4] / (backend * 1e9);
         printf("{\"bench\": \"kernel\", \"shape\": \"%s%s %dx%dx%d\", \"builtin\": %.1f, "
                "\"backend\": %.1f",
-               sh[0] ? "T" : "N", sh[1] ? "T" : "N", sh[2], sh[3], sh[4],
-               gflops(bp__gemm_builtin, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s),
-               gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s));
+               sh[0] ? "T" : "N", sh[1] ? "T" : "N", sh[2], sh[3], sh[4], builtin, backend);
 #ifdef BENCH_OPENBLAS
         printf(", \"openblas\": %.1f",
                gflops(openblas_gemm, 0, sh[0], sh[1], sh[2], sh[3], sh[4], s));
@@ -190,6 +254,13 @@ int main(int argc, char **argv)
         printf("}\n");
         fflush(stdout);
     }
+    double ph[5];
+    phase_times(s, ph);
+    printf("{\"bench\": \"phases\", \"batch\": 128, \"forward_us\": %.1f, \"loss_us\": %.1f, "
+           "\"backward_us\": %.1f, \"optimizer_us\": %.1f, \"step_us\": %.1f, "
+           "\"products_us\": %.1f}\n",
+           1e6 * ph[0], 1e6 * ph[1], 1e6 * ph[2], 1e6 * ph[3], 1e6 * ph[4], 1e6 * products);
+    fflush(stdout);
     for (int B = 1; B <= 1024; B *= 2) {
         printf("{\"bench\": \"batch\", \"batch\": %d, \"us_per_sample\": %.3f}\n", B,
                1e6 * step_time("784,256:relu,128:relu,10:softmax", B, s));

@@ -2,13 +2,14 @@
 """run.py - `make bench`: backprop and its peers side by side in one run.
 
 Runs, on this machine and in this order: the library's own figures
-(bench_core: sgemm peak, kernels, batch and width growth), backprop training
-the Fashion-MNIST MLP through its CLI, the same training in PyTorch (1 and
-2 threads, the faster kept), in NumPy and in FANN, then the lessons' tiny
-network in backprop's CLI and in PyTorch. Prints a table of workload, peer,
-throughput, ratio and peak resident memory, then each target with the
-figures it was judged on. A peer that is not installed is skipped with a
-message. Only ratios measured in one run mean anything on a shared machine.
+(bench_core: sgemm peak, kernels, the MLP step's phases, batch and width
+growth), backprop training the Fashion-MNIST MLP through its CLI, the same
+training in PyTorch (1 and 2 threads, the faster kept), in NumPy and in
+FANN, then the lessons' tiny network in backprop's CLI and in PyTorch.
+Prints a table of workload, peer, throughput, ratio and peak resident
+memory, then each target with the figures it was judged on. A peer that
+is not installed is skipped with a message. Only ratios measured in one
+run mean anything on a shared machine.
 
 Usage: python3 bench/run.py BUILD_DIR [--quick]
 """
@@ -163,6 +164,14 @@ def main():
                                   for c in core if c["bench"] == "batch"))
     print("  width: " + "  ".join("%d:%.2f" % (c["width"], c["us_per_sample"])
                                   for c in core if c["bench"] == "width"))
+    ph = next((c for c in core if c["bench"] == "phases"), None)
+    if ph:
+        print("\nwhere the MLP's step goes (batch 128, the fastest of each phase, us)")
+        print("  forward %.1f  loss %.1f  backward %.1f  optimizer %.1f  = step %.1f" %
+              (ph["forward_us"], ph["loss_us"], ph["backward_us"], ph["optimizer_us"],
+               ph["step_us"]))
+        print("  its 8 products alone, at the backend's speed above: %.1f (%.0f%% of the step)" %
+              (ph["products_us"], 100 * ph["products_us"] / ph["step_us"]))
 
     # The targets.
     print("\ntargets")
