@@ -94,4 +94,11 @@ run "$BP" info --json
 expect_rc 0 "info --json"
 has '"version": "0.1.0"' "info json version"
 
+# The tool loads no library from the working directory: an empty
+# libz.so.1 there does not stop it.
+mkdir "$TMP/cwd"
+: >"$TMP/cwd/libz.so.1"
+run sh -c 'cd "$1" && exec "$2" --version' sh "$TMP/cwd" "$BP"
+expect_rc 0 "--version beside a stray libz.so.1"
+
 echo "ok: usage"
