@@ -121,8 +121,9 @@ static double gflops(gemm_fn fn, int split, int ta, int tb, int M, int N, int K,
     return 2.0 * M * N * K / best / 1e9;
 }
 
-/* Seconds per sample of SGD-with-momentum training steps on random data. */
-static double step_time(const char *spec, int B, double seconds)
+/* The network of spec, room for batches of B, its weights from seed 1
+ * (He normal); exits on an error. */
+static bp_net *bench_net(const char *spec, int B)
 {
     bp_error err;
     bp_net *net = bp_net_parse(spec, &err);
@@ -133,6 +134,14 @@ static double step_time(const char *spec, int B, double seconds)
     }
     bp_rng_seed(&rng, 1);
     bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0);
+    return net;
+}
+
+/* Seconds per sample of SGD-with-momentum training steps on random data. */
+static double step_time(const char *spec, int B, double seconds)
+{
+    bp_error err;
+    bp_net *net = bench_net(spec, B);
     int ins = bp_net_inputs(net), outs = bp_net_outputs(net);
     float *x = randoms((size_t)B * ins, 3), *t = malloc((size_t)B * sizeof *t);
     for (int b = 0; b < B; b++)
@@ -167,14 +176,7 @@ static void phase_times(double seconds, double out[5])
 {
     enum { B = 128 };
     bp_error err;
-    bp_net *net = bp_net_parse("784,256:relu,128:relu,10:softmax", &err);
-    bp_rng rng;
-    if (!net || bp_net_reserve(net, B) != 0) {
-        fprintf(stderr, "bench_core: %s\n", net ? bp_net_message(net) : err.message);
-        exit(1);
-    }
-    bp_rng_seed(&rng, 1);
-    bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0);
+    bp_net *net = bench_net("784,256:relu,128:relu,10:softmax", B);
     float *x = randoms((size_t)B * 784, 3), t[B];
     for (int b = 0; b < B; b++)
         t[b] = (float)(b % 10);
