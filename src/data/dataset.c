@@ -257,9 +257,9 @@ static void gather_rows(const bp_dataset *ds, const size_t *rows, size_t first, 
     const size_t I = (size_t)ds->inputs, T = (size_t)ds->T;
     for (int b = b0; b < b1; b++) {
         size_t r = rows ? rows[b] : first + (size_t)b;
-        if (x && rows && b + AHEAD < b1)
-            prefetch_row(ds, rows[b + AHEAD]);
         if (x) {
+            if (rows && b + AHEAD < b1)
+                prefetch_row(ds, rows[b + AHEAD]);
             float *xo = x + (size_t)b * I;                   /* (I) */
             if (ds->bytes) {
                 const uint8_t *src = (const uint8_t *)ds->x + r * I;
