@@ -55,47 +55,75 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Report what getopt_long rejected (unknown option or missing value) for
- * subcommand cmd, given getopt's return value. Returns CLI_USAGE. */
-int cli_bad_option(const char *cmd, int c, char **argv);
-
-/* Report operands left after the options, if any. Returns 0 or CLI_USAGE. */
-int cli_no_operands(const char *cmd, int argc, char **argv);
-
-/* How cli_options reads an option's value into cli_opt.out. */
+/* How cli_parse reads an option's value into cli_opt.out. */
 typedef enum cli_opt_kind {
+    CLI_OPT_END = 0,  /* ends a table */
+    CLI_OPT_HEADING,  /* no option: a heading of --help ("Data"), in name */
     CLI_OPT_STRING,   /* const char *: the value as given */
     CLI_OPT_FLAG,     /* int: set to 1 (no value) */
     CLI_OPT_INT,      /* long: an integer in [min, max] (cli_parse_int) */
-    CLI_OPT_POSITIVE, /* double: a finite number > 0 (cli_parse_positive) */
+    CLI_OPT_POSITIVE, /* double: a finite number > 0 */
+    CLI_OPT_NONNEG,   /* double: a finite number >= 0 */
+    CLI_OPT_FRACTION, /* double: a number in [0, 1) */
+    CLI_OPT_DOUBLE,   /* double: any finite number */
     CLI_OPT_SEED,     /* uint64_t: a seed (cli_parse_seed) */
-    CLI_OPT_LOSS      /* const char *: a loss name, checked (cli_parse_loss) */
+    CLI_OPT_LIST,     /* const char *: a comma-separated list of numbers, checked */
+    CLI_OPT_LOSS,     /* const char *: a loss name, checked (cli_parse_loss) */
+    CLI_OPT_CHOICE    /* int: the index of the value in choices */
 } cli_opt_kind;
 
-/* One option of a subcommand: getopt_long's value for it, how its value is
- * read, its name for messages ("--seed") and where the value goes. */
+/* One entry of a subcommand's option table, from which its parsing, the
+ * options part of its --help and "did you mean" all come. */
 typedef struct cli_opt {
-    int key;
+    const char *name;  /* "seed" for --seed; a heading's text */
     cli_opt_kind kind;
-    const char *opt;
-    void *out;
-    long min, max; /* CLI_OPT_INT's range */
+    const char *arg;   /* the value's name in --help ("N"); NULL for flags */
+    void *out;         /* where the value goes, typed by kind; may be NULL */
+    const char *help;  /* what it does, for --help (re-flowed; '\n' breaks) */
+    const char *def;   /* the default, shown as "(default: DEF)"; NULL: none */
+    long min, max;     /* CLI_OPT_INT's range */
+    const char *const *choices; /* CLI_OPT_CHOICE's names, NULL-ended */
+    int *given;        /* set to 1 when the option is given; may be NULL */
+    /* Called with the value after it is stored, for checks of its own;
+     * 0 or an exit code (printed). */
+    int (*fn)(const char *arg, void *ctx);
 } cli_opt;
 
-/* A subcommand's own handling of option c with value arg (NULL when it
- * takes none); returns 0 or an exit code. */
-typedef int (*cli_opt_fn)(int c, const char *arg, void *ctx);
+/* A heading entry of an option table: --help shows "\nTEXT:" there. */
+#define CLI_HEADING(text) {(text), CLI_OPT_HEADING, .help = NULL}
 
-struct option;
+/* The data set specs, for --help. */
+#define CLI_DATA_SPECS                                                                         \
+    "fashion-mnist[:train], fashion-mnist:test, idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, " \
+    "xor, or PATH.csv[:label=COL]"
 
-/* A subcommand's option loop: getopt_long over argv with longopts and -h.
- * Options in opts (ended by key 0; opts may be NULL) are read as their kind
- * says; -h prints help and returns -1; others go to other(c, optarg, ctx)
- * and a nonzero return stops the loop with it. Unknown options, missing
- * values and operands are reported (cli_bad_option, cli_no_operands).
- * Returns 0, -1 (help shown) or an exit code. */
-int cli_options(const char *cmd, int argc, char **argv, const struct option *longopts,
-                const cli_opt *opts, void (*help)(void), cli_opt_fn other, void *ctx);
+/* The text of a subcommand's --help around its options. */
+typedef struct cli_help {
+    const char *name;     /* the subcommand */
+    const char *usage;    /* after "Usage: " */
+    const char *about;    /* what it does */
+    const char *notes;    /* after the options; may be NULL */
+    const char *status;   /* "Exit status: ..."; may be NULL */
+    const char *examples; /* "  backprop ...\n" lines, shown last */
+} cli_help;
+
+/* Parse argv (argv[0] the subcommand) by the table opts (ended by
+ * CLI_OPT_END): --help/-h prints the help; an unknown option gets the
+ * nearest name; operands are refused. ctx goes to the callbacks. Returns
+ * 0, -1 (help shown) or an exit code (printed). */
+int cli_parse(const cli_help *h, const cli_opt *opts, int argc, char **argv, void *ctx);
+/* A subcommand's --help on stdout. */
+void cli_print_help(const cli_help *h, const cli_opt *opts);
+/* The name of names nearest to given (a typo's few edits away, or given
+ * with words added); NULL if none is near. */
+const char *cli_nearest(const char *given, const char *const *names, int n);
+
+/* With --json anywhere among a command's arguments, errors are kept
+ * instead of printed and main writes them as one JSON object on stderr,
+ * {"error": "...", "exit": N}. */
+void cli_json_errors(int on);
+/* Print the errors kept under cli_json_errors for exit code rc. */
+void cli_json_errors_flush(int rc);
 
 /* A library failure: "backprop: what: strerror (detail)". Returns CLI_RUNTIME. */
 int cli_lib_error(const char *what, int code, const bp_net *net);

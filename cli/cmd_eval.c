@@ -7,41 +7,22 @@
 #include "model.h"
 #include "progress.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 
 static const char *const CMD = "eval";
 
-static void help(void)
-{
-    printf("Usage: backprop eval --model MODEL --data SPEC [OPTIONS]\n"
-           "\n"
-           "Measure a model's loss, and its accuracy when the data are class labels or\n"
-           "the loss is a classification loss, over every row of a data set. The\n"
-           "model's input scaling (saved by backprop train) is applied to the data.\n"
-           "\n"
-           "Options:\n"
-           "  --model MODEL  the model file, safetensors or JSON (required)\n"
-           "  --data SPEC    the data (required): fashion-mnist[:train], fashion-mnist:test,\n"
-           "                 idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, xor, or\n"
-           "                 PATH.csv[:label=COL]\n"
-           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
-           "                 else cce after softmax, bce after sigmoid, else mse)\n"
-           "  --seed N       seed of synthetic data sets (default: 1, the draw backprop\n"
-           "                 train trains on with its default seed)\n"
-           "  --json         print {\"loss\": ..., \"accuracy\": ..., \"n\": ...} (default: off)\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n");
-}
+static const cli_help HELP = {
+    "eval", "backprop eval --model MODEL --data SPEC [OPTIONS]",
+    "Measure a model's loss, and its accuracy when the data are class labels or\n"
+    "the loss is a classification loss, over every row of a data set. The\n"
+    "model's input scaling (saved by backprop train) is applied to the data.",
+    NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop eval --model model.safetensors --data fashion-mnist:test\n"
+    "  backprop eval --model examples/lesson.json --data examples/lesson-data.csv\n"
+    "  backprop eval --model spiral.safetensors --data spiral:100:3 --seed 2 --json\n"};
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
-        {"loss", required_argument, NULL, 'L'},  {"seed", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *data_spec = NULL, *loss_name = NULL;
     uint64_t seed = 1;
     int json = 0, rc = CLI_USAGE;
@@ -52,13 +33,19 @@ int cmd_eval(int argc, char **argv)
     double value, accuracy;
 
     const cli_opt opts[] = {
-        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
-        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
-        {'L', CLI_OPT_LOSS, "--loss", &loss_name, 0, 0},
-        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
-        {'j', CLI_OPT_FLAG, "--json", &json, 0, 0},
-        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
-    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "the model file, safetensors or JSON (required)"},
+        {"data", CLI_OPT_STRING, "SPEC", &data_spec,
+         .help = "the data (required): " CLI_DATA_SPECS},
+        {"loss", CLI_OPT_LOSS, "NAME", &loss_name, .help = "mse, mae, bce or cce",
+          .def = "the loss saved with the model, else cce after softmax, bce after sigmoid, "
+                "else mse"},
+        {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets",
+         .def = "1, the draw backprop train trains on with its default seed"},
+        {"json", CLI_OPT_FLAG, NULL, &json,
+         .help = "print {\"loss\": ..., \"accuracy\": ..., \"n\": ...}", .def = "off"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
         return rc < 0 ? CLI_OK : rc;
     if (!model_path)
         return cli_usage(CMD, "--model is required");

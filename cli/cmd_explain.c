@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "model.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,42 +19,23 @@ static const char *const CMD = "explain";
 /* Sums longer than this are shown by their value only. */
 #define MAX_TERMS 4
 
-static void help(void)
-{
-    printf("Usage: backprop explain (--net SPEC | --model MODEL) --input LIST --target LIST\n"
-           "                        [OPTIONS]\n"
-           "\n"
-           "Run one sample forward and backward and show every slope of the loss as\n"
-           "the product of its three factors. With --lr, then take one step of plain\n"
-           "gradient descent and show every weight before and after, and the new\n"
-           "prediction and loss.\n"
-           "\n"
-           "Options:\n"
-           "  --net SPEC     the network, e.g. 2,2:relu:nobias,1:relu:nobias\n"
-           "  --model MODEL  a model file, safetensors or JSON, with its weights; its\n"
-           "                 input scaling, if it has one, is applied to --input\n"
-           "                 (exactly one of --net and --model is required)\n"
-           "  --weights W    every layer's weights (--net only): layers separated by '/',\n"
-           "                 rows (one per node) by ';', values by ','; e.g. '2,1;1,2/1,1'\n"
-           "                 (default: He normal from --seed)\n"
-           "  --biases B     biases of the layers that have one (--net only): layers by\n"
-           "                 '/', values by ',' (default: 0, or from --seed without\n"
-           "                 --weights)\n"
-           "  --seed N       seed of the He-normal weights when --weights is not given\n"
-           "                 (--net only; default: 1)\n"
-           "  --input LIST   the sample, comma-separated (required)\n"
-           "  --target LIST  its target: one value per output, or one class index for\n"
-           "                 cce (required)\n"
-           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
-           "                 else cce after softmax, bce after sigmoid, else mse)\n"
-           "  --lr F         after the breakdown, take one gradient-descent step\n"
-           "                 w - F x slope and show its effect (default: no step)\n"
-           "  --json         print every figure as JSON\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error (such as a bad model file),\n"
-           "2 on bad usage.\n");
-}
+static const cli_help HELP = {
+    "explain",
+    "backprop explain (--net SPEC | --model MODEL) --input LIST --target LIST\n"
+    "                        [OPTIONS]",
+    "Run one sample forward and backward and show every slope of the loss as\n"
+    "the product of its three factors. With --lr, then take one step of plain\n"
+    "gradient descent and show every weight before and after, and the new\n"
+    "prediction and loss.",
+    NULL,
+    "Exit status: 0 on success, 1 on a runtime error (such as a bad model file),\n"
+    "2 on bad usage.",
+    "  backprop explain --net 2,2:relu:nobias,1:relu:nobias --weights '2,1;1,2/1,1' \\\n"
+    "      --input 0,3 --target 3\n"
+    "  backprop explain --net 3,1:identity:nobias --weights '0,2,1' --input 1,2,3 --target 0 \\\n"
+    "      --lr 0.01\n"
+    "  backprop explain --model examples/lesson.json --input 0,3 --target 3 --json\n"};
+
 /* Name of the nodes of layer l's output ("y" for the last layer, "h" for a
  * single hidden layer, "h1", "h2", ... for several); l = -1 is the input. */
 static void node_name(char *buf, size_t size, int l, int L)
@@ -534,18 +514,11 @@ static int scale_input(const cli_model *m, int I, float *x, int *scaled)
 
 int cmd_explain(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"net", required_argument, NULL, 'n'},    {"model", required_argument, NULL, 'm'},
-        {"weights", required_argument, NULL, 'w'}, {"biases", required_argument, NULL, 'b'},
-        {"seed", required_argument, NULL, 's'},   {"input", required_argument, NULL, 'i'},
-        {"target", required_argument, NULL, 't'}, {"loss", required_argument, NULL, 'L'},
-        {"lr", required_argument, NULL, 'r'},     {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *spec = NULL, *model_path = NULL, *weights = NULL, *biases = NULL;
-    const char *input = NULL, *target = NULL, *loss_name = NULL, *seed_arg = NULL;
+    const char *input = NULL, *target = NULL, *loss_name = NULL;
     uint64_t seed = 1;
     double lr = 0.0;
-    int json = 0, c, rc = CLI_USAGE, n_in = 0, T = 0, scaled = 0;
+    int json = 0, seed_given = 0, rc = CLI_USAGE, n_in = 0, T = 0, scaled = 0;
     cli_model m = {NULL, NULL};
     bp_net *net = NULL;
     bp_loss loss;
@@ -554,58 +527,43 @@ int cmd_explain(int argc, char **argv)
     bp_explain *ex = NULL;
     explain_step step = {0.0, NULL, NULL, NULL, NULL, 0.0};
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            spec = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'w':
-            weights = optarg;
-            break;
-        case 'b':
-            biases = optarg;
-            break;
-        case 's':
-            seed_arg = optarg;
-            if (cli_parse_seed("--seed", optarg, &seed))
-                goto done;
-            break;
-        case 'i':
-            input = optarg;
-            break;
-        case 't':
-            target = optarg;
-            break;
-        case 'L':
-            loss_name = optarg;
-            break;
-        case 'r':
-            if (cli_parse_positive("--lr", optarg, &lr))
-                goto done;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            rc = CLI_OK;
-            goto done;
-        default:
-            rc = cli_bad_option(CMD, c, argv);
-            goto done;
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
+    const cli_opt opts[] = {
+        {"net", CLI_OPT_STRING, "SPEC", &spec, .help = "the network, e.g. 2,2:relu:nobias,1:relu:nobias"},
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "a model file, safetensors or JSON, with its weights; its input scaling, if it "
+                 "has one, is applied to --input (exactly one of --net and --model is required)"},
+        {"weights", CLI_OPT_STRING, "W", &weights,
+         .help = "every layer's weights (--net only): layers separated by '/', rows (one per "
+                 "node) by ';', values by ','; e.g. '2,1;1,2/1,1'",
+         .def = "He normal from --seed"},
+        {"biases", CLI_OPT_STRING, "B", &biases,
+         .help = "biases of the layers that have one (--net only): layers by '/', values by ','",
+         .def = "0, or from --seed without --weights"},
+        {"seed", CLI_OPT_SEED, "N", &seed, .given = &seed_given,
+         .help = "seed of the He-normal weights when --weights is not given (--net only)",
+         .def = "1"},
+        {"input", CLI_OPT_STRING, "LIST", &input, .help = "the sample, comma-separated (required)"},
+        {"target", CLI_OPT_STRING, "LIST", &target,
+         .help = "its target: one value per output, or one class index for cce (required)"},
+        {"loss", CLI_OPT_STRING, "NAME", &loss_name, .help = "mse, mae, bce or cce",
+         .def = "the loss saved with the model, else cce after softmax, bce after sigmoid, "
+                "else mse"},
+        {"lr", CLI_OPT_POSITIVE, "F", &lr,
+         .help = "after the breakdown, take one gradient-descent step w - F x slope and show its "
+                 "effect",
+         .def = "no step"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print every figure as JSON"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
+        rc = rc < 0 ? CLI_OK : rc;
         goto done;
+    }
+    rc = CLI_USAGE;
     if (spec && model_path) {
         rc = cli_usage(CMD, "give either --net or --model, not both");
         goto done;
     }
-    if (model_path && (weights || biases || seed_arg)) {
+    if (model_path && (weights || biases || seed_given)) {
         rc = cli_usage(CMD, "%s goes with --net; a model brings its own weights",
                        weights ? "--weights" : biases ? "--biases" : "--seed");
         goto done;

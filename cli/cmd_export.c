@@ -7,36 +7,30 @@
 #include "cli.h"
 #include "model.h"
 
-#include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const CMD = "export";
 
-enum { FORMAT_NONE, FORMAT_ONNX, FORMAT_C };
+enum { FORMAT_ONNX, FORMAT_C, FORMAT_NONE };
 
-static void help(void)
-{
-    printf("Usage: backprop export --model MODEL --out FILE [--format onnx|c] [OPTIONS]\n"
-           "\n"
-           "Write a model in a form that runs without backprop, its input scaling\n"
-           "included:\n"
-           "  onnx  an ONNX model (IR version 7, opset 13): input \"input\" and output\n"
-           "        \"output\", float32 of shape [batch, width]; Sub and Mul for the\n"
-           "        scaling, then Gemm and the activation's op per layer\n"
-           "  c     one C99 source file with no dependency beyond the C library (link\n"
-           "        with -lm): the weights as static const float arrays and\n"
-           "        void NAME(const float *x, float *y) for one sample\n"
-           "\n"
-           "Options:\n"
-           "  --model MODEL   the model file, safetensors or JSON (required)\n"
-           "  --out FILE      the file to write (required)\n"
-           "  --format FMT    onnx or c (default: from FILE's extension, .onnx or .c)\n"
-           "  --name NAME     c: the predict function's name (default: predict)\n"
-           "  -h, --help      show this help\n"
-           "\n"
-           "backprop info --model FILE.onnx reads an exported ONNX file back.\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n");
-}
+static const char *const FORMATS[] = {"onnx", "c", NULL};
+
+static const cli_help HELP = {
+    "export", "backprop export --model MODEL --out FILE [--format onnx|c] [OPTIONS]",
+    "Write a model in a form that runs without backprop, its input scaling\n"
+    "included:\n"
+    "  onnx  an ONNX model (IR version 7, opset 13): input \"input\" and output\n"
+    "        \"output\", float32 of shape [batch, width]; Sub and Mul for the\n"
+    "        scaling, then Gemm and the activation's op per layer\n"
+    "  c     one C99 source file with no dependency beyond the C library (link\n"
+    "        with -lm): the weights as static const float arrays and\n"
+    "        void NAME(const float *x, float *y) for one sample",
+    "backprop info --model FILE.onnx reads an exported ONNX file back.",
+    "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop export --model model.safetensors --out model.onnx\n"
+    "  backprop export --model model.safetensors --out model.c --name iris_predict\n"
+    "  backprop export --model examples/lesson.json --out lesson.onnx --json\n"};
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -46,44 +40,26 @@ static int ends_with(const char *s, const char *suffix)
 
 int cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"out", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'}, {"name", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *out = NULL, *name = NULL;
-    int format = FORMAT_NONE, c, rc, lib;
+    int format = FORMAT_NONE, json = 0, rc, lib;
     cli_model m = {NULL, NULL};
     bp_error err;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'f':
-            if (strcmp(optarg, "onnx") == 0)
-                format = FORMAT_ONNX;
-            else if (strcmp(optarg, "c") == 0)
-                format = FORMAT_C;
-            else
-                return cli_usage(CMD, "--format: expected onnx or c, found '%s'", optarg);
-            break;
-        case 'n':
-            name = optarg;
-            break;
-        case 'h':
-            help();
-            return CLI_OK;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    const cli_opt opts[] = {
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "the model file, safetensors or JSON (required)"},
+        {"out", CLI_OPT_STRING, "FILE", &out, .help = "the file to write (required)"},
+        {"format", CLI_OPT_CHOICE, "FMT", &format, .help = "onnx or c", .choices = FORMATS,
+         .def = "from FILE's extension, .onnx or .c"},
+        {"name", CLI_OPT_STRING, "NAME", &name, .help = "c: the predict function's name",
+         .def = "predict"},
+        {"json", CLI_OPT_FLAG, NULL, &json,
+         .help = "print {\"path\": ..., \"format\": ..., \"bytes\": ..., \"inputs\": ..., "
+                 "\"outputs\": ..., \"layers\": ..., \"parameters\": ...}",
+         .def = "off"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
+        return rc < 0 ? CLI_OK : rc;
     if (!model_path)
         return cli_usage(CMD, "--model is required");
     if (!out || !out[0])
@@ -107,9 +83,20 @@ int cmd_export(int argc, char **argv)
         rc = lib == BP_EINVAL && format == FORMAT_C && name ? CLI_USAGE : CLI_RUNTIME;
         goto done;
     }
-    printf("wrote %s: %s, %d layer%s, %zu parameters\n", out,
-           format == FORMAT_ONNX ? "ONNX opset 13" : "C99 source", bp_net_layers(m.net),
-           bp_net_layers(m.net) == 1 ? "" : "s", bp_net_param_count(m.net));
+    if (json) {
+        struct stat st;
+        printf("{\"path\": ");
+        cli_json_string(stdout, out);
+        printf(", \"format\": \"%s\", \"bytes\": %lld, \"inputs\": %d, \"outputs\": %d, "
+               "\"layers\": %d, \"parameters\": %zu}\n",
+               FORMATS[format], stat(out, &st) == 0 ? (long long)st.st_size : -1LL,
+               bp_net_inputs(m.net), bp_net_outputs(m.net), bp_net_layers(m.net),
+               bp_net_param_count(m.net));
+    } else {
+        printf("wrote %s: %s, %d layer%s, %zu parameters\n", out,
+               format == FORMAT_ONNX ? "ONNX opset 13" : "C99 source", bp_net_layers(m.net),
+               bp_net_layers(m.net) == 1 ? "" : "s", bp_net_param_count(m.net));
+    }
     rc = CLI_OK;
 done:
     cli_model_free(&m);

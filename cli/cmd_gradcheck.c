@@ -8,44 +8,23 @@
 #include "cli.h"
 #include "model.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const CMD = "gradcheck";
 
-static void help(void)
-{
-    printf("Usage: backprop gradcheck (--net SPEC | --model MODEL) [OPTIONS]\n"
-           "\n"
-           "Compare every gradient entry from backpropagation with a central finite\n"
-           "difference of the loss, and report the largest relative error of each layer.\n"
-           "A network given by --net gets random weights; a model is checked at its own\n"
-           "weights. The samples are random unless --data gives them.\n"
-           "\n"
-           "Options:\n"
-           "  --net SPEC     the network, e.g. 2,3:relu,3:softmax, with Xavier-normal\n"
-           "                 weights from --seed\n"
-           "  --model MODEL  a model file, safetensors or JSON, checked at its weights\n"
-           "                 (exactly one of --net and --model is required)\n"
-           "  --loss NAME    mse, mae, bce or cce (default: the loss saved with the model,\n"
-           "                 else cce after softmax, bce after sigmoid, else mse)\n"
-           "  --data SPEC    take the samples and their targets from the first --batch\n"
-           "                 rows of a data set: fashion-mnist[:train], fashion-mnist:test,\n"
-           "                 idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, xor, or\n"
-           "                 PATH.csv[:label=COL]; a model's input scaling is applied\n"
-           "                 (default: random inputs N(0,1) and targets)\n"
-           "  --batch N      samples; with --data, at most the data's rows (default: 4)\n"
-           "  --seed N       seed for the weights of --net, the random samples and\n"
-           "                 synthetic data sets (default: 1)\n"
-           "  --eps X        finite-difference step, relative to max(1, |w|) (default: 1e-6)\n"
-           "  --tol X        largest relative error that passes (default: 1e-3)\n"
-           "  --json         print the report as JSON\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
-           "be read, 2 on bad usage.\n");
-}
+static const cli_help HELP = {
+    "gradcheck", "backprop gradcheck (--net SPEC | --model MODEL) [OPTIONS]",
+    "Compare every gradient entry from backpropagation with a central finite\n"
+    "difference of the loss, and report the largest relative error of each layer.\n"
+    "A network given by --net gets random weights; a model is checked at its own\n"
+    "weights. The samples are random unless --data gives them.",
+    NULL,
+    "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
+    "be read, 2 on bad usage.",
+    "  backprop gradcheck --net 4,8:tanh,3:softmax\n"
+    "  backprop gradcheck --model examples/lesson.json --data examples/lesson-data.csv\n"
+    "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"};
 
 /* "w[l][o][i]" or "b[l][o]" for entry j of layer l's block. */
 static void entry_name(char *buf, size_t size, bp_net *net, int l, size_t j)
@@ -146,18 +125,11 @@ static long count_kinks(bp_net *net, bp_loss loss, int B, const float *x, const 
 
 int cmd_gradcheck(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"net", required_argument, NULL, 'n'},   {"model", required_argument, NULL, 'm'},
-        {"loss", required_argument, NULL, 'L'},  {"data", required_argument, NULL, 'd'},
-        {"batch", required_argument, NULL, 'b'}, {"seed", required_argument, NULL, 's'},
-        {"eps", required_argument, NULL, 'e'},   {"tol", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *spec = NULL, *model_path = NULL, *loss_name = NULL, *data_spec = NULL;
     long batch = 4;
     uint64_t seed = 1;
     double eps = 1e-6, tol = 1e-3, worst = 0.0;
-    int json = 0, c, rc = CLI_USAGE, failed = 0, T = 0;
+    int json = 0, rc = CLI_USAGE, failed = 0, T = 0;
     cli_model m = {NULL, NULL};
     bp_net *net = NULL;
     bp_dataset *ds = NULL;
@@ -167,51 +139,35 @@ int cmd_gradcheck(int argc, char **argv)
     bp_gradcheck_layer *report = NULL;
     char spec_buf[512];
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            spec = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'L':
-            loss_name = optarg;
-            break;
-        case 'd':
-            data_spec = optarg;
-            break;
-        case 'b':
-            if (cli_parse_int("--batch", optarg, 1, 100000, &batch))
-                goto done;
-            break;
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &seed))
-                goto done;
-            break;
-        case 'e':
-            if (cli_parse_positive("--eps", optarg, &eps))
-                goto done;
-            break;
-        case 't':
-            if (cli_parse_positive("--tol", optarg, &tol))
-                goto done;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            rc = CLI_OK;
-            goto done;
-        default:
-            rc = cli_bad_option(CMD, c, argv);
-            goto done;
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
+    const cli_opt opts[] = {
+        {"net", CLI_OPT_STRING, "SPEC", &spec,
+         .help = "the network, e.g. 2,3:relu,3:softmax, with Xavier-normal weights from --seed"},
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "a model file, safetensors or JSON, checked at its weights (exactly one of "
+                 "--net and --model is required)"},
+        {"loss", CLI_OPT_STRING, "NAME", &loss_name, .help = "mse, mae, bce or cce",
+         .def = "the loss saved with the model, else cce after softmax, bce after sigmoid, "
+                "else mse"},
+        {"data", CLI_OPT_STRING, "SPEC", &data_spec,
+         .help = "take the samples and their targets from the first --batch rows of a data "
+                 "set: " CLI_DATA_SPECS "; a model's input scaling is applied",
+         .def = "random inputs N(0,1) and targets"},
+        {"batch", CLI_OPT_INT, "N", &batch, .min = 1, .max = 100000,
+         .help = "samples; with --data, at most the data's rows", .def = "4"},
+        {"seed", CLI_OPT_SEED, "N", &seed,
+         .help = "seed for the weights of --net, the random samples and synthetic data sets",
+         .def = "1"},
+        {"eps", CLI_OPT_POSITIVE, "X", &eps,
+         .help = "finite-difference step, relative to max(1, |w|)", .def = "1e-6"},
+        {"tol", CLI_OPT_POSITIVE, "X", &tol, .help = "largest relative error that passes",
+         .def = "1e-3"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the report as JSON"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
+        rc = rc < 0 ? CLI_OK : rc;
         goto done;
+    }
+    rc = CLI_USAGE;
     if (spec && model_path) {
         rc = cli_usage(CMD, "give either --net or --model, not both");
         goto done;

@@ -9,37 +9,28 @@
 #include "cli.h"
 #include "model.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static const char *const CMD = "info";
 
 /* Metadata values longer than this many characters are shortened in the
  * text form. */
-#define META_SHOWN 60
+#define META_SHOWN 60 /* as HELP says */
 
-static void help(void)
-{
-    printf("Usage: backprop info [--net SPEC | --model MODEL] [--json]\n"
-           "\n"
-           "Describe a network: one line per layer with its shape, activation, bias and\n"
-           "parameter count, the total, and the canonical spec; for a model file also\n"
-           "its metadata, every key and value (values longer than %d characters are\n"
-           "shortened in the text form, never in JSON). Without --net or --model, print\n"
-           "the library's version and build.\n"
-           "\n"
-           "Options:\n"
-           "  --net SPEC     the network, e.g. 784,256:relu,10:softmax (default: none)\n"
-           "  --model MODEL  a model file, safetensors or JSON, or an ONNX file that\n"
-           "                 backprop export wrote (a name ending in .onnx) (default: none)\n"
-           "  --json         print the same as JSON\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "A spec is the input width, then WIDTH:ACTIVATION[:nobias] per layer.\n"
-           "Activations: identity (linear), relu, leaky_relu[=SLOPE], sigmoid, tanh,\n"
-           "softmax.\n",
-           META_SHOWN);
-}
+static const cli_help HELP = {
+    "info", "backprop info [--net SPEC | --model MODEL] [--json]",
+    "Describe a network: one line per layer with its shape, activation, bias and\n"
+    "parameter count, the total, and the canonical spec; for a model file also\n"
+    "its metadata, every key and value (values longer than 60 characters are\n"
+    "shortened in the text form, never in JSON). Without --net or --model, print\n"
+    "the library's version and build.",
+    "A spec is the input width, then WIDTH:ACTIVATION[:nobias] per layer.\n"
+    "Activations: identity (linear), relu, leaky_relu[=SLOPE], sigmoid, tanh,\n"
+    "softmax.",
+    "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop info --net 784,256:relu,128:relu,10:softmax\n"
+    "  backprop info --model examples/lesson.json --json\n"
+    "  backprop info\n"};
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -294,37 +285,23 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"net", required_argument, NULL, 'n'},
-                                             {"model", required_argument, NULL, 'm'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     const char *spec = NULL, *model_path = NULL;
-    int json = 0, c, rc = CLI_USAGE;
+    int json = 0, rc = CLI_USAGE;
     bp_net *net = NULL;
     cli_model m;
+    const cli_opt opts[] = {
+        {"net", CLI_OPT_STRING, "SPEC", &spec,
+         .help = "the network, e.g. 784,256:relu,10:softmax", .def = "none"},
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "a model file, safetensors or JSON, or an ONNX file that backprop export wrote "
+                 "(a name ending in .onnx)",
+         .def = "none"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the same as JSON"},
+        {0}};
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            spec = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            return CLI_OK;
-        default:
-            return cli_bad_option(CMD, c, argv);
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
-        return CLI_USAGE;
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
+        return rc < 0 ? CLI_OK : rc;
+    rc = CLI_USAGE;
     if (spec && model_path)
         return cli_usage(CMD, "give either --net or --model, not both");
     if (model_path && ends_with(model_path, ".onnx")) {

@@ -7,12 +7,9 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const CMD = "lesson";
 
 #define MAX_MARKS 40
 
@@ -581,73 +578,44 @@ static void print_json(const lesson *ls)
 
 /* ---- the command ------------------------------------------------------- */
 
-static void help(void)
-{
-    printf("Usage: backprop lesson [OPTIONS]\n"
-           "\n"
-           "Six worked examples, every figure computed by the library as it runs:\n"
-           "forward propagation, a loss, the slope of each weight, one step of\n"
-           "gradient descent, descent on a curve, and random search against\n"
-           "gradient descent.\n"
-           "\n"
-           "Options:\n"
-           "  --seed N       seed of example 6's data and weights (default: 0)\n"
-           "  --iters N      steps of random search and of gradient descent in\n"
-           "                 example 6 (default: 10000)\n"
-           "  --lr X         gradient descent's learning rate in example 6 (default: 1)\n"
-           "  --json         print the measured figures as one JSON object\n"
-           "  -h, --help     show this help\n");
-}
+static const cli_help HELP = {
+    "lesson", "backprop lesson [OPTIONS]",
+    "Six worked examples, every figure computed by the library as it runs:\n"
+    "forward propagation, a loss, the slope of each weight, one step of\n"
+    "gradient descent, descent on a curve, and random search against\n"
+    "gradient descent.",
+    NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop lesson\n"
+    "  backprop lesson --seed 3 --iters 2000\n"
+    "  backprop lesson --json\n"};
 
 int cmd_lesson(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"seed", required_argument, NULL, 's'},
-                                             {"iters", required_argument, NULL, 'i'},
-                                             {"lr", required_argument, NULL, 'l'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     static const step_case slope = {3, {0, 2, 1}, {1, 2, 3}, 0, 0.01, 0, 0, {0}, {0}, 0};
     static const step_case step = {2, {1, 2}, {3, 4}, 6, 0.01, 0, 0, {0}, {0}, 0};
     lesson *ls = calloc(1, sizeof *ls);
     long iters = 10000;
     double lr = 1.0;
-    int json = 0, c, rc = CLI_USAGE;
+    int json = 0, rc = CLI_USAGE;
 
     if (!ls) {
         cli_error("out of memory");
         return CLI_RUNTIME;
     }
     ls->search.seed = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (cli_parse_seed("--seed", optarg, &ls->search.seed))
-                goto done;
-            break;
-        case 'i':
-            if (cli_parse_int("--iters", optarg, 1, 1000000, &iters))
-                goto done;
-            break;
-        case 'l':
-            if (cli_parse_positive("--lr", optarg, &lr))
-                goto done;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            rc = CLI_OK;
-            goto done;
-        default:
-            rc = cli_bad_option(CMD, c, argv);
-            goto done;
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
+    const cli_opt opts[] = {
+        {"seed", CLI_OPT_SEED, "N", &ls->search.seed, .help = "seed of example 6's data and weights",
+         .def = "0"},
+        {"iters", CLI_OPT_INT, "N", &iters, .min = 1, .max = 1000000,
+         .help = "steps of random search and of gradient descent in example 6", .def = "10000"},
+        {"lr", CLI_OPT_POSITIVE, "X", &lr, .help = "gradient descent's learning rate in example 6",
+         .def = "1"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the measured figures as one JSON object"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
+        rc = rc < 0 ? CLI_OK : rc;
         goto done;
+    }
 
     ls->slope = slope;
     ls->step = step;

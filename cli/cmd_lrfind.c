@@ -14,7 +14,6 @@
 #include "progress.h"
 #include "svg.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,39 +22,18 @@
 static const char *const CMD = "lr-find";
 
 #define SMOOTH 0.98   /* exponential smoothing of the loss */
-#define DIVERGE 4.0   /* stop once the smoothed loss is this many times its lowest */
+#define DIVERGE 4.0   /* stop once the smoothed loss is this many times its lowest (as HELP says) */
 
-static void help(void)
-{
-    printf("Usage: backprop lr-find --data SPEC [OPTIONS]\n"
-           "\n"
-           "The learning-rate range test: one step per mini-batch with the rate rising\n"
-           "geometrically from --min-lr to --max-lr, the loss of every batch recorded\n"
-           "before its step, until the loss runs away (smoothed, it exceeds %g times its\n"
-           "lowest) or the rates run out. Prints the suggested rate: where the smoothed\n"
-           "loss falls fastest against log(rate), before its lowest point.\n"
-           "\n"
-           "Options:\n"
-           "  --data SPEC       training data (required), as for backprop train\n"
-           "  --net SPEC        the network (default: as backprop train picks)\n"
-           "  --init MODEL      start from this model's weights and input scaling\n"
-           "                    (default: fresh weights, he or xavier as backprop train)\n"
-           "  --loss NAME       mse, mae, bce or cce (default: as backprop train)\n"
-           "  --optimizer NAME  gd, sgd, rmsprop, adam or adamw (default: sgd)\n"
-           "  --momentum F      sgd momentum, in [0, 1) (default: 0.9)\n"
-           "  --batch N         rows per batch; 0 for the whole set (default: 64)\n"
-           "  --min-lr F        the first rate (default: 1e-6)\n"
-           "  --max-lr F        the last rate (default: 10)\n"
-           "  --steps N         steps from the first rate to the last (default: 100)\n"
-           "  --seed N          seed of the weights, the shuffling and synthetic data\n"
-           "                    (default: 1)\n"
-           "  --plot FILE.svg   draw the loss against the rate, log scale (default: none)\n"
-           "  --json            print the result and every step as JSON (default: off)\n"
-           "  -h, --help        show this help\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n",
-           DIVERGE);
-}
+static const cli_help HELP = {
+    "lr-find", "backprop lr-find --data SPEC [OPTIONS]",
+    "The learning-rate range test: one step per mini-batch with the rate rising\n"
+    "geometrically from --min-lr to --max-lr, the loss of every batch recorded\n"
+    "before its step, until the loss runs away (smoothed, it exceeds 4 times its\n"
+    "lowest) or the rates run out. Prints the suggested rate: where the smoothed\n"
+    "loss falls fastest against log(rate), before its lowest point.",
+    NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop lr-find --data fashion-mnist --plot lr.svg\n"
+    "  backprop lr-find --data spiral:100:3 --net 2,64:relu,3:softmax --optimizer adam\n"};
 
 typedef struct finder {
     const char *data, *net, *init, *loss, *plot;
@@ -75,54 +53,46 @@ typedef struct sweep {
     int diverged;          /* stopped on a runaway or non-finite loss */
 } sweep;
 
-/* The options cli_options cannot read by kind. */
-static int parse_other(int c, const char *arg, void *ctx)
+static const char *const OPTIMIZERS[] = {"gd", "sgd", "rmsprop", "adam", "adamw", NULL};
+
+/* --optimizer's name as the library's kind. */
+static int set_optimizer(const char *arg, void *ctx)
 {
     finder *s = ctx;
-    switch (c) {
-    case 'O':
-        if (bp_optim_parse(arg, &s->optimizer) != 0 || s->optimizer == BP_OPTIM_RANDOM) {
-            cli_error("--optimizer: expected gd, sgd, rmsprop, adam or adamw, got '%s'", arg);
-            return CLI_USAGE;
-        }
-        break;
-    case 'M':
-        s->momentum_set = 1;
-        if (cli_parse_nonneg("--momentum", arg, &s->momentum))
-            return CLI_USAGE;
-        if (!(s->momentum < 1.0)) {
-            cli_error("--momentum: expected a number in [0, 1), got '%s'", arg);
-            return CLI_USAGE;
-        }
-        break;
-    }
+    bp_optim_parse(arg, &s->optimizer);
     return CLI_OK;
 }
 
 static int parse(int argc, char **argv, finder *s)
 {
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},     {"net", required_argument, NULL, 'n'},
-        {"init", required_argument, NULL, 'i'},     {"loss", required_argument, NULL, 'L'},
-        {"optimizer", required_argument, NULL, 'O'}, {"momentum", required_argument, NULL, 'M'},
-        {"batch", required_argument, NULL, 'b'},    {"min-lr", required_argument, NULL, 'a'},
-        {"max-lr", required_argument, NULL, 'z'},   {"steps", required_argument, NULL, 'S'},
-        {"seed", required_argument, NULL, 's'},     {"plot", required_argument, NULL, 'p'},
-        {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    int optimizer = 1;
     const cli_opt opts[] = {
-        {'d', CLI_OPT_STRING, "--data", &s->data, 0, 0},
-        {'n', CLI_OPT_STRING, "--net", &s->net, 0, 0},
-        {'i', CLI_OPT_STRING, "--init", &s->init, 0, 0},
-        {'L', CLI_OPT_LOSS, "--loss", &s->loss, 0, 0},
-        {'b', CLI_OPT_INT, "--batch", &s->batch, 0, 1L << 30},
-        {'a', CLI_OPT_POSITIVE, "--min-lr", &s->min_lr, 0, 0},
-        {'z', CLI_OPT_POSITIVE, "--max-lr", &s->max_lr, 0, 0},
-        {'S', CLI_OPT_INT, "--steps", &s->steps, 2, 1000000},
-        {'s', CLI_OPT_SEED, "--seed", &s->seed, 0, 0},
-        {'p', CLI_OPT_STRING, "--plot", &s->plot, 0, 0},
-        {'j', CLI_OPT_FLAG, "--json", &s->json, 0, 0},
-        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+        {"data", CLI_OPT_STRING, "SPEC", &s->data,
+         .help = "training data (required), as for backprop train"},
+        {"net", CLI_OPT_STRING, "SPEC", &s->net, .help = "the network",
+         .def = "as backprop train picks"},
+        {"init", CLI_OPT_STRING, "MODEL", &s->init,
+         .help = "start from this model's weights and input scaling",
+         .def = "fresh weights, he or xavier as backprop train"},
+        {"loss", CLI_OPT_LOSS, "NAME", &s->loss, .help = "mse, mae, bce or cce",
+         .def = "as backprop train"},
+        {"optimizer", CLI_OPT_CHOICE, "NAME", &optimizer, .choices = OPTIMIZERS,
+         .fn = set_optimizer, .help = "gd, sgd, rmsprop, adam or adamw", .def = "sgd"},
+        {"momentum", CLI_OPT_FRACTION, "F", &s->momentum, .given = &s->momentum_set,
+         .help = "sgd momentum, in [0, 1)", .def = "0.9"},
+        {"batch", CLI_OPT_INT, "N", &s->batch, .min = 0, .max = 1L << 30,
+         .help = "rows per batch; 0 for the whole set", .def = "64"},
+        {"min-lr", CLI_OPT_POSITIVE, "F", &s->min_lr, .help = "the first rate", .def = "1e-6"},
+        {"max-lr", CLI_OPT_POSITIVE, "F", &s->max_lr, .help = "the last rate", .def = "10"},
+        {"steps", CLI_OPT_INT, "N", &s->steps, .min = 2, .max = 1000000,
+         .help = "steps from the first rate to the last", .def = "100"},
+        {"seed", CLI_OPT_SEED, "N", &s->seed,
+         .help = "seed of the weights, the shuffling and synthetic data", .def = "1"},
+        {"plot", CLI_OPT_STRING, "FILE.svg", &s->plot,
+         .help = "draw the loss against the rate, log scale", .def = "none"},
+        {"json", CLI_OPT_FLAG, NULL, &s->json, .help = "print the result and every step as JSON",
+         .def = "off"},
+        {0}};
     int rc;
     memset(s, 0, sizeof *s);
     s->optimizer = BP_OPTIM_SGD;
@@ -132,7 +102,7 @@ static int parse(int argc, char **argv, finder *s)
     s->max_lr = 10.0;
     s->steps = 100;
     s->seed = 1;
-    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, parse_other, s)) != 0)
+    if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc;
     if (!s->data)
         return cli_usage(CMD, "--data is required");

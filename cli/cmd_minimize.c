@@ -11,7 +11,6 @@
 #include "progress.h"
 #include "svg.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,34 +20,20 @@
 
 static const char *const CMD = "minimize";
 
-static void help(void)
-{
-    printf("Usage: backprop minimize --expr EXPR [OPTIONS]\n"
-           "\n"
-           "Gradient descent on a function: x <- x - lr * grad f(x), with the gradient\n"
-           "computed exactly from the expression (no finite differences).\n"
-           "\n"
-           "Options:\n"
-           "  --expr EXPR    the function (required), e.g. '(x-3)^2' or 'x^2 + 10*y^2';\n"
-           "                 --f is the same option\n"
-           "  --x0 LIST      start point; its length is the dimension (default: 0)\n"
-           "  --lr LIST      step size, or several to compare, e.g. 0.01,0.05,0.5\n"
-           "                 (default: 0.01)\n"
-           "  --iters N      iterations at most (default: 1000)\n"
-           "  --tol X        stop once the gradient's norm is <= X (default: 0, never)\n"
-           "  --every N      print every Nth point and the last (default: every point\n"
-           "                 when there are at most 50, else about 20 of them)\n"
-           "  --plot FILE    draw the function and the path of each rate as SVG\n"
-           "                 (default: none)\n"
-           "  --json         print the whole path as JSON (one rate only)\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "Expressions: numbers (2, 0.5, 1e-3), + - * / ^, parentheses, the functions\n"
-           "sin cos tan exp log sqrt abs tanh sigmoid and the constants pi and e.\n"
-           "^ is right-associative and binds tighter than a leading minus: -x^2 = -(x^2).\n"
-           "Variables: x in 1-D; x, y (, z) or x1, x2 (, x3) in 2-D and 3-D; x1 to xn\n"
-           "beyond. x1 is the first coordinate.\n");
-}
+static const cli_help HELP = {
+    "minimize", "backprop minimize --expr EXPR [OPTIONS]",
+    "Gradient descent on a function: x <- x - lr * grad f(x), with the gradient\n"
+    "computed exactly from the expression (no finite differences).",
+    "Expressions: numbers (2, 0.5, 1e-3), + - * / ^, parentheses, the functions\n"
+    "sin cos tan exp log sqrt abs tanh sigmoid and the constants pi and e.\n"
+    "^ is right-associative and binds tighter than a leading minus: -x^2 = -(x^2).\n"
+    "Variables: x in 1-D; x, y (, z) or x1, x2 (, x3) in 2-D and 3-D; x1 to xn\n"
+    "beyond. x1 is the first coordinate.",
+    "Exit status: 0 on success, 1 on a runtime error (such as a non-finite\n"
+    "value), 2 on bad usage.",
+    "  backprop minimize --expr '(x-3)^2' --x0 1 --lr 0.05 --iters 25\n"
+    "  backprop minimize --expr 'x^2 + 10*y^2' --x0 1,1 --lr 0.05 --tol 1e-6\n"
+    "  backprop minimize --expr '(x-3)^2' --x0 1 --lr 0.01,0.05,0.5 --iters 25 --plot rates.svg\n"};
 
 /* ---- the function, for the library's callbacks ------------------------- */
 
@@ -411,66 +396,42 @@ done:
 
 int cmd_minimize(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"expr", required_argument, NULL, 'f'},  {"f", required_argument, NULL, 'f'},
-        {"x0", required_argument, NULL, 'x'},
-        {"lr", required_argument, NULL, 'l'},    {"iters", required_argument, NULL, 'i'},
-        {"tol", required_argument, NULL, 't'},   {"every", required_argument, NULL, 'e'},
-        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
-        {"plot", required_argument, NULL, 'p'},  {NULL, 0, NULL, 0}};
     const char *text = NULL, *x0_text = "0", *lr_text = NULL, *plot_path = NULL;
     double *rates = NULL;
     int n_rates = 0;
     bp_minimize_opts o = bp_minimize_defaults();
     long iters = o.max_iter, every = 0;
-    int json = 0, c, rc = CLI_USAGE, dim = 0;
+    int json = 0, rc = CLI_USAGE, dim = 0;
     double *x0 = NULL;
     expr *e = NULL;
     bp_path path;
     char msg[256];
 
     memset(&path, 0, sizeof path);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            text = optarg;
-            break;
-        case 'x':
-            x0_text = optarg;
-            break;
-        case 'l':
-            lr_text = optarg;
-            break;
-        case 'p':
-            plot_path = optarg;
-            break;
-        case 'i':
-            if (cli_parse_int("--iters", optarg, 1, MAX_ITERS, &iters))
-                goto done;
-            break;
-        case 't':
-            if (cli_parse_nonneg("--tol", optarg, &o.tol))
-                goto done;
-            break;
-        case 'e':
-            if (cli_parse_int("--every", optarg, 1, MAX_ITERS, &every))
-                goto done;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help();
-            rc = CLI_OK;
-            goto done;
-        default:
-            rc = cli_bad_option(CMD, c, argv);
-            goto done;
-        }
-    }
-    if (cli_no_operands(CMD, argc, argv))
+    const cli_opt opts[] = {
+        {"expr", CLI_OPT_STRING, "EXPR", &text,
+         .help = "the function (required), e.g. '(x-3)^2' or 'x^2 + 10*y^2'"},
+        {"f", CLI_OPT_STRING, "EXPR", &text, .help = "the same as --expr"},
+        {"x0", CLI_OPT_LIST, "LIST", &x0_text,
+         .help = "start point; its length is the dimension", .def = "0"},
+        {"lr", CLI_OPT_STRING, "LIST", &lr_text,
+         .help = "step size, or several to compare, e.g. 0.01,0.05,0.5", .def = "0.01"},
+        {"iters", CLI_OPT_INT, "N", &iters, .min = 1, .max = MAX_ITERS,
+         .help = "iterations at most", .def = "1000"},
+        {"tol", CLI_OPT_NONNEG, "X", &o.tol, .help = "stop once the gradient's norm is <= X",
+         .def = "0, never"},
+        {"every", CLI_OPT_INT, "N", &every, .min = 1, .max = MAX_ITERS,
+         .help = "print every Nth point and the last",
+         .def = "every point when there are at most 50, else about 20 of them"},
+        {"plot", CLI_OPT_STRING, "FILE", &plot_path,
+         .help = "draw the function and the path of each rate as SVG", .def = "none"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the whole path as JSON (one rate only)"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
+        rc = rc < 0 ? CLI_OK : rc;
         goto done;
+    }
+    rc = CLI_USAGE;
     if (!text) {
         rc = cli_usage(CMD, "--expr is required");
         goto done;

@@ -8,36 +8,26 @@
 #include "model.h"
 #include "progress.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 
 static const char *const CMD = "predict";
 
 #define PREDICT_BATCH 256
 
-static void help(void)
-{
-    printf("Usage: backprop predict --model MODEL --data SPEC [OPTIONS]\n"
-           "\n"
-           "Run every row of a data set forward through a model and print its outputs,\n"
-           "one CSV row per sample, in the order of the data. The model's input\n"
-           "scaling (saved by backprop train) is applied first; the data's targets are\n"
-           "not used.\n"
-           "\n"
-           "Options:\n"
-           "  --model MODEL  the model file, safetensors or JSON (required)\n"
-           "  --data SPEC    the data (required): fashion-mnist[:train], fashion-mnist:test,\n"
-           "                 idx:IMAGES,LABELS, spiral:N:K, vertical:N:K, xor, or\n"
-           "                 PATH.csv[:label=COL]\n"
-           "  --out FILE     write the rows to FILE, whole or not at all (default: stdout)\n"
-           "  --seed N       seed of synthetic data sets (default: 1)\n"
-           "  -h, --help     show this help\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n");
-}
+static const cli_help HELP = {
+    "predict", "backprop predict --model MODEL --data SPEC [OPTIONS]",
+    "Run every row of a data set forward through a model and print its outputs,\n"
+    "one CSV row per sample, in the order of the data. The model's input\n"
+    "scaling (saved by backprop train) is applied first; the data's targets are\n"
+    "not used.",
+    NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv\n"
+    "  backprop predict --model model.safetensors --data my.csv --out predictions.csv\n"
+    "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv --json\n"};
 
-/* Forward every row of ds and write the outputs to f. */
-static int predict(bp_net *net, const bp_dataset *ds, FILE *f)
+/* Forward every row of ds and write the outputs to f: CSV rows, or with
+ * json {"n": N, "outputs": O, "rows": [[...], ...]}. */
+static int predict(bp_net *net, const bp_dataset *ds, int json, FILE *f)
 {
     int I = bp_net_inputs(net), O = bp_net_outputs(net), lib;
     size_t n = bp_dataset_rows(ds);
@@ -48,6 +38,8 @@ static int predict(bp_net *net, const bp_dataset *ds, FILE *f)
         cli_error("out of memory");
         return rc;
     }
+    if (json)
+        fprintf(f, "{\"n\": %zu, \"outputs\": %d, \"rows\": [", n, O);
     for (size_t first = 0; first < n; first += PREDICT_BATCH) {
         int B = n - first < PREDICT_BATCH ? (int)(n - first) : PREDICT_BATCH;
         if ((lib = bp_dataset_gather(ds, NULL, first, B, x, NULL)) != 0 ||
@@ -57,11 +49,18 @@ static int predict(bp_net *net, const bp_dataset *ds, FILE *f)
         }
         for (int b = 0; b < B; b++) {
             const float *row = y + (size_t)b * (size_t)O;
+            if (json) {
+                fputs(first + (size_t)b ? ",\n  " : "\n  ", f);
+                cli_json_farray(f, row, O);
+                continue;
+            }
             for (int o = 0; o < O; o++)
                 fprintf(f, o ? ",%.9g" : "%.9g", (double)row[o]);
             fputc('\n', f);
         }
     }
+    if (json)
+        fputs(n ? "\n]}\n" : "]}\n", f);
     rc = CLI_OK;
 done:
     free(x);
@@ -70,24 +69,26 @@ done:
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},   {"seed", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *data_spec = NULL, *out = NULL;
     uint64_t seed = 1;
-    int rc;
+    int json = 0, rc;
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     cli_outfile of = {NULL, NULL, NULL};
 
     const cli_opt opts[] = {
-        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
-        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
-        {'o', CLI_OPT_STRING, "--out", &out, 0, 0},
-        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
-        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
-    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        {"model", CLI_OPT_STRING, "MODEL", &model_path,
+         .help = "the model file, safetensors or JSON (required)"},
+        {"data", CLI_OPT_STRING, "SPEC", &data_spec, .help = "the data (required): " CLI_DATA_SPECS},
+        {"out", CLI_OPT_STRING, "FILE", &out, .help = "write the rows to FILE, whole or not at all",
+         .def = "stdout"},
+        {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
+        {"json", CLI_OPT_FLAG, NULL, &json,
+         .help = "write {\"n\": N, \"outputs\": O, \"rows\": [[...], ...]}, one array of "
+                 "outputs per sample, instead of CSV",
+         .def = "off"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
         return rc < 0 ? CLI_OK : rc;
     if (!model_path)
         return cli_usage(CMD, "--model is required");
@@ -100,7 +101,7 @@ int cmd_predict(int argc, char **argv)
     if (!(ds = cli_data_load(data_spec, seed)) || cli_model_scale(&m, ds) != 0)
         goto done;
     if (!out) {
-        rc = predict(m.net, ds, stdout);
+        rc = predict(m.net, ds, json, stdout);
         if (rc == CLI_OK && (fflush(stdout) != 0 || ferror(stdout))) {
             cli_error("writing the predictions failed");
             rc = CLI_RUNTIME;
@@ -109,7 +110,7 @@ int cmd_predict(int argc, char **argv)
     }
     if (cli_outfile_open(&of, out) != 0)
         goto done;
-    if ((rc = predict(m.net, ds, of.f)) != CLI_OK)
+    if ((rc = predict(m.net, ds, json, of.f)) != CLI_OK)
         cli_outfile_abort(&of);
     else
         rc = cli_outfile_commit(&of);

@@ -12,43 +12,24 @@
 #include "progress.h"
 #include "svg.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const CMD = "regions";
 
-#define MAX_DATA 4
+#define MAX_DATA 4 /* as HELP says */
 #define PANEL 260 /* pixels per panel side */
 
-static void help(void)
-{
-    printf("Usage: backprop regions [OPTIONS]\n"
-           "\n"
-           "Train one network on 2-D data three times from the same starting weights,\n"
-           "full batch: by random search, by gradient descent and by Adam; draw the\n"
-           "decision regions of each, side by side, with the training points and the\n"
-           "accuracy on them, one row per data set.\n"
-           "\n"
-           "Options:\n"
-           "  --data SPEC     a 2-input data set with class labels; give it up to %d\n"
-           "                  times (default: spiral:100:3 and vertical:100:3)\n"
-           "  --hidden N      hidden relu units of the network 2,N:relu,C:softmax\n"
-           "                  (default: 100)\n"
-           "  --epochs N      steps (full batch) of each optimizer (default: 1000)\n"
-           "  --gd-lr F       gradient descent's rate (default: 1)\n"
-           "  --adam-lr F     Adam's rate (default: 0.01)\n"
-           "  --scale F       random search's perturbation scale (default: 0.05)\n"
-           "  --grid N        cells along each side of a panel (default: 80)\n"
-           "  --seed N        seed of the data and the starting weights (default: 1)\n"
-           "  --out FILE.svg  where to write the picture (default: regions.svg)\n"
-           "  --json          print the figures as JSON (default: off)\n"
-           "  -h, --help      show this help\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n",
-           MAX_DATA);
-}
+static const cli_help HELP = {
+    "regions", "backprop regions [OPTIONS]",
+    "Train one network on 2-D data three times from the same starting weights,\n"
+    "full batch: by random search, by gradient descent and by Adam; draw the\n"
+    "decision regions of each, side by side, with the training points and the\n"
+    "accuracy on them, one row per data set.",
+    NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop regions --out regions.svg\n"
+    "  backprop regions --data spiral:200:4 --epochs 3000 --out spiral.svg\n"};
 
 typedef struct regions {
     const char *data[MAX_DATA];
@@ -64,37 +45,37 @@ static const bp_optim_kind kinds[3] = {BP_OPTIM_RANDOM, BP_OPTIM_GD, BP_OPTIM_AD
 static const char *const kind_names[3] = {"random search", "gradient descent", "adam"};
 
 /* --data, which may be given up to MAX_DATA times. */
-static int parse_other(int c, const char *arg, void *ctx)
+static int add_data(const char *arg, void *ctx)
 {
     regions *s = ctx;
-    if (c == 'd') {
-        if (s->n_data == MAX_DATA)
-            return cli_usage(CMD, "--data: at most %d data sets", MAX_DATA);
-        s->data[s->n_data++] = arg;
-    }
+    if (s->n_data == MAX_DATA)
+        return cli_usage(CMD, "--data: at most %d data sets", MAX_DATA);
+    s->data[s->n_data++] = arg;
     return CLI_OK;
 }
 
 static int parse(int argc, char **argv, regions *s)
 {
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},    {"hidden", required_argument, NULL, 'H'},
-        {"epochs", required_argument, NULL, 'e'},  {"gd-lr", required_argument, NULL, 'g'},
-        {"adam-lr", required_argument, NULL, 'a'}, {"scale", required_argument, NULL, 'c'},
-        {"grid", required_argument, NULL, 'G'},    {"seed", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const cli_opt opts[] = {
-        {'H', CLI_OPT_INT, "--hidden", &s->hidden, 1, 100000},
-        {'e', CLI_OPT_INT, "--epochs", &s->epochs, 1, 10000000},
-        {'g', CLI_OPT_POSITIVE, "--gd-lr", &s->gd_lr, 0, 0},
-        {'a', CLI_OPT_POSITIVE, "--adam-lr", &s->adam_lr, 0, 0},
-        {'c', CLI_OPT_POSITIVE, "--scale", &s->scale, 0, 0},
-        {'G', CLI_OPT_INT, "--grid", &s->grid, 2, 400},
-        {'s', CLI_OPT_SEED, "--seed", &s->seed, 0, 0},
-        {'o', CLI_OPT_STRING, "--out", &s->out, 0, 0},
-        {'j', CLI_OPT_FLAG, "--json", &s->json, 0, 0},
-        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
+        {"data", CLI_OPT_STRING, "SPEC", NULL, .fn = add_data,
+         .help = "a 2-input data set with class labels; give it up to 4 times",
+         .def = "spiral:100:3 and vertical:100:3"},
+        {"hidden", CLI_OPT_INT, "N", &s->hidden, .min = 1, .max = 100000,
+         .help = "hidden relu units of the network 2,N:relu,C:softmax", .def = "100"},
+        {"epochs", CLI_OPT_INT, "N", &s->epochs, .min = 1, .max = 10000000,
+         .help = "steps (full batch) of each optimizer", .def = "1000"},
+        {"gd-lr", CLI_OPT_POSITIVE, "F", &s->gd_lr, .help = "gradient descent's rate", .def = "1"},
+        {"adam-lr", CLI_OPT_POSITIVE, "F", &s->adam_lr, .help = "Adam's rate", .def = "0.01"},
+        {"scale", CLI_OPT_POSITIVE, "F", &s->scale,
+         .help = "random search's perturbation scale", .def = "0.05"},
+        {"grid", CLI_OPT_INT, "N", &s->grid, .min = 2, .max = 400,
+         .help = "cells along each side of a panel", .def = "80"},
+        {"seed", CLI_OPT_SEED, "N", &s->seed,
+         .help = "seed of the data and the starting weights", .def = "1"},
+        {"out", CLI_OPT_STRING, "FILE.svg", &s->out, .help = "where to write the picture",
+         .def = "regions.svg"},
+        {"json", CLI_OPT_FLAG, NULL, &s->json, .help = "print the figures as JSON", .def = "off"},
+        {0}};
     int rc;
     memset(s, 0, sizeof *s);
     s->hidden = 100;
@@ -105,7 +86,7 @@ static int parse(int argc, char **argv, regions *s)
     s->scale = 0.05;
     s->seed = 1;
     s->out = "regions.svg";
-    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, parse_other, s)) != 0)
+    if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc;
     if (s->n_data == 0) {
         s->data[s->n_data++] = "spiral:100:3";

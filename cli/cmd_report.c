@@ -11,43 +11,29 @@
 #include "report.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const CMD = "report";
 
 #define MAX_LINE 65536
 #define MAX_COLS 512
 
-static void help(void)
-{
-    printf("Usage: backprop report --log LOG --model MODEL --data SPEC [OPTIONS]\n"
-           "\n"
-           "Write the training report of a finished run as one self-contained HTML page\n"
-           "(inline SVG, nothing fetched): loss and accuracy curves and the learning rate\n"
-           "from the log, the confusion matrix with per-class precision and recall and\n"
-           "the most confidently wrong samples of the model on the data, per-layer norms,\n"
-           "and the settings saved with the model.\n"
-           "\n"
-           "Options:\n"
-           "  --log LOG       the run's CSV log, as backprop train --log writes it\n"
-           "                  (required)\n"
-           "  --model MODEL   the model the run saved (required)\n"
-           "  --data SPEC     the data to measure the model on (required), e.g.\n"
-           "                  fashion-mnist:test; the model's input scaling is applied\n"
-           "  --name NAME     what to call those data on the page (default: the spec)\n"
-           "  --seed N        seed of synthetic data sets (default: 1)\n"
-           "  --out FILE      where to write the page (default: report.html)\n"
-           "  -h, --help      show this help\n"
-           "\n"
-           "Per-layer norms over training are drawn when the log has the columns\n"
-           "weight_norm_L and grad_norm_L (L = 0, 1, ...); otherwise the norms of the\n"
-           "saved weights, and of the gradient over all of the data at those weights.\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n");
-}
+static const cli_help HELP = {
+    "report", "backprop report --log LOG --model MODEL --data SPEC [OPTIONS]",
+    "Write the training report of a finished run as one self-contained HTML page\n"
+    "(inline SVG, nothing fetched): loss and accuracy curves and the learning rate\n"
+    "from the log, the confusion matrix with per-class precision and recall and\n"
+    "the most confidently wrong samples of the model on the data, per-layer norms,\n"
+    "and the settings saved with the model.",
+    "Per-layer norms over training are drawn when the log has the columns\n"
+    "weight_norm_L and grad_norm_L (L = 0, 1, ...); otherwise the norms of the\n"
+    "saved weights, and of the gradient over all of the data at those weights.",
+    "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
+    "  backprop report --log metrics.csv --model model.safetensors --data fashion-mnist:test\n"
+    "  backprop report --log run.csv --model run.safetensors --data spiral:100:3 --out run.html\n"};
 
 /* ---- the log ------------------------------------------------------------- */
 
@@ -287,15 +273,10 @@ done:
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"log", required_argument, NULL, 'l'},  {"model", required_argument, NULL, 'm'},
-        {"data", required_argument, NULL, 'd'}, {"name", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *log_path = NULL, *model_path = NULL, *data_spec = NULL, *name = NULL;
     const char *out = "report.html";
     uint64_t seed = 1;
-    int rc;
+    int json = 0, rc;
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     run_log lg;
@@ -304,14 +285,23 @@ int cmd_report(int argc, char **argv)
 
     memset(&lg, 0, sizeof lg);
     const cli_opt opts[] = {
-        {'l', CLI_OPT_STRING, "--log", &log_path, 0, 0},
-        {'m', CLI_OPT_STRING, "--model", &model_path, 0, 0},
-        {'d', CLI_OPT_STRING, "--data", &data_spec, 0, 0},
-        {'n', CLI_OPT_STRING, "--name", &name, 0, 0},
-        {'s', CLI_OPT_SEED, "--seed", &seed, 0, 0},
-        {'o', CLI_OPT_STRING, "--out", &out, 0, 0},
-        {0, CLI_OPT_FLAG, NULL, NULL, 0, 0}};
-    if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, NULL, NULL)) != 0)
+        {"log", CLI_OPT_STRING, "LOG", &log_path,
+         .help = "the run's CSV log, as backprop train --log writes it (required)"},
+        {"model", CLI_OPT_STRING, "MODEL", &model_path, .help = "the model the run saved (required)"},
+        {"data", CLI_OPT_STRING, "SPEC", &data_spec,
+         .help = "the data to measure the model on (required), e.g. fashion-mnist:test; the "
+                 "model's input scaling is applied"},
+        {"name", CLI_OPT_STRING, "NAME", &name, .help = "what to call those data on the page",
+         .def = "the spec"},
+        {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
+        {"out", CLI_OPT_STRING, "FILE", &out, .help = "where to write the page",
+         .def = "report.html"},
+        {"json", CLI_OPT_FLAG, NULL, &json,
+         .help = "print {\"path\": ..., \"bytes\": ..., \"epochs\": ...} instead of the line "
+                 "naming the page",
+         .def = "off"},
+        {0}};
+    if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
         return rc < 0 ? CLI_OK : rc;
     if (!log_path)
         return cli_usage(CMD, "--log is required");
@@ -354,7 +344,15 @@ int cmd_report(int argc, char **argv)
     r.norms = &lg.norms;
     if (cli_report_write(out, &r) != 0)
         goto done;
-    printf("report written to %s\n", out);
+    if (json) {
+        struct stat st;
+        printf("{\"path\": ");
+        cli_json_string(stdout, out);
+        printf(", \"bytes\": %lld, \"epochs\": %zu}\n",
+               stat(out, &st) == 0 ? (long long)st.st_size : -1LL, lg.n);
+    } else {
+        printf("report written to %s\n", out);
+    }
     rc = CLI_OK;
 done:
     free(grad);

@@ -61,9 +61,34 @@ static const command *find_command(const char *name)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* An unknown command, with the nearest one when a typo is likely. */
+static int unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS + 1];
+    for (int i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    names[N_COMMANDS] = "help";
+    const char *near = cli_nearest(name, names, N_COMMANDS + 1);
+    if (near)
+        cli_error("unknown command '%s'; did you mean '%s'? (see backprop --help)", name, near);
+    else
+        cli_error("unknown command '%s' (see backprop --help)", name);
+    return CLI_USAGE;
+}
+
+/* Whether --json is among the arguments (before a "--"). */
+static int wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
+}
+
+static int run(int argc, char **argv)
 {
     const command *cmd;
+
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
@@ -86,17 +111,13 @@ int main(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         }
-        if (!(cmd = find_command(argv[2]))) {
-            cli_error("unknown command '%s' (see backprop --help)", argv[2]);
-            return CLI_USAGE;
-        }
+        if (!(cmd = find_command(argv[2])))
+            return unknown_command(argv[2]);
         char *help_argv[] = {argv[2], "--help", NULL};
         return cmd->run(2, help_argv);
     }
-    if (!(cmd = find_command(first))) {
-        cli_error("unknown command '%s' (see backprop --help)", first);
-        return CLI_USAGE;
-    }
+    if (!(cmd = find_command(first)))
+        return unknown_command(first);
     /* train is the one command that runs across MPI ranks */
     if (cmd->run == cmd_train) {
         int rc = cli_dist_init(&argc, &argv);
@@ -106,4 +127,12 @@ int main(int argc, char **argv)
         return rc;
     }
     return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    cli_json_errors(wants_json(argc, argv));
+    int rc = run(argc, argv);
+    cli_json_errors_flush(rc);
+    return rc;
 }

@@ -5,114 +5,25 @@
 #include "train.h"
 #include "dist.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void help(void)
-{
-    printf(
-        "Usage: backprop train --data SPEC [OPTIONS]\n"
-        "\n"
-        "Train a network by backpropagation and mini-batch gradient descent, print\n"
-        "the figures of every epoch and save the model (safetensors, with the loss,\n"
-        "input scaling, settings and final figures in its metadata).\n"
-        "\n"
-        "Data:\n"
-        "  --data SPEC          training data (required): fashion-mnist[:train],\n"
-        "                       fashion-mnist:test, idx:IMAGES,LABELS, spiral:N:K,\n"
-        "                       vertical:N:K, xor, or PATH.csv[:label=COL]\n"
-        "  --test SPEC          test data, evaluated after every epoch (default: none)\n"
-        "  --val-split F        fraction of the training rows held out for validation,\n"
-        "                       in [0, 1) (default: 0)\n"
-        "  --standardize        scale each input to mean 0 and variance 1 over the\n"
-        "                       training data (default: off; images are scaled to\n"
-        "                       [0, 1] either way); the scaling is saved with the model\n"
-        "\n"
-        "Network:\n"
-        "  --net SPEC           the network (default: I,256:relu,128:relu,C:softmax for\n"
-        "                       C >= 2 classes, else I,64:relu,T:identity, with I inputs\n"
-        "                       and T target columns)\n"
-        "  --loss NAME          mse, mae, bce or cce (default: cce after softmax, bce\n"
-        "                       after sigmoid, else mse; with --init, the model's)\n"
-        "  --init-scheme NAME   he, xavier, lecun, he-uniform, xavier-uniform or\n"
-        "                       lecun-uniform (default: he when the first layer is relu\n"
-        "                       or leaky_relu, else xavier)\n"
-        "  --init MODEL         start from this model's network, weights and scaling\n"
-        "                       (default: none; fresh weights)\n"
-        "  --dropout F          dropout on the hidden layers, in [0, 1) (default: 0)\n"
-        "\n"
-        "Optimizer:\n"
-        "  --optimizer NAME     gd, sgd, rmsprop, adam, adamw or random (default: sgd)\n"
-        "  --lr F               learning rate (default: 0.05 for sgd and gd, 0.001 for\n"
-        "                       adam and adamw, 0.01 for rmsprop)\n"
-        "  --momentum F         sgd momentum, in [0, 1) (default: 0.9)\n"
-        "  --nesterov           sgd with Nesterov momentum (default: off)\n"
-        "  --scale F            random: perturb every weight by F times a standard\n"
-        "                       normal draw, keep it if the loss fell (default: 0.05)\n"
-        "  --weight-decay F     L2 penalty; decoupled for adamw (default: 0; adamw 0.01)\n"
-        "  --clip F             clip the gradient's global norm to F (default: 0, off)\n"
-        "\n"
-        "Schedule (one step per batch):\n"
-        "  --schedule NAME      constant, step, exp or cosine (default: cosine, from --lr\n"
-        "                       down to 0 over all the run's steps)\n"
-        "  --warmup N           steps of linear warm-up first (default: 0)\n"
-        "  --gamma F            decay factor in (0, 1]: step: per --step-size steps\n"
-        "                       (default: 0.1); exp: per step (default: the factor that\n"
-        "                       takes the rate to 1/100 of --lr over the run)\n"
-        "  --step-size N        step: steps between decays (default: a third of the run)\n"
-        "\n"
-        "Run:\n"
-        "  --batch N            rows per batch; 0 for the whole set (default: 128)\n"
-        "  --epochs N           passes over the training data (default: 10)\n"
-        "  --seed N             seed of the weights, the shuffling, the validation split,\n"
-        "                       dropout and synthetic data; a synthetic --test set is\n"
-        "                       drawn with N + 1 (default: 1)\n"
-        "  --no-shuffle         keep the rows in file order (default: reshuffle every\n"
-        "                       epoch; a full batch is never shuffled)\n"
-        "  --patience N         stop after N epochs without a better validation loss and\n"
-        "                       keep the best weights; needs --val-split (default: 0, off)\n"
-        "  --threads N          threads for the arithmetic; the results do not depend on\n"
-        "                       it (default: 1 or all of OMP_NUM_THREADS, else of the\n"
-        "                       cores, whichever measures faster, measured again every\n"
-        "                       few seconds; with a full batch, all; under mpirun, the\n"
-        "                       machine's cores / its ranks)\n");
-    printf(
-        "  --deterministic      cut every batch into --parts fixed parts and add their\n"
-        "                       gradients in part order, so that a run over any number\n"
-        "                       of MPI ranks (up to the parts) gives the same bits as\n"
-        "                       one process (default: off; under mpirun, each rank\n"
-        "                       takes an equal share of the batch and MPI adds them)\n"
-        "  --parts N            parts per batch with --deterministic (default: 12)\n"
-        "\n");
-    printf(
-        "Output:\n"
-        "  --out MODEL          where to save the model (default: model.safetensors)\n"
-        "  --log FILE.csv       write the figures of every epoch as CSV (default: none);\n"
-        "                       epochs shorter than 20 us are timed in groups: the\n"
-        "                       group's last row holds its mean seconds and\n"
-        "                       samples/s, the others leave them empty\n"
-        "  --report FILE.html   write a training report: curves, rate, confusion matrix,\n"
-        "                       the most confidently wrong samples, per-layer norms and\n"
-        "                       the settings, as one self-contained page (default: none)\n"
-        "  --json               print one JSON object at the end and nothing else\n"
-        "                       (default: off)\n"
-        "  --quiet              print only errors (default: off)\n"
-        "  --checkpoint FILE    save the whole training state to FILE (atomically) at the\n"
-        "                       end of every epoch's batches, and on Ctrl-C (default: none)\n"
-        "  --checkpoint-every N save it every N optimizer steps instead (default: 0, per\n"
-        "                       epoch)\n"
-        "  --resume FILE        go on from a checkpoint, bit for bit as if never stopped;\n"
-        "                       give the same options as the run that wrote it\n"
-        "                       (default: none)\n"
-        "  -h, --help           show this help\n"
-        "\n"
-        "Exit status: 0 on success; 1 on a runtime error, or when a non-finite loss or\n"
-        "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
-        "130 when Ctrl-C stopped it after a batch (no model is written then).\n");
-}
+static const cli_help HELP = {
+    TRAIN_CMD, "backprop train --data SPEC [OPTIONS]",
+    "Train a network by backpropagation and mini-batch gradient descent, print\n"
+    "the figures of every epoch and save the model (safetensors, with the loss,\n"
+    "input scaling, settings and final figures in its metadata).",
+    NULL,
+    "Exit status: 0 on success; 1 on a runtime error, or when a non-finite loss or\n"
+    "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
+    "130 when Ctrl-C stopped it after a batch (no model is written then).",
+    "  backprop train --data spiral:100:3 --optimizer adam --epochs 200 --val-split 0.2 \\\n"
+    "      --patience 20 --out spiral.safetensors\n"
+    "  backprop train --data fashion-mnist --test fashion-mnist:test --out model.safetensors \\\n"
+    "      --log metrics.csv\n"
+    "  backprop train --data iris.csv --standardize --net 4,16:relu,3:softmax --out iris.safetensors\n"};
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -139,197 +50,169 @@ const char *train_scheme_name(int scheme)
     return "?";
 }
 
-/* A number in [0, 1). */
-static int parse_fraction(const char *opt, const char *arg, double *out)
+/* --optimizer, --schedule and --init-scheme: names the library knows. */
+static int set_optimizer(const char *arg, void *ctx)
 {
-    if (cli_parse_nonneg(opt, arg, out) != 0)
-        return CLI_USAGE;
-    if (!(*out < 1.0)) {
-        cli_error("%s: expected a number in [0, 1), got '%s'", opt, arg);
-        return CLI_USAGE;
-    }
-    return 0;
+    settings *s = ctx;
+    if (bp_optim_parse(arg, &s->optimizer) == 0)
+        return 0;
+    cli_error("--optimizer: unknown optimizer '%s' (expected gd, sgd, rmsprop, adam, adamw "
+              "or random)", arg);
+    return CLI_USAGE;
 }
 
-enum {
-    OPT_DATA = 256, OPT_TEST, OPT_VAL_SPLIT, OPT_NET, OPT_LOSS, OPT_OPTIMIZER, OPT_LR,
-    OPT_MOMENTUM, OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_GAMMA,
-    OPT_STEP_SIZE, OPT_BATCH, OPT_EPOCHS, OPT_SEED, OPT_NO_SHUFFLE, OPT_PATIENCE, OPT_CLIP,
-    OPT_DROPOUT, OPT_STANDARDIZE, OPT_INIT_SCHEME, OPT_INIT, OPT_OUT, OPT_LOG, OPT_JSON,
-    OPT_QUIET, OPT_SCALE, OPT_REPORT, OPT_THREADS, OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
-    OPT_RESUME, OPT_DETERMINISTIC, OPT_PARTS
-};
-
-static const struct option longopts[] = {
-    {"data", required_argument, NULL, OPT_DATA},
-    {"test", required_argument, NULL, OPT_TEST},
-    {"val-split", required_argument, NULL, OPT_VAL_SPLIT},
-    {"net", required_argument, NULL, OPT_NET},
-    {"loss", required_argument, NULL, OPT_LOSS},
-    {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
-    {"lr", required_argument, NULL, OPT_LR},
-    {"momentum", required_argument, NULL, OPT_MOMENTUM},
-    {"nesterov", no_argument, NULL, OPT_NESTEROV},
-    {"scale", required_argument, NULL, OPT_SCALE},
-    {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
-    {"schedule", required_argument, NULL, OPT_SCHEDULE},
-    {"warmup", required_argument, NULL, OPT_WARMUP},
-    {"gamma", required_argument, NULL, OPT_GAMMA},
-    {"step-size", required_argument, NULL, OPT_STEP_SIZE},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"epochs", required_argument, NULL, OPT_EPOCHS},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"patience", required_argument, NULL, OPT_PATIENCE},
-    {"clip", required_argument, NULL, OPT_CLIP},
-    {"dropout", required_argument, NULL, OPT_DROPOUT},
-    {"standardize", no_argument, NULL, OPT_STANDARDIZE},
-    {"init-scheme", required_argument, NULL, OPT_INIT_SCHEME},
-    {"init", required_argument, NULL, OPT_INIT},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"log", required_argument, NULL, OPT_LOG},
-    {"report", required_argument, NULL, OPT_REPORT},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
-    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
-    {"resume", required_argument, NULL, OPT_RESUME},
-    {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
-    {"parts", required_argument, NULL, OPT_PARTS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
-
-/* One option's value into s; 0 or CLI_USAGE (printed). */
-static int parse_option(int c, const char *arg, settings *s)
+static int set_schedule(const char *arg, void *ctx)
 {
-    bp_loss loss;
-    switch (c) {
-    case OPT_DATA:
-        s->data = arg;
+    settings *s = ctx;
+    if (bp_schedule_parse(arg, &s->schedule) == 0)
         return 0;
-    case OPT_TEST:
-        s->test = arg;
-        return 0;
-    case OPT_NET:
-        s->net = arg;
-        return 0;
-    case OPT_INIT:
-        s->init = arg;
-        return 0;
-    case OPT_OUT:
-        s->out = arg;
-        return 0;
-    case OPT_LOG:
-        s->log = arg;
-        return 0;
-    case OPT_REPORT:
-        s->report = arg;
-        return 0;
-    case OPT_LOSS:
-        s->loss = arg;
-        return cli_parse_loss("--loss", arg, NULL, &loss);
-    case OPT_VAL_SPLIT:
-        return parse_fraction("--val-split", arg, &s->val_split);
-    case OPT_OPTIMIZER:
-        if (bp_optim_parse(arg, &s->optimizer) == 0)
+    cli_error("--schedule: unknown schedule '%s' (expected constant, step, exp or cosine)", arg);
+    return CLI_USAGE;
+}
+
+static int set_scheme(const char *arg, void *ctx)
+{
+    settings *s = ctx;
+    for (int i = 0; i < N_SCHEMES; i++)
+        if (strcmp(arg, init_schemes[i].name) == 0) {
+            s->init_scheme = (int)init_schemes[i].scheme;
             return 0;
-        cli_error("--optimizer: unknown optimizer '%s' (expected gd, sgd, rmsprop, adam, adamw "
-                  "or random)", arg);
-        return CLI_USAGE;
-    case OPT_LR:
-        s->lr_set = 1;
-        return cli_parse_positive("--lr", arg, &s->lr);
-    case OPT_MOMENTUM:
-        s->momentum_set = 1;
-        return parse_fraction("--momentum", arg, &s->momentum);
-    case OPT_NESTEROV:
-        s->nesterov = 1;
+        }
+    cli_error("--init-scheme: unknown scheme '%s' (expected he, xavier, lecun, he-uniform, "
+              "xavier-uniform or lecun-uniform)", arg);
+    return CLI_USAGE;
+}
+
+/* --gamma is in (0, 1]. */
+static int check_gamma(const char *arg, void *ctx)
+{
+    settings *s = ctx;
+    if (s->gamma <= 1.0)
         return 0;
-    case OPT_SCALE:
-        s->scale_set = 1;
-        return cli_parse_positive("--scale", arg, &s->scale);
-    case OPT_WEIGHT_DECAY:
-        s->weight_decay_set = 1;
-        return cli_parse_nonneg("--weight-decay", arg, &s->weight_decay);
-    case OPT_SCHEDULE:
-        if (bp_schedule_parse(arg, &s->schedule) == 0)
-            return 0;
-        cli_error("--schedule: unknown schedule '%s' (expected constant, step, exp or cosine)",
-                  arg);
-        return CLI_USAGE;
-    case OPT_WARMUP:
-        return cli_parse_int("--warmup", arg, 0, LONG_MAX, &s->warmup);
-    case OPT_GAMMA:
-        s->gamma_set = 1;
-        if (cli_parse_positive("--gamma", arg, &s->gamma) != 0)
-            return CLI_USAGE;
-        if (s->gamma <= 1.0)
-            return 0;
-        cli_error("--gamma: expected a number in (0, 1], got '%s'", arg);
-        return CLI_USAGE;
-    case OPT_STEP_SIZE:
-        s->step_size_set = 1;
-        return cli_parse_int("--step-size", arg, 1, LONG_MAX, &s->step_size);
-    case OPT_BATCH:
-        return cli_parse_int("--batch", arg, 0, 1L << 30, &s->batch);
-    case OPT_EPOCHS:
-        return cli_parse_int("--epochs", arg, 1, INT_MAX, &s->epochs);
-    case OPT_SEED:
-        return cli_parse_seed("--seed", arg, &s->seed);
-    case OPT_NO_SHUFFLE:
-        s->no_shuffle = 1;
-        return 0;
-    case OPT_THREADS:
-        return cli_parse_int("--threads", arg, 1, 1024, &s->threads);
-    case OPT_PATIENCE:
-        return cli_parse_int("--patience", arg, 0, INT_MAX, &s->patience);
-    case OPT_CLIP:
-        return cli_parse_nonneg("--clip", arg, &s->clip);
-    case OPT_DROPOUT:
-        return parse_fraction("--dropout", arg, &s->dropout);
-    case OPT_STANDARDIZE:
-        s->standardize = 1;
-        return 0;
-    case OPT_INIT_SCHEME:
-        for (int i = 0; i < N_SCHEMES; i++)
-            if (strcmp(arg, init_schemes[i].name) == 0) {
-                s->init_scheme = (int)init_schemes[i].scheme;
-                return 0;
-            }
-        cli_error("--init-scheme: unknown scheme '%s' (expected he, xavier, lecun, he-uniform, "
-                  "xavier-uniform or lecun-uniform)", arg);
-        return CLI_USAGE;
-    case OPT_JSON:
-        s->json = 1;
-        return 0;
-    case OPT_CHECKPOINT:
-        s->checkpoint = arg;
-        return 0;
-    case OPT_CHECKPOINT_EVERY:
-        return cli_parse_int("--checkpoint-every", arg, 0, LONG_MAX, &s->checkpoint_every);
-    case OPT_RESUME:
-        s->resume = arg;
-        return 0;
-    case OPT_DETERMINISTIC:
-        s->deterministic = 1;
-        return 0;
-    case OPT_PARTS:
-        s->parts_set = 1;
-        return cli_parse_int("--parts", arg, 1, 1 << 20, &s->parts);
-    case OPT_QUIET:
-        s->quiet = 1;
-        return 0;
-    default:
-        return CLI_USAGE;
-    }
+    cli_error("--gamma: expected a number in (0, 1], got '%s'", arg);
+    return CLI_USAGE;
 }
 
 /* Parse the command line into s: CLI_OK, CLI_USAGE (printed), or -1 after
  * --help. */
 int train_parse_options(int argc, char **argv, settings *s)
 {
-    int c;
+    const cli_opt opts[] = {
+        CLI_HEADING("Data"),
+        {"data", CLI_OPT_STRING, "SPEC", &s->data, .help = "training data (required): " CLI_DATA_SPECS},
+        {"test", CLI_OPT_STRING, "SPEC", &s->test,
+         .help = "test data, evaluated after every epoch", .def = "none"},
+        {"val-split", CLI_OPT_FRACTION, "F", &s->val_split,
+         .help = "fraction of the training rows held out for validation, in [0, 1)", .def = "0"},
+        {"standardize", CLI_OPT_FLAG, NULL, &s->standardize,
+         .help = "scale each input to mean 0 and variance 1 over the training data; the "
+                 "scaling is saved with the model",
+         .def = "off; images are scaled to [0, 1] either way"},
+
+        CLI_HEADING("Network"),
+        {"net", CLI_OPT_STRING, "SPEC", &s->net, .help = "the network",
+         .def = "I,256:relu,128:relu,C:softmax for C >= 2 classes, else I,64:relu,T:identity, "
+                "with I inputs and T target columns"},
+        {"loss", CLI_OPT_LOSS, "NAME", &s->loss, .help = "mse, mae, bce or cce",
+         .def = "cce after softmax, bce after sigmoid, else mse; with --init, the model's"},
+        {"init-scheme", CLI_OPT_STRING, "NAME", NULL, .fn = set_scheme,
+         .help = "he, xavier, lecun, he-uniform, xavier-uniform or lecun-uniform",
+         .def = "he when the first layer is relu or leaky_relu, else xavier"},
+        {"init", CLI_OPT_STRING, "MODEL", &s->init,
+         .help = "start from this model's network, weights and scaling",
+         .def = "none; fresh weights"},
+        {"dropout", CLI_OPT_FRACTION, "F", &s->dropout,
+         .help = "dropout on the hidden layers, in [0, 1)", .def = "0"},
+
+        CLI_HEADING("Optimizer"),
+        {"optimizer", CLI_OPT_STRING, "NAME", NULL, .fn = set_optimizer,
+         .help = "gd, sgd, rmsprop, adam, adamw or random", .def = "sgd"},
+        {"lr", CLI_OPT_POSITIVE, "F", &s->lr, .given = &s->lr_set, .help = "learning rate",
+         .def = "0.05 for sgd and gd, 0.001 for adam and adamw, 0.01 for rmsprop"},
+        {"momentum", CLI_OPT_FRACTION, "F", &s->momentum, .given = &s->momentum_set,
+         .help = "sgd momentum, in [0, 1)", .def = "0.9"},
+        {"nesterov", CLI_OPT_FLAG, NULL, &s->nesterov, .help = "sgd with Nesterov momentum",
+         .def = "off"},
+        {"scale", CLI_OPT_POSITIVE, "F", &s->scale, .given = &s->scale_set,
+         .help = "random: perturb every weight by F times a standard normal draw, keep it if "
+                 "the loss fell",
+         .def = "0.05"},
+        {"weight-decay", CLI_OPT_NONNEG, "F", &s->weight_decay, .given = &s->weight_decay_set,
+         .help = "L2 penalty; decoupled for adamw", .def = "0; adamw 0.01"},
+        {"clip", CLI_OPT_NONNEG, "F", &s->clip, .help = "clip the gradient's global norm to F",
+         .def = "0, off"},
+
+        CLI_HEADING("Schedule (one step per batch)"),
+        {"schedule", CLI_OPT_STRING, "NAME", NULL, .fn = set_schedule,
+         .help = "constant, step, exp or cosine",
+         .def = "cosine, from --lr down to 0 over all the run's steps"},
+        {"warmup", CLI_OPT_INT, "N", &s->warmup, .min = 0, .max = LONG_MAX,
+         .help = "steps of linear warm-up first", .def = "0"},
+        {"gamma", CLI_OPT_POSITIVE, "F", &s->gamma, .given = &s->gamma_set, .fn = check_gamma,
+         .help = "decay factor in (0, 1]: step: per --step-size steps (default: 0.1); exp: per "
+                 "step",
+         .def = "the factor that takes the rate to 1/100 of --lr over the run"},
+        {"step-size", CLI_OPT_INT, "N", &s->step_size, .min = 1, .max = LONG_MAX,
+         .given = &s->step_size_set, .help = "step: steps between decays",
+         .def = "a third of the run"},
+
+        CLI_HEADING("Run"),
+        {"batch", CLI_OPT_INT, "N", &s->batch, .min = 0, .max = 1L << 30,
+         .help = "rows per batch; 0 for the whole set", .def = "128"},
+        {"epochs", CLI_OPT_INT, "N", &s->epochs, .min = 1, .max = INT_MAX,
+         .help = "passes over the training data", .def = "10"},
+        {"seed", CLI_OPT_SEED, "N", &s->seed,
+         .help = "seed of the weights, the shuffling, the validation split, dropout and "
+                 "synthetic data; a synthetic --test set is drawn with N + 1",
+         .def = "1"},
+        {"no-shuffle", CLI_OPT_FLAG, NULL, &s->no_shuffle, .help = "keep the rows in file order",
+         .def = "reshuffle every epoch; a full batch is never shuffled"},
+        {"patience", CLI_OPT_INT, "N", &s->patience, .min = 0, .max = INT_MAX,
+         .help = "stop after N epochs without a better validation loss and keep the best "
+                 "weights; needs --val-split",
+         .def = "0, off"},
+        {"threads", CLI_OPT_INT, "N", &s->threads, .min = 1, .max = 1024,
+         .help = "threads for the arithmetic; the results do not depend on it",
+         .def = "1 or all of OMP_NUM_THREADS, else of the cores, whichever measures faster, "
+                "measured again every few seconds; with a full batch, all; under mpirun, the "
+                "machine's cores / its ranks"},
+        {"deterministic", CLI_OPT_FLAG, NULL, &s->deterministic,
+         .help = "cut every batch into --parts fixed parts and add their gradients in part "
+                 "order, so that a run over any number of MPI ranks (up to the parts) gives the "
+                 "same bits as one process",
+         .def = "off; under mpirun, each rank takes an equal share of the batch and MPI adds "
+                "them"},
+        {"parts", CLI_OPT_INT, "N", &s->parts, .min = 1, .max = 1 << 20, .given = &s->parts_set,
+         .help = "parts per batch with --deterministic", .def = "12"},
+
+        CLI_HEADING("Output"),
+        {"out", CLI_OPT_STRING, "MODEL", &s->out, .help = "where to save the model",
+         .def = "model.safetensors"},
+        {"log", CLI_OPT_STRING, "FILE.csv", &s->log,
+         .help = "write the figures of every epoch as CSV; epochs shorter than 20 us are timed "
+                 "in groups: the group's last row holds its mean seconds and samples/s, the "
+                 "others leave them empty",
+         .def = "none"},
+        {"report", CLI_OPT_STRING, "FILE.html", &s->report,
+         .help = "write a training report: curves, rate, confusion matrix, the most "
+                 "confidently wrong samples, per-layer norms and the settings, as one "
+                 "self-contained page",
+         .def = "none"},
+        {"json", CLI_OPT_FLAG, NULL, &s->json,
+         .help = "print one JSON object at the end and nothing else", .def = "off"},
+        {"quiet", CLI_OPT_FLAG, NULL, &s->quiet, .help = "print only errors", .def = "off"},
+        {"checkpoint", CLI_OPT_STRING, "FILE", &s->checkpoint,
+         .help = "save the whole training state to FILE (atomically) at the end of every "
+                 "epoch's batches, and on Ctrl-C",
+         .def = "none"},
+        {"checkpoint-every", CLI_OPT_INT, "N", &s->checkpoint_every, .min = 0, .max = LONG_MAX,
+         .help = "save it every N optimizer steps instead", .def = "0, per epoch"},
+        {"resume", CLI_OPT_STRING, "FILE", &s->resume,
+         .help = "go on from a checkpoint, bit for bit as if never stopped; give the same "
+                 "options as the run that wrote it",
+         .def = "none"},
+        {0}};
+    int rc;
     memset(s, 0, sizeof *s);
     s->optimizer = BP_OPTIM_SGD;
     s->schedule = BP_SCHED_COSINE;
@@ -338,19 +221,9 @@ int train_parse_options(int argc, char **argv, settings *s)
     s->epochs = 10;
     s->seed = 1;
     s->out = "model.safetensors";
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            help();
-            return -1;
-        }
-        if (c == '?' || c == ':')
-            return cli_bad_option(TRAIN_CMD, c, argv);
-        if (parse_option(c, optarg, s) != 0)
-            return CLI_USAGE;
-    }
-    if (cli_no_operands(TRAIN_CMD, argc, argv))
-        return CLI_USAGE;
+    if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
+        return rc < 0 ? -1 : rc;
+
     if (s->checkpoint_every > 0 && !s->checkpoint)
         return cli_usage(TRAIN_CMD, "--checkpoint-every needs --checkpoint");
     if ((s->checkpoint || s->resume) && s->optimizer == BP_OPTIM_RANDOM)

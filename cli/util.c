@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,100 +15,61 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
+static int json_errors;     /* --json was given: errors are kept for main */
+static char kept[4096];     /* the errors kept, joined by "; " */
+
+void cli_json_errors(int on)
+{
+    json_errors = on;
+}
+
+void cli_json_errors_flush(int rc)
+{
+    if (!json_errors || !kept[0])
+        return;
+    fprintf(stderr, "{\"%s\": ", rc ? "error" : "warning");
+    cli_json_string(stderr, kept);
+    fprintf(stderr, ", \"exit\": %d}\n", rc);
+    kept[0] = '\0';
+}
+
+/* One message, with `tail` after it: on stderr, or kept under --json. */
+static void message(const char *tail, const char *fmt, va_list ap)
+{
+    if (json_errors) {
+        size_t at = strlen(kept);
+        if (at > 0 && at + 2 < sizeof kept) {
+            memcpy(kept + at, "; ", 3);
+            at += 2;
+        }
+        if (at + 1 < sizeof kept)
+            vsnprintf(kept + at, sizeof kept - at, fmt, ap);
+        at = strlen(kept);
+        snprintf(kept + at, sizeof kept - at, "%s", tail);
+        return;
+    }
+    fputs("backprop: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "%s\n", tail);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("backprop: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char tail[64];
     va_list ap;
-    fputs("backprop: ", stderr);
+    snprintf(tail, sizeof tail, " (see backprop %s --help)", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message(tail, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see backprop %s --help)\n", cmd);
     return CLI_USAGE;
-}
-
-int cli_bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = optind > 0 ? argv[optind - 1] : "";
-    char name[64];
-    if (strncmp(arg, "--", 2) == 0) {
-        size_t len = strcspn(arg, "=");
-        if (len >= sizeof name)
-            len = sizeof name - 1;
-        memcpy(name, arg, len);
-        name[len] = '\0';
-    } else {
-        snprintf(name, sizeof name, "-%c", optopt ? optopt : '?');
-    }
-    if (c == ':')
-        return cli_usage(cmd, "option '%s' needs a value", name);
-    return cli_usage(cmd, "unknown option '%s'", name);
-}
-
-int cli_no_operands(const char *cmd, int argc, char **argv)
-{
-    if (optind < argc)
-        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-    return 0;
-}
-
-int cli_options(const char *cmd, int argc, char **argv, const struct option *longopts,
-                const cli_opt *opts, void (*help)(void), cli_opt_fn other, void *ctx)
-{
-    const cli_opt *o;
-    bp_loss loss;
-    int c, rc;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        for (o = opts; o && o->key != 0 && o->key != c; o++)
-            ;
-        if (o && o->key != 0) {
-            switch (o->kind) {
-            case CLI_OPT_STRING:
-                *(const char **)o->out = optarg;
-                break;
-            case CLI_OPT_FLAG:
-                *(int *)o->out = 1;
-                break;
-            case CLI_OPT_INT:
-                if (cli_parse_int(o->opt, optarg, o->min, o->max, o->out))
-                    return CLI_USAGE;
-                break;
-            case CLI_OPT_POSITIVE:
-                if (cli_parse_positive(o->opt, optarg, o->out))
-                    return CLI_USAGE;
-                break;
-            case CLI_OPT_SEED:
-                if (cli_parse_seed(o->opt, optarg, o->out))
-                    return CLI_USAGE;
-                break;
-            case CLI_OPT_LOSS:
-                *(const char **)o->out = optarg;
-                if (cli_parse_loss(o->opt, optarg, NULL, &loss))
-                    return CLI_USAGE;
-                break;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            help();
-            return -1;
-        }
-        if (c == '?' || c == ':' || !other)
-            return cli_bad_option(cmd, c, argv);
-        if ((rc = other(c, optarg, ctx)) != 0)
-            return rc;
-    }
-    return cli_no_operands(cmd, argc, argv);
 }
 
 int cli_lib_error(const char *what, int code, const bp_net *net)
