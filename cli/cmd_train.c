@@ -111,35 +111,16 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
 /* ---- preparing the run -------------------------------------------------- */
 
 
-/* Whether ds fits net under loss (the rule bp_train applies); when not,
- * prints why and returns 1. */
+/* Whether ds fits net under loss (the library's rule, which bp_train
+ * applies); when not, prints why after prefix and returns 1. */
 static int misfit(const char *prefix, const bp_net *net, bp_loss loss, const bp_dataset *ds,
                   const char *what)
 {
-    int I = bp_net_inputs(net), O = bp_net_outputs(net), inputs = bp_dataset_inputs(ds);
-    int T = bp_dataset_target_cols(ds), C = bp_dataset_classes(ds);
-    if (inputs != I) {
-        cli_error("%sthe %s data have %d input%s; the network takes %d", prefix, what, inputs,
-                  inputs == 1 ? "" : "s", I);
-        return 1;
-    }
-    if (loss == BP_LOSS_CCE && O > 1 && T == 1) {
-        if (C <= 0) {
-            cli_error("%sthe %s data have numeric targets; cce on %d outputs needs class labels",
-                      prefix, what, O);
-            return 1;
-        }
-        if (C > O) {
-            cli_error("%sthe %s data have %d classes; the network has %d outputs", prefix, what,
-                      C, O);
-            return 1;
-        }
-    } else if (T != O) {
-        cli_error("%sthe %s data have %d target column%s; the network has %d output%s (loss %s)",
-                  prefix, what, T, T == 1 ? "" : "s", O, O == 1 ? "" : "s", bp_loss_name(loss));
-        return 1;
-    }
-    return 0;
+    bp_error err;
+    if (bp_net_check_data(net, loss, ds, what, &err) == 0)
+        return 0;
+    cli_error("%s%s", prefix, err.message);
+    return 1;
 }
 
 /* --net against --init's network: the same canonical spec, or a usage error. */

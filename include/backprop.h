@@ -881,6 +881,15 @@ bp_shard bp_dist_shard(bp_dist *dist);
  * wall time they took, waiting for slower processes included. */
 long bp_dist_stats(const bp_dist *dist, double *seconds);
 
+/* Whether ds fits net under loss, by the rule bp_train and bp_evaluate
+ * apply: as many inputs as the network takes, at least one row, and class
+ * labels (at most one class per output) for cce on several outputs, else
+ * one target column per output. what names the data in the message ("the
+ * training data have 2 inputs; the network takes 3"); NULL for "the data".
+ * Returns 0, BP_ESHAPE or BP_EINVAL (no rows, or a NULL argument). */
+int bp_net_check_data(const bp_net *net, bp_loss loss, const bp_dataset *ds, const char *what,
+                      bp_error *err);
+
 /* Loss and accuracy of net over every row of ds (in batches; dropout off).
  * accuracy (may be NULL) gets -1 unless the loss is a classification loss
  * (cce or bce). */

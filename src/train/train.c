@@ -82,28 +82,38 @@ static void shuffle(bp_rng *rng, size_t *a, size_t n)
 static int check_data(const bp_net *net, const bp_dataset *ds, const char *what,
                       bp_loss loss, bp_error *err)
 {
-    int I = bp_net_inputs(net), O = bp_net_outputs(net);
+    int I = bp_net_inputs(net), O = bp_net_outputs(net), inputs = bp_dataset_inputs(ds);
     int T = bp_dataset_target_cols(ds), classes = bp_dataset_classes(ds);
-    if (bp_dataset_inputs(ds) != I)
-        return bp__error_set(err, BP_ESHAPE, "%s data have %d inputs; the network expects %d",
-                             what, bp_dataset_inputs(ds), I);
+    const char *w = what ? what : "", *sp = what ? " " : ""; /* "the training data" */
+    if (inputs != I)
+        return bp__error_set(err, BP_ESHAPE, "the %s%sdata have %d input%s; the network takes %d",
+                             w, sp, inputs, inputs == 1 ? "" : "s", I);
     if (bp_dataset_rows(ds) == 0)
-        return bp__error_set(err, BP_EINVAL, "%s data have no rows", what);
+        return bp__error_set(err, BP_EINVAL, "the %s%sdata have no rows", w, sp);
     if (loss == BP_LOSS_CCE && O > 1 && T == 1) {
         if (classes <= 0)
             return bp__error_set(err, BP_ESHAPE,
-                                 "%s data have numeric targets; cce on %d outputs needs class labels",
-                                 what, O);
+                                 "the %s%sdata have numeric targets; cce on %d outputs needs "
+                                 "class labels", w, sp, O);
         if (classes > O)
             return bp__error_set(err, BP_ESHAPE,
-                                 "%s data have %d classes; the network has only %d outputs",
-                                 what, classes, O);
+                                 "the %s%sdata have %d classes; the network has %d outputs", w, sp,
+                                 classes, O);
     } else if (T != O) {
         return bp__error_set(err, BP_ESHAPE,
-                             "%s data have %d target column%s; %s on %d outputs expects %d",
-                             what, T, T == 1 ? "" : "s", bp_loss_name(loss), O, O);
+                             "the %s%sdata have %d target column%s; the network has %d "
+                             "output%s (loss %s)",
+                             w, sp, T, T == 1 ? "" : "s", O, O == 1 ? "" : "s", bp_loss_name(loss));
     }
     return 0;
+}
+
+int bp_net_check_data(const bp_net *net, bp_loss loss, const bp_dataset *ds, const char *what,
+                      bp_error *err)
+{
+    if (!net || !ds)
+        return bp__error_set(err, BP_EINVAL, "checking data needs a network and data");
+    return check_data(net, ds, what, loss, err);
 }
 
 /* Loss and accuracy over rows of ds, in chunks, with dropout off. */
@@ -619,7 +629,7 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
     memset(&r, 0, sizeof r);
     r.net = net;
     r.opts = &o;
-    if ((rc = check_data(net, ds, "evaluation", loss, err)) != 0)
+    if ((rc = check_data(net, ds, NULL, loss, err)) != 0)
         return rc;
     r.I = bp_net_inputs(net);
     r.O = bp_net_outputs(net);

@@ -559,7 +559,7 @@ static void test_bad_arguments(void **state)
     bp_error err;
     assert_int_equal(bp_train(wide, ds, NULL, &o, NULL, &err), BP_ESHAPE);
     assert_non_null(strstr(err.message, "2 inputs"));
-    assert_non_null(strstr(err.message, "expects 3"));
+    assert_non_null(strstr(err.message, "takes 3"));
     assert_int_equal(bp_train(narrow, ds, NULL, &o, NULL, &err), BP_ESHAPE);
     assert_non_null(strstr(err.message, "3 classes"));
     o.loss = BP_LOSS_MSE;
