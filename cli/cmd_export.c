@@ -28,8 +28,8 @@ static const cli_help HELP = {
     "        void NAME(const float *x, float *y) for one sample",
     "backprop info --model FILE.onnx reads an exported ONNX file back.",
     "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
-    "  backprop export --model model.safetensors --out model.onnx\n"
-    "  backprop export --model model.safetensors --out model.c --name iris_predict\n"
+    "  backprop export --model spiral.safetensors --out spiral.onnx\n"
+    "  backprop export --model spiral.safetensors --out spiral.c --name spiral_predict\n"
     "  backprop export --model examples/lesson.json --out lesson.onnx --json\n"};
 
 static int ends_with(const char *s, const char *suffix)

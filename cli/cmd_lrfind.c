@@ -33,7 +33,8 @@ static const cli_help HELP = {
     "loss falls fastest against log(rate), before its lowest point.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop lr-find --data fashion-mnist --plot lr.svg\n"
-    "  backprop lr-find --data spiral:100:3 --net 2,64:relu,3:softmax --optimizer adam\n"};
+    "  backprop lr-find --data spiral:100:3 --net 2,64:relu,3:softmax --optimizer adam \\\n"
+    "      --batch 30 --plot lr.svg\n"};
 
 typedef struct finder {
     const char *data, *net, *init, *loss, *plot;

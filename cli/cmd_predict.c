@@ -22,7 +22,7 @@ static const cli_help HELP = {
     "not used.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv\n"
-    "  backprop predict --model model.safetensors --data my.csv --out predictions.csv\n"
+    "  backprop predict --model spiral.safetensors --data spiral:100:3 --out predictions.csv\n"
     "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv --json\n"};
 
 /* Forward every row of ds and write the outputs to f: CSV rows, or with

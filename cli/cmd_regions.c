@@ -29,7 +29,7 @@ static const cli_help HELP = {
     "accuracy on them, one row per data set.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop regions --out regions.svg\n"
-    "  backprop regions --data spiral:200:4 --epochs 3000 --out spiral.svg\n"};
+    "  backprop regions --data spiral:100:3 --data xor --hidden 50 --epochs 300 --out two.svg\n"};
 
 typedef struct regions {
     const char *data[MAX_DATA];

@@ -33,7 +33,8 @@ static const cli_help HELP = {
     "saved weights, and of the gradient over all of the data at those weights.",
     "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop report --log metrics.csv --model model.safetensors --data fashion-mnist:test\n"
-    "  backprop report --log run.csv --model run.safetensors --data spiral:100:3 --out run.html\n"};
+    "  backprop report --log spiral.csv --model spiral.safetensors --data spiral:100:3 \\\n"
+    "      --out spiral.html --json\n"};
 
 /* ---- the log ------------------------------------------------------------- */
 

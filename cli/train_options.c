@@ -20,10 +20,11 @@ static const cli_help HELP = {
     "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
     "130 when Ctrl-C stopped it after a batch (no model is written then).",
     "  backprop train --data spiral:100:3 --optimizer adam --epochs 200 --val-split 0.2 \\\n"
-    "      --patience 20 --out spiral.safetensors\n"
+    "      --patience 20 --out spiral.safetensors --log spiral.csv\n"
     "  backprop train --data fashion-mnist --test fashion-mnist:test --out model.safetensors \\\n"
     "      --log metrics.csv\n"
-    "  backprop train --data iris.csv --standardize --net 4,16:relu,3:softmax --out iris.safetensors\n"};
+    "  backprop train --data examples/lesson-data.csv --net 2,1:identity --optimizer gd \\\n"
+    "      --lr 0.02 --batch 0 --epochs 200 --out lesson-fit.safetensors\n"};
 
 /* ---- settings ----------------------------------------------------------- */
 
