@@ -104,6 +104,7 @@ void cli_dist_abort(int code)
 {
 #ifdef BP_HAVE_MPI
     if (D.started && D.size > 1) {
+        cli_json_errors_flush(code); /* MPI_Abort never returns to main */
         fflush(stdout);
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, code);
