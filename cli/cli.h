@@ -1,7 +1,8 @@
 /*
- * cli.h - what the backprop subcommands share: exit codes, error messages,
- * option-value parsing that names the option and the bad value, the weights
- * string form, number formatting and a small JSON writer.
+ * cli.h - what the backprop subcommands share: exit codes, error messages
+ * (as JSON objects under --json), option tables (options.c) and option-value
+ * parsing that names the option and the bad value, the weights string form,
+ * number formatting and a small JSON writer.
  *
  * Every parse function prints its own message and returns CLI_USAGE on a bad
  * value, so a subcommand can simply return what it got.

@@ -322,12 +322,13 @@ void cli_print_help(const cli_help *h, const cli_opt *opts)
         }
         /* A short default stays on one line. */
         size_t at = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
-        if (o->def && at < sizeof text) {
-            at += (size_t)snprintf(text + at, sizeof text - at, " (default: %s)", o->def);
+        if (o->def && at + 1 < sizeof text) {
+            char *def = text + at + 1;
+            snprintf(text + at, sizeof text - at, " (default: %s)", o->def);
             if (strlen(o->def) < 48)
-                for (char *s = strstr(text, " (default: ") + 1; *s; s++)
-                    if (*s == ' ')
-                        *s = '\a';
+                for (; *def; def++)
+                    if (*def == ' ')
+                        *def = '\a';
         }
         wrap(text, col, col);
     }
