@@ -9,6 +9,7 @@
  * points on top; its title gives the accuracy measured on those points.
  */
 #include "cli.h"
+#include "paths.h"
 #include "progress.h"
 #include "svg.h"
 
@@ -263,6 +264,14 @@ int cmd_regions(int argc, char **argv)
     memset(p, 0, sizeof p);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
+    {
+        const cli_file outs[] = {{"--out", s.out, 0, NULL}};
+        cli_file ins[MAX_DATA];
+        for (int d = 0; d < s.n_data; d++)
+            ins[d] = (cli_file){"--data", s.data[d], 1, NULL};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, s.n_data)) != 0)
+            return rc;
+    }
     rc = CLI_RUNTIME;
     if (cli_check_writable("--out", s.out) != 0)
         goto done;

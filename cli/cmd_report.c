@@ -6,6 +6,7 @@
  * is measured on the saved weights instead and labelled so.
  */
 #include "cli.h"
+#include "paths.h"
 #include "model.h"
 #include "progress.h"
 #include "report.h"
@@ -322,6 +323,13 @@ int cmd_report(int argc, char **argv)
     if (strcmp(out, log_path) == 0 || strcmp(out, model_path) == 0)
         return cli_usage(CMD, "--out names the same file as --log or --model");
 
+    {
+        const cli_file outs[] = {{"--out", out, 0, NULL}};
+        const cli_file ins[] = {{"--log", log_path, 0, NULL}, {"--model", model_path, 0, NULL},
+                                {"--data", data_spec, 1, NULL}};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, 3)) != 0)
+            return rc;
+    }
     if ((rc = cli_check_writable("--out", out)) != 0 ||
         (rc = cli_model_load(model_path, &m)) != 0 || (rc = cli_model_loss(&m, NULL, &loss)) != 0)
         goto done;

@@ -89,7 +89,10 @@ static void help(void)
         "\n");
     printf(
         "Output:\n"
-        "  --out MODEL          where to save the model (default: model.safetensors)\n"
+        "  --out MODEL          where to save the model (default: model.safetensors, or\n"
+        "                       model-2.safetensors, ... when it exists: an earlier\n"
+        "                       model is never replaced unnamed); .onnx writes ONNX, .c\n"
+        "                       C source, any other name but .json safetensors\n"
         "  --log FILE.csv       write the figures of every epoch as CSV (default: none);\n"
         "                       epochs shorter than 20 us are timed in groups: the\n"
         "                       group's last row holds its mean seconds and\n"
@@ -105,13 +108,15 @@ static void help(void)
         "  --checkpoint-every N save it every N optimizer steps instead (default: 0, per\n"
         "                       epoch)\n"
         "  --resume FILE        go on from a checkpoint, bit for bit as if never stopped;\n"
-        "                       give the same options as the run that wrote it\n"
-        "                       (default: none)\n"
+        "                       give the same options as the run that wrote it, but\n"
+        "                       --epochs may differ (default: none)\n"
         "  -h, --help           show this help\n"
         "\n"
-        "Exit status: 0 on success; 1 on a runtime error, or when a non-finite loss or\n"
-        "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
-        "130 when Ctrl-C stopped it after a batch (no model is written then).\n");
+        "Exit status: 0 on success; 1 on a runtime error, or when training diverged (a\n"
+        "non-finite loss or gradient: the last good weights are saved when their\n"
+        "outputs are finite, marked so); 2 on bad usage; 130 when Ctrl-C or SIGTERM\n"
+        "stopped it after a batch (the model so far, the log and any checkpoint are\n"
+        "written).\n");
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -219,6 +224,7 @@ static int parse_option(int c, const char *arg, settings *s)
         return 0;
     case OPT_OUT:
         s->out = arg;
+        s->out_set = 1;
         return 0;
     case OPT_LOG:
         s->log = arg;
