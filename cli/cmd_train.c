@@ -538,7 +538,9 @@ static int finish(job *j)
                  "training stopped on a non-finite value", res->bad_epoch, res->bad_batch);
         j->diverged = 1;
     } else if (res->epochs_run > 0 && isfinite(j->ss.first_loss) &&
-               !(res->last.train_loss <= 10.0 * j->ss.first_loss)) {
+               !(res->last.train_loss <= 10.0 * j->ss.first_loss) &&
+               !(res->last.train_loss <= 1.0)) {
+        /* above 1 too: a run that starts near 0 may wander by ratios */
         char a[32], b[32];
         cli_error("the training loss ended at %s, far above the %s of the first batch",
                   cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
