@@ -68,4 +68,33 @@ if [ "$at" -gt 1 ]; then
     expect_rc 1 "resume with fewer epochs than run"
     err_has "the checkpoint stands at epoch $at" "resume with fewer epochs than run"
 fi
+
+# A constant rate does not depend on the run's length, so 6 epochs resumed
+# to 10 are bit for bit 10 epochs; a cosine schedule is recomputed over the
+# new length and equals neither run.
+tensors() {
+    hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    tail -c +$((9 + hlen)) "$1" | od -An -tx1 -v
+}
+A="--data spiral:100:3 --net 2,16:relu,3:softmax --batch 32 --seed 4 --quiet"
+for sched in constant cosine; do
+    rm -f "$TMP/c.ckpt"
+    # shellcheck disable=SC2086
+    "$BP" train $A --schedule $sched --epochs 6 --checkpoint "$TMP/c.ckpt" --out "$TMP/c6.safetensors" ||
+        fail "$sched: 6 epochs"
+    # shellcheck disable=SC2086
+    "$BP" train $A --schedule $sched --epochs 10 --resume "$TMP/c.ckpt" --out "$TMP/c10r.safetensors" ||
+        fail "$sched: resumed to 10 epochs"
+    # shellcheck disable=SC2086
+    "$BP" train $A --schedule $sched --epochs 10 --out "$TMP/c10.safetensors" || fail "$sched: 10 epochs"
+    tensors "$TMP/c10r.safetensors" >"$TMP/c10r.hex"
+    tensors "$TMP/c10.safetensors" >"$TMP/c10.hex"
+    same=0
+    cmp -s "$TMP/c10r.hex" "$TMP/c10.hex" && same=1
+    if [ "$sched" = constant ]; then
+        [ "$same" -eq 1 ] || fail "constant: 6 resumed to 10 epochs differ from 10"
+    else
+        [ "$same" -eq 0 ] || fail "cosine: 6 resumed to 10 epochs equal 10 (the schedule was not recomputed?)"
+    fi
+done
 echo "ok"
