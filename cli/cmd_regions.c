@@ -43,7 +43,8 @@ static void help(void)
            "  --scale F       random search's perturbation scale (default: 0.05)\n"
            "  --grid N        cells along each side of a panel (default: 80)\n"
            "  --seed N        seed of the data and the starting weights (default: 1)\n"
-           "  --out FILE.svg  where to write the picture (default: regions.svg)\n"
+           "  --out FILE.svg  where to write the picture (default: regions.svg, or\n"
+           "                  regions-2.svg, ... when it exists)\n"
            "  --json          print the figures as JSON (default: off)\n"
            "  -h, --help      show this help\n"
            "\n"
@@ -58,6 +59,7 @@ typedef struct regions {
     double gd_lr, adam_lr, scale;
     uint64_t seed;
     const char *out;
+    char free_out[32];     /* the free name used without --out */
     int json;
 } regions;
 
@@ -105,9 +107,15 @@ static int parse(int argc, char **argv, regions *s)
     s->adam_lr = 0.01;
     s->scale = 0.05;
     s->seed = 1;
-    s->out = "regions.svg";
     if ((rc = cli_options(CMD, argc, argv, longopts, opts, help, parse_other, s)) != 0)
         return rc;
+    /* unnamed, the picture never replaces a file */
+    if (!s->out && cli_paths_free_name("regions", ".svg", s->free_out, sizeof s->free_out) == 0)
+        s->out = s->free_out;
+    if (!s->out) {
+        cli_error("--out: no free name regions-N.svg in this folder; give --out");
+        return CLI_RUNTIME;
+    }
     if (s->n_data == 0) {
         s->data[s->n_data++] = "spiral:100:3";
         s->data[s->n_data++] = "vertical:100:3";

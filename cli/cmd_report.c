@@ -40,7 +40,8 @@ static void help(void)
            "                  fashion-mnist:test; the model's input scaling is applied\n"
            "  --name NAME     what to call those data on the page (default: the spec)\n"
            "  --seed N        seed of synthetic data sets (default: 1)\n"
-           "  --out FILE      where to write the page (default: report.html)\n"
+           "  --out FILE      where to write the page (default: report.html, or\n"
+           "                  report-2.html, ... when it exists)\n"
            "  -h, --help      show this help\n"
            "\n"
            "Per-layer norms over training are drawn when the log has the columns\n"
@@ -294,7 +295,8 @@ int cmd_report(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *log_path = NULL, *model_path = NULL, *data_spec = NULL, *name = NULL;
-    const char *out = "report.html";
+    const char *out = NULL;
+    char free_out[32];
     uint64_t seed = 1;
     int rc;
     cli_model m = {NULL, NULL};
@@ -316,6 +318,13 @@ int cmd_report(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (!log_path)
         return cli_usage(CMD, "--log is required");
+    /* unnamed, the page never replaces a file */
+    if (!out && cli_paths_free_name("report", ".html", free_out, sizeof free_out) == 0)
+        out = free_out;
+    if (!out) {
+        cli_error("--out: no free name report-N.html in this folder; give --out");
+        return CLI_RUNTIME;
+    }
     if (!model_path)
         return cli_usage(CMD, "--model is required");
     if (!data_spec)

@@ -68,6 +68,16 @@ has '"model": "model-2.safetensors"' "second unnamed run --json"
 [ "$(cksum model.safetensors)" = "$first" ] || fail "the first model was replaced"
 run "$BP" eval --model model-2.safetensors --data xor
 expect_rc 0 "the second model loads"
+# report without --out: report.html, then report-2.html
+run "$BP" train --data xor --epochs 2 --out r.safetensors --log r.csv --quiet
+expect_rc 0 "a run to report"
+run "$BP" report --log r.csv --model r.safetensors --data xor
+expect_rc 0 "first unnamed report"
+page=$(cksum report.html)
+run "$BP" report --log r.csv --model r.safetensors --data xor
+expect_rc 0 "second unnamed report"
+has "report-2.html" "second unnamed report"
+[ "$(cksum report.html)" = "$page" ] || fail "the first report was replaced"
 cd ..
 
 # --out picks the format by its extension.
