@@ -61,6 +61,11 @@ static int spec_hit(const char *spec, int is_spec, const char *out, char *buf, s
     part = s;
     if (!same_file(part, out) && (colon = strchr(s, ':')) != NULL)
         part = colon + 1;
+    if (same_file(part, out)) { /* a name with commas in it */
+        snprintf(buf, size, "%s", part);
+        free(s);
+        return 1;
+    }
     for (; part && !hit; part = next) {
         if ((next = strchr(part, ',')) != NULL)
             *next++ = '\0';

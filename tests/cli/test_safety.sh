@@ -36,6 +36,11 @@ err_has "--out and --init name the same file 'm.safetensors'" "train --out the -
 refused "train --log the --init model" "$BP" train --data xor --init m.safetensors --log ./m.safetensors
 refused "train --out equals --log" "$BP" train --data xor --out x.safetensors --log ./x.safetensors
 ln d.csv link.csv
+cp d.csv "my,d.csv"
+before=$(cksum "my,d.csv")
+run "$BP" train --data "csv:my,d.csv:label=y" --log "my,d.csv"
+expect_rc 2 "train --log a csv: file with a comma in its name"
+[ "$(cksum "my,d.csv")" = "$before" ] || fail "a file with a comma in its name changed"
 refused "train --out a hard link of the data" "$BP" train --data link.csv --out d.csv
 rm link.csv
 refused "predict --out the data" "$BP" predict --model m.safetensors --data d.csv:label=y --out d.csv
