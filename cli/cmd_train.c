@@ -12,7 +12,10 @@
  * are fast, the first and the last always shown.
  *
  * This file runs the command: the callbacks, the preparation of the data,
- * network and options, and the end (saving, the log, the report). Its
+ * network and options (outputs checked against inputs first, paths.c), and
+ * the end (a diverged run told what to try, the weights' outputs checked
+ * finite, saving in the form --out names, the log, the report; also after
+ * SIGINT or SIGTERM). Its
  * options are parsed in train_options.c, the model's metadata and the
  * --json summary are built in train_save.c.
  */
