@@ -71,6 +71,10 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
                                         ? (double)ss->progress.rows * k / train_seconds
                                         : NAN};
     bp_error err;
+    /* An epoch cut short by a signal is not an epoch: its sums cover part
+     * of the rows; the model's final figures are measured instead. */
+    if (cli_interrupted() && ss->at_epoch == st->epoch && ss->at_batch < ss->batches)
+        return 0;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
         e.has |= CLI_HAS_ACC;

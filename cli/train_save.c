@@ -127,6 +127,8 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
     const settings *s = &j->s;
     char num[32];
     int I = bp_dataset_inputs(j->train), rc;
+    /* the epochs done: one cut short by a signal does not count */
+    int cut = j->interrupted && j->ss.at_batch < j->ss.batches && j->res.epochs_run > 0;
     if ((rc = put(meta, "loss", bp_loss_name(j->loss))) != 0)
         return rc;
     if (bp_meta_set_scaling(meta, I, j->scale, j->scale + I) != 0) {
@@ -137,7 +139,7 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
     if ((rc = put_settings(meta, &j->opts.optim, &j->opts.schedule)) != 0 ||
         (rc = put(meta, "seed", num)) != 0 ||
         (rc = put_long(meta, "batch", s->batch)) != 0 ||
-        (final && (rc = put_long(meta, "epochs", j->res.epochs_run)) != 0))
+        (final && (rc = put_long(meta, "epochs", j->res.epochs_run - (cut ? 1 : 0))) != 0))
         return rc;
     if (final && j->interrupted) {
         char at[128];
