@@ -179,14 +179,14 @@ void cli_json_farray(FILE *f, const float *v, int n);
 
 /* ---- interruption and checkpoints (checkpoint.c) ----------------------- */
 
-/* SIGINT sets a flag instead of killing the process, so training can stop
- * after the current batch; restore puts the default action back. */
+/* SIGINT and SIGTERM set a flag instead of killing the process, so training
+ * can stop after the current batch; restore puts the default actions back. */
 void cli_interrupt_catch(void);
 void cli_interrupt_restore(void);
 int cli_interrupted(void);
 
-/* Save the training state to path (atomically); prints the error and
- * returns nonzero when it cannot. */
-int cli_checkpoint_write(const char *path, const bp_train_state *state);
+/* Save the training state to path (atomically), with meta (may be NULL) for
+ * its use as a model; prints the error and returns nonzero when it cannot. */
+int cli_checkpoint_write(const char *path, const bp_train_state *state, const bp_meta *meta);
 
 #endif /* BACKPROP_CLI_H */

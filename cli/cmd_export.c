@@ -5,6 +5,7 @@
  * library writes either file whole or not at all.
  */
 #include "cli.h"
+#include "paths.h"
 #include "model.h"
 
 #include <string.h>
@@ -72,6 +73,12 @@ int cmd_export(int argc, char **argv)
     if (name && format != FORMAT_C)
         return cli_usage(CMD, "--name applies to --format c only");
 
+    {
+        const cli_file outs[] = {{"--out", out, 0, NULL}};
+        const cli_file ins[] = {{"--model", model_path, 0, NULL}};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, 1)) != 0)
+            return rc;
+    }
     if ((rc = cli_model_load(model_path, &m)) != 0)
         goto done;
     if (format == FORMAT_ONNX)

@@ -10,6 +10,7 @@
  * by bp_net_gradient, the rates the ones each step used.
  */
 #include "cli.h"
+#include "paths.h"
 #include "model.h"
 #include "progress.h"
 #include "svg.h"
@@ -328,6 +329,12 @@ int cmd_lrfind(int argc, char **argv)
     memset(&w, 0, sizeof w);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
+    {
+        const cli_file outs[] = {{"--plot", s.plot, 0, NULL}};
+        const cli_file ins[] = {{"--data", s.data, 1, NULL}, {"--init", s.init, 0, NULL}};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, 2)) != 0)
+            return rc;
+    }
     if (s.plot && cli_check_writable("--plot", s.plot) != 0)
         return CLI_RUNTIME;
     if (s.init && (rc = cli_model_load(s.init, &m)) != 0)

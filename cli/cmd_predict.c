@@ -5,6 +5,7 @@
  * applied to the data, and rows go through the network in batches.
  */
 #include "cli.h"
+#include "paths.h"
 #include "model.h"
 #include "progress.h"
 
@@ -95,6 +96,12 @@ int cmd_predict(int argc, char **argv)
     if (!data_spec)
         return cli_usage(CMD, "--data is required");
 
+    {
+        const cli_file outs[] = {{"--out", out, 0, NULL}};
+        const cli_file ins[] = {{"--model", model_path, 0, NULL}, {"--data", data_spec, 1, NULL}};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, 2)) != 0)
+            return rc;
+    }
     if ((rc = cli_model_load(model_path, &m)) != 0)
         goto done;
     rc = CLI_RUNTIME;

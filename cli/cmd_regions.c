@@ -9,6 +9,7 @@
  * points on top; its title gives the accuracy measured on those points.
  */
 #include "cli.h"
+#include "paths.h"
 #include "progress.h"
 #include "svg.h"
 
@@ -38,6 +39,7 @@ typedef struct regions {
     double gd_lr, adam_lr, scale;
     uint64_t seed;
     const char *out;
+    char free_out[32];     /* the free name used without --out */
     int json;
 } regions;
 
@@ -73,7 +75,7 @@ static int parse(int argc, char **argv, regions *s)
         {"seed", CLI_OPT_SEED, "N", &s->seed,
          .help = "seed of the data and the starting weights", .def = "1"},
         {"out", CLI_OPT_STRING, "FILE.svg", &s->out, .help = "where to write the picture",
-         .def = "regions.svg"},
+         .def = "regions.svg, or regions-2.svg, ... when it exists"},
         {"json", CLI_OPT_FLAG, NULL, &s->json, .help = "print the figures as JSON", .def = "off"},
         {0}};
     int rc;
@@ -85,9 +87,15 @@ static int parse(int argc, char **argv, regions *s)
     s->adam_lr = 0.01;
     s->scale = 0.05;
     s->seed = 1;
-    s->out = "regions.svg";
     if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc;
+    /* unnamed, the picture never replaces a file */
+    if (!s->out && cli_paths_free_name("regions", ".svg", s->free_out, sizeof s->free_out) == 0)
+        s->out = s->free_out;
+    if (!s->out) {
+        cli_error("--out: no free name regions-N.svg in this folder; give --out");
+        return CLI_RUNTIME;
+    }
     if (s->n_data == 0) {
         s->data[s->n_data++] = "spiral:100:3";
         s->data[s->n_data++] = "vertical:100:3";
@@ -244,6 +252,14 @@ int cmd_regions(int argc, char **argv)
     memset(p, 0, sizeof p);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
+    {
+        const cli_file outs[] = {{"--out", s.out, 0, NULL}};
+        cli_file ins[MAX_DATA];
+        for (int d = 0; d < s.n_data; d++)
+            ins[d] = (cli_file){"--data", s.data[d], 1, NULL};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, s.n_data)) != 0)
+            return rc;
+    }
     rc = CLI_RUNTIME;
     if (cli_check_writable("--out", s.out) != 0)
         goto done;

@@ -6,6 +6,7 @@
  * is measured on the saved weights instead and labelled so.
  */
 #include "cli.h"
+#include "paths.h"
 #include "model.h"
 #include "progress.h"
 #include "report.h"
@@ -275,7 +276,8 @@ done:
 int cmd_report(int argc, char **argv)
 {
     const char *log_path = NULL, *model_path = NULL, *data_spec = NULL, *name = NULL;
-    const char *out = "report.html";
+    const char *out = NULL;
+    char free_out[32];
     uint64_t seed = 1;
     int json = 0, rc;
     cli_model m = {NULL, NULL};
@@ -296,7 +298,7 @@ int cmd_report(int argc, char **argv)
          .def = "the spec"},
         {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
         {"out", CLI_OPT_STRING, "FILE", &out, .help = "where to write the page",
-         .def = "report.html"},
+         .def = "report.html, or report-2.html, ... when it exists"},
         {"json", CLI_OPT_FLAG, NULL, &json,
          .help = "print {\"path\": ..., \"bytes\": ..., \"epochs\": ...} instead of the line "
                  "naming the page",
@@ -306,6 +308,13 @@ int cmd_report(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (!log_path)
         return cli_usage(CMD, "--log is required");
+    /* unnamed, the page never replaces a file */
+    if (!out && cli_paths_free_name("report", ".html", free_out, sizeof free_out) == 0)
+        out = free_out;
+    if (!out) {
+        cli_error("--out: no free name report-N.html in this folder; give --out");
+        return CLI_RUNTIME;
+    }
     if (!model_path)
         return cli_usage(CMD, "--model is required");
     if (!data_spec)
@@ -313,6 +322,13 @@ int cmd_report(int argc, char **argv)
     if (strcmp(out, log_path) == 0 || strcmp(out, model_path) == 0)
         return cli_usage(CMD, "--out names the same file as --log or --model");
 
+    {
+        const cli_file outs[] = {{"--out", out, 0, NULL}};
+        const cli_file ins[] = {{"--log", log_path, 0, NULL}, {"--model", model_path, 0, NULL},
+                                {"--data", data_spec, 1, NULL}};
+        if ((rc = cli_paths_check(CMD, outs, 1, ins, 3)) != 0)
+            return rc;
+    }
     if ((rc = cli_check_writable("--out", out)) != 0 ||
         (rc = cli_model_load(model_path, &m)) != 0 || (rc = cli_model_loss(&m, NULL, &loss)) != 0)
         goto done;

@@ -12,12 +12,16 @@
  * are fast, the first and the last always shown.
  *
  * This file runs the command: the callbacks, the preparation of the data,
- * network and options, and the end (saving, the log, the report). Its
+ * network and options (outputs checked against inputs first, paths.c), and
+ * the end (a diverged run told what to try, the weights' outputs checked
+ * finite, saving in the form --out names, the log, the report; also after
+ * SIGINT or SIGTERM). Its
  * options are parsed in train_options.c, the model's metadata and the
  * --json summary are built in train_save.c.
  */
 #include "train.h"
 #include "dist.h"
+#include "paths.h"
 
 #include <limits.h>
 #include <math.h>
@@ -35,13 +39,16 @@ static int on_batch(int epoch, long batch, long batches, double loss, void *ctx)
     cli_tune_batch(&ss->tune);
     ss->at_epoch = epoch;
     ss->at_batch = batch;
+    ss->batches = batches;
+    if (isnan(ss->first_loss))
+        ss->first_loss = loss;
     return cli_interrupted();
 }
 
 static int on_checkpoint(const bp_train_state *state, void *ctx)
 {
     session *ss = ctx;
-    if (cli_checkpoint_write(ss->checkpoint, state) != 0) {
+    if (cli_checkpoint_write(ss->checkpoint, state, ss->meta) != 0) {
         ss->failed = 1;
         return 1;
     }
@@ -64,6 +71,10 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
                                         ? (double)ss->progress.rows * k / train_seconds
                                         : NAN};
     bp_error err;
+    /* An epoch cut short by a signal is not an epoch: its sums cover part
+     * of the rows; the model's final figures are measured instead. */
+    if (cli_interrupted() && ss->at_epoch == st->epoch && ss->at_batch < ss->batches)
+        return 0;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
         e.has |= CLI_HAS_ACC;
@@ -199,6 +210,45 @@ static int make_net(job *j)
     return (j->net = cli_parse_net("the default network", spec)) ? CLI_OK : CLI_RUNTIME;
 }
 
+/* The form train --out writes. */
+enum { OUT_SAFETENSORS, OUT_ONNX, OUT_C };
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static int out_format(const char *path)
+{
+    return ends_with(path, ".onnx") ? OUT_ONNX : ends_with(path, ".c") ? OUT_C : OUT_SAFETENSORS;
+}
+
+/* Where the model goes: --out as given (never .json, the hand-written form
+ * train does not write), else the first free name of model.safetensors,
+ * model-2.safetensors, ..., so that an earlier model is never replaced by a
+ * run that did not name it. */
+static int choose_out(job *j)
+{
+    if (!j->s.out_set) {
+        if (cli_paths_free_name("model", ".safetensors", j->out, sizeof j->out) != 0) {
+            cli_error("--out: no free name model-N.safetensors in this folder; give --out");
+            return CLI_RUNTIME;
+        }
+        return CLI_OK;
+    }
+    if (ends_with(j->s.out, ".json"))
+        return cli_usage(TRAIN_CMD, "--out %s: train writes safetensors, ONNX (.onnx) or C "
+                         "source (.c), not the hand-written JSON form; name another file",
+                         j->s.out);
+    if (strlen(j->s.out) >= sizeof j->out) {
+        cli_error("--out: the file name is too long");
+        return CLI_USAGE;
+    }
+    strcpy(j->out, j->s.out);
+    return CLI_OK;
+}
+
 /* Load, scale and check everything the run needs; fresh weights unless
  * --init. */
 static int prepare(job *j)
@@ -206,7 +256,17 @@ static int prepare(job *j)
     const settings *s = &j->s;
     int rc, explicit_net = s->net && !s->init;
     char prefix[64] = "";
-    if (cli_check_writable("--out", s->out) != 0 ||
+    const cli_file outs[] = {{"--out", j->out, 0, NULL},
+                             {"--log", s->log, 0, NULL},
+                             {"--report", s->report, 0, NULL},
+                             {"--checkpoint", s->checkpoint, 0, "--resume"}};
+    const cli_file ins[] = {{"--data", s->data, 1, NULL},
+                            {"--test", s->test, 1, NULL},
+                            {"--init", s->init, 0, NULL},
+                            {"--resume", s->resume, 0, NULL}};
+    if ((rc = choose_out(j)) != 0 || (rc = cli_paths_check(TRAIN_CMD, outs, 4, ins, 4)) != 0)
+        return rc;
+    if (cli_check_writable("--out", j->out) != 0 ||
         (s->log && cli_check_writable("--log", s->log) != 0) ||
         (s->checkpoint && cli_check_writable("--checkpoint", s->checkpoint) != 0) ||
         (s->report && cli_check_writable("--report", s->report) != 0))
@@ -386,7 +446,63 @@ static int write_report(const job *j, const bp_meta *meta)
     return cli_report_write(j->s.report, &r);
 }
 
-/* After training: say how it ended, save the model, write the log. */
+/* Whether every output of the network on the training data is finite: 1,
+ * 0, or -1 on an error (printed). */
+static int outputs_finite(const job *j)
+{
+    enum { CHUNK = 256 };
+    bp_net *net = j->net;
+    int I = bp_net_inputs(net), O = bp_net_outputs(net), lib, ok = 1;
+    size_t n = bp_dataset_rows(j->train);
+    float *x = malloc((size_t)CHUNK * (size_t)I * sizeof *x); /* (B, I) */
+    const float *y;                                           /* (B, O) */
+    if (!x) {
+        cli_error("out of memory");
+        return -1;
+    }
+    for (size_t first = 0; first < n && ok; first += CHUNK) {
+        int B = n - first < CHUNK ? (int)(n - first) : CHUNK;
+        if ((lib = bp_dataset_gather(j->train, NULL, first, B, x, NULL)) != 0 ||
+            (lib = bp_net_forward(net, B, x, &y)) != 0) {
+            cli_lib_error("checking the outputs", lib, net);
+            ok = -1;
+            break;
+        }
+        for (size_t k = 0; k < (size_t)B * (size_t)O; k++)
+            if (!isfinite(y[k])) {
+                ok = 0;
+                break;
+            }
+    }
+    free(x);
+    return ok;
+}
+
+/* What to try after a diverged run, on stderr. */
+static void divergence_hints(const job *j)
+{
+    char lr[32];
+    cli_error("training diverged: try a lower --lr (this run used %s)%s, or --clip 1; a "
+              "regression on targets of a large scale learns better with them rescaled",
+              cli_num(lr, j->opts.optim.lr),
+              j->s.standardize ? "" : ", --standardize for the inputs");
+}
+
+static int save_model(const job *j, const bp_meta *meta, bp_error *err)
+{
+    switch (out_format(j->out)) {
+    case OUT_ONNX:
+        return bp_onnx_save(j->out, j->net, meta, err);
+    case OUT_C:
+        return bp_export_c(j->out, j->net, meta, NULL, err);
+    default:
+        return bp_model_save(j->out, j->net, meta, err);
+    }
+}
+
+/* After training: say how it ended, check the weights, save the model,
+ * write the log. A diverged run exits 1: its weights are saved, marked,
+ * only when their outputs on the training data are finite. */
 static int finish(job *j)
 {
     const settings *s = &j->s;
@@ -394,7 +510,8 @@ static int finish(job *j)
     bp_meta *meta = NULL;
     bp_error err;
     cli_jtext final = {.len = 0};
-    int rc, saved = 0, logged = 0, reported = 0;
+    char note[160] = "";
+    int rc, saved = 0, logged = 0, reported = 0, finite;
     int lines = !s->quiet && !s->json;
 
     cli_progress_end(&j->ss.progress);
@@ -405,12 +522,29 @@ static int finish(job *j)
                      res->bad_layer);
         cli_error("training stopped at epoch %d, batch %ld: %s is not finite; the last good "
                   "weights are kept", res->bad_epoch, res->bad_batch, what);
+        snprintf(note, sizeof note, "the last good weights, before epoch %d, batch %ld, where "
+                 "training stopped on a non-finite value", res->bad_epoch, res->bad_batch);
+        j->diverged = 1;
+    } else if (res->epochs_run > 0 && isfinite(j->ss.first_loss) &&
+               !(res->last.train_loss <= 10.0 * j->ss.first_loss) &&
+               !(res->last.train_loss <= 1.0)) {
+        /* above 1 too: a run that starts near 0 may wander by ratios */
+        char a[32], b[32];
+        cli_error("the training loss ended at %s, far above the %s of the first batch",
+                  cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+        snprintf(note, sizeof note, "diverged: the training loss ended at %s, from %s",
+                 cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+        j->diverged = 1;
     } else if (lines && res->early_stopped) {
         printf("stopped early: no better val_loss for %ld epochs; keeping the weights of "
                "epoch %d\n", s->patience, res->best_epoch);
     } else if (lines && s->patience > 0 && res->best_epoch > 0) {
         printf("keeping the weights of epoch %d (the best val_loss)\n", res->best_epoch);
     }
+    if (j->diverged)
+        divergence_hints(j);
+    if ((finite = outputs_finite(j)) < 0)
+        return CLI_RUNTIME;
 
     if ((rc = train_final_figures(j, &final)) != 0)
         return rc;
@@ -418,24 +552,37 @@ static int finish(job *j)
         cli_error("out of memory");
         return CLI_RUNTIME;
     }
-    if ((rc = train_build_meta(j, &final, meta)) == 0) {
-        if (bp_model_save(s->out, j->net, meta, &err) != 0)
+    if ((rc = train_build_meta(j, &final, meta)) == 0 && note[0] &&
+        bp_meta_set(meta, "diverged", note) != 0) {
+        cli_error("out of memory");
+        rc = CLI_RUNTIME;
+    }
+    if (rc == 0) {
+        if (!finite)
+            cli_error("no model written: the network's outputs on the training data are not "
+                      "finite");
+        else if (save_model(j, meta, &err) != 0)
             cli_error("%s", err.message);
         else
             saved = 1;
         logged = s->log && cli_progress_write_csv(&j->ss.progress, s->log) == 0;
         reported = s->report && write_report(j, meta) == 0;
         if (s->json) {
-            train_print_json(j, saved ? s->out : NULL, logged ? s->log : NULL);
+            train_print_json(j, saved ? j->out : NULL, logged ? s->log : NULL);
         } else if (lines) {
-            if (saved)
-                printf("model written to %s\n", s->out);
+            if (saved && j->diverged)
+                printf("the %s were written to %s; they are not a trained model\n",
+                       res->nonfinite ? "last good weights" : "diverged weights", j->out);
+            else if (saved)
+                printf("model written to %s\n", j->out);
             if (logged)
                 printf("log written to %s\n", s->log);
             if (reported)
                 printf("report written to %s\n", s->report);
+            if (j->interrupted && s->checkpoint)
+                printf("checkpoint written to %s\n", s->checkpoint);
         }
-        rc = saved && (logged || !s->log) && (reported || !s->report) && !res->nonfinite
+        rc = saved && (logged || !s->log) && (reported || !s->report) && !j->diverged
                  ? CLI_OK
                  : CLI_RUNTIME;
     }
@@ -447,6 +594,7 @@ int cmd_train(int argc, char **argv)
 {
     job *j = calloc(1, sizeof *j);
     bp_train_state *resume = NULL;
+    bp_meta *ckpt_meta = NULL;
     bp_error err;
     int rc, lib;
     if (!j) {
@@ -477,6 +625,18 @@ int cmd_train(int argc, char **argv)
     if (!j->s.quiet && !j->s.json)
         print_header(j);
     j->opts.resume = resume;
+    j->ss.first_loss = NAN;
+    /* what a checkpoint keeps so that it can be used as a model */
+    if (j->s.checkpoint && cli_dist_rank() == 0) {
+        if (!(ckpt_meta = bp_meta_create())) {
+            cli_error("out of memory");
+            rc = CLI_RUNTIME;
+            goto done;
+        }
+        if ((rc = train_build_meta(j, NULL, ckpt_meta)) != 0)
+            goto done;
+        j->ss.meta = ckpt_meta;
+    }
     cli_interrupt_catch();
     lib = bp_train(j->net, j->train, NULL, &j->opts, &j->res, &err);
     cli_interrupt_restore();
@@ -491,11 +651,13 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if (cli_interrupted()) {
-        cli_error("interrupted after epoch %d, batch %ld%s%s; no model written",
-                  j->ss.at_epoch, j->ss.at_batch,
-                  j->s.checkpoint ? "; checkpoint written to " : "",
-                  j->s.checkpoint ? j->s.checkpoint : "");
-        rc = CLI_INTERRUPTED;
+        /* the model as it stands, the log so far (and the checkpoint, which
+         * the library wrote on the stop) */
+        j->interrupted = 1;
+        cli_error("interrupted at epoch %d of %ld, batch %ld of %ld", j->ss.at_epoch,
+                  j->s.epochs, j->ss.at_batch, j->ss.batches);
+        rc = cli_dist_rank() == 0 ? finish(j) : CLI_OK;
+        rc = rc == CLI_OK ? CLI_INTERRUPTED : rc;
         goto done;
     }
     rc = cli_dist_rank() == 0 ? finish(j) : j->res.nonfinite ? CLI_RUNTIME : CLI_OK;
@@ -508,6 +670,7 @@ done:
     bp_dataset_free(j->train);
     cli_model_free(&j->init);
     bp_train_state_free(resume);
+    bp_meta_free(ckpt_meta);
     free(j);
     return rc;
 }

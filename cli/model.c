@@ -16,7 +16,12 @@ int cli_model_load(const char *path, cli_model *m)
         cli_error("no model file given");
         return CLI_USAGE;
     }
-    if (!(m->net = bp_model_load(path, &m->meta, &err))) {
+    /* a checkpoint serves as the model it would have saved */
+    if (bp_checkpoint_is(path))
+        m->net = bp_checkpoint_load_model(path, &m->meta, &err);
+    else
+        m->net = bp_model_load(path, &m->meta, &err);
+    if (!m->net) {
         cli_error("%s", err.message);
         return CLI_RUNTIME;
     }

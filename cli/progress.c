@@ -341,7 +341,7 @@ int cli_outfile_open(cli_outfile *o, const char *path)
     memcpy(o->tmp, path, n);
     memcpy(o->tmp + n, ".tmp", sizeof ".tmp");
     if (!(o->f = fopen(o->tmp, "w"))) {
-        cli_error("%s: cannot write: %s", o->tmp, strerror(errno));
+        cli_error("%s: cannot write: %s", o->path, strerror(errno));
         free(o->tmp);
         o->tmp = NULL;
         return CLI_RUNTIME;
@@ -360,11 +360,11 @@ int cli_outfile_commit(cli_outfile *o)
         err = errno ? errno : EIO;
     o->f = NULL;
     if (err) {
-        cli_error("%s: write failed: %s", o->tmp, strerror(err));
+        cli_error("%s: write failed: %s", o->path, strerror(err));
         remove(o->tmp);
         rc = CLI_RUNTIME;
     } else if (rename(o->tmp, o->path) != 0) {
-        cli_error("%s: cannot rename %s over it: %s", o->path, o->tmp, strerror(errno));
+        cli_error("%s: cannot write: %s", o->path, strerror(errno));
         remove(o->tmp);
         rc = CLI_RUNTIME;
     }

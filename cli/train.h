@@ -27,6 +27,7 @@ typedef struct settings {
     bp_schedule_kind schedule;
     int init_scheme; /* a bp_init, or -1 for the default */
     int nesterov, no_shuffle, standardize, json, quiet;
+    int out_set;           /* --out given; else out is the first free model name */
     /* given explicitly */
     int lr_set, momentum_set, weight_decay_set, gamma_set, step_size_set, scale_set;
 } settings;
@@ -59,6 +60,9 @@ typedef struct session {
     const char *checkpoint; /* --checkpoint */
     int at_epoch;         /* the last batch run */
     long at_batch;
+    long batches;         /* batches in an epoch */
+    double first_loss;    /* the loss of the run's first batch (NAN before it) */
+    const bp_meta *meta;  /* what a checkpoint keeps for use as a model */
 } session;
 
 /* Everything one run holds. */
@@ -73,6 +77,9 @@ typedef struct job {
     bp_train_opts opts;
     bp_train_result res;
     session ss;
+    int interrupted;       /* SIGINT or SIGTERM stopped the run */
+    int diverged;          /* the loss ended far above its start, or went non-finite */
+    char out[4096];        /* where the model goes: --out, or the first free name */
 } job;
 
 /* The figures of the weights being saved, as JSON, into out: those of the

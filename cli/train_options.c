@@ -16,9 +16,11 @@ static const cli_help HELP = {
     "the figures of every epoch and save the model (safetensors, with the loss,\n"
     "input scaling, settings and final figures in its metadata).",
     NULL,
-    "Exit status: 0 on success; 1 on a runtime error, or when a non-finite loss or\n"
-    "gradient stopped training (the last good weights are saved); 2 on bad usage;\n"
-    "130 when Ctrl-C stopped it after a batch (no model is written then).",
+    "Exit status: 0 on success; 1 on a runtime error, or when training diverged (a\n"
+    "non-finite loss or gradient: the last good weights are saved when their\n"
+    "outputs are finite, marked so); 2 on bad usage; 130 when Ctrl-C or SIGTERM\n"
+    "stopped it after a batch (the model so far, the log and any checkpoint are\n"
+    "written).",
     "  backprop train --data spiral:100:3 --optimizer adam --epochs 200 --val-split 0.2 \\\n"
     "      --patience 20 --out spiral.safetensors --log spiral.csv\n"
     "  backprop train --data fashion-mnist --test fashion-mnist:test --out model.safetensors \\\n"
@@ -187,8 +189,11 @@ int train_parse_options(int argc, char **argv, settings *s)
          .help = "parts per batch with --deterministic", .def = "12"},
 
         CLI_HEADING("Output"),
-        {"out", CLI_OPT_STRING, "MODEL", &s->out, .help = "where to save the model",
-         .def = "model.safetensors"},
+        {"out", CLI_OPT_STRING, "MODEL", &s->out, .given = &s->out_set,
+         .help = "where to save the model; .onnx writes ONNX, .c C source, any other name but "
+                 ".json safetensors",
+         .def = "model.safetensors, or model-2.safetensors, ... when it exists: an earlier "
+                "model is never replaced unnamed"},
         {"log", CLI_OPT_STRING, "FILE.csv", &s->log,
          .help = "write the figures of every epoch as CSV; epochs shorter than 20 us are timed "
                  "in groups: the group's last row holds its mean seconds and samples/s, the "
@@ -210,7 +215,7 @@ int train_parse_options(int argc, char **argv, settings *s)
          .help = "save it every N optimizer steps instead", .def = "0, per epoch"},
         {"resume", CLI_OPT_STRING, "FILE", &s->resume,
          .help = "go on from a checkpoint, bit for bit as if never stopped; give the same "
-                 "options as the run that wrote it",
+                 "options as the run that wrote it, but --epochs may differ",
          .def = "none"},
         {0}};
     int rc;

@@ -88,7 +88,13 @@ int train_final_figures(job *j, cli_jtext *out)
     bp_error err;
     out->len = 0;
     out->over = 0;
-    if (res->nonfinite && (res->bad_batch > 1 || res->epochs_run == 0)) {
+    /* Stopped inside an epoch: on a non-finite value, or interrupted. */
+    int inside = res->nonfinite ? res->bad_batch > 1 || res->epochs_run == 0
+                                : j->interrupted && (j->ss.at_batch < j->ss.batches ||
+                                                     res->epochs_run == 0);
+    int at_epoch = res->nonfinite ? res->bad_epoch : j->ss.at_epoch;
+    long at_batch = res->nonfinite ? res->bad_batch : j->ss.at_batch;
+    if (inside) {
         cli_epoch m = {.epoch = 0};
         double acc;
         if (bp_evaluate(j->net, j->train, j->loss, &m.loss, &acc, &err) != 0 ||
@@ -100,8 +106,7 @@ int train_final_figures(job *j, cli_jtext *out)
         m.accuracy = acc;
         m.has = (acc >= 0.0 ? CLI_HAS_ACC : 0u) | (j->test ? CLI_HAS_TEST : 0u) |
                 (j->test && m.test_accuracy >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
-        cli_jt_add(out, "{\"stopped_epoch\": %d, \"stopped_batch\": %ld", res->bad_epoch,
-                   res->bad_batch);
+        cli_jt_add(out, "{\"stopped_epoch\": %d, \"stopped_batch\": %ld", at_epoch, at_batch);
         cli_jt_epoch(out, &m);
         cli_jt_add(out, "}");
     } else if (res->epochs_run > 0) {
@@ -115,12 +120,15 @@ int train_final_figures(job *j, cli_jtext *out)
     return CLI_OK;
 }
 
-/* What the run leaves in the model file besides the weights. */
+/* What the run leaves in the model file besides the weights; final NULL:
+ * what a checkpoint keeps, before any epoch is done. */
 int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
 {
     const settings *s = &j->s;
     char num[32];
     int I = bp_dataset_inputs(j->train), rc;
+    /* the epochs done: one cut short by a signal does not count */
+    int cut = j->interrupted && j->ss.at_batch < j->ss.batches && j->res.epochs_run > 0;
     if ((rc = put(meta, "loss", bp_loss_name(j->loss))) != 0)
         return rc;
     if (bp_meta_set_scaling(meta, I, j->scale, j->scale + I) != 0) {
@@ -131,8 +139,15 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
     if ((rc = put_settings(meta, &j->opts.optim, &j->opts.schedule)) != 0 ||
         (rc = put(meta, "seed", num)) != 0 ||
         (rc = put_long(meta, "batch", s->batch)) != 0 ||
-        (rc = put_long(meta, "epochs", j->res.epochs_run)) != 0)
+        (final && (rc = put_long(meta, "epochs", j->res.epochs_run - (cut ? 1 : 0))) != 0))
         return rc;
+    if (final && j->interrupted) {
+        char at[128];
+        snprintf(at, sizeof at, "epoch %d of %ld, batch %ld of %ld", j->ss.at_epoch,
+                 j->s.epochs, j->ss.at_batch, j->ss.batches);
+        if ((rc = put(meta, "interrupted", at)) != 0)
+            return rc;
+    }
     if ((s->no_shuffle && (rc = put(meta, "shuffle", "false")) != 0) ||
         (s->val_split > 0.0 && (rc = put(meta, "val_split", cli_num(num, s->val_split))) != 0) ||
         (s->patience > 0 && (rc = put_long(meta, "patience", s->patience)) != 0) ||
@@ -144,7 +159,7 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
         return rc;
     if ((rc = put(meta, "data", bp_dataset_describe(j->train))) != 0 ||
         (j->test && (rc = put(meta, "test_data", bp_dataset_describe(j->test))) != 0) ||
-        (final->len > 0 && (rc = put_json(meta, "final_metrics", final)) != 0))
+        (final && final->len > 0 && (rc = put_json(meta, "final_metrics", final)) != 0))
         return rc;
     return put(meta, "created_by", "backprop train");
 }
@@ -162,11 +177,16 @@ void train_print_json(const job *j, const char *model, const char *log)
         printf(", \"log\": ");
         cli_json_string(stdout, log);
     }
-    if (res->nonfinite) {
+    if (j->interrupted) {
+        printf(", \"stopped\": \"interrupted\", \"stopped_epoch\": %d, \"stopped_batch\": %ld",
+               j->ss.at_epoch, j->ss.at_batch);
+    } else if (res->nonfinite) {
         printf(", \"stopped\": \"nonfinite\", \"stopped_epoch\": %d, \"stopped_batch\": %ld",
                res->bad_epoch, res->bad_batch);
         if (res->bad_layer >= 0)
             printf(", \"stopped_layer\": %d", res->bad_layer);
+    } else if (j->diverged) {
+        printf(", \"stopped\": \"diverged\"");
     } else if (res->early_stopped) {
         printf(", \"stopped\": \"early\"");
     }

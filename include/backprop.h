@@ -833,6 +833,18 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
  * the file and the field); bp_train checks that the state fits the run.
  */
 int bp_train_state_save(const char *path, const bp_train_state *state, bp_error *err);
+typedef struct bp_meta bp_meta; /* a model's metadata: see "Saving and loading" */
+/* The same, keeping a model's metadata (meta may be NULL) in the header as
+ * "model.KEY" entries, so that the checkpoint can be used as that model. */
+int bp_train_state_save_meta(const char *path, const bp_train_state *state, const bp_meta *meta,
+                             bp_error *err);
+/* Whether path is a checkpoint: its header opens with the format entry. 0
+ * also when it cannot be read. */
+int bp_checkpoint_is(const char *path);
+/* A checkpoint's weights where the run stood ("params", not "best") as a
+ * new network; *meta (may be NULL) receives the model metadata saved with
+ * it and "checkpoint": "epoch E, batch B" (B batches done in epoch E). */
+bp_net *bp_checkpoint_load_model(const char *path, bp_meta **meta, bp_error *err);
 bp_train_state *bp_train_state_load(const char *path, bp_error *err);
 void bp_train_state_free(bp_train_state *state);
 /* The position: the epoch in progress (1-based), the batches done in it,

@@ -80,7 +80,43 @@ static size_t tensor_entry(char *h, size_t cap, size_t *pos, const char *name, c
     return offset + count * width;
 }
 
+/* "model.KEY": value entries of meta, each after a comma, at h + *pos. */
+static int put_model_meta(char *h, size_t cap, size_t *pos, const bp_meta *meta)
+{
+    for (int i = 0; i < bp_meta_count(meta); i++) {
+        const char *k = bp_meta_key(meta, i);
+        size_t kn = bp__json_quote(k, NULL, 0), vn = bp__json_quote(bp_meta_value(meta, i), NULL, 0);
+        if (*pos + kn + vn + 16 >= cap)
+            return -1;
+        memcpy(h + *pos, ",\"model.", 8);
+        *pos += 8;
+        bp__json_quote(k, h + *pos, cap - *pos);
+        memmove(h + *pos, h + *pos + 1, kn - 1); /* drop the key's opening quote */
+        *pos += kn - 1;
+        h[(*pos)++] = ':';
+        bp__json_quote(bp_meta_value(meta, i), h + *pos, cap - *pos);
+        *pos += vn;
+    }
+    return 0;
+}
+
+/* The bytes put_model_meta needs. */
+static size_t model_meta_size(const bp_meta *meta)
+{
+    size_t n = 0;
+    for (int i = 0; i < bp_meta_count(meta); i++)
+        n += bp__json_quote(bp_meta_key(meta, i), NULL, 0) +
+             bp__json_quote(bp_meta_value(meta, i), NULL, 0) + 16;
+    return n;
+}
+
 int bp_train_state_save(const char *path, const bp_train_state *s, bp_error *err)
+{
+    return bp_train_state_save_meta(path, s, NULL, err);
+}
+
+int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp_meta *meta,
+                             bp_error *err)
 {
     bp__atomic a;
     char *h = NULL, spec_json[8];
@@ -94,7 +130,7 @@ int bp_train_state_save(const char *path, const bp_train_state *s, bp_error *err
     if (P > SIZE_MAX / 8 / 4 || s->n_rows > SIZE_MAX / 16)
         return bp__error_set(err, BP_EOVERFLOW, "checkpoint of %zu parameters is too large", P);
     quoted = bp__json_quote(s->spec, spec_json, 0);
-    cap = HEADER_CAP + quoted;
+    cap = HEADER_CAP + quoted + model_meta_size(meta);
     if (!(h = bp__malloc(cap)))
         return bp__error_set(err, BP_ENOMEM, "out of memory writing %s", path);
     n = snprintf(h, cap, "{\"__metadata__\":{\"format\":\"" FORMAT "\",\"version\":\"" VERSION
@@ -106,7 +142,7 @@ int bp_train_state_save(const char *path, const bp_train_state *s, bp_error *err
                  ",\"epoch\":\"%d\",\"batch\":\"%ld\",\"step\":\"%ld\",\"optim_steps\":\"%ld\","
                  "\"since_best\":\"%d\",\"best_epoch\":\"%d\",\"lsum\":\"%a\",\"asum\":\"%a\","
                  "\"norm\":\"%a\",\"best_val_loss\":\"%a\",\"rng\":\"%016llx %016llx %016llx "
-                 "%016llx\",\"rng_spare\":\"%a\",\"rng_has_spare\":\"%d\"}",
+                 "%016llx\",\"rng_spare\":\"%a\",\"rng_has_spare\":\"%d\"",
                  s->epoch, s->batch, s->step, s->optim_steps, s->since_best, s->best_epoch,
                  s->lsum, s->asum, s->norm, s->best_val_loss,
                  (unsigned long long)s->rng.s[0], (unsigned long long)s->rng.s[1],
@@ -117,6 +153,11 @@ int bp_train_state_save(const char *path, const bp_train_state *s, bp_error *err
         goto done;
     }
     pos += (size_t)n;
+    if (put_model_meta(h, cap, &pos, meta) != 0) {
+        rc = bp__error_set(err, BP_EOVERFLOW, "checkpoint header for %s is too large", path);
+        goto done;
+    }
+    h[pos++] = '}';
     off = tensor_entry(h, cap, &pos, "params", "F32", P, 4, off);
     for (int k = 0; k < s->blocks; k++) {
         char name[32];
@@ -472,4 +513,104 @@ long bp_train_state_batch(const bp_train_state *s)
 long bp_train_state_steps(const bp_train_state *s)
 {
     return s ? s->step : 0;
+}
+
+/* ---- a checkpoint as a model */
+
+int bp_checkpoint_is(const char *path)
+{
+    static const char head[] = "{\"__metadata__\":{\"format\":\"" FORMAT "\"";
+    unsigned char buf[8 + sizeof head];
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    size_t got;
+    if (!f)
+        return 0;
+    got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    return got == sizeof buf - 1 && memcmp(buf + 8, head, sizeof head - 1) == 0;
+}
+
+/* The "model.KEY" entries of path's __metadata__ into a new *meta. */
+static int read_model_meta(const char *path, bp_meta **meta, bp_error *err)
+{
+    char *data = NULL, msg[200];
+    size_t len = 0;
+    uint64_t hlen = 0;
+    bp__json *root = NULL;
+    const bp__json *md;
+    int rc = 0, code;
+    if ((rc = bp__read_file(path, MAX_BYTES, &data, &len, err)) != 0)
+        return rc;
+    for (int i = 0; i < 8 && len >= 8; i++)
+        hlen |= (uint64_t)(unsigned char)data[i] << (8 * i);
+    if (len < 8 || hlen > len - 8 ||
+        !(root = bp__json_parse(data + 8, (size_t)hlen, msg, sizeof msg, &code)) ||
+        !(md = bp__json_get(root, "__metadata__")) || md->type != BP__JSON_OBJECT) {
+        rc = bp__error_set(err, BP_EFORMAT, "%s: not a checkpoint", path);
+        goto done;
+    }
+    if (!(*meta = bp_meta_create())) {
+        rc = bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+        goto done;
+    }
+    for (size_t i = 0; i < md->n; i++) {
+        const bp__json *v = &md->items[i];
+        if (strncmp(md->keys[i], "model.", 6) != 0)
+            continue;
+        if (v->type != BP__JSON_STRING) {
+            rc = bp__error_set(err, BP_EFORMAT, "%s: __metadata__.%.60s: expected a string, "
+                               "found %s", path, md->keys[i], bp__json_type_name(v->type));
+            goto done;
+        }
+        if (bp_meta_set(*meta, md->keys[i] + 6, v->string) != 0) {
+            rc = bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+            goto done;
+        }
+    }
+done:
+    if (rc != 0) {
+        bp_meta_free(*meta);
+        *meta = NULL;
+    }
+    bp__json_free(root);
+    bp__free(data);
+    return rc;
+}
+
+bp_net *bp_checkpoint_load_model(const char *path, bp_meta **meta, bp_error *err)
+{
+    bp_train_state *s = bp_train_state_load(path, err);
+    bp_meta *m = NULL;
+    bp_net *net = NULL;
+    char at[64];
+    if (meta)
+        *meta = NULL;
+    if (!s)
+        return NULL;
+    if (!(net = bp_net_parse(s->spec, err)))
+        goto fail;
+    if (bp_net_param_count(net) != s->P) {
+        bp__error_set(err, BP_EFORMAT, "%s: the network %s has %zu parameters; the checkpoint "
+                      "holds %zu", path, s->spec, bp_net_param_count(net), s->P);
+        goto fail;
+    }
+    memcpy(bp_net_params(net), s->params, s->P * sizeof(float));
+    if (read_model_meta(path, &m, err) != 0)
+        goto fail;
+    snprintf(at, sizeof at, "epoch %d, batch %ld", s->epoch, s->batch);
+    if (bp_meta_set(m, "checkpoint", at) != 0) {
+        bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+        goto fail;
+    }
+    bp_train_state_free(s);
+    if (meta)
+        *meta = m;
+    else
+        bp_meta_free(m);
+    return net;
+fail:
+    bp_meta_free(m);
+    bp_net_free(net);
+    bp_train_state_free(s);
+    return NULL;
 }

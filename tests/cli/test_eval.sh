@@ -52,7 +52,7 @@ expect_rc 0 "xor --loss mse"
 cmp -s "$TMP/out" "$TMP/saved" && fail "xor: --loss mse changed nothing"
 
 # A regression model: no accuracy.
-run "$BP" train --data "$TMP/reg.csv" --epochs 3 --quiet --out "$TMP/reg.safetensors"
+run "$BP" train --data "$TMP/reg.csv" --epochs 3 --lr 0.005 --quiet --out "$TMP/reg.safetensors"
 expect_rc 0 "train regression"
 run "$BP" eval --model "$TMP/reg.safetensors" --data "$TMP/reg.csv"
 expect_rc 0 "regression"

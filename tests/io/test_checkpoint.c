@@ -4,7 +4,8 @@
  * very end) and resumed from its file ends with weights bit for bit equal
  * to an uninterrupted run's; a loaded state re-saves to the same bytes;
  * broken files are refused with the file and the field named; a state
- * that does not fit the run is refused; every allocation of a load failing
+ * that does not fit the run is refused; a checkpoint loads as a model with
+ * the metadata saved beside it; every allocation of a load failing
  * in turn gives BP_ENOMEM and leaks nothing.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -184,6 +185,60 @@ static void test_resave_same_bytes(void **state)
     free(y);
 }
 
+/* A checkpoint as a model: the weights where the run stood, the metadata
+ * saved with it (escapes kept) and the position; a model file is not a
+ * checkpoint. */
+static void test_as_model(void **state)
+{
+    const char *a = tu_path("plain.ckpt"), *b = tu_path("meta.ckpt"), *m = tu_path("m.safetensors");
+    const char *odd = "a \"quoted\" \\ value\nover two lines";
+    char spec[128];
+    bp_error err;
+    bp_train_state *s;
+    bp_meta *meta = bp_meta_create(), *got = NULL, *got_a = NULL;
+    bp_net *na, *nb;
+    (void)state;
+    assert_non_null(meta);
+    make_checkpoint(a, 17);
+    s = bp_train_state_load(a, &err);
+    assert_non_null(s);
+    TU_ASSERT_OK(bp_meta_set(meta, "loss", "cce"));
+    TU_ASSERT_OK(bp_meta_set(meta, "odd \"key\"", odd));
+    TU_ASSERT_OK(bp_train_state_save_meta(b, s, meta, &err));
+    bp_train_state_free(s);
+    assert_int_equal(bp_checkpoint_is(a), 1);
+    assert_int_equal(bp_checkpoint_is(b), 1);
+    assert_int_equal(bp_checkpoint_is(tu_path("none.ckpt")), 0);
+    /* the state still loads with the model's entries beside it */
+    s = bp_train_state_load(b, &err);
+    assert_non_null(s);
+    assert_int_equal(bp_train_state_steps(s), 17);
+    bp_train_state_free(s);
+
+    na = bp_checkpoint_load_model(a, &got_a, &err);
+    nb = bp_checkpoint_load_model(b, &got, &err);
+    assert_non_null(na);
+    assert_non_null(nb);
+    bp_net_spec(nb, spec, sizeof spec);
+    assert_string_equal(spec, "2,8:tanh,6:relu,3:softmax");
+    assert_int_equal(bp_net_param_count(na), bp_net_param_count(nb));
+    assert_memory_equal(bp_net_params(na), bp_net_params(nb),
+                        bp_net_param_count(na) * sizeof(float));
+    /* 11 steps an epoch: step 17 is 6 batches into epoch 2 */
+    assert_string_equal(bp_meta_get(got, "checkpoint"), "epoch 2, batch 6");
+    assert_string_equal(bp_meta_get(got, "loss"), "cce");
+    assert_string_equal(bp_meta_get(got, "odd \"key\""), odd);
+    assert_int_equal(bp_meta_count(got), 3);
+    assert_int_equal(bp_meta_count(got_a), 1);
+    TU_ASSERT_OK(bp_model_save(m, nb, got, &err));
+    assert_int_equal(bp_checkpoint_is(m), 0);
+    bp_meta_free(meta);
+    bp_meta_free(got);
+    bp_meta_free(got_a);
+    bp_net_free(na);
+    bp_net_free(nb);
+}
+
 static void expect_refused(const char *path, const char *piece)
 {
     bp_error err;
@@ -349,6 +404,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_bit_for_bit),
         cmocka_unit_test(test_resave_same_bytes),
+        cmocka_unit_test(test_as_model),
         cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_misfit_refused),
         cmocka_unit_test(test_load_allocation_failures),
