@@ -895,8 +895,9 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
  * What a model scores on a data set, computed in double. A classification
  * loss (cce, bce) gives classification figures, any other loss regression
  * figures (as bp_evaluate gives an accuracy). The predicted class is the one
- * bp_accuracy takes: with one output, class 1 when y >= 0.5 (and the true
- * class 1 when t >= 0.5); with O > 1 outputs the argmax of y, against the
+ * bp_accuracy takes: with one output, class 1 when y >= 0.5 (y >= 0 under
+ * bce on an identity output layer, whose outputs are logits), and the true
+ * class 1 when t >= 0.5; with O > 1 outputs the argmax of y, against the
  * class index (T == 1) or the argmax of the target row (T == O).
  */
 typedef struct bp_class_metrics {

@@ -77,14 +77,16 @@ static int check_finite(const float *y, int B, int O, size_t first_row, bp_error
     return 0;
 }
 
-/* True and predicted class of each row into the confusion matrix (C, C). */
-static int confusion_add(size_t *cm, int C, int B, int O, const float *y, const float *t, int T)
+/* True and predicted class of each row into the confusion matrix (C, C);
+ * one output is class 1 from `cut` on (0.5, or 0 for logits). */
+static int confusion_add(size_t *cm, int C, int B, int O, float cut, const float *y,
+                         const float *t, int T)
 {
     for (int b = 0; b < B; b++) {
         const float *yr = y + (size_t)b * (size_t)O, *tr = t + (size_t)b * (size_t)T;
         int py = 0, pt = 0;
         if (O == 1) {
-            py = yr[0] >= 0.5f;
+            py = yr[0] >= cut;
             pt = tr[0] >= 0.5f;
         } else {
             for (int k = 1; k < O; k++)
@@ -213,6 +215,9 @@ int bp_metrics_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, bp_metr
     else if ((rc = reg_init(&acc, T, err)) != 0)
         goto done;
 
+    /* bce on an identity output layer reads its outputs as logits. */
+    bp_layer_desc last = bp_net_layer(net, bp_net_layers(net) - 1);
+    float cut = loss == BP_LOSS_BCE && last.act == BP_ACT_IDENTITY ? 0.0f : 0.5f;
     bp_net_set_dropout(net, 0.0, NULL);
     double lsum = 0.0;
     for (size_t s = 0; s < n; s += (size_t)rows) {
@@ -227,7 +232,7 @@ int bp_metrics_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, bp_metr
         if ((rc = check_finite(out, b, O, s, err)) != 0)
             goto done;
         if (C > 0) {
-            if ((rc = confusion_add(m->confusion, C, b, O, out, tb, T)) != 0) {
+            if ((rc = confusion_add(m->confusion, C, b, O, cut, out, tb, T)) != 0) {
                 bp__error_set(err, rc, "a class label of data rows %zu to %zu is outside 0..%d",
                               s + 1, s + (size_t)b, C - 1);
                 goto done;

@@ -89,29 +89,35 @@ static void test_three_classes(void **state)
     bp_net_free(net);
 }
 
-/* One output with bce: two classes, y >= 0.5 is class 1.
- * Predicted 1 1 0 0 0 against true 1 0 0 1 1: confusion [2 1; 2 1]. */
+/* One output with bce: two classes. After a sigmoid, class 1 from 0.5 on:
+ * logits 2.2 0 -1.4 -2.2 -0.04 are predicted 1 1 0 0 0 against true
+ * 1 0 0 1 1: confusion [1 1; 2 1], accuracy 2/5, class 1's precision 1/2
+ * and recall 1/3. After an identity layer the outputs are the logits
+ * themselves and class 1 starts at 0: the same matrix. */
 static void test_binary(void **state)
 {
-    static const float x[5] = {0.9f, 0.5f, 0.2f, 0.1f, 0.49f}, t[5] = {1, 0, 0, 1, 1};
+    static const float x[5] = {2.2f, 0.0f, -1.4f, -2.2f, -0.04f}, t[5] = {1, 0, 0, 1, 1};
+    static const size_t want[4] = {1, 1, 2, 1};
+    static const char *const specs[2] = {"1,1:sigmoid:nobias", "1,1:identity:nobias"};
     size_t cm[4];
     bp_class_metrics pc[2];
     bp_metrics m;
     bp_error err;
     (void)state;
-    bp_net *net = pass_through("1,1:identity:nobias", 1);
     bp_dataset *ds = arrays(5, 1, 1, x, t, 0);
-    assert_int_equal(bp_metrics_classes(net, BP_LOSS_BCE), 2);
-    bp_metrics_init(&m, cm, pc, 2);
-    TU_ASSERT_OK(bp_metrics_evaluate(net, ds, BP_LOSS_BCE, &m, &err));
-    static const size_t want[4] = {1, 1, 2, 1};
-    for (int k = 0; k < 4; k++)
-        assert_int_equal(cm[k], want[k]);
-    TU_ASSERT_CLOSE(m.accuracy, 0.4, 1e-15, 0.0);
-    TU_ASSERT_CLOSE(pc[1].precision, 0.5, 1e-15, 0.0);
-    TU_ASSERT_CLOSE(pc[1].recall, 1.0 / 3, 1e-15, 0.0);
+    for (int s = 0; s < 2; s++) {
+        bp_net *net = pass_through(specs[s], 1);
+        assert_int_equal(bp_metrics_classes(net, BP_LOSS_BCE), 2);
+        bp_metrics_init(&m, cm, pc, 2);
+        TU_ASSERT_OK(bp_metrics_evaluate(net, ds, BP_LOSS_BCE, &m, &err));
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(cm[k], want[k]);
+        TU_ASSERT_CLOSE(m.accuracy, 0.4, 1e-15, 0.0);
+        TU_ASSERT_CLOSE(pc[1].precision, 0.5, 1e-15, 0.0);
+        TU_ASSERT_CLOSE(pc[1].recall, 1.0 / 3, 1e-15, 0.0);
+        bp_net_free(net);
+    }
     bp_dataset_free(ds);
-    bp_net_free(net);
 }
 
 /* Zero divisions give 0. Confusion of 4 classes [2 0 1 0; 0 0 0 0; 0 0 0 0;
