@@ -1,9 +1,10 @@
 /*
- * cmd_eval.c - `backprop eval`: the loss and accuracy of a saved model over
- * every row of a data set (bp_evaluate), with the model's input scaling
- * applied to the data first.
+ * cmd_eval.c - `backprop eval`: the loss and metrics of a saved model over
+ * every row of a data set (bp_metrics_evaluate, printed by metrics.c), with
+ * the model's input scaling applied to the data first.
  */
 #include "cli.h"
+#include "metrics.h"
 #include "model.h"
 #include "progress.h"
 
@@ -13,9 +14,13 @@ static const char *const CMD = "eval";
 
 static const cli_help HELP = {
     "eval", "backprop eval --model MODEL --data SPEC [OPTIONS]",
-    "Measure a model's loss, and its accuracy when the data are class labels or\n"
-    "the loss is a classification loss, over every row of a data set. The\n"
-    "model's input scaling (saved by backprop train) is applied to the data.",
+    "Measure a model over every row of a data set: its loss and, for a\n"
+    "classification loss (cce, bce), the accuracy, each class's precision,\n"
+    "recall, F1 and support, their macro averages and the confusion matrix\n"
+    "(rows: true class; the table and matrix up to 20 classes, all in --json);\n"
+    "for any other loss MAE, RMSE and R^2. The model's input scaling (saved by\n"
+    "backprop train) is applied to the data. A non-finite output or loss is\n"
+    "an error (exit 1).",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop eval --model model.safetensors --data fashion-mnist:test\n"
     "  backprop eval --model examples/lesson.json --data examples/lesson-data.csv\n"
@@ -29,8 +34,6 @@ int cmd_eval(int argc, char **argv)
     cli_model m = {NULL, NULL};
     bp_dataset *ds = NULL;
     bp_loss loss;
-    bp_error err;
-    double value, accuracy;
 
     const cli_opt opts[] = {
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
@@ -43,7 +46,11 @@ int cmd_eval(int argc, char **argv)
         {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets",
          .def = "1, the draw backprop train trains on with its default seed"},
         {"json", CLI_OPT_FLAG, NULL, &json,
-         .help = "print {\"loss\": ..., \"accuracy\": ..., \"n\": ...}", .def = "off"},
+         .help = "print one JSON object: loss, n, task (\"classification\" or "
+                 "\"regression\"), then mae, rmse, r2, or accuracy, macro_precision, "
+                 "macro_recall, macro_f1, classes (each {class, name, precision, recall, f1, "
+                 "support}) and confusion (rows: true class)",
+         .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
         return rc < 0 ? CLI_OK : rc;
@@ -58,26 +65,7 @@ int cmd_eval(int argc, char **argv)
     rc = CLI_RUNTIME;
     if (!(ds = cli_data_load(data_spec, seed)) || cli_model_scale(&m, ds) != 0)
         goto done;
-    if (bp_evaluate(m.net, ds, loss, &value, &accuracy, &err) != 0) {
-        cli_error("%s", err.message);
-        goto done;
-    }
-    size_t n = bp_dataset_rows(ds);
-    if (json) {
-        printf("{\"loss\": ");
-        cli_json_number(stdout, value);
-        if (accuracy >= 0.0) {
-            printf(", \"accuracy\": ");
-            cli_json_number(stdout, accuracy);
-        }
-        printf(", \"n\": %zu}\n", n);
-    } else {
-        printf("loss %.8g", value); /* 8 digits: exact for the lessons' 49.890625 */
-        if (accuracy >= 0.0)
-            printf("  accuracy %.2f%%", 100.0 * accuracy);
-        printf("  n %zu\n", n);
-    }
-    rc = CLI_OK;
+    rc = cli_metrics_run(stdout, m.net, ds, loss, json);
 done:
     bp_dataset_free(ds);
     cli_model_free(&m);

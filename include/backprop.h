@@ -909,6 +909,79 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
                 double *accuracy, bp_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* Evaluation metrics                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What a model scores on a data set, computed in double. A classification
+ * loss (cce, bce) gives classification figures, any other loss regression
+ * figures (as bp_evaluate gives an accuracy). The predicted class is the one
+ * bp_accuracy takes: with one output, class 1 when y >= 0.5 (y >= 0 under
+ * bce on an identity output layer, whose outputs are logits), and the true
+ * class 1 when t >= 0.5; with O > 1 outputs the argmax of y, against the
+ * class index (T == 1) or the argmax of the target row (T == O).
+ */
+typedef struct bp_class_metrics {
+    double precision;  /* TP / (TP + FP); 0 when the class was never predicted */
+    double recall;     /* TP / (TP + FN); 0 when the class has no rows */
+    double f1;         /* 2 TP / (2 TP + FP + FN); 0 when that is 0/0 */
+    size_t support;    /* rows whose true class is this one: TP + FN */
+} bp_class_metrics;
+/* Zero division gives 0, as scikit-learn's zero_division default does
+ * (without its warning). */
+
+typedef struct bp_metrics {
+    /* Set by the caller (bp_metrics_init sets them all). */
+    double target_mean;   /* regression figures on value * target_scale + */
+    double target_scale;  /* target_mean, outputs and targets alike: the
+                             target's original units; 0 and 1: as they are */
+    int capacity;                /* classes the two buffers below hold */
+    size_t *confusion;           /* (capacity, capacity) caller's storage */
+    bp_class_metrics *per_class; /* (capacity) caller's storage */
+
+    /* Filled by bp_metrics_evaluate. */
+    size_t n;        /* rows */
+    double loss;     /* mean loss, as bp_evaluate reports it */
+    int classes;     /* C > 0: classification, the figures below; 0: regression */
+    /* Regression, over every target column of every row: mean absolute
+     * error, root mean squared error and R^2 = 1 - SS_res / SS_tot, where
+     * SS_tot sums each column's squared deviations from that column's mean
+     * (scikit-learn's r2_score; for several columns its variance_weighted
+     * form). A constant target (SS_tot = 0) gives R^2 = 1 when the
+     * predictions are exact, else 0, as scikit-learn's force_finite does. */
+    double mae, rmse, r2;
+    /* Classification: confusion[i * C + j] counts rows of true class i
+     * predicted as j (row stride C = classes, not capacity); per_class[k]
+     * for each of the C classes; accuracy = trace / n; macro averages are
+     * plain means over the classes that occur among the true or the
+     * predicted classes (scikit-learn's default labels). */
+    double accuracy, macro_precision, macro_recall, macro_f1;
+} bp_metrics;
+
+/* Defaults: no unscaling (mean 0, scale 1) and the caller's buffers. */
+void bp_metrics_init(bp_metrics *m, size_t *confusion, bp_class_metrics *per_class,
+                     int capacity);
+
+/* The classes C the metrics of net under loss need room for: O for a
+ * classification loss on O > 1 outputs, 2 on one output, 0 for regression. */
+int bp_metrics_classes(const bp_net *net, bp_loss loss);
+
+/* Run net over every row of ds (in batches; dropout off) and fill m. The
+ * data are checked as bp_evaluate checks them. BP_EINVAL when m's capacity
+ * is below bp_metrics_classes; BP_ENONFINITE, naming the row and output,
+ * when an output or the loss is not finite (m is then incomplete). */
+int bp_metrics_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, bp_metrics *m,
+                        bp_error *err);
+
+/* The figures from a confusion matrix m->confusion of m->classes classes
+ * (row stride classes): per_class, accuracy, the macro averages and n. */
+int bp_metrics_from_confusion(bp_metrics *m);
+
+/* Regression figures of predictions y against targets t, both (rows, T),
+ * with m's unscaling, into m->mae, rmse, r2 and n (classes set to 0). */
+int bp_metrics_regression(bp_metrics *m, size_t rows, int T, const float *y, const float *t);
+
+/* ------------------------------------------------------------------------ */
 /* Model files                                                               */
 /* ------------------------------------------------------------------------ */
 

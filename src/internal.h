@@ -105,6 +105,9 @@ static inline uint32_t bp__nonfinite_bits(float v)
  * last group's time per epoch: about BP_TIMED_SECONDS of them, 1 when an
  * epoch takes that long, at most 4096. */
 int bp__timed_group(double per_epoch);
+/* The check bp_evaluate makes of data against a network and loss (widths,
+ * class labels, rows), for the other evaluations. */
+int bp__evaluate_check(const bp_net *net, const bp_dataset *ds, bp_loss loss, bp_error *err);
 
 /* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
  * parameters there, and with finite, sets it to 1 when every parameter

@@ -653,3 +653,8 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
         *accuracy = a;
     return rc;
 }
+
+int bp__evaluate_check(const bp_net *net, const bp_dataset *ds, bp_loss loss, bp_error *err)
+{
+    return check_data(net, ds, "evaluation", loss, err);
+}

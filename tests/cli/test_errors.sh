@@ -89,6 +89,8 @@ printf '{"net": "2,1", "weights": [[[1, "a"]]]}' >str.json
 printf '{"net": "2,1", "weights": [[[1, 2, 3]]]}' >shape.json
 printf '{"net": "2,1"}' >noweights.json
 printf '{"net": "2,1", "weights": [[[1, 2]]], "note": "x"}' >extra.json
+printf '{"net": "2,1:identity:nobias", "weights": [[[1e30, 1e30]]]}' >huge.json
+printf 'a,b,y\n1e30,1e30,1\n' >big.csv
 
 # The valid files are valid: otherwise the rows below prove nothing.
 run "$BP" info --model good.safetensors
