@@ -163,6 +163,22 @@ expect_rc 0 "linear --lr --json"
 has '"weights": [[-0.14, 1.72, 0.58]]' "json: the weights after the step as the lesson prints them"
 has '"output": [5.04], "error": [5.04], "loss_value": 25.4016}' "json: after the step"
 
+# The lesson's second weights (hidden node 1 [1, 1.5], output [1, 1.5]):
+# h = [3, 4.5], y = 9.75, dL/dy = 13.5; after a step of 0.01 the weights
+# 0.595 and 0.8925, y = 0.595 x 1.785 + 0.8925 x 2.6775 = 3.45174375 and
+# the loss 0.45174375^2 = 0.2040724156..., each printed as in decimal.
+run "$BP" explain --net "$NET" --weights '2,1;1,1.5/1,1.5' --input 0,3 --target 3 --lr 0.01
+expect_rc 0 "second weights"
+has "h[1] = relu(z = 1 x 0 + 1.5 x 3 = 4.5) = 4.5" "second weights h[1]"
+has "y[0] = relu(z = 1 x 3 + 1.5 x 4.5 = 9.75) = 9.75" "second weights y[0]"
+has "loss: mse = 45.5625" "second weights loss"
+has "dL/d x[1] = 1 x 13.5 x 1 + 1.5 x 20.25 x 1 = 43.875" "second weights dL/dx[1]"
+near "w[0][1][1]: 1.5 - 0.01 x 60.75 = " 0.8925 "second weights: 0.8925"
+near "w[1][0][0]: 1 - 0.01 x 40.5 = " 0.595 "second weights: 0.595"
+near "y[0] = " 3.45174375 "second weights prediction"
+near "error " 0.45174375 "second weights error"
+near "loss: mse = " 0.20407242 "second weights loss after"
+
 # A decimal input is taken as given, in double: 2 x 0.1 + 1 x 0.3 = 0.5 and
 # 1 x 0.1 + 2 x 0.3 = 0.7, not the floats' 0.50000001 and 0.70000005.
 run "$BP" explain --net 2,2:relu:nobias,1:relu:nobias --weights '2,1;1,2/1,1' --input 0.1,0.3 --target 3
