@@ -1,16 +1,19 @@
 /*
  * cmd_explain.c - `backprop explain`: one sample through a small network,
  * forward and backward, with every slope written as the product of its
- * three factors (bp_explain_sample), and with --lr one plain step of
- * gradient descent (bp_net_gradient, then bp_gd_step) and what it changed.
- * Weights come from a model file, from --weights or from a seeded He-normal
- * initialisation. Everything is computed before anything is printed; the
- * network then holds its weights from before the step again, so the
- * breakdown shows the weights it explains.
+ * three factors (bp_explain_sample_d), and with --lr one plain step of
+ * gradient descent and what it changed. Weights come from a model file,
+ * from --weights or from a seeded He-normal initialisation. Every figure is
+ * computed in double from the network's float weights and the sample as
+ * given (the step too: w - lr x slope, then the forward pass again), and
+ * shown as the shortest decimal that reads back as the same float, so that
+ * 1 - 0.01 x 42 shows as 0.58, as the lessons print it.
  */
 #include "cli.h"
 #include "model.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,16 +53,62 @@ static void node_name(char *buf, size_t size, int l, int L)
         snprintf(buf, size, "h%d", l + 1);
 }
 
+/* A figure computed in double, as the shortest decimal that reads back as
+ * the float nearest it, and of those the one nearest the double (so 0.3936
+ * squared shows as 0.15492096, where the float's own shortest form is
+ * 0.15492097); outside float's range, as the shortest that reads back as
+ * the double. buf holds 32 bytes. */
+static const char *fig(char *buf, double v)
+{
+    double a = fabs(v);
+    float f = (float)v;
+    if (!isfinite(v) || a > FLT_MAX || (a != 0.0 && a < FLT_MIN))
+        return cli_num(buf, v);
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, 32, "%.*g", p, v);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    const char *e = strchr(buf, 'e');
+    if (e && e[1] == '+') { /* 1e+02 reads better as 100 */
+        int exponent = atoi(e + 2);
+        if (exponent < 9)
+            snprintf(buf, 32, "%.*g", exponent + 1, v);
+    }
+    return buf;
+}
+
+/* The same as a JSON number, and an array of them. */
+static void json_fig(double v)
+{
+    char buf[32];
+    if (isfinite(v))
+        fputs(fig(buf, v), stdout);
+    else
+        cli_json_number(stdout, v);
+}
+
+static void json_figs(const double *v, int n)
+{
+    putchar('[');
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", stdout);
+        json_fig(v[i]);
+    }
+    putchar(']');
+}
+
 static int num_width(double v)
 {
     char buf[32];
-    return snprintf(buf, sizeof buf, "%g", v);
+    return (int)strlen(fig(buf, v));
 }
 
 /* A factor of a product: negative numbers in parentheses. */
 static const char *factor(char *buf, size_t size, double v)
 {
-    snprintf(buf, size, v < 0 ? "(%g)" : "%g", v);
+    char num[32];
+    snprintf(buf, size, v < 0 ? "(%s)" : "%s", fig(num, v));
     return buf;
 }
 
@@ -67,18 +116,18 @@ static const char *factor(char *buf, size_t size, double v)
 static void print_forward(bp_net *net, const bp_explain *ex, const double *raw, const float *t,
                           int T)
 {
-    char in[16], out[16];
+    char in[16], out[16], n1[32], n2[32];
     const bp_explain_layer *E0 = &ex->layers[0];
     printf("Forward pass\n");
     if (raw) {
         printf("  given:");
         for (int i = 0; i < E0->inputs; i++)
-            printf("  %g", raw[i]);
+            printf("  %s", fig(n1, raw[i]));
         printf("\n  the model's input scaling: x = (given - shift) x mul\n");
     }
     printf("  input:");
     for (int i = 0; i < E0->inputs; i++)
-        printf("  x[%d] = %g", i, E0->input[i]);
+        printf("  x[%d] = %s", i, fig(n1, E0->input[i]));
     printf("\n");
     for (int l = 0; l < ex->n_layers; l++) {
         const bp_explain_layer *E = &ex->layers[l];
@@ -100,13 +149,13 @@ static void print_forward(bp_net *net, const bp_explain *ex, const double *raw, 
                     printf(" + %s", factor(f1, sizeof f1, (double)b[o]));
                 printf(" = ");
             }
-            printf("%g) = %g\n", E->z[o], E->value[o]);
+            printf("%s) = %s\n", fig(n1, E->z[o]), fig(n2, E->value[o]));
         }
     }
     printf("  target:");
     for (int k = 0; k < T; k++)
-        printf(T == 1 && ex->layers[ex->n_layers - 1].outputs > 1 ? "  class %g" : "  %g",
-               (double)t[k]);
+        printf(T == 1 && ex->layers[ex->n_layers - 1].outputs > 1 ? "  class %s" : "  %s",
+               cli_fnum(n1, t[k]));
     printf("\n");
 }
 
@@ -116,7 +165,7 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
     const float *w = bp_net_weight(net, l), *b = bp_net_bias(net, l);
     const char *dname = E->combined ? "dL/dz" : "dL/dnode";
     const int last = l == ex->n_layers - 1;
-    char in[16], out[16], label[48], f1[32], f2[32], f3[32];
+    char in[16], out[16], label[48], f1[32], f2[32], f3[32], n1[32], n2[32], n3[32], n4[32];
     int I = E->inputs, O = E->outputs, lw, ww = 1, sw = 1;
     node_name(in, sizeof in, l - 1, ex->n_layers);
     node_name(out, sizeof out, l, ex->n_layers);
@@ -127,7 +176,7 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
                "    dL/dz, the loss's slope for the node's input z, and act' is taken as 1\n");
     if (last)
         for (int o = 0; o < O; o++)
-            printf("    %s %s[%d] = %g\n", dname, out, o, E->dnode[o]);
+            printf("    %s %s[%d] = %s\n", dname, out, o, fig(n1, E->dnode[o]));
     else
         printf("    dL/dnode of each %s[o] is the node slope found above\n", out);
     /* column widths: labels, weights, slopes */
@@ -146,14 +195,16 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
         for (int i = 0; i < I; i++) {
             size_t k = (size_t)o * (size_t)I + (size_t)i;
             snprintf(label, sizeof label, "w[%d][%d][%d]", l, o, i);
-            printf("    %-*s = %*g   slope %-*g = value %g x %s %g x act' %g\n", lw, label, ww,
-                   (double)w[k], sw, E->grad_w[k], E->input[i], dname, E->dnode[o], E->dact[o]);
+            printf("    %-*s = %*s   slope %-*s = value %s x %s %s x act' %s\n", lw, label, ww,
+                   cli_fnum(n1, w[k]), sw, fig(n2, E->grad_w[k]), fig(n3, E->input[i]), dname,
+                   fig(n4, E->dnode[o]), fig(f1, E->dact[o]));
         }
     }
     for (int o = 0; b && E->grad_b && o < O; o++) {
         snprintf(label, sizeof label, "b[%d][%d]", l, o);
-        printf("    %-*s = %*g   slope %-*g = 1 x %s %g x act' %g\n", lw, label, ww,
-               (double)b[o], sw, E->grad_b[o], dname, E->dnode[o], E->dact[o]);
+        printf("    %-*s = %*s   slope %-*s = 1 x %s %s x act' %s\n", lw, label, ww,
+               cli_fnum(n1, b[o]), sw, fig(n2, E->grad_b[o]), dname, fig(n3, E->dnode[o]),
+               fig(n4, E->dact[o]));
     }
     /* The slope of each node feeding this layer: the sum over the weights
      * that leave it. */
@@ -166,20 +217,20 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
                        factor(f2, sizeof f2, E->dnode[o]), factor(f3, sizeof f3, E->dact[o]));
             printf(" = ");
         }
-        printf("%g\n", E->dinput[i]);
+        printf("%s\n", fig(n1, E->dinput[i]));
     }
 }
 
-/* One step of plain gradient descent on the sample: the parameter block
- * before and after it, the gradient it used, and the prediction and loss
- * after it. */
+/* One step of plain gradient descent on the sample, in double: the
+ * parameter block before it (the network's floats), the gradient (the
+ * breakdown's slopes), the block after it (before - lr x slope) and the
+ * breakdown of the sample through the weights after it. */
 typedef struct explain_step {
     double lr;
-    float *before; /* (P) parameter block before the step */
-    float *grad;   /* (P) gradient block the step used */
-    float *after;  /* (P) parameter block after the step */
-    float *out;    /* (O) prediction after the step */
-    double loss;   /* loss after the step */
+    double *before; /* (P) parameter block before the step */
+    double *grad;   /* (P) gradient block the step used */
+    double *after;  /* (P) parameter block after the step */
+    bp_explain *ex; /* the sample through the weights after the step */
 } explain_step;
 
 static void step_free(explain_step *s)
@@ -187,51 +238,7 @@ static void step_free(explain_step *s)
     free(s->before);
     free(s->grad);
     free(s->after);
-    free(s->out);
-}
-
-/* Take the step on the network through the library (bp_net_gradient on the
- * one sample, bp_gd_step, then bp_net_forward and bp_net_evaluate for the
- * new prediction and loss), record it in s, and put the weights from before
- * the step back. Returns 0 or CLI_RUNTIME (printed). */
-static int take_step(bp_net *net, bp_loss loss, const float *x, const float *t, int T,
-                     explain_step *s)
-{
-    size_t bytes = bp_net_param_count(net) * sizeof(float);
-    int O = bp_net_outputs(net), lib_rc, rc = CLI_RUNTIME;
-    float *params = bp_net_params(net);
-    const float *y;
-    double value;
-
-    s->before = malloc(bytes);
-    s->grad = malloc(bytes);
-    s->after = malloc(bytes);
-    s->out = malloc((size_t)O * sizeof *s->out);
-    if (!s->before || !s->grad || !s->after || !s->out) {
-        cli_error("out of memory");
-        return CLI_RUNTIME;
-    }
-    memcpy(s->before, params, bytes);
-    if ((lib_rc = bp_net_gradient(net, loss, 1, x, t, T, &value)) != 0) {
-        rc = cli_lib_error("the gradient for the step", lib_rc, net);
-        goto restore;
-    }
-    memcpy(s->grad, bp_net_grads(net), bytes);
-    if ((lib_rc = bp_gd_step(net, s->lr)) != 0) {
-        rc = cli_lib_error("the gradient-descent step", lib_rc, net);
-        goto restore;
-    }
-    memcpy(s->after, params, bytes);
-    if ((lib_rc = bp_net_evaluate(net, loss, 1, x, t, T, &s->loss, NULL)) != 0 ||
-        (lib_rc = bp_net_forward(net, 1, x, &y)) != 0) {
-        rc = cli_lib_error("the prediction after the step", lib_rc, net);
-        goto restore;
-    }
-    memcpy(s->out, y, (size_t)O * sizeof *s->out);
-    rc = CLI_OK;
-restore:
-    memcpy(params, s->before, bytes);
-    return rc;
+    bp_explain_free(s->ex);
 }
 
 /* Where layer l's weights and bias start inside the parameter block. */
@@ -245,31 +252,54 @@ static size_t bias_offset(bp_net *net, int l)
     return (size_t)(bp_net_bias(net, l) - bp_net_params(net));
 }
 
-/* A float as a factor of a product: negative numbers in parentheses. */
-static const char *ffactor(char *buf, size_t size, float v)
+/* Take the step from the breakdown ex and run the sample x through the
+ * weights after it. Returns 0 or CLI_RUNTIME (printed). */
+static int take_step(bp_net *net, bp_loss loss, const bp_explain *ex, const double *x,
+                     const float *t, int T, explain_step *s)
 {
-    char num[32];
-    snprintf(buf, size, v < 0 ? "(%s)" : "%s", cli_fnum(num, v));
-    return buf;
+    size_t P = bp_net_param_count(net);
+    const float *params = bp_net_params(net);
+    int lib_rc;
+
+    s->before = malloc(P * sizeof *s->before);
+    s->grad = calloc(P, sizeof *s->grad);
+    s->after = malloc(P * sizeof *s->after);
+    if (!s->before || !s->grad || !s->after) {
+        cli_error("out of memory");
+        return CLI_RUNTIME;
+    }
+    for (int l = 0; l < ex->n_layers; l++) {
+        const bp_explain_layer *E = &ex->layers[l];
+        size_t w = weight_offset(net, l), n = (size_t)E->outputs * (size_t)E->inputs;
+        memcpy(s->grad + w, E->grad_w, n * sizeof *s->grad);
+        if (E->grad_b && bp_net_bias(net, l))
+            memcpy(s->grad + bias_offset(net, l), E->grad_b,
+                   (size_t)E->outputs * sizeof *s->grad);
+    }
+    for (size_t k = 0; k < P; k++) {
+        s->before[k] = (double)params[k];
+        s->after[k] = s->before[k] - s->lr * s->grad[k];
+    }
+    if ((lib_rc = bp_explain_sample_d(net, s->after, loss, x, t, T, &s->ex)) != 0)
+        return cli_lib_error("the prediction after the step", lib_rc, net);
+    return CLI_OK;
 }
 
-/* One line of the step: "LABEL: before - lr x slope = after". The figures
- * are the floats the network holds, each in the shortest form that reads
- * back as the same float. */
+/* One line of the step: "LABEL: before - lr x slope = after". */
 static void print_step_entry(const char *label, int lw, const char *lr, const explain_step *s,
                              size_t k)
 {
     char before[32], slope[40], after[32];
-    printf("    %-*s: %s - %s x %s = %s\n", lw, label, cli_fnum(before, s->before[k]), lr,
-           ffactor(slope, sizeof slope, s->grad[k]), cli_fnum(after, s->after[k]));
+    printf("    %-*s: %s - %s x %s = %s\n", lw, label, fig(before, s->before[k]), lr,
+           factor(slope, sizeof slope, s->grad[k]), fig(after, s->after[k]));
 }
 
 static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
                             const explain_step *s, const float *t, int T)
 {
     const int L = bp_net_layers(net), O = bp_net_outputs(net);
-    const bp_explain_layer *last = &ex->layers[L - 1];
-    char lr[32], label[48], out[16];
+    const bp_explain_layer *last = &ex->layers[L - 1], *now = &s->ex->layers[L - 1];
+    char lr[32], label[48], out[16], n1[32], n2[32], n3[32], n4[32];
 
     cli_num(lr, s->lr);
     printf("\nOne step of gradient descent, learning rate %s: every weight moves against\n"
@@ -293,14 +323,16 @@ static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
     printf("After the step\n");
     node_name(out, sizeof out, L - 1, L);
     for (int o = 0; o < O; o++) {
-        printf("  %s[%d] = %g (was %g)", out, o, (double)s->out[o], last->value[o]);
+        printf("  %s[%d] = %s (was %s)", out, o, fig(n1, now->value[o]), fig(n2, last->value[o]));
         if (T == O)
-            printf(", target %g, error %g", (double)t[o], (double)s->out[o] - (double)t[o]);
+            printf(", target %s, error %s", cli_fnum(n3, t[o]),
+                   fig(n4, now->value[o] - (double)t[o]));
         printf("\n");
     }
     if (T != O)
-        printf("  target: class %g\n", (double)t[0]);
-    printf("  loss: %s = %g (was %g)\n", bp_loss_name(loss), s->loss, ex->loss);
+        printf("  target: class %s\n", cli_fnum(n1, t[0]));
+    printf("  loss: %s = %s (was %s)\n", bp_loss_name(loss), fig(n1, s->ex->loss),
+           fig(n2, ex->loss));
 }
 
 /* The step's block entries for layer l, as JSON fields. */
@@ -311,21 +343,21 @@ static void print_step_layer_json(bp_net *net, const explain_step *s, int l)
     printf("%s\n    {\"layer\": %d, \"grad_w\": [", l ? "," : "", l);
     for (int o = 0; o < O; o++) {
         fputs(o ? ", " : "", stdout);
-        cli_json_farray(stdout, s->grad + w + (size_t)o * (size_t)I, I);
+        json_figs(s->grad + w + (size_t)o * (size_t)I, I);
     }
     printf("], \"weights\": [");
     for (int o = 0; o < O; o++) {
         fputs(o ? ", " : "", stdout);
-        cli_json_farray(stdout, s->after + w + (size_t)o * (size_t)I, I);
+        json_figs(s->after + w + (size_t)o * (size_t)I, I);
     }
     printf("],\n     \"grad_b\": ");
     if (bp_net_bias(net, l))
-        cli_json_farray(stdout, s->grad + bias_offset(net, l), O);
+        json_figs(s->grad + bias_offset(net, l), O);
     else
         printf("null");
     printf(", \"bias\": ");
     if (bp_net_bias(net, l))
-        cli_json_farray(stdout, s->after + bias_offset(net, l), O);
+        json_figs(s->after + bias_offset(net, l), O);
     else
         printf("null");
     printf("}");
@@ -334,23 +366,24 @@ static void print_step_layer_json(bp_net *net, const explain_step *s, int l)
 static void print_step_json(bp_net *net, const explain_step *s, const float *t, int T)
 {
     int L = bp_net_layers(net), O = bp_net_outputs(net);
+    const double *y = s->ex->layers[L - 1].value;
     printf(",\n \"step\": {\"lr\": ");
     cli_json_number(stdout, s->lr);
     printf(", \"layers\": [");
     for (int l = 0; l < L; l++)
         print_step_layer_json(net, s, l);
     printf("],\n  \"output\": ");
-    cli_json_farray(stdout, s->out, O);
+    json_figs(y, O);
     if (T == O) {
         printf(", \"error\": [");
         for (int o = 0; o < O; o++) {
             fputs(o ? ", " : "", stdout);
-            cli_json_number(stdout, (double)s->out[o] - (double)t[o]);
+            json_fig(y[o] - (double)t[o]);
         }
         printf("]");
     }
     printf(", \"loss_value\": ");
-    cli_json_number(stdout, s->loss);
+    json_fig(s->ex->loss);
     printf("}");
 }
 
@@ -368,7 +401,7 @@ typedef struct explain_case {
 static void print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
                        const explain_step *step)
 {
-    char spec[512];
+    char spec[512], n1[32];
     bp_net_spec(net, spec, sizeof spec);
     if (c->model)
         printf("model: %s\n", c->model);
@@ -379,8 +412,8 @@ static void print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
            "(act'). A node's own slope is the sum, over the weights that leave it, of\n"
            "weight x dL/dnode x act' of the node each one feeds.\n\n");
     print_forward(net, ex, c->scaled ? c->raw : NULL, c->t, c->T);
-    printf("  loss: %s = %g\n\nBackward pass, from the output back\n", bp_loss_name(c->loss),
-           ex->loss);
+    printf("  loss: %s = %s\n\nBackward pass, from the output back\n", bp_loss_name(c->loss),
+           fig(n1, ex->loss));
     for (int l = ex->n_layers - 1; l >= 0; l--)
         print_layer_backward(net, ex, l);
     if (step)
@@ -400,11 +433,11 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
     else
         printf("null");
     printf(", \"loss\": \"%s\", \"input\": ", bp_loss_name(c->loss));
-    cli_json_array(stdout, c->raw, bp_net_inputs(net));
+    json_figs(c->raw, bp_net_inputs(net));
     printf(", \"scaled\": %s, \"target\": ", c->scaled ? "true" : "false");
     cli_json_farray(stdout, c->t, c->T);
     printf(", \"loss_value\": ");
-    cli_json_number(stdout, ex->loss);
+    json_fig(ex->loss);
     printf(", \"layers\": [");
     for (int l = 0; l < ex->n_layers; l++) {
         const bp_explain_layer *E = &ex->layers[l];
@@ -412,15 +445,15 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
         int I = E->inputs, O = E->outputs;
         printf("%s\n  {\"layer\": %d, \"activation\": \"%s\", \"combined\": %s,\n   \"input\": ",
                l ? "," : "", l, bp_act_name(E->act), E->combined ? "true" : "false");
-        cli_json_array(stdout, E->input, I);
+        json_figs(E->input, I);
         printf(", \"z\": ");
-        cli_json_array(stdout, E->z, O);
+        json_figs(E->z, O);
         printf(", \"value\": ");
-        cli_json_array(stdout, E->value, O);
+        json_figs(E->value, O);
         printf(",\n   \"dnode\": ");
-        cli_json_array(stdout, E->dnode, O);
+        json_figs(E->dnode, O);
         printf(", \"dact\": ");
-        cli_json_array(stdout, E->dact, O);
+        json_figs(E->dact, O);
         printf(",\n   \"weights\": [");
         for (int o = 0; o < O; o++) {
             fputs(o ? ", " : "", stdout);
@@ -429,7 +462,7 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
         printf("], \"grad_w\": [");
         for (int o = 0; o < O; o++) {
             fputs(o ? ", " : "", stdout);
-            cli_json_array(stdout, E->grad_w + (size_t)o * (size_t)I, I);
+            json_figs(E->grad_w + (size_t)o * (size_t)I, I);
         }
         printf("],\n   \"bias\": ");
         if (b)
@@ -438,11 +471,11 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
             printf("null");
         printf(", \"grad_b\": ");
         if (E->grad_b)
-            cli_json_array(stdout, E->grad_b, O);
+            json_figs(E->grad_b, O);
         else
             printf("null");
         printf(", \"dinput\": ");
-        cli_json_array(stdout, E->dinput, I);
+        json_figs(E->dinput, I);
         printf("}");
     }
     printf("\n]");
@@ -522,10 +555,10 @@ int cmd_explain(int argc, char **argv)
     cli_model m = {NULL, NULL};
     bp_net *net = NULL;
     bp_loss loss;
-    double *xd = NULL;
+    double *xd = NULL, *xs = NULL;
     float *x = NULL, *t = NULL;
     bp_explain *ex = NULL;
-    explain_step step = {0.0, NULL, NULL, NULL, NULL, 0.0};
+    explain_step step = {0.0, NULL, NULL, NULL, NULL};
 
     const cli_opt opts[] = {
         {"net", CLI_OPT_STRING, "SPEC", &spec, .help = "the network, e.g. 2,2:relu:nobias,1:relu:nobias"},
@@ -609,7 +642,7 @@ int cmd_explain(int argc, char **argv)
     if ((rc = read_targets(target, net, loss, &t, &T)) != 0)
         goto done;
     rc = CLI_RUNTIME;
-    if (!(x = malloc((size_t)n_in * sizeof *x))) {
+    if (!(x = malloc((size_t)n_in * sizeof *x)) || !(xs = malloc((size_t)n_in * sizeof *xs))) {
         cli_error("out of memory");
         goto done;
     }
@@ -617,13 +650,17 @@ int cmd_explain(int argc, char **argv)
         x[i] = (float)xd[i];
     if (model_path && scale_input(&m, n_in, x, &scaled) != 0)
         goto done;
-    int lib_rc = bp_explain_sample(net, loss, x, t, T, &ex);
+    /* The sample as given, in double; scaled by the library when the model
+     * says so. */
+    for (int i = 0; i < n_in; i++)
+        xs[i] = scaled ? (double)x[i] : xd[i];
+    int lib_rc = bp_explain_sample_d(net, NULL, loss, xs, t, T, &ex);
     if (lib_rc != 0) {
         rc = cli_lib_error("explain", lib_rc, net);
         goto done;
     }
     step.lr = lr;
-    if (lr > 0.0 && take_step(net, loss, x, t, T, &step) != 0)
+    if (lr > 0.0 && take_step(net, loss, ex, xs, t, T, &step) != 0)
         goto done;
 
     explain_case what = {model_path, loss, xd, scaled, t, T};
@@ -638,6 +675,7 @@ done:
     /* m.net is the network in both cases; m.meta is NULL for --net. */
     cli_model_free(&m);
     free(xd);
+    free(xs);
     free(x);
     free(t);
     return rc;

@@ -372,6 +372,12 @@ typedef struct bp_explain {
  * and freed with bp_explain_free. */
 int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
                       int T, bp_explain **out);
+/* The same with the sample x (I) in double and, when params is not NULL,
+ * the parameters taken from params (bp_net_param_count doubles, in the
+ * layout of bp_net_params) instead of the network's floats: so a step of
+ * gradient descent, w - lr * grad, can be followed in double throughout. */
+int bp_explain_sample_d(bp_net *net, const double *params, bp_loss loss, const double *x,
+                        const float *t, int T, bp_explain **out);
 void bp_explain_free(bp_explain *ex);
 
 /* ------------------------------------------------------------------------ */

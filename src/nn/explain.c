@@ -26,8 +26,14 @@ static void softmax_combine(int O, const double *a, double *d)
         d[k] = a[k] * (d[k] - dotp);
 }
 
-int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
-                      int T, bp_explain **out)
+/* The parameter at offset k: from p when given, else the network's float. */
+static double param_at(const float *params, const double *p, size_t k)
+{
+    return p ? p[k] : (double)params[k];
+}
+
+int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double *x,
+                        const float *t, int T, bp_explain **out)
 {
     int rc, n_layers;
     size_t total = 0, bytes, head;
@@ -81,11 +87,11 @@ int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
         E->dinput = dinput;
 
         for (int i = 0; i < L->I; i++)
-            input[i] = l == 0 ? (double)x[i] : layers[l - 1].value[i];
+            input[i] = l == 0 ? x[i] : layers[l - 1].value[i];
         for (int o = 0; o < L->O; o++) {
-            double acc = L->bias ? (double)params[L->b_off + (size_t)o] : 0.0;
+            double acc = L->bias ? param_at(params, p, L->b_off + (size_t)o) : 0.0;
             for (int i = 0; i < L->I; i++)
-                acc += (double)params[L->w_off + (size_t)o * (size_t)L->I + (size_t)i] * input[i];
+                acc += param_at(params, p, L->w_off + (size_t)o * (size_t)L->I + (size_t)i) * input[i];
             z[o] = acc;
         }
         if (L->act == BP_ACT_SOFTMAX)
@@ -119,7 +125,7 @@ int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
         for (int i = 0; i < L->I; i++) {
             double acc = 0.0;
             for (int o = 0; o < L->O; o++)
-                acc += (double)params[L->w_off + (size_t)o * (size_t)L->I + (size_t)i] *
+                acc += param_at(params, p, L->w_off + (size_t)o * (size_t)L->I + (size_t)i) *
                        E->dnode[o] * dact[o];
             dinput[i] = acc;
         }
@@ -132,6 +138,25 @@ int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
     }
     *out = ex;
     return 0;
+}
+
+int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t, int T,
+                      bp_explain **out)
+{
+    double *xd;
+    int rc, I;
+    if (!net || !x || !out)
+        return BP_EINVAL;
+    I = bp_net_inputs(net);
+    if (!(xd = bp__malloc((size_t)I * sizeof *xd))) {
+        bp__net_set_message(net, "explain: out of memory");
+        return BP_ENOMEM;
+    }
+    for (int i = 0; i < I; i++)
+        xd[i] = (double)x[i];
+    rc = bp_explain_sample_d(net, NULL, loss, xd, t, T, out);
+    bp__free(xd);
+    return rc;
 }
 
 void bp_explain_free(bp_explain *ex)

@@ -11,22 +11,17 @@ step_has() {
     grep -F -q -e "$1" "$TMP/step" || fail "$2: the step lacks '$1'"
 }
 # near PREFIX EXPECTED WHAT: in the step's part, the number right after
-# PREFIX equals EXPECTED to within 1e-6 (relative to max(1, |EXPECTED|)).
-# The network holds floats: lr becomes the float 0.0099999998, each product
-# and difference is rounded to float, and the tool prints the shortest
-# decimal that reads back as the float it holds. So 1 - 0.01 x 30 prints as
-# 0.70000005 (x86-64; a fused multiply-add may give another neighbour of
-# 0.7): the float nearest the exact result, not the decimal 0.7 itself.
+# PREFIX is printed as EXPECTED, exactly. The step is computed in double
+# from the network's floats and each figure shown as the shortest decimal
+# that reads back as the float nearest it: 1 - 0.01 x 30 is 0.7, as the
+# lessons print it, not the float step's 0.70000005.
 near() {
     sed -n '/^One step of gradient descent/,$p' "$TMP/out" >"$TMP/step"
     line=$(grep -F -e "$1" "$TMP/step" | head -n 1)
     [ -n "$line" ] || fail "$3: the step lacks '$1'"
     got=${line#*"$1"}
     got=${got%%[ ,]*}
-    awk -v g="$got" -v e="$2" 'BEGIN {
-        d = g - e; if (d < 0) d = -d; m = e < 0 ? -e : e; if (m < 1) m = 1
-        exit !(g ~ /^-?[0-9.]+(e-?[0-9]+)?$/ && d <= 1e-6 * m) }' ||
-        fail "$3: '$1' is followed by '$got', expected $2"
+    [ "$got" = "$2" ] || fail "$3: '$1' is followed by '$got', expected $2"
 }
 
 NET=2,2:relu:nobias,1:relu:nobias
@@ -163,6 +158,35 @@ near "w[0][0][2]: 1 - 0.01 x 42 = " 0.58 "linear weight 2"
 near "y[0] = " 5.04 "linear prediction"
 near "error " 5.04 "linear error"
 near "loss: mse = " 25.4016 "linear loss after"
+run "$BP" explain --net 3,1:identity:nobias --weights '0,2,1' --input 1,2,3 --target 0 --lr 0.01 --json
+expect_rc 0 "linear --lr --json"
+has '"weights": [[-0.14, 1.72, 0.58]]' "json: the weights after the step as the lesson prints them"
+has '"output": [5.04], "error": [5.04], "loss_value": 25.4016}' "json: after the step"
+
+# The lesson's second weights (hidden node 1 [1, 1.5], output [1, 1.5]):
+# h = [3, 4.5], y = 9.75, dL/dy = 13.5; after a step of 0.01 the weights
+# 0.595 and 0.8925, y = 0.595 x 1.785 + 0.8925 x 2.6775 = 3.45174375 and
+# the loss 0.45174375^2 = 0.2040724156..., each printed as in decimal.
+run "$BP" explain --net "$NET" --weights '2,1;1,1.5/1,1.5' --input 0,3 --target 3 --lr 0.01
+expect_rc 0 "second weights"
+has "h[1] = relu(z = 1 x 0 + 1.5 x 3 = 4.5) = 4.5" "second weights h[1]"
+has "y[0] = relu(z = 1 x 3 + 1.5 x 4.5 = 9.75) = 9.75" "second weights y[0]"
+has "loss: mse = 45.5625" "second weights loss"
+has "dL/d x[1] = 1 x 13.5 x 1 + 1.5 x 20.25 x 1 = 43.875" "second weights dL/dx[1]"
+near "w[0][1][1]: 1.5 - 0.01 x 60.75 = " 0.8925 "second weights: 0.8925"
+near "w[1][0][0]: 1 - 0.01 x 40.5 = " 0.595 "second weights: 0.595"
+near "y[0] = " 3.45174375 "second weights prediction"
+near "error " 0.45174375 "second weights error"
+near "loss: mse = " 0.20407242 "second weights loss after"
+
+# A decimal input is taken as given, in double: 2 x 0.1 + 1 x 0.3 = 0.5 and
+# 1 x 0.1 + 2 x 0.3 = 0.7, not the floats' 0.50000001 and 0.70000005.
+run "$BP" explain --net 2,2:relu:nobias,1:relu:nobias --weights '2,1;1,2/1,1' --input 0.1,0.3 --target 3
+expect_rc 0 "decimal input"
+has "h[0] = relu(z = 2 x 0.1 + 1 x 0.3 = 0.5) = 0.5" "decimal input h[0]"
+has "h[1] = relu(z = 1 x 0.1 + 2 x 0.3 = 0.7) = 0.7" "decimal input h[1]"
+has "y[0] = relu(z = 1 x 0.5 + 1 x 0.7 = 1.2) = 1.2" "decimal input y[0]"
+has "loss: mse = 3.24" "decimal input loss"
 
 # y = 1 x 3 + 2 x 4 = 11 for target 6: loss 25, dL/dy = 10, slopes 30 and
 # 40; weights 1 - 0.3 = 0.7 and 2 - 0.4 = 1.6; y = 2.1 + 6.4 = 8.5, error

@@ -369,12 +369,47 @@ static void test_slope_at_zero(void **state)
     check_at_zero("1,1:leaky_relu", 0.01);
 }
 
+/* In double, with the parameters given: the lesson's linear model after one
+ * step of rate 0.01, weights [0, 2, 1] - 0.01 x [14, 28, 42], input
+ * [1, 2, 3], target 0. The prediction is the double sum, as the lesson's
+ * NumPy computes it (5.04 to a few ulps), and the network's floats are not
+ * used. */
+static void test_double_params(void **state)
+{
+    const float w[3] = {9, 9, 9}, t = 0;
+    const double x[3] = {1, 2, 3};
+    double p[3];
+    bp_explain *ex = NULL;
+    (void)state;
+    bp_net *net = tu_net("3,1:identity:nobias");
+    TU_ASSERT_OK(bp_net_set_layer(net, 0, w, NULL));
+    p[0] = 0 - 0.01 * 14;
+    p[1] = 2 - 0.01 * 28;
+    p[2] = 1 - 0.01 * 42;
+    TU_ASSERT_OK(bp_explain_sample_d(net, p, BP_LOSS_MSE, x, &t, 1, &ex));
+    const double y = p[0] * 1 + p[1] * 2 + p[2] * 3;
+    TU_ASSERT_EXACT(ex->layers[0].value[0], y);
+    TU_ASSERT_EXACT(ex->loss, y * y);
+    TU_ASSERT_CLOSE(y, 5.04, 1e-15, 0.0);
+    TU_ASSERT_EXACT(ex->layers[0].grad_w[2], 3 * 2 * y);
+    bp_explain_free(ex);
+    /* Without params, the network's floats; x stays double: 0.1 is not
+     * the float 0.1f. */
+    const double xd[3] = {0.1, 0, 0};
+    TU_ASSERT_OK(bp_explain_sample_d(net, NULL, BP_LOSS_MSE, xd, &t, 1, &ex));
+    TU_ASSERT_EXACT(ex->layers[0].input[0], 0.1);
+    TU_ASSERT_EXACT(ex->layers[0].z[0], 9 * 0.1);
+    bp_explain_free(ex);
+    bp_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lesson_example),
         cmocka_unit_test(test_softmax_combined),
         cmocka_unit_test(test_slope_at_zero),
+        cmocka_unit_test(test_double_params),
         cmocka_unit_test(test_random_networks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
