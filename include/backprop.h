@@ -946,7 +946,8 @@ const char *bp_meta_value(const bp_meta *meta, int i);
 int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err);
 
 /*
- * Load a model: safetensors, or the JSON form for hand-written networks
+ * Load a model: safetensors (F32, F64, F16 or BF16 tensors; see
+ * bp_model_load_spec), or the JSON form for hand-written networks
  * (a file whose first non-blank byte is '{' or '['):
  *   {"net": "2,2:relu:nobias,1:relu:nobias",
  *    "weights": [[[2,1],[1,2]], [[1,1]]],      one [O][I] list per layer
@@ -956,6 +957,28 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
  * the field. *meta (may be NULL) receives the metadata, owned by the caller.
  */
 bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err);
+
+/*
+ * bp_model_load with the network spec given (NULL: as bp_model_load). A
+ * file that holds its own spec ("net" in the metadata, or the JSON form's
+ * "net") must hold the same network, or BP_EINVAL names both. A
+ * safetensors file without one, such as a PyTorch nn.Sequential's
+ * state_dict() saved with safetensors.torch.save_file, is read with it:
+ * its tensors must be named PREFIX N.weight ([O, I]) and PREFIX N.bias
+ * ([O]), one PREFIX for all, empty or ending in '.' ("0.weight",
+ * "net.2.bias", "layers.3.weight"), and the modules, in increasing N, are
+ * the spec's dense layers in order (activations hold no tensors, so
+ * "0.weight", "2.weight" are layers 0 and 1). Shapes are checked against
+ * the spec; a missing bias for a layer that has one, a bias for a layer
+ * without, or a tensor beyond the spec's layers is an error naming it.
+ * F64, F16 and BF16 tensors are converted to float32; an F64 value outside
+ * float range, or any non-finite value, is an error naming the tensor.
+ * *meta then receives the file's metadata plus "net", the spec. Without a
+ * spec, a file with none fails with "m.safetensors has no network spec (a
+ * plain PyTorch state dict?); give it with --net SPEC, e.g. --net
+ * 4,16:relu,3:identity", the example built from the tensors' shapes.
+ */
+bp_net *bp_model_load_spec(const char *path, const char *spec, bp_meta **meta, bp_error *err);
 
 /* The input scaling of a model, kept in its metadata under "scaling" as
  * {"shift": [...], "mul": [...]} with n values each, written so that every

@@ -77,7 +77,7 @@ safetensors shape.safetensors \
     "{$M,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors overflow.safetensors "{$M,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors dtype.safetensors \
-    "{$M,\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,8]},$B}" "$DATA"
+    "{$M,\"layers.0.weight\":{\"dtype\":\"I32\",\"shape\":[1,2],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors offsets.safetensors \
     "{$M,$W,\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,16]}}" "$DATA"
 safetensors nan.safetensors "{$M,$W,$B}" '\0\0\200\77\0\0\0\100\0\0\300\177'
