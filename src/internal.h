@@ -252,7 +252,8 @@ double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
 double bp__net_accuracy(const bp_net *net, bp_loss loss, int B, const float *y, const float *t,
                         int T);
 /* Whether the loss fuses with the output activation; whether some loss
- * fuses with it (the network then keeps its logits). */
+ * fuses with it and the network must keep its logits (not for identity,
+ * whose outputs are the logits). */
 int bp__loss_fuses(bp_loss loss, bp_act act);
 int bp__loss_fuses_any(bp_act act);
 /* Double-precision forms for the reference pass: loss of one row, and when

@@ -67,7 +67,9 @@ int bp__loss_fuses(bp_loss loss, bp_act act)
 
 int bp__loss_fuses_any(bp_act act)
 {
-    return bp__loss_fuses(BP_LOSS_CCE, act) || bp__loss_fuses(BP_LOSS_BCE, act);
+    /* an identity layer's outputs are its logits: nothing to keep */
+    return act != BP_ACT_IDENTITY &&
+           (bp__loss_fuses(BP_LOSS_CCE, act) || bp__loss_fuses(BP_LOSS_BCE, act));
 }
 
 /* Target of row b, output k: the value itself (T == O) or 1 for the

@@ -478,7 +478,9 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     if (!checked && (rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
         return rc;
     if (bp__loss_fuses(loss, L->act)) {
-        v = bp__loss_fused(loss, B, L->O, net->logits, t, T, net->class_weight, dz);
+        const float *z = L->act == BP_ACT_IDENTITY ? bp__acts_of(net, net->n_layers - 1)
+                                                   : net->logits; /* (B, O) */
+        v = bp__loss_fused(loss, B, L->O, z, t, T, net->class_weight, dz);
     } else {
         const float *a = bp__acts_of(net, net->n_layers - 1);
         v = bp__loss_values(loss, B, L->O, a, t, T, net->class_weight, dz);
