@@ -660,6 +660,14 @@ const char *bp_dataset_describe(const bp_dataset *ds);
  * no rows. */
 int bp_dataset_class_weights_balanced(const bp_dataset *ds, float *w, bp_error *err);
 
+/* Class weights from text "NAME=W,NAME=W,...": each NAME a class name
+ * (names[c], when names is not NULL and names[c] is not NULL) or a class
+ * number from 0, each W a number above 0; classes not named weigh 1, as in
+ * scikit-learn's dict form. w receives k weights. BP_EINVAL with err naming
+ * the entry for an unknown class or a bad weight. */
+int bp_class_weights_parse(const char *text, int k, const char *const *names, float *w,
+                           bp_error *err);
+
 /* Copy B samples into x (B, inputs), scaled, and t (B, target_cols): the rows
  * listed in `rows` (first is then ignored), or when rows is NULL the B rows
  * from `first` on. x or t may be NULL to skip it. Returns BP_EINVAL, having

@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LOG_FLOOR (-100.0)   /* log clamp, as PyTorch's BCELoss */
@@ -502,4 +503,50 @@ int bp_dataset_class_weights_balanced(const bp_dataset *ds, float *w, bp_error *
         w[c] = (float)((double)n / ((double)k * count[c]));
     bp__free(count);
     return rc == 0 ? k : rc;
+}
+
+int bp_class_weights_parse(const char *text, int k, const char *const *names, float *w,
+                           bp_error *err)
+{
+    if (!text || k <= 0 || !w)
+        return bp__error_set(err, BP_EINVAL, "class weights need a text and a class count");
+    for (int c = 0; c < k; c++) /* classes not named keep weight 1, as scikit-learn's dict */
+        w[c] = 1.0f;
+    const char *p = text;
+    while (*p) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        if (!eq || eq > end || eq == p)
+            return bp__error_set(err, BP_EINVAL, "class weights: '%.*s' is not NAME=WEIGHT",
+                                 (int)(end - p), p);
+        int c = -1;
+        size_t len = (size_t)(eq - p);
+        for (int j = 0; j < k && c < 0; j++) {
+            char idx[16];
+            snprintf(idx, sizeof idx, "%d", j);
+            if ((names && names[j] && strlen(names[j]) == len && strncmp(names[j], p, len) == 0) ||
+                (strlen(idx) == len && strncmp(idx, p, len) == 0))
+                c = j;
+        }
+        if (c < 0)
+            return bp__error_set(err, BP_EINVAL,
+                                 "class weights: no class '%.*s' (the classes are %s0 to %d)",
+                                 (int)len, p, names ? "named, or numbered " : "", k - 1);
+        char num[64], *stop;
+        size_t nlen = (size_t)(end - eq - 1);
+        if (nlen == 0 || nlen >= sizeof num)
+            return bp__error_set(err, BP_EINVAL, "class weights: '%.*s' has no weight",
+                                 (int)(end - p), p);
+        memcpy(num, eq + 1, nlen);
+        num[nlen] = '\0';
+        double v = strtod(num, &stop);
+        if (*stop || !isfinite(v) || !(v > 0.0) || v > 3.0e38)
+            return bp__error_set(err, BP_EINVAL,
+                                 "class weights: '%s' for class '%.*s' is not a number above 0",
+                                 num, (int)len, p);
+        w[c] = (float)v;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
 }

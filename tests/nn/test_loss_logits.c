@@ -210,6 +210,31 @@ static void test_balanced_weights(void **state)
     bp_dataset_free(ds);
 }
 
+static void test_weights_parse(void **state)
+{
+    (void)state;
+    const char *names[3] = {"setosa", "versicolor", "virginica"};
+    float w[3];
+    bp_error err;
+    TU_ASSERT_OK(bp_class_weights_parse("virginica=2.5,setosa=0.5", 3, names, w, &err));
+    TU_ASSERT_EXACT(w[0], 0.5f);
+    TU_ASSERT_EXACT(w[1], 1.0f);
+    TU_ASSERT_EXACT(w[2], 2.5f);
+    TU_ASSERT_OK(bp_class_weights_parse("1=3", 3, names, w, &err)); /* numbers work too */
+    TU_ASSERT_EXACT(w[0], 1.0f);
+    TU_ASSERT_EXACT(w[1], 3.0f);
+    TU_ASSERT_OK(bp_class_weights_parse("0=2,2=4", 3, NULL, w, &err));
+    TU_ASSERT_EXACT(w[2], 4.0f);
+    assert_int_equal(bp_class_weights_parse("rose=2", 3, names, w, &err), BP_EINVAL);
+    assert_non_null(strstr(err.message, "no class 'rose'"));
+    assert_int_equal(bp_class_weights_parse("setosa=-1", 3, names, w, &err), BP_EINVAL);
+    assert_non_null(strstr(err.message, "'-1' for class 'setosa' is not a number above 0"));
+    assert_int_equal(bp_class_weights_parse("setosa=2,versicolor", 3, names, w, &err), BP_EINVAL);
+    assert_non_null(strstr(err.message, "'versicolor' is not NAME=WEIGHT"));
+    assert_int_equal(bp_class_weights_parse("3=1", 3, NULL, w, &err), BP_EINVAL);
+    assert_int_equal(bp_class_weights_parse("0=1x", 3, NULL, w, &err), BP_EINVAL);
+}
+
 /* bp_train with class weights: bad weights are refused; good ones train,
  * and the net holds no weights afterwards. */
 static void test_train_class_weight(void **state)
@@ -266,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_uniform_weights),
         cmocka_unit_test(test_probabilities),
         cmocka_unit_test(test_balanced_weights),
+        cmocka_unit_test(test_weights_parse),
         cmocka_unit_test(test_train_class_weight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
