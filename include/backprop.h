@@ -157,10 +157,16 @@ int bp_act_parse(const char *name, bp_act *out);
  *   MAE  mean over all B*O elements of |y - t|; its slope at y == t is 0
  *   BCE  binary cross-entropy, mean over all B*O elements of
  *        -(t log y + (1 - t) log(1 - y)), each log clamped at -100;
- *        after a sigmoid layer it is computed from the logits, stably
+ *        after a sigmoid layer it is computed from the logits, stably;
+ *        after an identity layer the outputs are the logits and y is their
+ *        sigmoid, as PyTorch's BCEWithLogitsLoss
  *   CCE  categorical cross-entropy, mean over B of -sum_k t_k log y_k;
  *        after a softmax layer it is fused with it and computed from the
- *        logits by log-sum-exp, so logits of +-1e4 give finite values
+ *        logits by log-sum-exp, so logits of +-1e4 give finite values;
+ *        after an identity layer the outputs are the logits and y is their
+ *        softmax, as PyTorch's CrossEntropyLoss (see bp_net_probabilities)
+ *   (bp_loss_compute takes y as it is: these logit forms are the network
+ *   functions'.)
  *
  * Targets are a row-major [B, T] float buffer. T == O gives one target per
  * output (one-hot rows for CCE). For CCE with O > 1, T == 1 is also
@@ -292,6 +298,13 @@ int bp_net_gradient(bp_net *net, bp_loss loss, int B, const float *x,
 /* Forward and loss only (no slope kept); accuracy may be NULL. */
 int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
                     const float *t, int T, double *value, double *accuracy);
+
+/* Class probabilities (B, O) from a network's outputs y (B, O) for a loss:
+ * an identity output layer holds logits, turned into probabilities as the
+ * loss reads them (softmax of each row under cce, sigmoid of each output
+ * under bce); any other output layer's values (softmax, sigmoid, ...) are
+ * copied as they are. p may be y. Returns 0 or BP_EINVAL. */
+int bp_net_probabilities(const bp_net *net, bp_loss loss, int B, const float *y, float *p);
 
 /* The detail of the last error on this network ("" when none). Borrowed. */
 const char *bp_net_message(const bp_net *net);
@@ -646,6 +659,21 @@ int bp_dataset_classes(const bp_dataset *ds);
  * 3 classes)". Borrowed; valid for the life of the data set. */
 const char *bp_dataset_describe(const bp_dataset *ds);
 
+/* scikit-learn's "balanced" class weights for a set of class labels:
+ * w[c] = rows / (classes * rows of class c), for bp_train_opts.class_weight.
+ * w holds bp_dataset_classes(ds) floats. Returns that count, or BP_EINVAL
+ * (err says why) for a set without class labels or with a class that has
+ * no rows. */
+int bp_dataset_class_weights_balanced(const bp_dataset *ds, float *w, bp_error *err);
+
+/* Class weights from text "NAME=W,NAME=W,...": each NAME a class name
+ * (names[c], when names is not NULL and names[c] is not NULL) or a class
+ * number from 0, each W a number above 0; classes not named weigh 1, as in
+ * scikit-learn's dict form. w receives k weights. BP_EINVAL with err naming
+ * the entry for an unknown class or a bad weight. */
+int bp_class_weights_parse(const char *text, int k, const char *const *names, float *w,
+                           bp_error *err);
+
 /* Copy B samples into x (B, inputs), scaled, and t (B, target_cols): the rows
  * listed in `rows` (first is then ignored), or when rows is NULL the B rows
  * from `first` on. x or t may be NULL to skip it. Returns BP_EINVAL, having
@@ -797,6 +825,15 @@ typedef struct bp_train_opts {
     const bp_train_state *resume;
     /* Data-parallel training (see bp_shard; zero: whole batches). */
     bp_shard shard;
+    /* Class weights (borrowed; NULL: none), as PyTorch's
+     * CrossEntropyLoss(weight=w) with mean reduction: cce takes one weight
+     * per output and a batch's loss is sum_i w[y_i] l_i / sum_i w[y_i] (a
+     * one-hot or soft target row t weighs sum_k w_k t_k); bce takes two, for
+     * targets 0 and 1 (which must then be 0 or 1), each element weighing
+     * w[t]. Each weight finite and above 0. The training batches' loss and
+     * slope are weighted; validation, like bp_evaluate, reports the plain
+     * loss. Not with sharded batches. */
+    const float *class_weight;
 } bp_train_opts;
 
 bp_train_opts bp_train_defaults(void);
@@ -1017,7 +1054,8 @@ const char *bp_meta_value(const bp_meta *meta, int i);
 int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err);
 
 /*
- * Load a model: safetensors, or the JSON form for hand-written networks
+ * Load a model: safetensors (F32, F64, F16 or BF16 tensors; see
+ * bp_model_load_spec), or the JSON form for hand-written networks
  * (a file whose first non-blank byte is '{' or '['):
  *   {"net": "2,2:relu:nobias,1:relu:nobias",
  *    "weights": [[[2,1],[1,2]], [[1,1]]],      one [O][I] list per layer
@@ -1027,6 +1065,28 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
  * the field. *meta (may be NULL) receives the metadata, owned by the caller.
  */
 bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err);
+
+/*
+ * bp_model_load with the network spec given (NULL: as bp_model_load). A
+ * file that holds its own spec ("net" in the metadata, or the JSON form's
+ * "net") must hold the same network, or BP_EINVAL names both. A
+ * safetensors file without one, such as a PyTorch nn.Sequential's
+ * state_dict() saved with safetensors.torch.save_file, is read with it:
+ * its tensors must be named PREFIX N.weight ([O, I]) and PREFIX N.bias
+ * ([O]), one PREFIX for all, empty or ending in '.' ("0.weight",
+ * "net.2.bias", "layers.3.weight"), and the modules, in increasing N, are
+ * the spec's dense layers in order (activations hold no tensors, so
+ * "0.weight", "2.weight" are layers 0 and 1). Shapes are checked against
+ * the spec; a missing bias for a layer that has one, a bias for a layer
+ * without, or a tensor beyond the spec's layers is an error naming it.
+ * F64, F16 and BF16 tensors are converted to float32; an F64 value outside
+ * float range, or any non-finite value, is an error naming the tensor.
+ * *meta then receives the file's metadata plus "net", the spec. Without a
+ * spec, a file with none fails with "m.safetensors has no network spec (a
+ * plain PyTorch state dict?); give it with --net SPEC, e.g. --net
+ * 4,16:relu,3:identity", the example built from the tensors' shapes.
+ */
+bp_net *bp_model_load_spec(const char *path, const char *spec, bp_meta **meta, bp_error *err);
 
 /* The input scaling of a model, kept in its metadata under "scaling" as
  * {"shift": [...], "mul": [...]} with n values each, written so that every

@@ -229,16 +229,34 @@ void bp__softmax_d(int O, const double *z, double *a);
  * targets (class indices in range). msg receives the detail on failure. */
 int bp__loss_check(bp_loss loss, int B, int O, const float *t, int T,
                    char *msg, size_t msg_size);
+/* The same with class weights cw (NULL: none): bce then needs 0/1 targets. */
+int bp__loss_check_w(bp_loss loss, int B, int O, const float *t, int T, const float *cw,
+                     char *msg, size_t msg_size);
+/* Class weights: how many a loss on O outputs takes (cce: O, bce: 2, for
+ * targets 0 and 1), and whether cw holds that many finite weights above 0
+ * for a loss that takes them. */
+int bp__class_weight_count(bp_loss loss, int O);
+int bp__class_weight_check(bp_loss loss, int O, const float *cw, char *msg, size_t msg_size);
+/* The normaliser with class weights cw: the sum of the terms' weights
+ * (bp__loss_norm when cw is NULL). */
+double bp__loss_wnorm(bp_loss loss, const float *cw, int B, int O, const float *t, int T);
 /* bp_loss_compute without the checks, for targets already checked: the
- * loss of outputs y (B, O), and dL/dy into dy when not NULL. */
+ * loss of outputs y (B, O), and dL/dy into dy when not NULL; cw: class
+ * weights or NULL. */
 double bp__loss_values(bp_loss loss, int B, int O, const float *y, const float *t, int T,
-                       float *dy);
-/* Fused forms: from the logits z (B, O) of a softmax (CCE) or sigmoid (BCE)
- * output layer, the loss and, when dz is not NULL, dL/dz (B, O). */
+                       const float *cw, float *dy);
+/* Fused forms: from the logits z (B, O) of a softmax or identity (CCE) or
+ * sigmoid or identity (BCE) output layer, the loss and, when dz is not
+ * NULL, dL/dz (B, O). */
 double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
-                      const float *t, int T, float *dz);
+                      const float *t, int T, const float *cw, float *dz);
+/* Accuracy of a network's outputs y (B, O): bp_accuracy, except that an
+ * identity output under bce holds logits, thresholded at 0. */
+double bp__net_accuracy(const bp_net *net, bp_loss loss, int B, const float *y, const float *t,
+                        int T);
 /* Whether the loss fuses with the output activation; whether some loss
- * fuses with it (the network then keeps its logits). */
+ * fuses with it and the network must keep its logits (not for identity,
+ * whose outputs are the logits). */
 int bp__loss_fuses(bp_loss loss, bp_act act);
 int bp__loss_fuses_any(bp_act act);
 /* Double-precision forms for the reference pass: loss of one row, and when
@@ -247,6 +265,10 @@ int bp__loss_fuses_any(bp_act act);
 double bp__loss_row_d(bp_loss loss, bp_act out_act, int O, const double *z,
                       const double *y, const float *t, int T, double n,
                       double *dy);
+/* The same with class weights cw (NULL: none); n is then bp__loss_wnorm. */
+double bp__loss_row_wd(bp_loss loss, bp_act out_act, int O, const double *z,
+                       const double *y, const float *t, int T, const float *cw, double n,
+                       double *dy);
 /* The normaliser a loss divides its sum by: B for CCE, B * O otherwise. */
 double bp__loss_norm(bp_loss loss, int B, int O);
 
@@ -265,6 +287,9 @@ typedef struct bp__layer {
 } bp__layer;
 
 const bp__layer *bp__net_layer(const bp_net *net, int l);
+/* Class weights (borrowed, checked by the caller; NULL: none) for the
+ * network's losses, gradient checks included, until set again. */
+void bp__net_set_class_weight(bp_net *net, const float *cw);
 void bp__net_set_message(bp_net *net, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -83,7 +83,7 @@ static int part_gradient(bp_net *net, bp_loss loss, int B, int lo, int hi, const
         return rc;
     s[0] = value * b;
     if (classify)
-        s[1] = bp_accuracy(b, bp_net_outputs(net), out, t + (size_t)lo * (size_t)T, T) * b;
+        s[1] = bp__net_accuracy(net, loss, b, out, t + (size_t)lo * (size_t)T, T) * b;
     if (b != B) {
         float share = (float)((double)b / (double)B), *g = bp_net_grads(net);
         for (size_t i = 0; i < P; i++)

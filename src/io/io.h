@@ -14,6 +14,14 @@
 
 bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
                              bp_meta **meta, bp_error *err);
+/* The same with a spec given by the caller (NULL: none): it reads a file
+ * without "net" in its metadata (a state dict), and must agree with the
+ * file's own spec otherwise. */
+bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len,
+                                  const char *given, bp_meta **meta, bp_error *err);
+/* 0 when the specs given and own (the file's, path naming it) parse to
+ * the same network; BP_EINVAL naming both otherwise. */
+int bp__spec_agree(const char *path, const char *given, const char *own, bp_error *err);
 bp_net *bp__model_json_load(const char *path, const char *data, size_t len,
                             bp_meta **meta, bp_error *err);
 

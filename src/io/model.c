@@ -4,7 +4,9 @@
  * ('{' or '[' starts the JSON form). The JSON form is
  *   {"net": SPEC, "weights": [layer][O][I], "biases": [layer][O] (optional),
  *    "metadata": {string: string} (optional)}
- * and every list must match the spec's shapes exactly.
+ * and every list must match the spec's shapes exactly. A spec given by the
+ * caller must agree with the file's; it is what reads a safetensors state
+ * dict that has none (see safetensors.c).
  */
 #include "io/file.h"
 #include "io/io.h"
@@ -14,6 +16,11 @@
 #include <string.h>
 
 bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err)
+{
+    return bp_model_load_spec(path, NULL, meta, err);
+}
+
+bp_net *bp_model_load_spec(const char *path, const char *spec, bp_meta **meta, bp_error *err)
 {
     char *data = NULL;
     size_t len = 0;
@@ -34,8 +41,20 @@ bp_net *bp_model_load(const char *path, bp_meta **meta, bp_error *err)
     else if (i < len && (data[i] == '{' || data[i] == '['))
         net = bp__model_json_load(path, data, len, meta, err);
     else
-        net = bp__safetensors_load(path, data, len, meta, err);
+        net = bp__safetensors_load_spec(path, data, len, spec, meta, err);
     bp__free(data);
+    if (net && spec) { /* the JSON form always holds its own spec */
+        char own[8192];
+        if (bp_net_spec(net, own, sizeof own) >= (int)sizeof own ||
+            bp__spec_agree(path, spec, own, err) != 0) {
+            bp_net_free(net);
+            net = NULL;
+            if (meta) {
+                bp_meta_free(*meta);
+                *meta = NULL;
+            }
+        }
+    }
     return net;
 }
 

@@ -7,13 +7,21 @@
  *
  * The reader trusts nothing: header size, JSON, every tensor's name, dtype,
  * shape (against the spec in the metadata) and offsets (inside the data,
- * not overlapping, covering it all), and finite values.
+ * not overlapping, covering it all), and finite values. F64, F16 and BF16
+ * tensors are converted to float32 (F64 must fit in float range).
+ *
+ * A file without "net" in its metadata (a PyTorch state dict saved with
+ * safetensors.torch.save_file) is read with a spec given by the caller: its
+ * tensors are PREFIX N.weight and PREFIX N.bias, one PREFIX for all ("",
+ * "net.", "layers."), and the modules, sorted by N, are the spec's dense
+ * layers in order (an nn.Sequential's activations hold no tensors).
  */
 #include "io/file.h"
 #include "io/io.h"
 #include "internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +219,35 @@ static int tensor_name(const char *name, int *layer)
     return -1;
 }
 
+/* Parse a state-dict name PREFIX N.weight or PREFIX N.bias, the prefix
+ * empty or ending in '.' ("0.weight", "net.2.bias", "layers.3.weight"):
+ * the prefix length, the module index N and the kind (0 weight, 1 bias),
+ * or -1. */
+static int module_name(const char *name, size_t *plen, long *index)
+{
+    size_t n = strlen(name), d;
+    int kind;
+    if (n > 7 && strcmp(name + n - 7, ".weight") == 0) {
+        kind = 0;
+        n -= 7;
+    } else if (n > 5 && strcmp(name + n - 5, ".bias") == 0) {
+        kind = 1;
+        n -= 5;
+    } else {
+        return -1;
+    }
+    for (d = n; d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9';)
+        d--;
+    if (d == n || n - d > 7 || (d > 0 && name[d - 1] != '.'))
+        return -1;
+    long v = 0;
+    for (size_t i = d; i < n; i++)
+        v = v * 10 + (name[i] - '0');
+    *plen = d;
+    *index = v;
+    return kind;
+}
+
 /* Read a non-negative integer JSON number that fits in size_t. */
 static int json_size(const bp__json *j, size_t *out)
 {
@@ -221,13 +258,190 @@ static int json_size(const bp__json *j, size_t *out)
     return 0;
 }
 
+/* Bytes per element of a dtype read (and converted to float32), 0 for any
+ * other. */
+static size_t dtype_size(const char *dtype)
+{
+    if (strcmp(dtype, "F32") == 0)
+        return 4;
+    if (strcmp(dtype, "F64") == 0)
+        return 8;
+    if (strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0)
+        return 2;
+    return 0;
+}
+
+/* IEEE half precision to float (exact: every half is a float). */
+static float half_to_float(unsigned h)
+{
+    unsigned e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float v;
+    if (e == 0x1f)
+        v = m ? NAN : INFINITY;
+    else if (e == 0)
+        v = ldexpf((float)m, -24);
+    else
+        v = ldexpf((float)(m | 0x400), (int)e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+/* count little-endian values of `size` bytes each from src into dst as
+ * float32; a value that is not finite, or (F64) outside float range,
+ * stops it: *bad gets its index and the return is 1 (2: out of range). */
+static int convert(const char *dtype, size_t size, const unsigned char *src, size_t count,
+                   float *dst, size_t *bad)
+{
+    for (size_t k = 0; k < count; k++, src += size) {
+        uint64_t u = 0;
+        for (size_t i = 0; i < size; i++)
+            u |= (uint64_t)src[i] << (8 * i);
+        float v;
+        if (size == 4) {
+            uint32_t w = (uint32_t)u;
+            memcpy(&v, &w, 4);
+        } else if (size == 8) {
+            double d;
+            memcpy(&d, &u, 8);
+            if (!isfinite(d)) {
+                *bad = k;
+                return 1;
+            }
+            v = (float)d;
+            if (isinf(v)) {
+                *bad = k;
+                return 2;
+            }
+        } else if (dtype[0] == 'B') {
+            uint32_t w = (uint32_t)u << 16;
+            memcpy(&v, &w, 4);
+        } else {
+            v = half_to_float((unsigned)u);
+        }
+        if (!isfinite(v)) {
+            *bad = k;
+            return 1;
+        }
+        dst[k] = v;
+    }
+    return 0;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The module indices of a state dict's tensors, sorted and distinct, into
+ * mods (room for root->n); their count, or -1 when a tensor's name is not
+ * PREFIX N.weight / .bias with one prefix for all (*odd gets that name). */
+static int state_dict_modules(const bp__json *root, long *mods, size_t *plen,
+                              const char **prefix, const char **odd)
+{
+    int n = 0;
+    *prefix = NULL;
+    for (size_t i = 0; i < root->n; i++) {
+        const char *name = root->keys[i];
+        size_t pl;
+        long idx;
+        if (strcmp(name, "__metadata__") == 0)
+            continue;
+        if (module_name(name, &pl, &idx) < 0 ||
+            (*prefix && (pl != *plen || strncmp(name, *prefix, pl) != 0))) {
+            *odd = name;
+            return -1;
+        }
+        *prefix = name;
+        *plen = pl;
+        mods[n++] = idx;
+    }
+    qsort(mods, (size_t)n, sizeof *mods, cmp_long);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || mods[u - 1] != mods[i])
+            mods[u++] = mods[i];
+    return u;
+}
+
+/* The error for a file with no spec: name the missing option, with an
+ * example spec from the weights' shapes when they form a chain. */
+static void no_spec_error(const char *path, const bp__json *root, bp_error *err)
+{
+    long *mods = bp__calloc(root->n + 1, sizeof *mods);
+    char ex[512] = "";
+    size_t plen = 0, len = 0;
+    const char *prefix, *odd;
+    int n = mods ? state_dict_modules(root, mods, &plen, &prefix, &odd) : -1;
+    for (int l = 0; l < n && len < sizeof ex - 64; l++) {
+        char name[96];
+        size_t d0, d1;
+        snprintf(name, sizeof name, "%.*s%ld.weight", (int)plen, prefix, mods[l]);
+        const bp__json *t = bp__json_get(root, name), *sh = t ? bp__json_get(t, "shape") : NULL;
+        if (!sh || sh->type != BP__JSON_ARRAY || sh->n != 2 || json_size(&sh->items[0], &d0) != 0 ||
+            json_size(&sh->items[1], &d1) != 0 || d0 > 1000000 || d1 > 1000000) {
+            len = 0;
+            break;
+        }
+        snprintf(name, sizeof name, "%.*s%ld.bias", (int)plen, prefix, mods[l]);
+        if (l == 0)
+            len += (size_t)snprintf(ex + len, sizeof ex - len, "%zu", d1);
+        len += (size_t)snprintf(ex + len, sizeof ex - len, ",%zu:%s%s", d0,
+                                l == n - 1 ? "identity" : "relu",
+                                bp__json_get(root, name) ? "" : ":nobias");
+    }
+    bp__free(mods);
+    if (len > 0 && len < sizeof ex - 64)
+        bp__error_set(err, BP_EFORMAT,
+                      "%s has no network spec (a plain PyTorch state dict?); give it with --net "
+                      "SPEC, e.g. --net %s",
+                      path, ex);
+    else
+        bp__error_set(err, BP_EFORMAT,
+                      "%s has no network spec (a plain PyTorch state dict?); give it with --net "
+                      "SPEC",
+                      path);
+}
+
+/* The canonical forms of a given spec and a file's own spec must agree. */
+int bp__spec_agree(const char *path, const char *given, const char *own, bp_error *err)
+{
+    bp_error e1, e2;
+    bp_net *a = bp_net_parse(given, &e1), *b = bp_net_parse(own, &e2);
+    char sa[4096], sb[4096];
+    int rc = 0;
+    if (!a)
+        rc = bp__error_set(err, e1.code == BP_ENOMEM ? BP_ENOMEM : BP_EINVAL,
+                           "the spec given for %s: %s", path, e1.message);
+    else if (!b)
+        rc = bp__error_set(err, e2.code == BP_ENOMEM ? BP_ENOMEM : BP_EFORMAT,
+                           "%s: its spec \"%s\": %s", path, own, e2.message);
+    else if (bp_net_spec(a, sa, sizeof sa) >= (int)sizeof sa ||
+             bp_net_spec(b, sb, sizeof sb) >= (int)sizeof sb || strcmp(sa, sb) != 0)
+        rc = bp__error_set(err, BP_EINVAL,
+                           "the spec given, %s, disagrees with the spec %s holds, %s", given, path,
+                           own);
+    bp_net_free(a);
+    bp_net_free(b);
+    return rc;
+}
+
 bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
                              bp_meta **meta_out, bp_error *err)
+{
+    return bp__safetensors_load_spec(path, data, len, NULL, meta_out, err);
+}
+
+bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len,
+                                  const char *given, bp_meta **meta_out, bp_error *err)
 {
     bp__json *root = NULL;
     bp_net *net = NULL;
     bp_meta *meta = NULL;
     unsigned char *seen = NULL;
+    long *mods = NULL;
+    const char *prefix = NULL;
+    size_t plen = 0;
+    int state_dict = 0;
     char msg[200];
     uint64_t hlen = 0;
 
@@ -259,22 +473,54 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
     if (bp__meta_from_json(path, "__metadata__", bp__json_get(root, "__metadata__"), &meta, err) != 0)
         goto fail;
     const char *spec = bp_meta_get(meta, "net");
-    if (!spec) {
-        bp__error_set(err, BP_EFORMAT, "%s: __metadata__ has no \"net\" (the network spec); "
-                      "backprop cannot tell the activations", path);
+    if (!spec && !given) {
+        no_spec_error(path, root, err);
         goto fail;
     }
+    if (spec && given && bp__spec_agree(path, given, spec, err) != 0)
+        goto fail;
     bp_error serr;
-    if (!(net = bp_net_parse(spec, &serr))) {
+    if (!spec) { /* a state dict: the given spec, its tensors matched by module order */
+        state_dict = 1;
+        if (!(net = bp_net_parse(given, &serr))) {
+            bp__error_set(err, serr.code == BP_ENOMEM ? BP_ENOMEM : BP_EINVAL,
+                          "the spec given for %s: %s", path, serr.message);
+            goto fail;
+        }
+        char canon[8192];
+        if (bp_net_spec(net, canon, sizeof canon) >= (int)sizeof canon ||
+            bp_meta_set(meta, "net", canon) != 0 || !(spec = bp_meta_get(meta, "net"))) {
+            bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
+            goto fail;
+        }
+    } else if (!(net = bp_net_parse(spec, &serr))) {
         bp__error_set(err, serr.code == BP_ENOMEM ? BP_ENOMEM : BP_EFORMAT,
                       "%s: __metadata__.net: %s", path, serr.message);
         goto fail;
     }
 
     int n_layers = bp_net_layers(net);
-    if (!(seen = bp__calloc((size_t)n_layers * 2, 1))) {
+    if (!(seen = bp__calloc((size_t)n_layers * 2, 1)) ||
+        (state_dict && !(mods = bp__calloc(root->n + 1, sizeof *mods)))) {
         bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
         goto fail;
+    }
+    int n_mods = 0;
+    if (state_dict) {
+        const char *odd = NULL;
+        if ((n_mods = state_dict_modules(root, mods, &plen, &prefix, &odd)) < 0) {
+            bp__error_set(err, BP_EFORMAT,
+                          "%s: unexpected tensor '%s' (expected PREFIX N.weight and PREFIX N.bias, "
+                          "N the module index, one PREFIX for all, as %s)",
+                          path, odd, prefix ? prefix : "0.weight");
+            goto fail;
+        }
+        if (n_mods < n_layers) {
+            bp__error_set(err, BP_EFORMAT,
+                          "%s: the spec %s has %d dense layers, the file has tensors for %d modules",
+                          path, spec, n_layers, n_mods);
+            goto fail;
+        }
     }
     size_t covered = 0;
     float *params = bp_net_params(net);
@@ -284,13 +530,27 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
         int layer = -1, kind;
         if (strcmp(name, "__metadata__") == 0)
             continue;
-        kind = tensor_name(name, &layer);
-        if (kind < 0 || layer >= n_layers) {
-            bp__error_set(err, BP_EFORMAT,
-                          "%s: unexpected tensor '%s' (the spec %s has layers.0 to layers.%d, "
-                          "each with .weight and, when it has a bias, .bias)",
-                          path, name, spec, n_layers - 1);
-            goto fail;
+        if (state_dict) {
+            long idx;
+            kind = module_name(name, &plen, &idx);
+            for (layer = 0; mods[layer] != idx;)
+                layer++;
+            if (layer >= n_layers) {
+                bp__error_set(err, BP_EFORMAT,
+                              "%s: extra tensor '%s': the spec %s has %d dense layers, matched to "
+                              "the first %d modules by index",
+                              path, name, spec, n_layers, n_layers);
+                goto fail;
+            }
+        } else {
+            kind = tensor_name(name, &layer);
+            if (kind < 0 || layer >= n_layers) {
+                bp__error_set(err, BP_EFORMAT,
+                              "%s: unexpected tensor '%s' (the spec %s has layers.0 to layers.%d, "
+                              "each with .weight and, when it has a bias, .bias)",
+                              path, name, spec, n_layers - 1);
+                goto fail;
+            }
         }
         const bp__layer *L = bp__net_layer(net, layer);
         if (kind == 1 && !L->bias) {
@@ -305,9 +565,11 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
         }
         const bp__json *dtype = bp__json_get(t, "dtype"), *shape = bp__json_get(t, "shape");
         const bp__json *offs = bp__json_get(t, "data_offsets");
-        if (!dtype || dtype->type != BP__JSON_STRING || strcmp(dtype->string, "F32") != 0) {
-            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': dtype is %s%s%s, expected \"F32\"", path,
-                          name, dtype && dtype->type == BP__JSON_STRING ? "\"" : "",
+        size_t esize = dtype && dtype->type == BP__JSON_STRING ? dtype_size(dtype->string) : 0;
+        if (esize == 0) {
+            bp__error_set(err, BP_EFORMAT,
+                          "%s: tensor '%s': dtype is %s%s%s, expected \"F32\", \"F64\", \"F16\" or \"BF16\"",
+                          path, name, dtype && dtype->type == BP__JSON_STRING ? "\"" : "",
                           dtype ? (dtype->type == BP__JSON_STRING ? dtype->string
                                                                   : bp__json_type_name(dtype->type))
                                 : "missing",
@@ -331,30 +593,51 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
         size_t begin, end;
         if (!offs || offs->type != BP__JSON_ARRAY || offs->n != 2 ||
             json_size(&offs->items[0], &begin) != 0 || json_size(&offs->items[1], &end) != 0 ||
-            end < begin || end > body_len || end - begin != count * 4) {
+            end < begin || end > body_len || end - begin != count * esize) {
             bp__error_set(err, BP_EFORMAT,
                           "%s: tensor '%s': data_offsets must be [begin, end] with end - begin = %zu "
                           "bytes inside the %zu bytes of data",
-                          path, name, count * 4, body_len);
+                          path, name, count * esize, body_len);
+            goto fail;
+        }
+        if (seen[2 * layer + kind]) { /* only a state dict's names can repeat a layer */
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' repeats layer %d's %s", path, name, layer,
+                          kind == 0 ? "weight" : "bias");
             goto fail;
         }
         seen[2 * layer + kind] = 1;
-        covered += count * 4;
+        covered += count * esize;
         float *dst = params + (kind == 0 ? L->w_off : L->b_off);
-        memcpy(dst, body + begin, count * 4);
-        if (!bp__little_endian())
-            swap4(dst, count);
-        for (size_t k = 0; k < count; k++)
-            if (!isfinite(dst[k])) {
-                bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': value %zu is not finite", path, name, k);
-                goto fail;
-            }
+        size_t bad = 0;
+        int why = 0;
+        if (esize == 4 && bp__little_endian()) {
+            memcpy(dst, body + begin, count * 4);
+            for (size_t k = 0; k < count && !why; k++)
+                if (!isfinite(dst[k])) {
+                    bad = k;
+                    why = 1;
+                }
+        } else {
+            why = convert(dtype->string, esize, (const unsigned char *)body + begin, count, dst, &bad);
+        }
+        if (why) {
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': value %zu is %s", path, name, bad,
+                          why == 1 ? "not finite" : "outside float range");
+            goto fail;
+        }
     }
     for (int l = 0; l < n_layers; l++)
         for (int kind = 0; kind < 2; kind++)
             if (!seen[2 * l + kind] && (kind == 0 || bp__net_layer(net, l)->bias)) {
-                bp__error_set(err, BP_EFORMAT, "%s: tensor 'layers.%d.%s' is missing (the spec is %s)",
-                              path, l, kind == 0 ? "weight" : "bias", spec);
+                if (state_dict)
+                    bp__error_set(err, BP_EFORMAT,
+                                  "%s: tensor '%.*s%ld.%s' is missing: layer %d of the spec %s has %s",
+                                  path, (int)plen, prefix, mods[l], kind == 0 ? "weight" : "bias", l,
+                                  spec, kind == 0 ? "weights" : "a bias (a Linear with bias=False is "
+                                                                "N:ACT:nobias in the spec)");
+                else
+                    bp__error_set(err, BP_EFORMAT, "%s: tensor 'layers.%d.%s' is missing (the spec is %s)",
+                                  path, l, kind == 0 ? "weight" : "bias", spec);
                 goto fail;
             }
     /* With every tensor the right size and no tensor twice, full coverage
@@ -391,6 +674,7 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
             goto fail;
         }
     }
+    bp__free(mods);
     bp__free(seen);
     bp__json_free(root);
     if (meta_out)
@@ -399,6 +683,7 @@ bp_net *bp__safetensors_load(const char *path, const char *data, size_t len,
         bp_meta_free(meta);
     return net;
 fail:
+    bp__free(mods);
     bp__free(seen);
     bp__json_free(root);
     bp_meta_free(meta);

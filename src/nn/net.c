@@ -459,8 +459,8 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
 
 int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T)
 {
-    return bp__loss_check(loss, B, bp_net_outputs(net), t, T, net->message,
-                          sizeof net->message);
+    return bp__loss_check_w(loss, B, bp_net_outputs(net), t, T, net->class_weight,
+                            net->message, sizeof net->message);
 }
 
 /* The loss of the last forward pass; dz (B, O) receives dL/dz of the output
@@ -478,10 +478,12 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     if (!checked && (rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
         return rc;
     if (bp__loss_fuses(loss, L->act)) {
-        v = bp__loss_fused(loss, B, L->O, net->logits, t, T, dz);
+        const float *z = L->act == BP_ACT_IDENTITY ? bp__acts_of(net, net->n_layers - 1)
+                                                   : net->logits; /* (B, O) */
+        v = bp__loss_fused(loss, B, L->O, z, t, T, net->class_weight, dz);
     } else {
         const float *a = bp__acts_of(net, net->n_layers - 1);
-        v = bp__loss_values(loss, B, L->O, a, t, T, dz);
+        v = bp__loss_values(loss, B, L->O, a, t, T, net->class_weight, dz);
         if (dz)
             bp__act_backward(L->act, L->slope, B, L->O, a, dz);
     }
@@ -664,6 +666,11 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
         (rc = output_loss(net, loss, t, T, value, NULL, 0)) != 0)
         return rc;
     if (accuracy)
-        *accuracy = bp_accuracy(B, bp_net_outputs(net), out, t, T);
+        *accuracy = bp__net_accuracy(net, loss, B, out, t, T);
     return 0;
+}
+
+void bp__net_set_class_weight(bp_net *net, const float *cw)
+{
+    net->class_weight = cw;
 }

@@ -35,6 +35,7 @@ struct bp_net {
     int batch;               /* rows of the last forward pass, 0 if none */
     const float *x;          /* (B, I) input of the last forward pass */
     int have_delta;          /* bp_net_loss ran since the last forward */
+    const float *class_weight; /* borrowed class weights of the losses (NULL: none) */
     int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
     char message[256];
     size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */

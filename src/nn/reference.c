@@ -4,6 +4,7 @@
  * loss, used by gradient checking as the function to differentiate.
  */
 #include "internal.h"
+#include "nn/net.h"
 
 int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
                        int B, const float *x, const float *t, int T,
@@ -20,7 +21,8 @@ int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
         return BP_ENOMEM;
     double *in = buf, *z = buf + width, *a = buf + 2 * (size_t)width;
     const int O_last = bp_net_outputs(net);
-    const double n = bp__loss_norm(loss, B, O_last);
+    const float *cw = net->class_weight;
+    const double n = bp__loss_wnorm(loss, cw, B, O_last, t, T);
     double sum = 0.0;
 
     for (int b = 0; b < B; b++) {
@@ -42,8 +44,8 @@ int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
                 for (int o = 0; o < L->O; o++)
                     a[o] = bp__act_value_d(L->act, L->slope, z[o]);
             if (l == n_layers - 1)
-                sum += bp__loss_row_d(loss, L->act, L->O, z, a, t + (size_t)b * (size_t)T, T, n,
-                                      NULL);
+                sum += bp__loss_row_wd(loss, L->act, L->O, z, a, t + (size_t)b * (size_t)T, T,
+                                       cw, n, NULL);
             else
                 for (int o = 0; o < L->O; o++)
                     in[o] = a[o];

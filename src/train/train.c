@@ -121,18 +121,23 @@ static int evaluate(run *r, const bp_dataset *ds, const size_t *rows, size_t n,
                     double *loss, double *acc)
 {
     double lsum = 0.0, asum = 0.0;
+    int rc = 0;
+    bp__net_set_class_weight(r->net, NULL); /* validation reports the plain loss */
     for (size_t s = 0; s < n; s += (size_t)r->eval_rows) {
         int b = (int)(n - s < (size_t)r->eval_rows ? n - s : (size_t)r->eval_rows);
         double l, a = 0.0;
-        int rc = bp_dataset_gather(ds, rows ? rows + s : NULL, s, b, r->xb, r->tb);
+        rc = bp_dataset_gather(ds, rows ? rows + s : NULL, s, b, r->xb, r->tb);
         if (rc == 0)
             rc = bp_net_evaluate(r->net, r->opts->loss, b, r->xb, r->tb, r->T, &l,
                                  r->classify ? &a : NULL);
         if (rc != 0)
-            return rc;
+            break;
         lsum += l * b;
         asum += a * b;
     }
+    bp__net_set_class_weight(r->net, r->opts->class_weight);
+    if (rc != 0)
+        return rc;
     *loss = lsum / (double)n;
     *acc = r->classify ? asum / (double)n : -1.0;
     return 0;
@@ -213,6 +218,16 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     if ((rc = check_data(net, train, "training", o->loss, err)) != 0 ||
         (val && (rc = check_data(net, val, "validation", o->loss, err)) != 0))
         return rc;
+    if (o->class_weight) {
+        char msg[160];
+        if ((rc = bp__class_weight_check(o->loss, bp_net_outputs(net), o->class_weight, msg,
+                                         sizeof msg)) != 0)
+            return bp__error_set(err, rc, "training options: %s", msg);
+        if (o->shard.parts > 0)
+            return bp__error_set(err, BP_EINVAL, "training options: class weights cannot be "
+                                 "used with sharded batches");
+        bp__net_set_class_weight(net, o->class_weight);
+    }
     if (val && bp_dataset_target_cols(val) != bp_dataset_target_cols(train))
         return bp__error_set(err, BP_ESHAPE, "validation data have %d target columns, training data %d",
                              bp_dataset_target_cols(val), bp_dataset_target_cols(train));
@@ -322,7 +337,7 @@ static int batch_step(run *r, int B, long step, int want_norm, double *loss, dou
             (rc = bp__net_loss_checked(net, o->loss, r->tb, r->T, loss)) != 0)
             return rc;
         if (r->classify)
-            *acc = bp_accuracy(B, r->O, out, r->tb, r->T);
+            *acc = bp__net_accuracy(net, o->loss, B, out, r->tb, r->T);
         if (!isfinite(*loss)) {
             *bad_layer = -1;
             return 1;
@@ -613,6 +628,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     rc = 0;
 done:
     bp_net_set_dropout(net, 0.0, NULL);
+    if (net)
+        bp__net_set_class_weight(net, NULL);
     run_free(&r);
     return rc;
 }

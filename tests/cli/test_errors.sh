@@ -77,10 +77,16 @@ safetensors shape.safetensors \
     "{$M,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors overflow.safetensors "{$M,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors dtype.safetensors \
-    "{$M,\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,8]},$B}" "$DATA"
+    "{$M,\"layers.0.weight\":{\"dtype\":\"I32\",\"shape\":[1,2],\"data_offsets\":[0,8]},$B}" "$DATA"
 safetensors offsets.safetensors \
     "{$M,$W,\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,16]}}" "$DATA"
 safetensors nan.safetensors "{$M,$W,$B}" '\0\0\200\77\0\0\0\100\0\0\300\177'
+# a PyTorch state dict (no spec), and an F64 weight of 1e300
+safetensors statedict.safetensors \
+    '{"0.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}' "$DATA"
+safetensors f64.safetensors \
+    "{$M,\"layers.0.weight\":{\"dtype\":\"F64\",\"shape\":[1,2],\"data_offsets\":[0,16]},\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}" \
+    '\0\0\0\0\0\0\360\77\234\165\0\210\74\344\67\176\0\0\0\0'
 
 # the JSON form
 printf '{"net": "2,1", "weights": [[[1, 2]]],\n "biases": [[0]], }' >comma.json

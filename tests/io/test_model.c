@@ -202,9 +202,9 @@ static void test_safetensors_errors(void **state)
     bp_net_free(net);
 
     snprintf(h, sizeof h,
-             "{%s,\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
+             "{%s,\"layers.0.weight\":{\"dtype\":\"I32\",\"shape\":[1,2],\"data_offsets\":[0,8]},"
              "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
-    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "\"F16\", expected \"F32\"");
+    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "\"I32\", expected \"F32\"");
     snprintf(h, sizeof h,
              "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},"
              "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
@@ -231,7 +231,7 @@ static void test_safetensors_errors(void **state)
     st_case(h, d3, 2, BP_EFORMAT, "account for 12 bytes", "holds 8");
     snprintf(h, sizeof h,
              "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}");
-    st_case(h, d3, 2, BP_EFORMAT, "no \"net\"", NULL);
+    st_case(h, d3, 2, BP_EFORMAT, "has no network spec", "e.g. --net 2,1:identity:nobias");
     snprintf(h, sizeof h,
              "{\"__metadata__\":{\"net\":\"2,1:softmx\"},\"layers.0.weight\":{\"dtype\":\"F32\","
              "\"shape\":[1,2],\"data_offsets\":[0,8]}}");
