@@ -679,7 +679,13 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
         for (int k = 0; k < p->ncols && !drop; k++) {
             const bp__col *c = &p->cols[k];
             const bp__cell *cell = &r->f.cells[c->src];
-            int kind = bp__cell_kind(cell);
+            double v;
+            int kind;
+            if (!c->text && bp__cell_int(cell, &v)) {
+                xr[c->offset] = (float)v;
+                continue;
+            }
+            kind = bp__cell_kind(cell);
             if (kind == BP__CELL_MISSING) {
                 if (on_missing(r, c, 0) == ON_MISSING_DROP) {
                     drop = 1;
@@ -690,11 +696,11 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
                     xr[c->offset] = c->has_fill ? (float)c->fill : NAN;
                 }
             } else if (c->text) {
-                int v = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
-                if (v < 0)
+                int cat = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
+                if (cat < 0)
                     return unseen(r, c->src, cell, "values of this column", err);
                 memset(xr + c->offset, 0, (size_t)c->nvocab * sizeof *xr);
-                xr[c->offset + v] = 1.0f;
+                xr[c->offset + cat] = 1.0f;
             } else if ((rc = number_cell(r, c->src, cell, kind, xr + c->offset, err)) != 0) {
                 return rc;
             }

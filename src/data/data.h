@@ -91,6 +91,9 @@ enum { BP__CELL_MISSING, BP__CELL_NUMBER, BP__CELL_TEXT };
 int bp__cell_kind(const bp__cell *c);
 /* The value of a BP__CELL_NUMBER cell. */
 double bp__cell_number(const bp__cell *c);
+/* 1 and *v when the cell is a whole number of at most 15 digits (the fast
+ * path of both); 0 otherwise. */
+int bp__cell_int(const bp__cell *c, double *v);
 /* A printable copy of at most 40 characters for messages (\xHH for bytes
  * outside printable ASCII, "..." when shortened). */
 #define BP__SHOW 40
