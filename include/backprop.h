@@ -615,9 +615,12 @@ typedef struct bp_dataset bp_dataset;
  * UTF-16 file or one with NUL bytes is refused ("save it as UTF-8"). The
  * separator is the one of , ; TAB | that gives the same column count (more
  * than one) over the first 20 records, the most columns winning, ties in
- * that order (bp_data_opts.sep forces one). Numbers are read as strtod
- * reads decimal text in the C locale and must be finite and within float
- * range. Missing cells: empty, NA, N/A, NaN, nan, null, NULL, None and ?
+ * that order (bp_data_opts.sep forces one). Numbers are decimal text
+ * ([+-] digits [. digits] [e [+-] digits]) and must be finite and within
+ * float range; in a file not separated by commas the decimal point may be
+ * a comma (1,5), as spreadsheets write it in many locales. A column without
+ * a name whose every cell is missing (a trailing separator on each line)
+ * is left out with a notice. Missing cells: empty, NA, N/A, NaN, nan, null, NULL, None and ?
  * (quoted or not). Header, column types, labels and missing cells: see
  * bp_dataset_load_opts. bp_dataset_load reads delimited text with
  * bp_data_opts_defaults but without any input or target scaling, and keeps

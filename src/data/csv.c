@@ -153,7 +153,7 @@ int bp__r_survey(bp__reader *r, bp_error *err)
         return bp__r_oom(r, err);
     for (int c = 0; c < r->cols; c++) {
         bp__colstat *s = &r->st[c];
-        s->first_kind = bp__cell_kind(&f->cells[c]);
+        s->first_kind = bp__cell_kind(&f->cells[c], f->sep);
         s->first = bp__r_dup_n(f->cells[c].s, f->cells[c].n);
         s->first_n = f->cells[c].n;
         if (!s->first)
@@ -166,7 +166,8 @@ int bp__r_survey(bp__reader *r, bp_error *err)
                                  "%s:%zu: expected %d columns (as in line %zu), found %d",
                                  f->path, f->rec_line, r->cols, r->first_line, f->n);
         for (int c = 0; c < r->cols; c++)
-            count_cell(&r->st[c], &f->cells[c], bp__cell_kind(&f->cells[c]), f->rec_line);
+            count_cell(&r->st[c], &f->cells[c], bp__cell_kind(&f->cells[c], f->sep),
+                       f->rec_line);
         r->records++;
     }
     return rc;
@@ -212,7 +213,7 @@ void bp__r_merge_first(bp__reader *r)
         cell.n = s->first_n;
         cell.quoted = 0;
         s->first_kind = -1; /* no recurrence test against itself */
-        count_cell(s, &cell, bp__cell_kind(&cell), r->first_line);
+        count_cell(s, &cell, bp__cell_kind(&cell, r->f.sep), r->first_line);
         /* the first record comes first */
         if (s->missing > m)
             s->missing_line = r->first_line;
@@ -536,7 +537,7 @@ static int row_dropped(const bp__reader *r)
     for (int i = 0; i < n; i++) {
         int is_label = i == r->plan.ncols;
         const bp__col *c = is_label ? &r->plan.label : &r->plan.cols[i];
-        if (bp__cell_kind(&r->f.cells[c->src]) == BP__CELL_MISSING &&
+        if (bp__cell_kind(&r->f.cells[c->src], r->f.sep) == BP__CELL_MISSING &&
             on_missing(r, c, is_label) == ON_MISSING_DROP)
             return 1;
     }
@@ -563,7 +564,7 @@ int bp__r_collect_categories(bp__reader *r, bp_error *err)
         for (int i = 0; i < n; i++) {
             const bp__col *c = i < p->ncols ? &p->cols[i] : &p->label;
             const bp__cell *cell = &r->f.cells[c->src];
-            if (!c->text || bp__cell_kind(cell) == BP__CELL_MISSING)
+            if (!c->text || bp__cell_kind(cell, r->f.sep) == BP__CELL_MISSING)
                 continue;
             if (catset_add(&sets[i], cell->s, cell->n) != 0) {
                 rc = bp__r_oom(r, err);
@@ -614,7 +615,7 @@ static int number_cell(const bp__reader *r, int src, const bp__cell *cell, int k
     if (kind == BP__CELL_TEXT) {
         expected = "a number";
     } else {
-        v = bp__cell_number(cell);
+        v = bp__cell_number(cell, r->f.sep);
         if (!isfinite(v))
             expected = "a finite number";
         else if (fabs(v) > FLT_MAX)
@@ -685,7 +686,7 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
                 xr[c->offset] = (float)v;
                 continue;
             }
-            kind = bp__cell_kind(cell);
+            kind = bp__cell_kind(cell, r->f.sep);
             if (kind == BP__CELL_MISSING) {
                 if (on_missing(r, c, 0) == ON_MISSING_DROP) {
                     drop = 1;
@@ -708,7 +709,7 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
         if (read_label && !drop) {
             const bp__col *c = &p->label;
             const bp__cell *cell = &r->f.cells[c->src];
-            int kind = bp__cell_kind(cell);
+            int kind = bp__cell_kind(cell, r->f.sep);
             if (kind == BP__CELL_MISSING) {
                 drop = 1; /* refused before the fill unless rows are dropped */
             } else if (c->text) {

@@ -37,6 +37,13 @@ static int is_index_name(const bp__colstat *s)
     return s->first_n == 0 || (s->first_n == 10 && memcmp(s->first, "Unnamed: 0", 10) == 0);
 }
 
+/* A column without a name whose every cell is missing. */
+static int is_empty_column(const bp__reader *r, int c)
+{
+    const bp__colstat *s = &r->st[c];
+    return (!r->header || s->first_n == 0) && s->numbers == 0 && s->texts == 0;
+}
+
 /* Training: label, inputs and their kinds from the options and the survey. */
 static int choose_columns(bp__reader *r, const char *label, bp_error *err)
 {
@@ -47,6 +54,9 @@ static int choose_columns(bp__reader *r, const char *label, bp_error *err)
 
     if (!label)
         label = o->label;
+    /* the last column that is not an empty one (spreadsheets write some) */
+    while (lab > 0 && is_empty_column(r, lab))
+        lab--;
     if (label && (rc = bp__r_find_column(r, label, strlen(label), "label", &lab, err)) != 0)
         return rc;
     use = bp__calloc((size_t)r->cols, 1);
@@ -62,11 +72,18 @@ static int choose_columns(bp__reader *r, const char *label, bp_error *err)
     } else {
         for (int c = 0; c < r->cols; c++)
             use[c] = 1;
-        if (r->header && r->cols >= 3 && lab != 0 && is_index_name(&r->st[0])) {
+        if (r->header && r->cols >= 3 && lab != 0 && is_index_name(&r->st[0]) &&
+            !is_empty_column(r, 0)) {
             use[0] = 0;
             bp__r_notice(o, "%s: column 0 has no name (a row index, as R and pandas write "
                          "one); left out", r->f.path);
         }
+        for (int c = 0; c < r->cols; c++)
+            if (c != lab && is_empty_column(r, c)) {
+                use[c] = 0;
+                bp__r_notice(o, "%s: column %d has no name and no values; left out",
+                             r->f.path, c);
+            }
     }
     if (o->drop && (rc = bp__r_mark_list(r, o->drop, "dropped", use, 0, NULL, NULL, err)) != 0)
         goto done;

@@ -16,6 +16,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,8 +415,9 @@ static int word_is(const bp__cell *c, const char *w)
 }
 
 /* Whether [s, s + n) is a decimal number: [+-] digits [. digits] [e [+-]
- * digits], or inf/infinity (refused later as not finite). */
-static int is_number(const char *s, size_t n)
+ * digits], or inf/infinity (refused later as not finite); point is the
+ * decimal point ('.' or, in files not separated by commas, also ','). */
+static int is_number(const char *s, size_t n, int comma)
 {
     size_t i = 0, digits = 0;
     if (i < n && (s[i] == '+' || s[i] == '-'))
@@ -426,7 +428,7 @@ static int is_number(const char *s, size_t n)
     }
     if (i == n)
         return digits > 0; /* the common case: a whole number */
-    if (s[i] == '.') {
+    if (s[i] == '.' || (comma && s[i] == ',')) {
         i++;
         while (i < n && s[i] >= '0' && s[i] <= '9') {
             i++;
@@ -462,13 +464,13 @@ static int is_number(const char *s, size_t n)
     return i == n;
 }
 
-int bp__cell_kind(const bp__cell *c)
+int bp__cell_kind(const bp__cell *c, char sep)
 {
     static const char *const missing[] = {"NA", "N/A", "NaN", "nan", "null", "NULL", "None",
                                           "?"};
     if (c->n == 0)
         return BP__CELL_MISSING;
-    if (is_number(c->s, c->n))
+    if (is_number(c->s, c->n, sep != ','))
         return BP__CELL_NUMBER;
     if (c->n <= 4)
         for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
@@ -501,11 +503,23 @@ int bp__cell_int(const bp__cell *c, double *v)
     return 1;
 }
 
-double bp__cell_number(const bp__cell *c)
+double bp__cell_number(const bp__cell *c, char sep)
 {
+    char buf[64];
+    const char *comma;
     double v;
     if (bp__cell_int(c, &v))
         return v;
+    /* A decimal comma (1,5 in a ';' file, as spreadsheets in many locales
+     * write it) becomes a point for strtod. */
+    if (sep != ',' && (comma = memchr(c->s, ',', c->n)) != NULL) {
+        if (c->n >= sizeof buf)
+            return NAN;
+        memcpy(buf, c->s, c->n);
+        buf[c->n] = '\0';
+        buf[comma - c->s] = '.';
+        return strtod(buf, NULL);
+    }
     /* The cell is followed by a byte that cannot continue a number (a
      * separator, a quote, a blank, a line end or the final NUL), so strtod
      * stops at its end. */

@@ -86,11 +86,12 @@ void bp__csv_rewind(bp__csv *f);
  * the end, or a negative code (a quote never closed). */
 int bp__csv_next(bp__csv *f, bp_error *err);
 /* Cell kinds: missing (the documented set), a number (decimal syntax,
- * inf/nan words aside) or text. */
+ * inf/nan words aside; with a separator other than ',' the decimal point
+ * may be a comma) or text. */
 enum { BP__CELL_MISSING, BP__CELL_NUMBER, BP__CELL_TEXT };
-int bp__cell_kind(const bp__cell *c);
-/* The value of a BP__CELL_NUMBER cell. */
-double bp__cell_number(const bp__cell *c);
+int bp__cell_kind(const bp__cell *c, char sep);
+/* The value of a BP__CELL_NUMBER cell of a file separated by sep. */
+double bp__cell_number(const bp__cell *c, char sep);
 /* 1 and *v when the cell is a whole number of at most 15 digits (the fast
  * path of both); 0 otherwise. */
 int bp__cell_int(const bp__cell *c, double *v);

@@ -110,7 +110,7 @@ static void test_separators(void **state)
         {"t.tsv", "a\tb\ty\n1\t2\t0\n3\t4\t1\n"},
         {"p.txt", "a|b|y\n1|2|0\n3|4|1\n"},
         {"noext", "a;b;y\n1;2;0\n3;4;1\n"},
-        /* commas inside quoted cells do not count */
+        /* commas inside quoted cells do not count (and are decimal commas) */
         {"m.csv", "a;b;y\n\"1,5\";2;0\n\"3,5\";4;1\n"},
     };
     bp_data_opts o = plain_opts();
@@ -463,6 +463,38 @@ static void test_target_scaling(void **state)
     bp_dataset_free(ds);
 }
 
+/* A spreadsheet's export in a locale with decimal commas: ';' between
+ * cells, CRLF, a BOM, an empty column at the end of every line. */
+static void test_spreadsheet(void **state)
+{
+    bp_data_opts o = plain_opts();
+    float x[2], t[1];
+    bp_dataset *ds;
+    (void)state;
+    dt_write("sheet.csv", "\xEF\xBB\xBF" "width;height;kind;\r\n"
+                          "1,5;-2,25;big;\r\n"
+                          "3;4,0;small;\r\n"
+                          "0,125;1e2;big;\r\n");
+    ds = load_ok(dt_path("sheet.csv"), &o);
+    assert_int_equal(bp_dataset_inputs(ds), 2);
+    assert_int_equal(bp_dataset_classes(ds), 2);
+    assert_string_equal(bp_dataset_class_name(ds, 0), "big");
+    dt_assert_contains(notices, "column 3 has no name and no values; left out", NULL);
+    row_of(ds, 0, x, t);
+    TU_ASSERT_EXACT(x[0], 1.5f);
+    TU_ASSERT_EXACT(x[1], -2.25f);
+    row_of(ds, 2, x, t);
+    TU_ASSERT_EXACT(x[0], 0.125f);
+    TU_ASSERT_EXACT(x[1], 100.0f);
+    TU_ASSERT_EXACT(t[0], 0.0f);
+    bp_dataset_free(ds);
+    /* In a comma-separated file a quoted "1,5" is text. */
+    dt_write("q.csv", "a,y\n\"1,5\",0\n\"2,5\",1\n");
+    ds = load_ok(dt_path("q.csv"), &o);
+    assert_non_null(strstr(bp_dataset_schema(ds), "[\"1,5\", \"2,5\"]"));
+    bp_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_one_hot),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_target_scaling),
+        cmocka_unit_test(test_spreadsheet),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }
