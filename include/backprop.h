@@ -618,23 +618,42 @@ typedef struct bp_dataset bp_dataset;
  *                           N >= 1 points per class, K >= 2 classes (N * K at
  *                           most 2^24), drawn from a generator seeded with seed
  *   xor                     the four points of XOR, targets 0 1 1 0, 2 classes
- *   PATH.csv[:label=COL]    CSV of numbers (any spec ending in .csv that is
- *                           none of the above); COL is a column name or a
- *                           0-based index (default: the last column); the
- *                           other columns are the inputs, in file order
- * CSV: the first line is a header when one of its cells is neither empty nor
- * a number. Cells are numbers as strtod reads them (a '.' decimal point in
- * the C locale), blanks around them are ignored, and they must be finite and
- * within float range; quoted cells are refused. Blank lines are skipped;
- * CRLF line endings and a UTF-8 byte-order mark are accepted.
- * Errors name the file and, for CSV content, the line (from 1) and the
+ *   PATH[:label=COL]        delimited text (below) when PATH ends in .csv,
+ *                           .tsv or .txt (any case) or has no extension, and
+ *                           is none of the above
+ *   csv:PATH[:label=COL]    delimited text whatever the name
+ * COL is a column name or a 0-based index (default: the last column); the
+ * other columns are the inputs, in file order. A name without extension
+ * that is no file gets the "unknown data set" error listing these forms.
+ *
+ * Delimited text (RFC 4180): cells may be quoted ("a, b" and "say ""hi"""
+ * are one cell each, and a quoted cell may span lines; line numbers in
+ * messages count the file's lines); blanks around unquoted cells are
+ * ignored; blank lines are skipped; CRLF line endings and a UTF-8
+ * byte-order mark are accepted; text is kept as bytes (UTF-8 as is). A
+ * UTF-16 file or one with NUL bytes is refused ("save it as UTF-8"). The
+ * separator is the one of , ; TAB | that gives the same column count (more
+ * than one) over the first 20 records, the most columns winning, ties in
+ * that order (bp_data_opts.sep forces one). Numbers are decimal text
+ * ([+-] digits [. digits] [e [+-] digits]) and must be finite and within
+ * float range; in a file not separated by commas the decimal point may be
+ * a comma (1,5), as spreadsheets write it in many locales. A column without
+ * a name whose every cell is missing (a trailing separator on each line)
+ * is left out with a notice. Missing cells: empty, NA, N/A, NaN, nan, null, NULL, None and ?
+ * (quoted or not). Header, column types, labels and missing cells: see
+ * bp_dataset_load_opts. bp_dataset_load reads delimited text with
+ * bp_data_opts_defaults but without any input or target scaling, and keeps
+ * its earlier rule for a numeric label: when every value is an integer in
+ * [0, 65535] they are the class numbers (classes = largest + 1), else the
+ * values are a regression target, kept as they are.
+ * Errors name the file and, for content, the line (from 1) and the
  * column (from 0, with its header name), the expected and the found value:
  * "data.csv:7: column 3 ('petal_width'): expected a number, found 'abc'".
  * Codes: BP_EIO (a file cannot be opened or read, Fashion-MNIST not found),
  * BP_EFORMAT (bad content: CSV cells, IDX headers, truncated or trailing
- * data, corrupt gzip), BP_EINVAL (a bad spec or label column), BP_EOVERFLOW
- * (IDX data over 2^31 bytes), BP_ENOMEM. Every allocation, zlib's included,
- * goes through the allocation hooks.
+ * data, corrupt gzip), BP_EINVAL (a bad spec, option or column name),
+ * BP_EOVERFLOW (IDX data over 2^31 bytes), BP_ENOMEM. Every allocation,
+ * zlib's included, goes through the allocation hooks.
  */
 bp_dataset *bp_dataset_load(const char *spec, uint64_t seed, bp_error *err);
 
@@ -649,9 +668,9 @@ void bp_dataset_free(bp_dataset *ds);
 size_t bp_dataset_rows(const bp_dataset *ds);
 int bp_dataset_inputs(const bp_dataset *ds);
 int bp_dataset_target_cols(const bp_dataset *ds);
-/* > 0: targets are class indices in [0, classes); 0: numeric targets. A CSV
- * target column whose values are all integers in [0, 65535] is read as class
- * labels (classes = largest + 1); any other column as numbers. The accessors
+/* > 0: targets are class indices in [0, classes); 0: numeric targets (see
+ * bp_dataset_load and bp_dataset_load_opts for how a CSV label column is
+ * read). The accessors
  * return 0 (describe: "") for a NULL data set. */
 int bp_dataset_classes(const bp_dataset *ds);
 /* A one-line description, e.g. "fashion-mnist train (60000 rows, 784 inputs,
@@ -690,6 +709,108 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
 int bp_dataset_standardize(bp_dataset *ds);
 int bp_dataset_get_scaling(const bp_dataset *ds, float *shift, float *mul);
 int bp_dataset_set_scaling(bp_dataset *ds, const float *shift, const float *mul);
+
+/* What a label column is used for. */
+typedef enum bp_task { BP_TASK_AUTO, BP_TASK_CLASSIFY, BP_TASK_REGRESS } bp_task;
+/* What a missing cell does: refuse the file, leave its row out, or fill it. */
+typedef enum bp_missing { BP_MISSING_ERROR, BP_MISSING_DROP, BP_MISSING_MEAN } bp_missing;
+
+/* How delimited text is read and preprocessed (ignored by the other specs). */
+typedef struct bp_data_opts {
+    char sep;               /* 0: detect among , ; TAB |; else that byte */
+    int header;             /* -1 detect, 0 none, 1 the first line */
+    const char *label;      /* name or 0-based index; NULL: the last column
+                               (":label=COL" in the spec wins) */
+    const char *features;   /* comma-separated names or indices, in the order
+                               given; NULL: every column but label/dropped */
+    const char *drop;       /* comma-separated names or indices left out */
+    bp_task task;           /* AUTO: guessed (see bp_dataset_load_opts) */
+    bp_missing missing;     /* default BP_MISSING_ERROR */
+    int standardize;        /* 1: numeric inputs to mean 0, sd 1 (shift, mul);
+                               one-hot inputs keep shift 0, mul 1 */
+    int standardize_target; /* 1: a regression target to mean 0, sd 1, its
+                               mean and sd kept (bp_dataset_target_scaling) */
+    /* One-line notices (a dropped index column, rows left out, extra
+     * columns); NULL: none. line is borrowed for the call. */
+    void (*notice)(void *ctx, const char *line);
+    void *notice_ctx;
+} bp_data_opts;
+
+/* sep 0, header -1, label/features/drop NULL, task AUTO, missing ERROR,
+ * standardize 1, standardize_target 1, no notice. */
+void bp_data_opts_defaults(bp_data_opts *o);
+
+/*
+ * Load a spec as bp_dataset_load does, delimited text read with `o` (NULL:
+ * the defaults):
+ * - Header (o->header -1): the first record is a header when some column
+ *   holds numbers below it and text (not a number, not missing) in it, or,
+ *   when no column holds numbers, when none of its cells is missing
+ *   (but the first) and none recurs in its column below.
+ * - Index column: with a header whose first cell is empty or "Unnamed: 0"
+ *   (R's write.csv, pandas' to_csv), column 0 is a row index and is left out
+ *   with a notice.
+ * - Column types: a column is numeric when each of its cells is a number or
+ *   missing, else text. A column with at least as many numbers as text
+ *   cells is refused ("expected a number, found 'abc'", naming the line), as a
+ *   typo is likelier than a category. A text input is one-hot encoded:
+ *   one input per distinct value, sorted by bytes, described "col=value";
+ *   at most 1000 values per column.
+ * - Label: text → classes numbered by the sorted names (as scikit-learn's
+ *   LabelEncoder). Numbers: integers with at most 20 distinct values →
+ *   classes numbered by sorted value (1, 2, 3 is 3 classes; -1, +1 is 2),
+ *   named by the values' text; non-integers or more than 20 distinct values
+ *   → a regression. o->task overrides (BP_TASK_REGRESS on a text label is
+ *   BP_EINVAL); bp_dataset_task_reason says why.
+ * - Missing cells (the set above): BP_MISSING_ERROR refuses the file with
+ *   each column's count and first line; DROP leaves those rows out (a
+ *   notice counts them); MEAN fills a numeric input with its mean and a
+ *   text input with its most frequent value (ties: the first in sorted
+ *   order). A missing label is an error unless DROP.
+ * The preprocessing is kept as data (bp_dataset_schema).
+ */
+bp_dataset *bp_dataset_load_opts(const char *spec, const bp_data_opts *o, uint64_t seed,
+                                 bp_error *err);
+
+/*
+ * The preprocessing of a data set read from delimited text as JSON text, for
+ * a model's metadata: used columns (name, or position without a header),
+ * each input column's kind ("number" or "text"), vocabulary and fill, the
+ * label's name and kind, the task and its reason, class names, target mean
+ * and scale. Input shift/mul are not in it (the model keeps its own).
+ * Borrowed, valid for the life of the data set; NULL for a set without one
+ * (synthetic, IDX, arrays).
+ */
+const char *bp_dataset_schema(const bp_dataset *ds);
+
+/*
+ * Load delimited text for a model trained with `schema`: columns matched by
+ * header name (in any order; extra columns left out with a notice naming
+ * them) or, without a header, by their position in the training file. A
+ * header is detected when the first record holds a used column's name
+ * (o->header forces it). The label column is used when present; needs_label
+ * makes its absence an error; otherwise it is ignored (text or unseen
+ * values too) and the targets are 0. Text categories, missing fills (or
+ * o->missing when the schema has none), class names and target scaling
+ * come from the schema; input scaling is left the identity (apply the
+ * model's). An unseen category is BP_EFORMAT naming line, column and value.
+ * o->sep is used; its label, features, drop, task and standardize fields are
+ * ignored. A spec that is not delimited text loads as bp_dataset_load does.
+ */
+bp_dataset *bp_dataset_load_schema(const char *spec, const char *schema, int needs_label,
+                                   const bp_data_opts *o, uint64_t seed, bp_error *err);
+
+/* Class k's name ("setosa", "-1"), borrowed; NULL when the set has no names
+ * or k is out of range. */
+const char *bp_dataset_class_name(const bp_dataset *ds, int k);
+/* 0 when the targets are placeholders (a schema load without a label). */
+int bp_dataset_has_targets(const bp_dataset *ds);
+/* A standardized regression target: stored t = (value - mean) / scale.
+ * Returns 0 and the two values, or 1 (mean 0, scale 1) when there is none. */
+int bp_dataset_target_scaling(const bp_dataset *ds, double *mean, double *scale);
+/* Why the task is what it is: "3 distinct text labels", "90 distinct
+ * integer values (more than 20)", ...; "" when not guessed from a file. */
+const char *bp_dataset_task_reason(const bp_dataset *ds);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                  */

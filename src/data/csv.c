@@ -1,435 +1,771 @@
 /*
- * csv.c - reads a comma-separated file of numbers into a float data set.
+ * csv.c - reads delimited text into a data set, its preprocessing kept as
+ * a plan (bp__plan) that becomes the schema.
  *
- * The file is read whole into memory and scanned twice: once to count the
- * data rows, take the column count from the first line and detect a header
- * (a first line with a cell that is not a number), once to parse every cell
- * straight into the data set. Cells are numbers (strtod syntax) with
- * optional blanks around them; quoting is not supported. Blank lines are
- * skipped; CRLF line endings and a UTF-8 byte-order mark are accepted. One
- * column is the target (the last unless :label=COL names another), the
- * others are the inputs, in file order.
- *
- * Every error names the file; content errors also name the line (from 1),
- * the column (from 0, as :label=COL counts them, with its header name) and
- * the expected and the found value.
+ * Passes over the records (csv_read.c splits them): a survey counts the
+ * records and, per column, the missing, number and text cells (the first
+ * record apart, until the header is decided); a second pass, only when a
+ * text column is used, collects the categories; the last fills the data
+ * set. Training (bp__csv_load) builds the plan from the survey; a schema
+ * load (bp__csv_load_schema) takes it from the schema and matches the
+ * file's columns to it. Both fill through the same code, so a model's data
+ * are read by the rules it was trained with.
  */
 #include "data.h"
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK ((size_t)1 << 16)   /* first buffer size; doubles as needed */
-#define SHOW 40                         /* characters of a bad cell in a message */
+#define MAX_CATEGORIES 1000  /* distinct values of a one-hot input column */
+#define LIST 240             /* bytes of a column list in messages */
 
-/* A span of the file: [s, s + n). */
-typedef struct span {
-    const char *s;
-    size_t n;
-} span;
-
-/* What the first scan learns, used by the second. */
-typedef struct csv_file {
-    const char *path;
-    const char *text, *end;   /* the file's text (NUL at end) */
-    span header;              /* the header line; s is NULL when there is none */
-    size_t first_line;        /* line number of the first non-blank line */
-    size_t lines;             /* non-blank lines */
-    int cols;                 /* columns in every line */
-    int label;                /* the target column */
-} csv_file;
-
-static int is_blank(char c)
+void bp__r_notice(const bp_data_opts *o, const char *fmt, ...)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+    char line[512];
+    va_list ap;
+    if (!o || !o->notice)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->notice(o->notice_ctx, line);
 }
 
-static span trim(span c)
+void bp_data_opts_defaults(bp_data_opts *o)
 {
-    while (c.n > 0 && is_blank(c.s[0])) {
-        c.s++;
-        c.n--;
+    memset(o, 0, sizeof *o);
+    o->header = -1;
+    o->task = BP_TASK_AUTO;
+    o->missing = BP_MISSING_ERROR;
+    o->standardize = 1;
+    o->standardize_target = 1;
+}
+
+char *bp__r_dup_n(const char *s, size_t n)
+{
+    char *d = bp__malloc(n + 1);
+    if (d) {
+        if (n > 0)
+            memcpy(d, s, n);
+        d[n] = '\0';
     }
-    while (c.n > 0 && is_blank(c.s[c.n - 1]))
-        c.n--;
-    return c;
+    return d;
 }
 
-/* The line starting at p (without its '\n'); *next is where the next begins. */
-static span next_line(const char *p, const char *end, const char **next)
+static void free_list(char **v, int n)
 {
-    const char *q = memchr(p, '\n', (size_t)(end - p));
-    span line;
-    line.s = p;
-    line.n = (size_t)((q ? q : end) - p);
-    *next = q ? q + 1 : end;
-    return line;
+    if (!v)
+        return;
+    for (int i = 0; i < n; i++)
+        bp__free(v[i]);
+    bp__free(v);
 }
 
-static int line_is_blank(span line)
+static void col_free(bp__col *c)
 {
-    return trim(line).n == 0;
+    bp__free(c->name);
+    free_list(c->vocab, c->nvocab);
+    memset(c, 0, sizeof *c);
 }
 
-/* Cells in a line: its commas plus one. */
-static size_t count_cells(span line)
+void bp__plan_free(bp__plan *p)
 {
-    size_t n = 1;
-    const char *p = line.s, *end = line.s + line.n;
-    while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
-        n++;
-        p++;
-    }
-    return n;
+    for (int k = 0; k < p->ncols; k++)
+        col_free(&p->cols[k]);
+    bp__free(p->cols);
+    col_free(&p->label);
+    free_list(p->class_names, p->classes);
+    memset(p, 0, sizeof *p);
 }
 
-/* Cell c of a line, trimmed (empty when the line has fewer cells). */
-static span cell_at(span line, int c)
+void bp__r_reader_free(bp__reader *r)
 {
-    const char *p = line.s, *end = line.s + line.n;
-    span cell;
-    cell.s = end;
-    cell.n = 0;
-    for (int k = 0;; k++) {
-        const char *q = memchr(p, ',', (size_t)(end - p));
-        if (k == c) {
-            cell.s = p;
-            cell.n = (size_t)((q ? q : end) - p);
-            break;
-        }
-        if (!q)
-            break;
-        p = q + 1;
-    }
-    return trim(cell);
-}
-
-/* A printable copy of a cell for messages, shortened to SHOW characters
- * and "...": bytes outside printable ASCII (control characters, non-UTF-8
- * or multi-byte text) are written as \xHH, so the message shows what the
- * file holds. */
-static void show(span cell, char out[SHOW + 4])
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t k = 0;
-    for (size_t i = 0; i < cell.n; i++) {
-        unsigned char ch = (unsigned char)cell.s[i];
-        int printable = ch >= 0x20 && ch < 0x7f;
-        if (k + (printable ? 1 : 4) > SHOW) {
-            memcpy(out + k, "...", 3);
-            k += 3;
-            break;
-        }
-        if (printable) {
-            out[k++] = (char)ch;
-        } else {
-            out[k++] = '\\';
-            out[k++] = 'x';
-            out[k++] = hex[ch >> 4];
-            out[k++] = hex[ch & 15];
-        }
-    }
-    out[k] = '\0';
+    if (r->st)
+        for (int c = 0; c < r->cols; c++)
+            bp__free(r->st[c].first);
+    bp__free(r->st);
+    bp__csv_close(&r->f);
+    bp__plan_free(&r->plan);
 }
 
 /* "column 3 ('petal_width')", or "column 3" without a header. */
-static void column_name(const csv_file *f, int c, char *out, size_t size)
+void bp__r_column_name(const bp__reader *r, int c, char *out, size_t size)
 {
-    if (f->header.s) {
-        char name[SHOW + 4];
-        show(cell_at(f->header, c), name);
+    if (r->header) {
+        char name[BP__SHOW + 4];
+        bp__show(r->st[c].first, r->st[c].first_n, name);
         snprintf(out, size, "column %d ('%s')", c, name);
     } else {
         snprintf(out, size, "column %d", c);
     }
 }
 
-/* Whether a trimmed cell is one number; *v receives it. strtod stops at the
- * comma, blank or line end after the cell, none of which continue a number,
- * so it never reads past the cell's end. */
-static int parse_number(span cell, double *v)
+int bp__r_oom(const bp__reader *r, bp_error *err)
 {
-    char *endp;
-    if (cell.n == 0)
-        return 0;
-    *v = strtod(cell.s, &endp);
-    return endp == cell.s + cell.n;
+    return bp__error_set(err, BP_ENOMEM, "%s: out of memory", r->f.path);
 }
 
-/* Read the whole file into a NUL-terminated buffer. */
-static int read_file(const char *path, char **out, size_t *out_len, bp_error *err)
-{
-    FILE *f;
-    char *buf = NULL;
-    size_t cap = READ_CHUNK, len = 0;
-    int rc = 0;
+/* ---- the survey */
 
-    *out = NULL;
-    f = fopen(path, "rb");
-    if (!f)
-        return bp__error_set(err, BP_EIO, "cannot open %s: %s", path, strerror(errno));
-    buf = bp__malloc(cap);
-    if (!buf) {
-        rc = bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
-        goto done;
-    }
-    for (;;) {
-        char *bigger;
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (len < cap - 1) {
-            if (ferror(f))
-                rc = bp__error_set(err, BP_EIO, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (cap > SIZE_MAX / 2) {
-            rc = bp__error_set(err, BP_EOVERFLOW, "%s is too large to read", path);
-            break;
-        }
-        bigger = bp__malloc(cap * 2);
-        if (!bigger) {
-            rc = bp__error_set(err, BP_ENOMEM, "out of memory reading %s (%zu bytes so far)",
-                               path, len);
-            break;
-        }
-        memcpy(bigger, buf, len);
-        bp__free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-done:
-    if (fclose(f) != 0 && rc == 0)
-        rc = bp__error_set(err, BP_EIO, "cannot read %s: %s", path, strerror(errno));
-    if (rc != 0 || !buf) {
-        bp__free(buf);
-        return rc != 0 ? rc : BP_ENOMEM;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return 0;
+static int cell_equals(const bp__cell *c, const char *s, size_t n)
+{
+    return c->n == n && memcmp(c->s, s, n) == 0;
 }
 
-/* First scan: lines, columns, header. */
-static int scan(csv_file *f, bp_error *err)
+static void count_cell(bp__colstat *s, const bp__cell *c, int kind, size_t line)
 {
-    const char *p = f->text, *next;
-    span first = {NULL, 0};
-    size_t lineno = 0, cols;
-    double v;
-
-    f->lines = 0;
-    for (; p < f->end; p = next) {
-        span line = next_line(p, f->end, &next);
-        lineno++;
-        if (line_is_blank(line))
-            continue;
-        if (f->lines++ == 0) {
-            first = line;
-            f->first_line = lineno;
+    if (kind == BP__CELL_MISSING) {
+        if (s->missing++ == 0)
+            s->missing_line = line;
+    } else if (kind == BP__CELL_NUMBER) {
+        s->numbers++;
+    } else {
+        if (s->texts++ == 0) {
+            s->text_line = line;
+            bp__show(c->s, c->n, s->text);
         }
+        if (s->first_kind == BP__CELL_TEXT && !s->recurs && cell_equals(c, s->first, s->first_n))
+            s->recurs = 1;
     }
-    if (f->lines == 0)
+}
+
+int bp__r_survey(bp__reader *r, bp_error *err)
+{
+    bp__csv *f = &r->f;
+    int rc = bp__csv_next(f, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return bp__error_set(err, BP_EFORMAT, "%s: no data rows (the file is empty)", f->path);
-    cols = count_cells(first);
-    if (cols < 2)
+    r->cols = f->n;
+    r->first_line = f->rec_line;
+    if (r->cols < 2)
         return bp__error_set(err, BP_EFORMAT,
                              "%s:%zu: expected at least 2 columns (inputs and a label), found 1",
-                             f->path, f->first_line);
-    if (cols > (size_t)BP__DATA_MAX_INPUTS)
-        return bp__error_set(err, BP_EFORMAT, "%s:%zu: %zu columns; at most %d are supported",
-                             f->path, f->first_line, cols, BP__DATA_MAX_INPUTS);
-    f->cols = (int)cols;
-    /* A first line with a cell that is neither empty nor a number is the
-     * header (an empty cell alone is a missing value, not a name). */
-    f->header.s = NULL;
-    for (int c = 0; c < f->cols; c++) {
-        span cell = cell_at(first, c);
-        if (cell.n > 0 && cell.s[0] == '"') {
-            char found[SHOW + 4];
-            show(cell, found);
-            return bp__error_set(err, BP_EFORMAT,
-                                 "%s:%zu: column %d: found a quoted cell '%s'; quotes are not supported",
-                                 f->path, f->first_line, c, found);
-        }
-        if (cell.n > 0 && !parse_number(cell, &v))
-            f->header = first;
+                             f->path, f->rec_line);
+    r->st = bp__calloc((size_t)r->cols, sizeof *r->st);
+    if (!r->st)
+        return bp__r_oom(r, err);
+    for (int c = 0; c < r->cols; c++) {
+        bp__colstat *s = &r->st[c];
+        s->first_kind = bp__cell_kind(&f->cells[c], f->sep);
+        s->first = bp__r_dup_n(f->cells[c].s, f->cells[c].n);
+        s->first_n = f->cells[c].n;
+        if (!s->first)
+            return bp__r_oom(r, err);
     }
-    if (f->header.s && f->lines == 1)
-        return bp__error_set(err, BP_EFORMAT, "%s: no data rows (only the header line)", f->path);
-    return 0;
+    r->records = 1;
+    while ((rc = bp__csv_next(f, err)) > 0) {
+        if (f->n != r->cols)
+            return bp__error_set(err, BP_EFORMAT,
+                                 "%s:%zu: expected %d columns (as in line %zu), found %d",
+                                 f->path, f->rec_line, r->cols, r->first_line, f->n);
+        for (int c = 0; c < r->cols; c++)
+            count_cell(&r->st[c], &f->cells[c], bp__cell_kind(&f->cells[c], f->sep),
+                       f->rec_line);
+        r->records++;
+    }
+    return rc;
 }
 
-/* Resolve :label=COL (NULL: the last column). */
-static int find_label(csv_file *f, const char *label, bp_error *err)
+/* The header rule (see bp_dataset_load_opts in backprop.h). */
+int bp__r_detect_header(const bp__reader *r)
 {
-    char names[200];
-    size_t k = 0;
-    char *endp;
-    long index;
-
-    if (!label) {
-        f->label = f->cols - 1;
-        return 0;
-    }
-    if (f->header.s)
-        for (int c = 0; c < f->cols; c++) {
-            span name = cell_at(f->header, c);
-            if (name.n == strlen(label) && memcmp(name.s, label, name.n) == 0) {
-                f->label = c;
+    int any_numbers = 0;
+    if (r->records < 2) {
+        /* one record of names only is a header without data */
+        for (int c = 0; c < r->cols; c++)
+            if (r->st[c].first_kind != BP__CELL_TEXT)
                 return 0;
-            }
-        }
-    if (label[0] >= '0' && label[0] <= '9') {
-        errno = 0;
-        index = strtol(label, &endp, 10);
-        if (*endp == '\0' && errno == 0) {
-            if (index >= f->cols)
-                return bp__error_set(err, BP_EINVAL,
-                                     "%s: label column %ld is out of range (the file has %d columns, 0 to %d)",
-                                     f->path, index, f->cols, f->cols - 1);
-            f->label = (int)index;
+        return 1;
+    }
+    for (int c = 0; c < r->cols; c++) {
+        const bp__colstat *s = &r->st[c];
+        if (s->numbers > 0 && s->texts == 0 && s->first_kind == BP__CELL_TEXT)
+            return 1;
+        any_numbers |= s->numbers > 0;
+    }
+    if (any_numbers)
+        return 0;
+    for (int c = 0; c < r->cols; c++) {
+        const bp__colstat *s = &r->st[c];
+        if (s->first_kind == BP__CELL_MISSING && c == 0 && s->first_n == 0)
+            continue;
+        if (s->first_kind != BP__CELL_TEXT || s->recurs)
             return 0;
+    }
+    return 1;
+}
+
+/* Without a header, the first record is data: count it in. */
+void bp__r_merge_first(bp__reader *r)
+{
+    for (int c = 0; c < r->cols; c++) {
+        bp__colstat *s = &r->st[c];
+        bp__cell cell;
+        size_t m = s->missing, t = s->texts;
+        cell.s = s->first;
+        cell.n = s->first_n;
+        cell.quoted = 0;
+        s->first_kind = -1; /* no recurrence test against itself */
+        count_cell(s, &cell, bp__cell_kind(&cell, r->f.sep), r->first_line);
+        /* the first record comes first */
+        if (s->missing > m)
+            s->missing_line = r->first_line;
+        if (s->texts > t) {
+            s->text_line = r->first_line;
+            bp__show(cell.s, cell.n, s->text);
         }
     }
-    if (!f->header.s)
-        return bp__error_set(err, BP_EINVAL,
-                             "%s: no header row, so the label column must be an index from 0 to %d, not '%s'",
-                             f->path, f->cols - 1, label);
-    /* List the header names, as many as fit. */
-    names[0] = '\0';
-    for (int c = 0; c < f->cols && k + 8 < sizeof names; c++) {
-        char name[SHOW + 4];
+}
+
+/* ---- columns by name or number */
+
+/* "'a', 'b', 'c'" (or "0 to 4" without a header), as much as fits. */
+void bp__r_list_columns(const bp__reader *r, char *out, size_t size)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    if (!r->header) {
+        snprintf(out, size, "0 to %d", r->cols - 1);
+        return;
+    }
+    for (int c = 0; c < r->cols && k + 8 < size; c++) {
+        char name[BP__SHOW + 4];
         int n;
-        show(cell_at(f->header, c), name);
-        n = snprintf(names + k, sizeof names - k, "%s'%s'", c ? ", " : "", name);
-        if (n < 0 || (size_t)n >= sizeof names - k) {
-            snprintf(names + k, sizeof names - k, ", ...");
+        bp__show(r->st[c].first, r->st[c].first_n, name);
+        n = snprintf(out + k, size - k, "%s'%s'", c ? ", " : "", name);
+        if (n < 0 || (size_t)n >= size - k) {
+            snprintf(out + k, size - k, ", ...");
             break;
         }
         k += (size_t)n;
     }
-    return bp__error_set(err, BP_EINVAL, "%s: no column named '%s' (columns: %s)", f->path,
-                         label, names);
 }
 
-/* Parse one cell into *out, or fill err. */
-static int parse_cell(const csv_file *f, size_t lineno, int c, span cell, float *out,
-                      bp_error *err)
+/* Column named (or numbered) by [s, s + n); *out its position. */
+int bp__r_find_column(const bp__reader *r, const char *s, size_t n, const char *what, int *out,
+                       bp_error *err)
 {
-    char col[SHOW + 32], found[SHOW + 4];
-    const char *expected = NULL, *hint = "";
-    double v = 0.0;
-
-    if (cell.n > 0 && cell.s[0] == '"') {
-        expected = "an unquoted number (quotes are not supported)";
-    } else if (!parse_number(cell, &v)) {
-        expected = "a number";
-        if (c == f->label)
-            hint = " (the label column must hold numbers)";
-    } else if (!isfinite(v)) {
-        expected = "a finite number";
-    } else if (fabs(v) > FLT_MAX) {
-        expected = "a number within float range";
-    }
-    if (!expected) {
-        *out = (float)v;
-        return 0;
-    }
-    column_name(f, c, col, sizeof col);
-    if (cell.n == 0)
-        return bp__error_set(err, BP_EFORMAT, "%s:%zu: %s: expected %s, found an empty cell",
-                             f->path, lineno, col, expected);
-    show(cell, found);
-    return bp__error_set(err, BP_EFORMAT, "%s:%zu: %s: expected %s, found '%s'%s", f->path,
-                         lineno, col, expected, found, hint);
-}
-
-/* Second scan: every data cell into ds. */
-static int fill(const csv_file *f, bp_dataset *ds, bp_error *err)
-{
-    const char *p = f->text, *next;
-    float *x = ds->x, *t = ds->t;
-    size_t lineno = 0, r = 0;
-    int skip_header = f->header.s != NULL;
-
-    for (; p < f->end; p = next) {
-        span line = next_line(p, f->end, &next);
-        const char *q, *end;
-        size_t found;
-        lineno++;
-        if (line_is_blank(line))
-            continue;
-        if (skip_header) {
-            skip_header = 0;
-            continue;
+    char names[LIST], shown[BP__SHOW + 4];
+    if (r->header)
+        for (int c = 0; c < r->cols; c++)
+            if (r->st[c].first_n == n && memcmp(r->st[c].first, s, n) == 0) {
+                *out = c;
+                return 0;
+            }
+    if (n > 0 && n < 10 && s[0] >= '0' && s[0] <= '9') {
+        long v = 0;
+        size_t i = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            v = v * 10 + (s[i] - '0');
+        if (i == n) {
+            if (v >= r->cols)
+                return bp__error_set(err, BP_EINVAL,
+                                     "%s: %s column %ld is out of range (the file has %d "
+                                     "columns, 0 to %d)", r->f.path, what, v, r->cols,
+                                     r->cols - 1);
+            *out = (int)v;
+            return 0;
         }
-        found = count_cells(line);
-        if (found != (size_t)f->cols)
-            return bp__error_set(err, BP_EFORMAT, "%s:%zu: expected %d columns (as in line %zu), found %zu",
-                                 f->path, lineno, f->cols, f->first_line, found);
-        q = line.s;
-        end = line.s + line.n;
-        for (int c = 0; c < f->cols; c++) {
-            const char *comma = memchr(q, ',', (size_t)(end - q));
-            span cell;
-            int rc;
-            cell.s = q;
-            cell.n = (size_t)((comma ? comma : end) - q);
-            cell = trim(cell);
-            rc = parse_cell(f, lineno, c, cell, c == f->label ? &t[r] : x, err);
-            if (rc != 0)
+    }
+    bp__show(s, n, shown);
+    if (!r->header)
+        return bp__error_set(err, BP_EINVAL,
+                             "%s: no header row, so the %s column must be an index from 0 to "
+                             "%d, not '%s'", r->f.path, what, r->cols - 1, shown);
+    bp__r_list_columns(r, names, sizeof names);
+    return bp__error_set(err, BP_EINVAL, "%s: no column named '%s' (columns: %s)", r->f.path,
+                         shown, names);
+}
+
+/* Mark the columns of a comma-separated list in use[] with mark; order[]
+ * (may be NULL) receives them in the order given. */
+int bp__r_mark_list(const bp__reader *r, const char *list, const char *what, char *use, char mark,
+                     int *order, int *n_order, bp_error *err)
+{
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        int c, rc;
+        while (n > 0 && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n > 0) {
+            if ((rc = bp__r_find_column(r, p, n, what, &c, err)) != 0)
                 return rc;
-            if (c != f->label)
-                x++;
-            q = comma ? comma + 1 : end;
+            if (order && use[c] != mark)
+                order[(*n_order)++] = c;
+            use[c] = mark;
         }
-        r++;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+/* ---- categories */
+
+typedef struct entry {
+    const char *s;    /* into the file or a copy */
+    size_t n;
+    size_t count;
+    char *copy;
+} entry;
+
+typedef struct catset {
+    entry *e;
+    size_t n, cap;    /* entries */
+    size_t *slot;     /* (mask + 1) entry index + 1, 0 empty */
+    size_t mask;
+} catset;
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static void catset_free(catset *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        bp__free(c->e[i].copy);
+    bp__free(c->e);
+    bp__free(c->slot);
+    memset(c, 0, sizeof *c);
+}
+
+static int catset_grow(catset *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 16, mask = cap * 2 - 1;
+    entry *e = bp__malloc(cap * sizeof *e);
+    size_t *slot = bp__calloc(mask + 1, sizeof *slot);
+    if (!e || !slot) {
+        bp__free(e);
+        bp__free(slot);
+        return BP_ENOMEM;
+    }
+    if (c->n > 0)
+        memcpy(e, c->e, c->n * sizeof *e);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t h = (size_t)hash_bytes(e[i].s, e[i].n) & mask;
+        while (slot[h])
+            h = (h + 1) & mask;
+        slot[h] = i + 1;
+    }
+    bp__free(c->e);
+    bp__free(c->slot);
+    c->e = e;
+    c->slot = slot;
+    c->cap = cap;
+    c->mask = mask;
+    return 0;
+}
+
+/* Count one value; a new one is copied (the cell may be in scratch). */
+static int catset_add(catset *c, const char *s, size_t n)
+{
+    size_t h;
+    if (c->n == c->cap && catset_grow(c) != 0)
+        return BP_ENOMEM;
+    h = (size_t)hash_bytes(s, n) & c->mask;
+    while (c->slot[h]) {
+        entry *e = &c->e[c->slot[h] - 1];
+        if (e->n == n && memcmp(e->s, s, n) == 0) {
+            e->count++;
+            return 0;
+        }
+        h = (h + 1) & c->mask;
+    }
+    entry *e = &c->e[c->n];
+    e->copy = bp__r_dup_n(s, n);
+    if (!e->copy)
+        return BP_ENOMEM;
+    e->s = e->copy;
+    e->n = n;
+    e->count = 1;
+    c->slot[h] = ++c->n;
+    return 0;
+}
+
+static int compare_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int d = memcmp(a, b, an < bn ? an : bn);
+    if (d != 0)
+        return d;
+    return an < bn ? -1 : an > bn;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return compare_bytes(x, strlen(x), y, strlen(y));
+}
+
+/* Index of [s, s + n) in a sorted vocabulary, or -1. */
+int bp__r_vocab_find(char *const *v, int nv, const char *s, size_t n)
+{
+    int lo = 0, hi = nv - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int d = compare_bytes(v[mid], strlen(v[mid]), s, n);
+        if (d == 0)
+            return mid;
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* The set's values as a sorted vocabulary; *fill_cat the most frequent
+ * (ties: the first in sorted order). The copies move to the vocabulary. */
+static int catset_vocab(catset *c, char ***vocab, int *nv, int *fill_cat)
+{
+    char **v = bp__calloc(c->n ? c->n : 1, sizeof *v);
+    size_t best = 0;
+    if (!v)
+        return BP_ENOMEM;
+    for (size_t i = 0; i < c->n; i++) {
+        v[i] = c->e[i].copy;
+        c->e[i].copy = NULL;
+    }
+    qsort(v, c->n, sizeof *v, compare_strings);
+    *vocab = v;
+    *nv = (int)c->n;
+    *fill_cat = 0;
+    /* in sorted order, so the first of equal counts wins */
+    for (size_t i = 0; i < c->n; i++) {
+        size_t count = 0;
+        size_t h = (size_t)hash_bytes(v[i], strlen(v[i])) & c->mask;
+        while (c->slot[h]) {
+            entry *e = &c->e[c->slot[h] - 1];
+            if (e->n == strlen(v[i]) && memcmp(e->s, v[i], e->n) == 0) {
+                count = e->count;
+                break;
+            }
+            h = (h + 1) & c->mask;
+        }
+        if (count > best) {
+            best = count;
+            *fill_cat = (int)i;
+        }
     }
     return 0;
 }
 
-bp_dataset *bp__csv_load(const char *path, const char *label, bp_error *err)
-{
-    csv_file f;
-    char *text = NULL, detail[SHOW + 32];
-    size_t len = 0;
-    bp_dataset *ds = NULL;
 
-    memset(&f, 0, sizeof f);
-    f.path = path;
-    if (label && label[0] == '\0') {
-        bp__error_set(err, BP_EINVAL, "%s: empty label column (use :label=NAME or :label=INDEX)",
-                      path);
-        goto fail;
+/* ---- missing cells */
+
+/* Whether a missing cell of plan column k (-1: the label) leaves its row
+ * out, is filled, or refuses the file. */
+enum { ON_MISSING_ERROR, ON_MISSING_DROP, ON_MISSING_FILL };
+
+static int on_missing(const bp__reader *r, const bp__col *c, int is_label)
+{
+    bp_missing m = r->o->missing;
+    if (is_label)
+        return m == BP_MISSING_DROP ? ON_MISSING_DROP : ON_MISSING_ERROR;
+    if (r->schema_mode && c->has_fill)
+        return ON_MISSING_FILL;
+    if (m == BP_MISSING_DROP)
+        return ON_MISSING_DROP;
+    if (m == BP_MISSING_MEAN && !r->schema_mode)
+        return ON_MISSING_FILL;
+    return ON_MISSING_ERROR;
+}
+
+/* Refuse missing cells that nothing fills, with each column's count. */
+int bp__r_check_missing(const bp__reader *r, bp_error *err)
+{
+    char list[LIST * 2], col[BP__SHOW + 32];
+    size_t total = 0, k = 0;
+    int n = r->plan.ncols + (r->plan.label.src >= 0 ? 1 : 0);
+    list[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int is_label = i == r->plan.ncols;
+        const bp__col *c = is_label ? &r->plan.label : &r->plan.cols[i];
+        const bp__colstat *s = &r->st[c->src];
+        int w;
+        if (s->missing == 0 || on_missing(r, c, is_label) != ON_MISSING_ERROR)
+            continue;
+        if (is_label && r->o->missing == BP_MISSING_MEAN) {
+            bp__r_column_name(r, c->src, col, sizeof col);
+            return bp__error_set(err, BP_EFORMAT,
+                                 "%s:%zu: %s: the label is missing in %zu row%s; labels are "
+                                 "not filled (use --missing drop to leave those rows out)",
+                                 r->f.path, s->missing_line, col, s->missing,
+                                 s->missing == 1 ? "" : "s");
+        }
+        total += s->missing;
+        bp__r_column_name(r, c->src, col, sizeof col);
+        w = snprintf(list + k, sizeof list - k, "%s%s: %zu (first on line %zu)", k ? "; " : "",
+                     col, s->missing, s->missing_line);
+        if (w > 0 && (size_t)w < sizeof list - k)
+            k += (size_t)w;
     }
-    if (read_file(path, &text, &len, err) != 0)
-        goto fail;
-    f.text = text;
-    f.end = text + len;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-        f.text += 3; /* UTF-8 byte-order mark */
-    if (scan(&f, err) != 0 || find_label(&f, label, err) != 0)
-        goto fail;
-    ds = bp__dataset_new(f.lines - (f.header.s ? 1 : 0), f.cols - 1, 1, 0, path, err);
-    if (!ds || fill(&f, ds, err) != 0)
-        goto fail;
-    ds->classes = bp__dataset_classes_of(ds->t, ds->rows);
-    if (f.header.s) {
-        char name[SHOW + 4];
-        show(cell_at(f.header, f.label), name);
-        snprintf(detail, sizeof detail, "label column '%s'", name);
+    if (total == 0)
+        return 0;
+    if (r->schema_mode && r->o->missing == BP_MISSING_MEAN)
+        return bp__error_set(err, BP_EFORMAT,
+                             "%s: %zu missing value%s (%s); the model saved no fill for them "
+                             "(it was trained without --missing mean); use --missing drop",
+                             r->f.path, total, total == 1 ? "" : "s", list);
+    return bp__error_set(err, BP_EFORMAT,
+                         "%s: %zu missing value%s (%s); use --missing drop to leave those rows "
+                         "out or --missing mean to fill them (missing: empty, NA, N/A, NaN, "
+                         "nan, null, NULL, None, ?)", r->f.path, total, total == 1 ? "" : "s",
+                         list);
+}
+
+/* Whether the current record is left out for a missing cell. */
+static int row_dropped(const bp__reader *r)
+{
+    int n = r->plan.ncols + (r->plan.label.src >= 0 ? 1 : 0);
+    for (int i = 0; i < n; i++) {
+        int is_label = i == r->plan.ncols;
+        const bp__col *c = is_label ? &r->plan.label : &r->plan.cols[i];
+        if (bp__cell_kind(&r->f.cells[c->src], r->f.sep) == BP__CELL_MISSING &&
+            on_missing(r, c, is_label) == ON_MISSING_DROP)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- the categories of the text columns (training) */
+
+int bp__r_collect_categories(bp__reader *r, bp_error *err)
+{
+    bp__plan *p = &r->plan;
+    int n = p->ncols + 1, rc = 0, any = 0;
+    catset *sets = bp__calloc((size_t)n, sizeof *sets);
+    if (!sets)
+        return bp__r_oom(r, err);
+    for (int i = 0; i < n; i++)
+        any |= i < p->ncols ? p->cols[i].text : p->label.text;
+    if (!any)
+        goto done;
+    bp__csv_rewind(&r->f);
+    for (size_t rec = 0; (rc = bp__csv_next(&r->f, err)) > 0; rec++) {
+        if ((rec == 0 && r->header) || row_dropped(r))
+            continue;
+        for (int i = 0; i < n; i++) {
+            const bp__col *c = i < p->ncols ? &p->cols[i] : &p->label;
+            const bp__cell *cell = &r->f.cells[c->src];
+            if (!c->text || bp__cell_kind(cell, r->f.sep) == BP__CELL_MISSING)
+                continue;
+            if (catset_add(&sets[i], cell->s, cell->n) != 0) {
+                rc = bp__r_oom(r, err);
+                goto done;
+            }
+            if (i < p->ncols && sets[i].n > MAX_CATEGORIES) {
+                char col[BP__SHOW + 32];
+                bp__r_column_name(r, c->src, col, sizeof col);
+                rc = bp__error_set(err, BP_EFORMAT,
+                                   "%s:%zu: %s: more than %d distinct text values (an "
+                                   "identifier or free text?); leave the column out with --drop "
+                                   "or give it as numbers", r->f.path, r->f.rec_line, col,
+                                   MAX_CATEGORIES);
+                goto done;
+            }
+        }
+    }
+    if (rc < 0)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        bp__col *c = i < p->ncols ? &p->cols[i] : &p->label;
+        if (!c->text)
+            continue;
+        if (catset_vocab(&sets[i], &c->vocab, &c->nvocab, &c->fill_cat) != 0) {
+            rc = bp__r_oom(r, err);
+            goto done;
+        }
+        if (i < p->ncols && r->o->missing == BP_MISSING_MEAN && r->st[c->src].missing > 0)
+            c->has_fill = 1;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < n; i++)
+        catset_free(&sets[i]);
+    bp__free(sets);
+    return rc;
+}
+
+/* ---- the fill */
+
+/* Number of a cell of a numeric column into *out, or the error. */
+static int number_cell(const bp__reader *r, int src, const bp__cell *cell, int kind, float *out,
+                       bp_error *err)
+{
+    char col[BP__SHOW + 32], found[BP__SHOW + 4];
+    const char *expected;
+    double v = 0.0;
+    if (kind == BP__CELL_TEXT) {
+        expected = "a number";
     } else {
-        snprintf(detail, sizeof detail, "label column %d", f.label);
+        v = bp__cell_number(cell, r->f.sep);
+        if (!isfinite(v))
+            expected = "a finite number";
+        else if (fabs(v) > FLT_MAX)
+            expected = "a number within float range";
+        else {
+            *out = (float)v;
+            return 0;
+        }
     }
-    bp__dataset_name(ds, path, detail);
-    bp__free(text);
-    return ds;
-fail:
-    bp_dataset_free(ds);
-    bp__free(text);
-    return NULL;
+    bp__r_column_name(r, src, col, sizeof col);
+    bp__show(cell->s, cell->n, found);
+    return bp__error_set(err, BP_EFORMAT, "%s:%zu: %s: expected %s, found '%s'", r->f.path,
+                         r->f.rec_line, col, expected, found);
+}
+
+static int unseen(const bp__reader *r, int src, const bp__cell *cell, const char *what,
+                  bp_error *err)
+{
+    char col[BP__SHOW + 32], found[BP__SHOW + 4];
+    bp__r_column_name(r, src, col, sizeof col);
+    bp__show(cell->s, cell->n, found);
+    return bp__error_set(err, BP_EFORMAT, "%s:%zu: %s: '%s' is not one of the %s the model "
+                         "was trained with", r->f.path, r->f.rec_line, col, found, what);
+}
+
+/* Index of a numeric label among sorted class values, or -1. */
+static int class_of_value(const float *values, int n, float v)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (values[mid] == v)
+            return mid;
+        if (values[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Every kept record into ds (rows set to those kept). values: the class
+ * values of a numeric classification label (schema mode), else NULL. */
+int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropped, bp_error *err)
+{
+    const bp__plan *p = &r->plan;
+    float *x = ds->x, *t = ds->t;
+    size_t row = 0;
+    int rc, read_label = p->label.src >= 0;
+
+    *dropped = 0;
+    bp__csv_rewind(&r->f);
+    for (size_t rec = 0; (rc = bp__csv_next(&r->f, err)) > 0; rec++) {
+        float *xr = x + row * (size_t)p->inputs;
+        int drop = 0;
+        if (rec == 0 && r->header)
+            continue;
+        if (r->f.n != r->cols)
+            return bp__error_set(err, BP_EFORMAT,
+                                 "%s:%zu: expected %d columns (as in line %zu), found %d",
+                                 r->f.path, r->f.rec_line, r->cols, r->first_line, r->f.n);
+        for (int k = 0; k < p->ncols && !drop; k++) {
+            const bp__col *c = &p->cols[k];
+            const bp__cell *cell = &r->f.cells[c->src];
+            double v;
+            int kind;
+            if (!c->text && bp__cell_int(cell, &v)) {
+                xr[c->offset] = (float)v;
+                continue;
+            }
+            kind = bp__cell_kind(cell, r->f.sep);
+            if (kind == BP__CELL_MISSING) {
+                if (on_missing(r, c, 0) == ON_MISSING_DROP) {
+                    drop = 1;
+                } else if (c->text) {
+                    memset(xr + c->offset, 0, (size_t)c->nvocab * sizeof *xr);
+                    xr[c->offset + c->fill_cat] = 1.0f;
+                } else {
+                    xr[c->offset] = c->has_fill ? (float)c->fill : NAN;
+                }
+            } else if (c->text) {
+                int cat = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
+                if (cat < 0)
+                    return unseen(r, c->src, cell, "values of this column", err);
+                memset(xr + c->offset, 0, (size_t)c->nvocab * sizeof *xr);
+                xr[c->offset + cat] = 1.0f;
+            } else if ((rc = number_cell(r, c->src, cell, kind, xr + c->offset, err)) != 0) {
+                return rc;
+            }
+        }
+        if (read_label && !drop) {
+            const bp__col *c = &p->label;
+            const bp__cell *cell = &r->f.cells[c->src];
+            int kind = bp__cell_kind(cell, r->f.sep);
+            if (kind == BP__CELL_MISSING) {
+                drop = 1; /* refused before the fill unless rows are dropped */
+            } else if (c->text) {
+                int v = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
+                if (v < 0)
+                    return unseen(r, c->src, cell, "labels", err);
+                t[row] = (float)v;
+            } else if ((rc = number_cell(r, c->src, cell, kind, &t[row], err)) != 0) {
+                return rc;
+            } else if (values) {
+                int v = class_of_value(values, p->classes, t[row]);
+                if (v < 0)
+                    return unseen(r, c->src, cell, "labels", err);
+                t[row] = (float)v;
+            } else if (r->schema_mode && p->t_scaled) {
+                t[row] = (float)(((double)t[row] - p->t_mean) / p->t_scale);
+            }
+        } else if (!read_label) {
+            t[row] = 0.0f;
+        }
+        if (drop) {
+            (*dropped)++;
+            continue;
+        }
+        row++;
+    }
+    if (rc < 0)
+        return rc;
+    ds->rows = row;
+    return 0;
+}
+
+/* Training: the mean of each numeric input with missing cells fills them. */
+void bp__r_fill_means(bp__reader *r, bp_dataset *ds)
+{
+    bp__plan *p = &r->plan;
+    float *x = ds->x;
+    for (int k = 0; k < p->ncols; k++) {
+        bp__col *c = &p->cols[k];
+        double sum = 0.0;
+        size_t n = 0;
+        if (c->text || r->st[c->src].missing == 0 || r->o->missing != BP_MISSING_MEAN)
+            continue;
+        for (size_t i = 0; i < ds->rows; i++) {
+            float v = x[i * (size_t)p->inputs + (size_t)c->offset];
+            if (v == v) {
+                sum += v;
+                n++;
+            }
+        }
+        c->fill = n > 0 ? (double)(float)(sum / (double)n) : 0.0;
+        c->has_fill = 1;
+        for (size_t i = 0; i < ds->rows; i++) {
+            float *v = &x[i * (size_t)p->inputs + (size_t)c->offset];
+            if (*v != *v)
+                *v = (float)c->fill;
+        }
+    }
 }

@@ -168,7 +168,46 @@ fail:
 
 void bp_dataset_free(bp_dataset *ds)
 {
+    if (!ds)
+        return;
+    if (ds->class_names)
+        for (int k = 0; k < ds->classes; k++)
+            bp__free(ds->class_names[k]);
+    bp__free(ds->class_names);
+    bp__free(ds->schema);
     bp__free(ds);
+}
+
+const char *bp_dataset_class_name(const bp_dataset *ds, int k)
+{
+    if (!ds || !ds->class_names || k < 0 || k >= ds->classes)
+        return NULL;
+    return ds->class_names[k];
+}
+
+int bp_dataset_has_targets(const bp_dataset *ds)
+{
+    return ds && !ds->no_targets;
+}
+
+int bp_dataset_target_scaling(const bp_dataset *ds, double *mean, double *scale)
+{
+    int none = !ds || !ds->t_scaled;
+    if (mean)
+        *mean = none ? 0.0 : ds->t_mean;
+    if (scale)
+        *scale = none ? 1.0 : ds->t_scale;
+    return none;
+}
+
+const char *bp_dataset_task_reason(const bp_dataset *ds)
+{
+    return ds ? ds->reason : "";
+}
+
+const char *bp_dataset_schema(const bp_dataset *ds)
+{
+    return ds ? ds->schema : NULL;
 }
 
 size_t bp_dataset_rows(const bp_dataset *ds)

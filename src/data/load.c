@@ -4,13 +4,16 @@
  *   fashion-mnist[:train|:test]   IDX files looked for in $BACKPROP_DATA,
  *                                 $BACKPROP_DATA/fashion-mnist, then the
  *                                 directory of Debian's dataset-fashion-mnist
- *   PATH.csv[:label=COL]          csv.c
+ *   PATH[:label=COL]              delimited text (csv_load.c) when PATH ends
+ *                                 in .csv, .tsv, .txt or has no extension
+ *   csv:PATH[:label=COL]          delimited text whatever the name
  *   idx:IMAGES,LABELS             idx.c
  *   spiral:N:K, vertical:N:K      synthetic.c, from a generator seeded here
  *   xor                           the four points of XOR
  *
  * The named forms are matched first (so "idx:a.csv,b.csv" is IDX); a spec
- * that matches none of the forms gets an error listing them all.
+ * that matches none of the forms, or a name without extension that is no
+ * file, gets an error listing them all.
  */
 #include "data.h"
 
@@ -21,8 +24,8 @@
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 #define PATH_CAP 4096
 #define MAX_SYNTH_ROWS (1 << 24)
-#define SPEC_FORMS "fashion-mnist[:train|:test], PATH.csv[:label=COL], idx:IMAGES,LABELS, " \
-                   "spiral:N:K, vertical:N:K or xor"
+#define SPEC_FORMS "fashion-mnist[:train|:test], PATH.csv|.tsv|.txt[:label=COL], " \
+                   "csv:PATH[:label=COL], idx:IMAGES,LABELS, spiral:N:K, vertical:N:K or xor"
 
 static int file_exists(const char *path)
 {
@@ -156,59 +159,76 @@ static bp_dataset *xor_set(bp_error *err)
     return ds;
 }
 
-/* Whether [s, s + n) ends in ".csv", in any case. */
-static int ends_csv(const char *s, size_t n)
+/* Whether the path [s, s + n) names delimited text: its file name ends in
+ * .csv, .tsv or .txt (any case) or has no extension. *bare: no extension. */
+static int text_name(const char *s, size_t n, int *bare)
 {
-    static const char ext[] = ".csv";
-    if (n < 4)
+    static const char *const exts[] = {"csv", "tsv", "txt"};
+    size_t base = n, dot = n;
+    while (base > 0 && s[base - 1] != '/')
+        base--;
+    for (size_t i = base; i < n; i++)
+        if (s[i] == '.')
+            dot = i;
+    *bare = dot == n || dot == base;
+    if (*bare)
+        return n > base;
+    if (n - dot - 1 != 3)
         return 0;
-    for (size_t i = 0; i < 4; i++) {
-        char c = s[n - 4 + i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != ext[i])
-            return 0;
+    for (size_t e = 0; e < 3; e++) {
+        size_t i = 0;
+        for (; i < 3; i++) {
+            char c = s[dot + 1 + i];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c != exts[e][i])
+                break;
+        }
+        if (i == 3)
+            return 1;
     }
-    return 1;
+    return 0;
 }
 
-/* PATH.csv[:label=COL]; NULL with *matched 0 when the spec is not one. */
-static bp_dataset *csv_spec(const char *spec, int *matched, bp_error *err)
+/* Delimited-text specs: [csv:]PATH[:label=COL]. *matched 0 when the spec
+ * is not one; path and label (NULL when not given) are filled. */
+static int text_spec(const char *spec, char *path, const char **label, int *matched,
+                     bp_error *err)
 {
-    const char *tag = NULL, *p = spec;
-    char path[PATH_CAP];
+    const char *tag = NULL, *p = spec, *start = spec;
     size_t n;
+    int forced = strncmp(spec, "csv:", 4) == 0, bare = 0;
 
+    if (forced)
+        start = spec + 4;
+    p = start;
     while ((p = strstr(p, ":label=")) != NULL)
         tag = p++;
-    *matched = 1;
-    if (tag && ends_csv(spec, (size_t)(tag - spec))) {
-        n = (size_t)(tag - spec);
-        if (n >= sizeof path) {
-            bp__error_set(err, BP_EINVAL, "data spec: the path is longer than %d bytes",
-                          PATH_CAP - 1);
-            return NULL;
-        }
-        memcpy(path, spec, n);
-        path[n] = '\0';
-        return bp__csv_load(path, tag + strlen(":label="), err);
+    n = tag ? (size_t)(tag - start) : strlen(start);
+    *label = tag ? tag + strlen(":label=") : NULL;
+    *matched = forced || text_name(start, n, &bare);
+    if (!*matched)
+        return 0;
+    if (n == 0)
+        return bp__error_set(err, BP_EINVAL, "data spec '%s': no path given", spec);
+    if (n >= PATH_CAP)
+        return bp__error_set(err, BP_EINVAL, "data spec: the path is longer than %d bytes",
+                             PATH_CAP - 1);
+    memcpy(path, start, n);
+    path[n] = '\0';
+    if (bare && !forced && !file_exists(path)) {
+        /* most likely a mistyped name of a data set, not a file */
+        *matched = 0;
+        return 0;
     }
-    if (ends_csv(spec, strlen(spec)))
-        return bp__csv_load(spec, NULL, err);
-    *matched = 0;
-    return NULL;
+    return 0;
 }
 
-bp_dataset *bp_dataset_load(const char *spec, uint64_t seed, bp_error *err)
+/* The named forms; *matched 0 when the spec is none of them. */
+static bp_dataset *named(const char *spec, uint64_t seed, int *matched, bp_error *err)
 {
     const char *comma;
-    bp_dataset *ds;
-    int matched;
-
-    if (!spec || !spec[0]) {
-        bp__error_set(err, BP_EINVAL, "no data set given; expected %s", SPEC_FORMS);
-        return NULL;
-    }
+    *matched = 1;
     if (strcmp(spec, "xor") == 0)
         return xor_set(err);
     if (strcmp(spec, "fashion-mnist") == 0 || strcmp(spec, "fashion-mnist:train") == 0)
@@ -238,9 +258,59 @@ bp_dataset *bp_dataset_load(const char *spec, uint64_t seed, bp_error *err)
         images[n] = '\0';
         return bp__idx_load(images, comma + 1, NULL, err);
     }
-    ds = csv_spec(spec, &matched, err);
+    *matched = 0;
+    return NULL;
+}
+
+/* Load a spec; schema non-NULL reads delimited text by it. */
+static bp_dataset *load(const char *spec, const char *schema, int needs_label,
+                        const bp_data_opts *o, int legacy, uint64_t seed, bp_error *err)
+{
+    char path[PATH_CAP];
+    const char *label;
+    bp_data_opts defaults;
+    bp_dataset *ds;
+    int matched;
+
+    if (!o) {
+        bp_data_opts_defaults(&defaults);
+        o = &defaults;
+    }
+    if (!spec || !spec[0]) {
+        bp__error_set(err, BP_EINVAL, "no data set given; expected %s", SPEC_FORMS);
+        return NULL;
+    }
+    ds = named(spec, seed, &matched, err);
     if (matched)
         return ds;
+    if (text_spec(spec, path, &label, &matched, err) != 0)
+        return NULL;
+    if (matched) {
+        if (schema)
+            return bp__csv_load_schema(path, schema, needs_label, o, err);
+        return bp__csv_load(path, label, o, legacy, err);
+    }
     bp__error_set(err, BP_EINVAL, "unknown data set '%s'; expected %s", spec, SPEC_FORMS);
     return NULL;
+}
+
+bp_dataset *bp_dataset_load_opts(const char *spec, const bp_data_opts *o, uint64_t seed,
+                                 bp_error *err)
+{
+    return load(spec, NULL, 0, o, 0, seed, err);
+}
+
+bp_dataset *bp_dataset_load(const char *spec, uint64_t seed, bp_error *err)
+{
+    bp_data_opts o;
+    bp_data_opts_defaults(&o);
+    o.standardize = 0;
+    o.standardize_target = 0;
+    return load(spec, NULL, 0, &o, 1, seed, err);
+}
+
+bp_dataset *bp_dataset_load_schema(const char *spec, const char *schema, int needs_label,
+                                   const bp_data_opts *o, uint64_t seed, bp_error *err)
+{
+    return load(spec, schema, needs_label, o, 0, seed, err);
 }

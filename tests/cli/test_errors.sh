@@ -37,7 +37,9 @@ printf 'a,b\n1,-inf\n' >inf.csv
 printf 'a,b\n1,1e39\n' >range.csv
 printf 'a,b\r\n1,2\r\n3,x\r\n' >crlf.csv
 printf 'a,b\n1,\377\376\n' >bytes.csv
-printf '"a",b\n1,2\n' >quoted.csv
+printf 'a,b\n1,"2\n3,4\n' >quoted.csv
+printf '\377\376a\0,\0b\0' >utf16.csv
+printf 'a b\n1 2\n' >onecol.csv
 mkdir -p folder.csv
 
 # IDX: two 2x2 images and their labels, then broken variants

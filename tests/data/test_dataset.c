@@ -348,14 +348,17 @@ static void test_bad_specs(void **state)
     (void)state;
     msg = dt_load_fails("mnist", BP_EINVAL);
     dt_assert_contains(msg, "unknown data set 'mnist'", "fashion-mnist[:train|:test]",
-                       "PATH.csv[:label=COL]", "idx:IMAGES,LABELS", "spiral:N:K",
-                       "vertical:N:K", "xor", NULL);
+                       "PATH.csv|.tsv|.txt[:label=COL]", "csv:PATH", "idx:IMAGES,LABELS",
+                       "spiral:N:K", "vertical:N:K", "xor", NULL);
     msg = dt_load_fails("", BP_EINVAL);
     dt_assert_contains(msg, "no data set given", "spiral:N:K", NULL);
     msg = dt_load_fails("fashion-mnist:valid", BP_EINVAL);
     dt_assert_contains(msg, "unknown data set 'fashion-mnist:valid'", NULL);
-    msg = dt_load_fails("data.txt", BP_EINVAL);
-    dt_assert_contains(msg, "unknown data set 'data.txt'", NULL);
+    msg = dt_load_fails("data.json", BP_EINVAL);
+    dt_assert_contains(msg, "unknown data set 'data.json'", NULL);
+    /* .txt is delimited text: the file is looked for. */
+    msg = dt_load_fails("data.txt", BP_EIO);
+    dt_assert_contains(msg, "cannot open data.txt", NULL);
     msg = dt_load_fails("spiral", BP_EINVAL);
     dt_assert_contains(msg, "unknown data set 'spiral'", NULL);
     msg = dt_load_fails("spiral:100", BP_EINVAL);

@@ -1,0 +1,290 @@
+/*
+ * test_schema.c - the preprocessing saved as a schema and applied to new
+ * data with bp_dataset_load_schema: a features-only file with its columns
+ * in another order and an extra column gives the training inputs; missing
+ * fills, class names and target scaling come back; unseen categories, a
+ * missing label when one is needed and a missing input column are errors.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "datatest.h"
+
+static char notices[2048];
+
+static void keep_notice(void *ctx, const char *line)
+{
+    (void)ctx;
+    size_t n = strlen(notices);
+    snprintf(notices + n, sizeof notices - n, "%s\n", line);
+}
+
+static bp_data_opts opts(void)
+{
+    bp_data_opts o;
+    bp_data_opts_defaults(&o);
+    o.notice = keep_notice;
+    notices[0] = '\0';
+    return o;
+}
+
+static bp_dataset *train_set(const char *name, const char *text, const bp_data_opts *o)
+{
+    bp_error err;
+    bp_dataset *ds;
+    dt_write(name, text);
+    ds = bp_dataset_load_opts(dt_path(name), o, 0, &err);
+    if (!ds)
+        fail_msg("training load failed: %s", err.message);
+    assert_non_null(bp_dataset_schema(ds));
+    return ds;
+}
+
+static bp_dataset *with_schema(const char *name, const char *text, const char *schema,
+                               int needs_label, const bp_data_opts *o)
+{
+    bp_error err;
+    bp_dataset *ds;
+    dt_write(name, text);
+    ds = bp_dataset_load_schema(dt_path(name), schema, needs_label, o, 0, &err);
+    if (!ds)
+        fail_msg("schema load of %s failed: %s", name, err.message);
+    return ds;
+}
+
+static const char *schema_fails(const char *name, const char *text, const char *schema,
+                                 int needs_label, const bp_data_opts *o, int code)
+{
+    static bp_error err;
+    bp_dataset *ds;
+    dt_write(name, text);
+    memset(&err, 0, sizeof err);
+    ds = bp_dataset_load_schema(dt_path(name), schema, needs_label, o, 0, &err);
+    if (ds) {
+        bp_dataset_free(ds);
+        fail_msg("schema load of %s succeeded", name);
+    }
+    if (err.code != code)
+        fail_msg("%s: code %d, expected %d: %s", name, err.code, code, err.message);
+    return err.message;
+}
+
+/* Raw (unscaled) inputs of every row. */
+static float *raw_inputs(bp_dataset *ds)
+{
+    size_t n = bp_dataset_rows(ds) * (size_t)bp_dataset_inputs(ds);
+    float *x = tu_xcalloc(n, sizeof *x);
+    float *shift = tu_xcalloc((size_t)bp_dataset_inputs(ds), sizeof *shift);
+    float *mul = tu_xcalloc((size_t)bp_dataset_inputs(ds), sizeof *mul);
+    for (int j = 0; j < bp_dataset_inputs(ds); j++)
+        mul[j] = 1.0f;
+    TU_ASSERT_OK(bp_dataset_set_scaling(ds, shift, mul));
+    TU_ASSERT_OK(bp_dataset_gather(ds, NULL, 0, (int)bp_dataset_rows(ds), x, NULL));
+    free(shift);
+    free(mul);
+    return x;
+}
+
+static const char *TRAIN =
+    "\"\",\"age\",\"color\",\"height\",\"species\"\n"
+    "\"1\",30,\"red\",1.5,\"b\"\n"
+    "\"2\",NA,\"blue\",1.7,\"a\"\n"
+    "\"3\",50,\"red\",1.9,\"c\"\n"
+    "\"4\",40,NA,1.6,\"a\"\n";
+
+static void test_round_trip(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred, *again;
+    float *xt, *xp;
+    (void)state;
+    o.missing = BP_MISSING_MEAN;
+    train = train_set("train.csv", TRAIN, &o);
+    /* age, color=blue, color=red, height */
+    assert_int_equal(bp_dataset_inputs(train), 4);
+    assert_int_equal(bp_dataset_classes(train), 3);
+    /* Features only, in another order, with an extra column; the
+     * missing age takes the training mean 40, the missing color red. */
+    o = opts();
+    pred = with_schema("pred.csv", "height,extra,color,age\n"
+                                   "1.5,9,red,30\n"
+                                   "1.7,9,blue,NA\n"
+                                   "1.9,9,red,50\n"
+                                   "1.6,9,,40\n", bp_dataset_schema(train), 0, &o);
+    dt_assert_contains(notices, "pred.csv: columns the model does not use, left out: 'extra'",
+                       NULL);
+    assert_int_equal(bp_dataset_rows(pred), 4);
+    assert_int_equal(bp_dataset_inputs(pred), 4);
+    assert_int_equal(bp_dataset_has_targets(pred), 0);
+    assert_int_equal(bp_dataset_has_targets(train), 1);
+    assert_string_equal(bp_dataset_class_name(pred, 2), "c");
+    assert_string_equal(bp_dataset_task_reason(pred), "3 distinct text labels");
+    xt = raw_inputs(train);
+    xp = raw_inputs(pred);
+    for (size_t i = 0; i < 16; i++)
+        if (xt[i] != xp[i])
+            fail_msg("input %zu: %g in training, %g from the schema", i, (double)xt[i],
+                     (double)xp[i]);
+    TU_ASSERT_EXACT(xp[4], 40.0f);
+    TU_ASSERT_EXACT(xp[12 + 2], 1.0f);
+    free(xt);
+    free(xp);
+    /* The training file itself, labels needed: the same targets. */
+    again = with_schema("train.csv", TRAIN, bp_dataset_schema(train), 1, &o);
+    {
+        float t1[4], t2[4];
+        TU_ASSERT_OK(bp_dataset_gather(train, NULL, 0, 4, NULL, t1));
+        TU_ASSERT_OK(bp_dataset_gather(again, NULL, 0, 4, NULL, t2));
+        assert_memory_equal(t1, t2, sizeof t1);
+        TU_ASSERT_EXACT(t2[0], 1.0f);
+    }
+    assert_string_equal(bp_dataset_schema(again), bp_dataset_schema(train));
+    bp_dataset_free(again);
+
+    /* Unseen category: line, column and value. */
+    dt_assert_contains(schema_fails("bad.csv", "age,color,height\n30,red,1\n31,green,2\n",
+                                    bp_dataset_schema(train), 0, &o, BP_EFORMAT),
+                       "bad.csv:3: ", "column 1 ('color')", "'green' is not one of the values",
+                       NULL);
+    /* A label present but not needed is ignored, even unseen. */
+    again = with_schema("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
+                        bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_has_targets(again), 0);
+    bp_dataset_free(again);
+    /* Needed: unseen and absent labels are errors. */
+    dt_assert_contains(schema_fails("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
+                                    bp_dataset_schema(train), 1, &o, BP_EFORMAT),
+                       "lab.csv:2: ", "'zzz' is not one of the labels", NULL);
+    dt_assert_contains(schema_fails("nolab.csv", "age,color,height\n30,red,1\n",
+                                    bp_dataset_schema(train), 1, &o, BP_EFORMAT),
+                       "no label column 'species'", NULL);
+    /* A missing input column. */
+    dt_assert_contains(schema_fails("few.csv", "age,height\n30,1\n", bp_dataset_schema(train),
+                                    0, &o, BP_EFORMAT),
+                       "no column named 'color'", "'age', 'height'", NULL);
+    bp_dataset_free(pred);
+    bp_dataset_free(train);
+}
+
+static void test_positions_and_targets(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    double mean, scale;
+    float x[2], t[1];
+    (void)state;
+    /* No header: columns by position; a regression target's scaling. */
+    train = train_set("n.csv", "1,0.5,10.5\n2,1.5,20.5\n3,2.5,30.5\n", &o);
+    assert_int_equal(bp_dataset_classes(train), 0);
+    pred = with_schema("n2.csv", "4,3.5,40.5\n", bp_dataset_schema(train), 1, &o);
+    assert_int_equal(bp_dataset_target_scaling(pred, &mean, &scale), 0);
+    TU_ASSERT_EXACT(mean, 20.5);
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 1, x, t));
+    TU_ASSERT_EXACT(x[0], 4.0f);
+    TU_ASSERT_EXACT(x[1], 3.5f);
+    TU_ASSERT_EXACT(t[0], (float)((40.5 - 20.5) / scale));
+    bp_dataset_free(pred);
+    /* Features only, no header: the inputs in training order. */
+    pred = with_schema("n3.csv", "4,3.5\n5,4.5\n", bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 1, 1, x, NULL));
+    TU_ASSERT_EXACT(x[0], 5.0f);
+    bp_dataset_free(pred);
+    dt_assert_contains(schema_fails("n4.csv", "1,2,3,4\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT), "4 columns and no header", NULL);
+    bp_dataset_free(train);
+
+    /* Numeric class labels map through the saved values. */
+    train = train_set("c.csv", "a,y\n1,-1\n2,1\n3,-1\n", &o);
+    pred = with_schema("c2.csv", "a,y\n5,1\n6,-1\n", bp_dataset_schema(train), 1, &o);
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 1, NULL, t));
+    TU_ASSERT_EXACT(t[0], 1.0f);
+    assert_string_equal(bp_dataset_class_name(pred, 0), "-1");
+    bp_dataset_free(pred);
+    dt_assert_contains(schema_fails("c3.csv", "a,y\n5,2\n", bp_dataset_schema(train), 1, &o,
+                                    BP_EFORMAT), "'2' is not one of the labels", NULL);
+    /* Missing cells with no saved fill: an error naming --missing drop. */
+    dt_assert_contains(schema_fails("c4.csv", "a,y\nNA,1\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT), "1 missing value", "--missing drop", NULL);
+    bp_dataset_free(train);
+
+    /* Schemas that are not valid. */
+    dt_write("v.csv", "a,y\n1,2\n");
+    {
+        bp_error err;
+        static const char *bad[] = {"{", "[]", "{\"header\": true}",
+                                    "{\"format\": \"backprop-data\", \"header\": true, "
+                                    "\"columns\": 2, \"missing\": \"error\", \"inputs\": [], "
+                                    "\"task\": \"classify\", \"reason\": \"\"}"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            bp_dataset *ds = bp_dataset_load_schema(dt_path("v.csv"), bad[i], 0, &o, 0, &err);
+            if (ds)
+                fail_msg("schema %zu accepted", i);
+            dt_assert_contains(err.message, "data schema", NULL);
+        }
+    }
+    /* Specs other than delimited text ignore the schema. */
+    {
+        bp_error err;
+        bp_dataset *ds = bp_dataset_load_schema("xor", "{}", 1, NULL, 0, &err);
+        assert_non_null(ds);
+        assert_null(bp_dataset_schema(ds));
+        assert_null(bp_dataset_class_name(ds, 0));
+        assert_int_equal(bp_dataset_has_targets(ds), 1);
+        assert_int_equal(bp_dataset_target_scaling(ds, NULL, NULL), 1);
+        bp_dataset_free(ds);
+    }
+}
+
+/* Fail the k-th allocation of a training load and of a schema load, for
+ * k = 1, 2, ... until each succeeds: BP_ENOMEM, nothing left allocated. */
+static void test_allocation_failures(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train;
+    char *schema;
+    (void)state;
+    o.missing = BP_MISSING_MEAN;
+    o.notice = NULL;
+    train = train_set("train.csv", TRAIN, &o);
+    schema = tu_xmalloc(strlen(bp_dataset_schema(train)) + 1);
+    strcpy(schema, bp_dataset_schema(train));
+    bp_dataset_free(train);
+    for (int mode = 0; mode < 2; mode++) {
+        long k;
+        for (k = 1; k < 500; k++) {
+            tu_counter c;
+            bp_error err;
+            bp_dataset *ds;
+            memset(&err, 0, sizeof err);
+            tu_counter_install(&c);
+            tu_counter_fail_in(&c, k);
+            ds = mode == 0 ? bp_dataset_load_opts(dt_path("train.csv"), &o, 0, &err)
+                           : bp_dataset_load_schema(dt_path("train.csv"), schema, 1, &o, 0,
+                                                    &err);
+            if (ds) {
+                assert_int_equal(c.failures, 0);
+                bp_dataset_free(ds);
+                bp_set_allocator(NULL);
+                assert_int_equal(c.live, 0);
+                break;
+            }
+            bp_set_allocator(NULL);
+            if (err.code != BP_ENOMEM)
+                fail_msg("mode %d, allocation %ld: got %d (%s)", mode, k, err.code,
+                         err.message);
+            assert_int_equal(c.live, 0);
+        }
+        if (k < 10 || k >= 500)
+            fail_msg("mode %d: %ld allocations", mode, k);
+    }
+    free(schema);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_positions_and_targets),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
+}
