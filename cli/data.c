@@ -1,0 +1,94 @@
+/*
+ * data.c - the user's data as the commands read them: data options into
+ * the library's, the training data encoded by them, and other data
+ * encoded by the training's saved schema (see data.h).
+ */
+#include "data.h"
+
+#include <string.h>
+
+const char *const cli_data_tasks[] = {"auto", "classify", "regress", NULL};
+const char *const cli_data_missing[] = {"error", "drop", "mean", NULL};
+
+static void notice(void *ctx, const char *line)
+{
+    (void)ctx;
+    cli_error("%s", line);
+}
+
+int cli_data_opts(const cli_data *d, bp_data_opts *o)
+{
+    static const bp_task tasks[] = {BP_TASK_AUTO, BP_TASK_CLASSIFY, BP_TASK_REGRESS};
+    static const bp_missing missing[] = {BP_MISSING_ERROR, BP_MISSING_DROP, BP_MISSING_MEAN};
+    bp_data_opts_defaults(o);
+    if (d->sep) {
+        if (strcmp(d->sep, "tab") == 0 || strcmp(d->sep, "\\t") == 0)
+            o->sep = '\t';
+        else if (strlen(d->sep) == 1 && d->sep[0] != '"' && d->sep[0] != '\n' &&
+                 d->sep[0] != '\r')
+            o->sep = d->sep[0];
+        else
+            return cli_usage(d->cmd, "--sep: expected one character or 'tab', found '%s'", d->sep);
+    }
+    if (d->header && d->no_header)
+        return cli_usage(d->cmd, "--header and --no-header contradict each other");
+    o->header = d->header ? 1 : d->no_header ? 0 : -1;
+    if (d->standardize && d->no_standardize)
+        return cli_usage(d->cmd, "--standardize and --no-standardize contradict each other");
+    o->features = d->features;
+    o->drop = d->drop;
+    o->task = tasks[d->task];
+    o->missing = missing[d->missing];
+    o->standardize = !d->no_standardize;
+    if (!d->quiet)
+        o->notice = notice;
+    return CLI_OK;
+}
+
+bp_dataset *cli_data_load_train(const char *spec, const cli_data *d, uint64_t seed)
+{
+    bp_data_opts o;
+    bp_error err;
+    bp_dataset *ds;
+    int lib;
+    if (cli_data_opts(d, &o) != CLI_OK)
+        return NULL;
+    if (!(ds = bp_dataset_load_opts(spec, &o, seed, &err))) {
+        cli_error("%s", err.message);
+        return NULL;
+    }
+    /* text read with a schema is standardized already; other sources on demand */
+    if (d->standardize && !bp_dataset_schema(ds) && (lib = bp_dataset_standardize(ds)) != 0) {
+        cli_error("--standardize: %s", bp_strerror(lib));
+        bp_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+bp_dataset *cli_data_load_schema(const char *spec, const char *schema, int needs_label,
+                                 const cli_data *d, uint64_t seed)
+{
+    bp_data_opts o;
+    bp_error err;
+    bp_dataset *ds;
+    if (cli_data_opts(d, &o) != CLI_OK)
+        return NULL;
+    ds = schema ? bp_dataset_load_schema(spec, schema, needs_label, &o, seed, &err)
+                : bp_dataset_load(spec, seed, &err);
+    if (!ds)
+        cli_error("%s", err.message);
+    return ds;
+}
+
+bp_dataset *cli_data_load_model(const cli_model *m, const char *spec, int needs_label,
+                                const cli_data *d, uint64_t seed)
+{
+    bp_dataset *ds = cli_data_load_schema(spec, bp_meta_get(m->meta, "schema"), needs_label, d,
+                                          seed);
+    if (ds && cli_model_scale(m, ds) != 0) {
+        bp_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
