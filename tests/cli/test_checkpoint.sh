@@ -31,19 +31,26 @@ tensors "$TMP/ck.safetensors" | cmp -s - "$TMP/full.hex" || fail "checkpointing 
 [ -s "$TMP/same.ckpt" ] || fail "no checkpoint written"
 ls "$TMP" | grep -q '\.tmp' && fail "a temporary file is left: $(ls "$TMP")"
 
-# SIGKILL at a random moment, then resume; a few tries until the kill lands
-# after the first checkpoint and before the end.
+# SIGKILL at a random moment after the first checkpoint, then resume; a few
+# tries until the kill lands before the end. The kill waits for the first
+# checkpoint to appear, so a slow start on a loaded machine cannot make it
+# land too early.
 seed=$(od -An -tu2 -N2 /dev/urandom | tr -d ' ')
 killed=0
 try=0
 while [ "$try" -lt 12 ] && [ "$killed" -eq 0 ]; do
     try=$((try + 1))
     rm -f "$TMP/kill.ckpt" "$TMP/kill.safetensors"
-    delay=$(awk -v s="$seed" -v t="$try" 'BEGIN { srand(s + t); printf "%.2f", 0.05 + rand() * 0.6 / t }')
+    delay=$(awk -v s="$seed" -v t="$try" 'BEGIN { srand(s + t); printf "%.3f", rand() * 0.2 / t }')
     # shellcheck disable=SC2086
     "$BP" train $ARGS --out "$TMP/kill.safetensors" --checkpoint "$TMP/kill.ckpt" \
         --checkpoint-every 97 >/dev/null 2>&1 &
     pid=$!
+    polls=0
+    while [ ! -s "$TMP/kill.ckpt" ] && kill -0 "$pid" 2>/dev/null && [ "$polls" -lt 6000 ]; do
+        sleep 0.01
+        polls=$((polls + 1))
+    done
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
