@@ -523,11 +523,11 @@ int bp__r_check_missing(const bp__reader *r, bp_error *err)
                              "%s: %zu missing value%s (%s); the model saved no fill for them "
                              "(it was trained without --missing mean); use --missing drop",
                              r->f.path, total, total == 1 ? "" : "s", list);
+    /* the advice first: a long list of columns is what the message's size cuts */
     return bp__error_set(err, BP_EFORMAT,
-                         "%s: %zu missing value%s (%s); use --missing drop to leave those rows "
-                         "out or --missing mean to fill them (missing: empty, NA, N/A, NaN, "
-                         "nan, null, NULL, None, ?)", r->f.path, total, total == 1 ? "" : "s",
-                         list);
+                         "%s: %zu missing value%s; use --missing drop to leave those rows out "
+                         "or --missing mean to fill them: %s", r->f.path, total,
+                         total == 1 ? "" : "s", list);
 }
 
 /* Whether the current record is left out for a missing cell. */

@@ -243,8 +243,8 @@ static void test_errors(void **state)
     expect_error("1,2\n3,4,5\n", "", BP_EFORMAT, ".csv:2: ", "expected 2 columns (as in line 1)",
                  "found 3");
     /* Non-finite and out-of-range values. */
-    expect_error("1,2\nnan,0\n", "", BP_EFORMAT, NULL, "1 missing value (column 0: 1 (first "
-                 "on line 2))", "--missing drop");
+    expect_error("1,2\nnan,0\n", "", BP_EFORMAT, NULL, "1 missing value; use --missing drop",
+                 "to fill them: column 0: 1 (first on line 2)");
     expect_error("1,2\n3,-inf\n", "", BP_EFORMAT, ".csv:2: ", "column 1: expected a finite number",
                  "found '-inf'");
     expect_error("1,2\n1e999,0\n", "", BP_EFORMAT, ".csv:2: ", "expected a finite number",
