@@ -106,7 +106,7 @@ S=$S'"position": 2, "kind": "text"}, "task": "classify", "reason": "2 distinct t
 S=$S'"classes": ["no", "yes"]}'
 printf '{"net": "3,2:softmax", "weights": [[[0, 1, 0], [0, 0, 1]]], "metadata": {"loss": "cce", "schema": "%s"}}' \
     "$(printf '%s' "$S" | sed 's/"/\\"/g')" >named.json
-printf 'size,color\n1,green\n' >unseen.csv
+printf 'size,color\n1,green\n' >newcolor.csv
 printf 'color,weight\nred,2\n' >noinput.csv
 printf '1,2,3,4\n' >wide.csv
 printf 'a,b,y\n1e30,1e30,1\n' >big.csv

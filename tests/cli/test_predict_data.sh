@@ -143,4 +143,28 @@ run "$BP" info --model "$TMP/sd.safetensors" --net 3,2:identity
 expect_rc 0 "info --net"
 has "spec: 3,2:identity" "info --net"
 
+# Trained through the tool, with the defaults: house prices near 1e5 from
+# two features; predictions on a features-only file, columns swapped, come
+# back in dollars (the formula within 5%), and eval names the scaling.
+# Needs train to save its data schema (train --help lists --no-standardize).
+if "$BP" train --help | grep -q -e '--no-standardize'; then
+    awk 'BEGIN { srand(3); print "size,rooms,price"
+                 for (i = 0; i < 200; i++) { s = 50 + rand() * 100; r = int(1 + rand() * 4)
+                     printf "%.2f,%d,%.0f\n", s, r, 20000 + 1500 * s + 5000 * r } }' >"$TMP/house.csv"
+    run "$BP" train --data "$TMP/house.csv" --net 2,8:tanh,1:identity --epochs 60 --quiet \
+        --out "$TMP/house.safetensors"
+    expect_rc 0 "train a regression near 1e5"
+    printf 'rooms,size\n3,100\n1,60\n' >"$TMP/hq.csv"
+    run "$BP" predict --model "$TMP/house.safetensors" --data "$TMP/hq.csv"
+    expect_rc 0 "predict a regression near 1e5"
+    awk -F, 'NR == 2 { w = 185000 } NR == 3 { w = 115000 }
+             NR > 1 { d = ($2 - w) / w; if (d < -0.05 || d > 0.05) bad = 1 }
+             END { exit bad || NR != 3 }' "$TMP/out" ||
+        fail "house prices: got $(cat "$TMP/out")"
+    run "$BP" eval --model "$TMP/house.safetensors" --data "$TMP/house.csv" --json
+    expect_rc 0 "eval a regression near 1e5"
+    has '"target_mean": ' "eval --json: the target's mean"
+    has '"target_scale": ' "eval --json: the target's scale"
+fi
+
 echo "ok: predict and eval on the user's data"
