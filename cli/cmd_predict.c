@@ -140,6 +140,8 @@ static void row(FILE *f, const layout *l, const bp_dataset *ds, size_t r, const 
         for (int k = 1; k < l->C; k++)
             if (p[k] > p[best])
                 best = k;
+        if (l->C == 2 && l->O == 1) /* one output: class 1 from 0.5 on, as eval counts it */
+            best = p[1] >= 0.5f;
         const char *name = bp_dataset_class_name(ds, best);
         fputs(sep, f);
         if (name && json)

@@ -113,6 +113,16 @@ for f in f t; do
         fail "no schema: $f.csv: got $(cat "$TMP/out")"
 done
 
+# One sigmoid output under bce: two classes, class 1 from 0.5 on (as eval
+# counts it), its probability the output.
+printf '{"net": "2,1:sigmoid", "weights": [[[1, -1]]], "metadata": {"loss": "bce"}}' >"$TMP/bin.json"
+printf '2,1\n1,2\n1,1\n' >"$TMP/b.csv"
+run "$BP" predict --model "$TMP/bin.json" --data "$TMP/b.csv"
+expect_rc 0 "one sigmoid output"
+printf 'row,prediction,p_0,p_1\n1,1,0.2689414,0.7310586\n2,0,0.7310586,0.26894143\n3,1,0.5,0.5\n' \
+    >"$TMP/want"
+cmp -s "$TMP/out" "$TMP/want" || fail "one sigmoid output: got $(cat "$TMP/out")"
+
 # A plain PyTorch state dict (no metadata): 0.weight [2, 3] picking inputs
 # 1 and 2, 0.bias zero, as safetensors.torch.save_file writes it.
 h='{"0.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}'
