@@ -4,6 +4,7 @@
  * the model's input scaling applied to the data first.
  */
 #include "cli.h"
+#include "data.h"
 #include "metrics.h"
 #include "model.h"
 #include "progress.h"
@@ -18,9 +19,11 @@ static const cli_help HELP = {
     "classification loss (cce, bce), the accuracy, each class's precision,\n"
     "recall, F1 and support, their macro averages and the confusion matrix\n"
     "(rows: true class; the table and matrix up to 20 classes, all in --json);\n"
-    "for any other loss MAE, RMSE and R^2. The model's input scaling (saved by\n"
-    "backprop train) is applied to the data. A non-finite output or loss is\n"
-    "an error (exit 1).",
+    "for any other loss MAE, RMSE and R^2, with the loss in the target's\n"
+    "original units when training standardized it. Delimited text is read by\n"
+    "the preprocessing the model saved (columns matched by header name, text\n"
+    "categories and class names as in training), then the model's input\n"
+    "scaling is applied. A non-finite output or loss is an error (exit 1).",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop eval --model model.safetensors --data fashion-mnist:test\n"
     "  backprop eval --model examples/lesson.json --data examples/lesson-data.csv\n"
@@ -28,18 +31,24 @@ static const cli_help HELP = {
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data_spec = NULL, *loss_name = NULL;
+    const char *model_path = NULL, *data_spec = NULL, *loss_name = NULL, *spec = NULL;
     uint64_t seed = 1;
     int json = 0, rc = CLI_USAGE;
     cli_model m = {NULL, NULL};
+    cli_data d = {.cmd = CMD};
     bp_dataset *ds = NULL;
     bp_loss loss;
 
     const cli_opt opts[] = {
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "the model file, safetensors or JSON (required)"},
+        {"net", CLI_OPT_STRING, "SPEC", &spec,
+         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
+                 "dict)",
+         .def = "the spec saved in the model"},
         {"data", CLI_OPT_STRING, "SPEC", &data_spec,
          .help = "the data (required): " CLI_DATA_SPECS},
+        CLI_DATA_READ_OPTIONS(&d),
         {"loss", CLI_OPT_LOSS, "NAME", &loss_name, .help = "mse, mae, bce or cce",
           .def = "the loss saved with the model, else cce after softmax, bce after sigmoid, "
                 "else mse"},
@@ -49,7 +58,9 @@ int cmd_eval(int argc, char **argv)
          .help = "print one JSON object: loss, n, task (\"classification\" or "
                  "\"regression\"), then mae, rmse, r2, or accuracy, macro_precision, "
                  "macro_recall, macro_f1, classes (each {class, name, precision, recall, f1, "
-                 "support}) and confusion (rows: true class)",
+                 "support}) and confusion (rows: true class); a regression with a "
+                 "standardized target adds target_mean and target_scale, the loss, mae and "
+                 "rmse being in its units",
          .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
@@ -59,11 +70,11 @@ int cmd_eval(int argc, char **argv)
     if (!data_spec)
         return cli_usage(CMD, "--data is required");
 
-    if ((rc = cli_model_load(model_path, &m)) != 0 ||
+    if ((rc = cli_model_load_spec(model_path, spec, &m)) != 0 ||
         (rc = cli_model_loss(&m, loss_name, &loss)) != 0)
         goto done;
     rc = CLI_RUNTIME;
-    if (!(ds = cli_data_load(data_spec, seed)) || cli_model_scale(&m, ds) != 0)
+    if (!(ds = cli_data_load_model(&m, data_spec, 1, &d, seed)))
         goto done;
     rc = cli_metrics_run(stdout, m.net, ds, loss, json);
 done:

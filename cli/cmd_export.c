@@ -41,7 +41,7 @@ static int ends_with(const char *s, const char *suffix)
 
 int cmd_export(int argc, char **argv)
 {
-    const char *model_path = NULL, *out = NULL, *name = NULL;
+    const char *model_path = NULL, *out = NULL, *name = NULL, *spec = NULL;
     int format = FORMAT_NONE, json = 0, rc, lib;
     cli_model m = {NULL, NULL};
     bp_error err;
@@ -49,6 +49,10 @@ int cmd_export(int argc, char **argv)
     const cli_opt opts[] = {
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "the model file, safetensors or JSON (required)"},
+        {"net", CLI_OPT_STRING, "SPEC", &spec,
+         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
+                 "dict)",
+         .def = "the spec saved in the model"},
         {"out", CLI_OPT_STRING, "FILE", &out, .help = "the file to write (required)"},
         {"format", CLI_OPT_CHOICE, "FMT", &format, .help = "onnx or c", .choices = FORMATS,
          .def = "from FILE's extension, .onnx or .c"},
@@ -79,7 +83,7 @@ int cmd_export(int argc, char **argv)
         if ((rc = cli_paths_check(CMD, outs, 1, ins, 1)) != 0)
             return rc;
     }
-    if ((rc = cli_model_load(model_path, &m)) != 0)
+    if ((rc = cli_model_load_spec(model_path, spec, &m)) != 0)
         goto done;
     if (format == FORMAT_ONNX)
         lib = bp_onnx_save(out, m.net, m.meta, &err);

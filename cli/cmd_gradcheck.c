@@ -6,6 +6,7 @@
  * when any layer exceeds the tolerance.
  */
 #include "cli.h"
+#include "data.h"
 #include "model.h"
 
 #include <stdlib.h>
@@ -131,6 +132,7 @@ int cmd_gradcheck(int argc, char **argv)
     double eps = 1e-6, tol = 1e-3, worst = 0.0;
     int json = 0, rc = CLI_USAGE, failed = 0, T = 0;
     cli_model m = {NULL, NULL};
+    cli_data d = {.cmd = CMD, .no_standardize = 1}; /* data as they are without a model */
     bp_net *net = NULL;
     bp_dataset *ds = NULL;
     bp_loss loss;
@@ -141,10 +143,12 @@ int cmd_gradcheck(int argc, char **argv)
 
     const cli_opt opts[] = {
         {"net", CLI_OPT_STRING, "SPEC", &spec,
-         .help = "the network, e.g. 2,3:relu,3:softmax, with Xavier-normal weights from --seed"},
+         .help = "the network, e.g. 2,3:relu,3:softmax, with Xavier-normal weights from --seed; "
+                 "with --model, the model's network, for a file without one (a PyTorch "
+                 "nn.Sequential state dict)"},
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "a model file, safetensors or JSON, checked at its weights (exactly one of "
-                 "--net and --model is required)"},
+                 "--net and --model is required, or both for a file without a spec)"},
         {"loss", CLI_OPT_STRING, "NAME", &loss_name, .help = "mse, mae, bce or cce",
          .def = "the loss saved with the model, else cce after softmax, bce after sigmoid, "
                 "else mse"},
@@ -152,6 +156,7 @@ int cmd_gradcheck(int argc, char **argv)
          .help = "take the samples and their targets from the first --batch rows of a data "
                  "set: " CLI_DATA_SPECS "; a model's input scaling is applied",
          .def = "random inputs N(0,1) and targets"},
+        CLI_DATA_READ_OPTIONS(&d),
         {"batch", CLI_OPT_INT, "N", &batch, .min = 1, .max = 100000,
          .help = "samples; with --data, at most the data's rows", .def = "4"},
         {"seed", CLI_OPT_SEED, "N", &seed,
@@ -168,10 +173,6 @@ int cmd_gradcheck(int argc, char **argv)
         goto done;
     }
     rc = CLI_USAGE;
-    if (spec && model_path) {
-        rc = cli_usage(CMD, "give either --net or --model, not both");
-        goto done;
-    }
     if (!spec && !model_path) {
         rc = cli_usage(CMD, "--net is required (or --model)");
         goto done;
@@ -200,9 +201,8 @@ int cmd_gradcheck(int argc, char **argv)
         goto done;
     }
     if (data_spec) {
-        if (!(ds = cli_data_load(data_spec, seed)))
-            goto done;
-        if (model_path && cli_model_scale(&m, ds) != 0)
+        if (model_path ? !(ds = cli_data_load_model(&m, data_spec, 1, &d, seed))
+                       : !(ds = cli_data_load_train(data_spec, &d, seed)))
             goto done;
         if (bp_dataset_rows(ds) == 0) {
             cli_error("--data %s: the data set has no rows", data_spec);

@@ -291,7 +291,9 @@ int cmd_info(int argc, char **argv)
     cli_model m;
     const cli_opt opts[] = {
         {"net", CLI_OPT_STRING, "SPEC", &spec,
-         .help = "the network, e.g. 784,256:relu,10:softmax", .def = "none"},
+         .help = "the network, e.g. 784,256:relu,10:softmax; with --model, the model's "
+                 "network, for a file without one (a PyTorch nn.Sequential state dict)",
+         .def = "none"},
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "a model file, safetensors or JSON, or an ONNX file that backprop export wrote "
                  "(a name ending in .onnx)",
@@ -302,8 +304,8 @@ int cmd_info(int argc, char **argv)
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
         return rc < 0 ? CLI_OK : rc;
     rc = CLI_USAGE;
-    if (spec && model_path)
-        return cli_usage(CMD, "give either --net or --model, not both");
+    if (spec && model_path && ends_with(model_path, ".onnx"))
+        return cli_usage(CMD, "--net applies to a safetensors or JSON --model, not ONNX");
     if (model_path && ends_with(model_path, ".onnx")) {
         bp_onnx_info onnx;
         bp_error err;
@@ -318,7 +320,7 @@ int cmd_info(int argc, char **argv)
         return rc;
     }
     if (model_path) {
-        if ((rc = cli_model_load(model_path, &m)) == CLI_OK)
+        if ((rc = cli_model_load_spec(model_path, spec, &m)) == CLI_OK)
             rc = print_net(m.net, model_path, m.meta, NULL, json);
         cli_model_free(&m);
         return rc;

@@ -6,6 +6,7 @@
  * is measured on the saved weights instead and labelled so.
  */
 #include "cli.h"
+#include "data.h"
 #include "paths.h"
 #include "model.h"
 #include "progress.h"
@@ -276,11 +277,12 @@ done:
 int cmd_report(int argc, char **argv)
 {
     const char *log_path = NULL, *model_path = NULL, *data_spec = NULL, *name = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *spec = NULL;
     char free_out[32];
     uint64_t seed = 1;
     int json = 0, rc;
     cli_model m = {NULL, NULL};
+    cli_data d = {.cmd = CMD};
     bp_dataset *ds = NULL;
     run_log lg;
     double *grad = NULL;
@@ -291,9 +293,14 @@ int cmd_report(int argc, char **argv)
         {"log", CLI_OPT_STRING, "LOG", &log_path,
          .help = "the run's CSV log, as backprop train --log writes it (required)"},
         {"model", CLI_OPT_STRING, "MODEL", &model_path, .help = "the model the run saved (required)"},
+        {"net", CLI_OPT_STRING, "SPEC", &spec,
+         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
+                 "dict)",
+         .def = "the spec saved in the model"},
         {"data", CLI_OPT_STRING, "SPEC", &data_spec,
          .help = "the data to measure the model on (required), e.g. fashion-mnist:test; the "
                  "model's input scaling is applied"},
+        CLI_DATA_READ_OPTIONS(&d),
         {"name", CLI_OPT_STRING, "NAME", &name, .help = "what to call those data on the page",
          .def = "the spec"},
         {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
@@ -330,11 +337,12 @@ int cmd_report(int argc, char **argv)
             return rc;
     }
     if ((rc = cli_check_writable("--out", out)) != 0 ||
-        (rc = cli_model_load(model_path, &m)) != 0 || (rc = cli_model_loss(&m, NULL, &loss)) != 0)
+        (rc = cli_model_load_spec(model_path, spec, &m)) != 0 ||
+        (rc = cli_model_loss(&m, NULL, &loss)) != 0)
         goto done;
     rc = CLI_RUNTIME;
     if (read_log(log_path, bp_net_layers(m.net), &lg) != 0 ||
-        !(ds = cli_data_load(data_spec, seed)) || cli_model_scale(&m, ds) != 0)
+        !(ds = cli_data_load_model(&m, data_spec, 1, &d, seed)))
         goto done;
 
     cli_report r = {.origin = "Curves from the training log; the confusion matrix and the "

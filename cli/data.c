@@ -5,6 +5,7 @@
  */
 #include "data.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *const cli_data_tasks[] = {"auto", "classify", "regress", NULL};
@@ -84,8 +85,15 @@ bp_dataset *cli_data_load_schema(const char *spec, const char *schema, int needs
 bp_dataset *cli_data_load_model(const cli_model *m, const char *spec, int needs_label,
                                 const cli_data *d, uint64_t seed)
 {
-    bp_dataset *ds = cli_data_load_schema(spec, bp_meta_get(m->meta, "schema"), needs_label, d,
-                                          seed);
+    const char *schema = bp_meta_get(m->meta, "schema");
+    char *positional = NULL;
+    bp_dataset *ds;
+    /* no schema and no label needed: the model's inputs by position, so a
+     * file of the inputs alone is read as that (a last column, a label) */
+    if (!schema && !needs_label && !(schema = positional = cli_model_positional_schema(m)))
+        return NULL;
+    ds = cli_data_load_schema(spec, schema, needs_label, d, seed);
+    free(positional);
     if (ds && cli_model_scale(m, ds) != 0) {
         bp_dataset_free(ds);
         return NULL;

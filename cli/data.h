@@ -77,7 +77,9 @@ bp_dataset *cli_data_load_schema(const char *spec, const char *schema, int needs
                                  const cli_data *d, uint64_t seed);
 
 /* Data for a model: encoded by the model's saved schema when it has one,
- * then given the model's input scaling. Prints and returns NULL on failure. */
+ * then given the model's input scaling (no schema and !needs_label: its
+ * inputs by position, cli_model_positional_schema). Prints and returns NULL
+ * on failure. */
 bp_dataset *cli_data_load_model(const cli_model *m, const char *spec, int needs_label,
                                 const cli_data *d, uint64_t seed);
 

@@ -14,19 +14,14 @@
 /* Class k's name from the data set, NULL when it has none. */
 static const char *class_name(const bp_dataset *ds, int k)
 {
-    (void)ds; /* bp_dataset_class_name(ds, k) once data sets carry names */
-    (void)k;
-    return NULL;
+    return bp_dataset_class_name(ds, k);
 }
 
 /* The target's original units, value * scale + mean; 0 when the data set
  * keeps its targets as they are (scale 1, mean 0). */
 static int target_units(const bp_dataset *ds, double *mean, double *scale)
 {
-    (void)ds; /* bp_dataset_target_scaling(ds, mean, scale) == 0 once it exists */
-    *mean = 0.0;
-    *scale = 1.0;
-    return 0;
+    return bp_dataset_target_scaling(ds, mean, scale) == 0;
 }
 
 /* ---- text -------------------------------------------------------------- */
@@ -155,7 +150,7 @@ static int print_text(FILE *f, const bp_metrics *m, const bp_dataset *ds, int sc
     fprintf(f, "mae %s  rmse %s  r2 %s\n", cli_num(a, m->mae), cli_num(b, m->rmse),
             cli_num(c, m->r2));
     if (scaled)
-        fprintf(f, "(mae and rmse in the target's units: value * %s + %s)\n",
+        fprintf(f, "(loss, mae and rmse in the target's units: value * %s + %s)\n",
                 cli_num(a, m->target_scale), cli_num(b, m->target_mean));
     return CLI_OK;
 }
@@ -242,6 +237,11 @@ int cli_metrics_run(FILE *f, bp_net *net, const bp_dataset *ds, bp_loss loss, in
         cli_error("%s", err.message);
         goto done;
     }
+    /* the loss in the target's units too: squared errors by scale^2, absolute by scale */
+    if (scaled && C == 0 && loss == BP_LOSS_MSE)
+        m.loss *= m.target_scale * m.target_scale;
+    else if (scaled && C == 0 && loss == BP_LOSS_MAE)
+        m.loss *= m.target_scale;
     if (json)
         print_json(f, &m, ds, scaled);
     else if ((rc = print_text(f, &m, ds, scaled)) != CLI_OK)

@@ -10,6 +10,11 @@
 
 int cli_model_load(const char *path, cli_model *m)
 {
+    return cli_model_load_spec(path, NULL, m);
+}
+
+int cli_model_load_spec(const char *path, const char *spec, cli_model *m)
+{
     bp_error err;
     memset(m, 0, sizeof *m);
     if (!path || !path[0]) {
@@ -20,7 +25,7 @@ int cli_model_load(const char *path, cli_model *m)
     if (bp_checkpoint_is(path))
         m->net = bp_checkpoint_load_model(path, &m->meta, &err);
     else
-        m->net = bp_model_load(path, &m->meta, &err);
+        m->net = bp_model_load_spec(path, spec, &m->meta, &err);
     if (!m->net) {
         cli_error("%s", err.message);
         return CLI_RUNTIME;
@@ -49,7 +54,7 @@ int cli_model_or_net(const char *path, const char *spec, const char *name, cli_m
 {
     int rc;
     if (path) {
-        if ((rc = cli_model_load(path, m)) != 0)
+        if ((rc = cli_model_load_spec(path, spec, m)) != 0)
             return rc;
     } else if (!(m->net = cli_parse_net("--net", spec))) {
         return CLI_USAGE;
@@ -88,4 +93,24 @@ int cli_model_scale(const cli_model *m, bp_dataset *ds)
         return CLI_RUNTIME;
     }
     return CLI_OK;
+}
+
+char *cli_model_positional_schema(const cli_model *m)
+{
+    int n = bp_net_inputs(m->net);
+    size_t cap = 256 + (size_t)n * 64, k;
+    char *s = malloc(cap);
+    if (!s) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    k = (size_t)snprintf(s, cap, "{\"format\": \"backprop-data\", \"version\": 1, "
+                         "\"header\": false, \"columns\": %d, \"missing\": \"error\", "
+                         "\"inputs\": [", n + 1);
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(s + k, cap - k, "%s{\"name\": null, \"position\": %d, "
+                              "\"kind\": \"number\"}", i ? ", " : "", i);
+    snprintf(s + k, cap - k, "], \"label\": {\"name\": null, \"position\": %d, \"kind\": "
+             "\"number\"}, \"task\": \"regress\", \"reason\": \"\"}", n);
+    return s;
 }

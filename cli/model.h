@@ -17,6 +17,9 @@ typedef struct cli_model {
 /* Load path; on failure prints "backprop: <library message>" and returns
  * CLI_RUNTIME (the file is bad) or CLI_USAGE (no path given). */
 int cli_model_load(const char *path, cli_model *m);
+/* The same with a network spec (--net; NULL: none), as bp_model_load_spec
+ * takes it: a PyTorch state dict without metadata loads with one. */
+int cli_model_load_spec(const char *path, const char *spec, cli_model *m);
 void cli_model_free(cli_model *m);
 
 /* The loss recorded in the model's metadata, else the default for its last
@@ -25,7 +28,8 @@ void cli_model_free(cli_model *m);
 int cli_model_loss(const cli_model *m, const char *name, bp_loss *out);
 
 /* The network a command checks or explains: a model file's (path), or a
- * spec's with its weights still to set (spec), into m->net; *loss from
+ * spec's with its weights still to set (spec; with a path, the spec it is
+ * loaded with, see cli_model_load_spec), into m->net; *loss from
  * name, else the model's, else the default for the last layer. Returns 0,
  * or the exit code of what went wrong (printed). */
 int cli_model_or_net(const char *path, const char *spec, const char *name, cli_model *m,
@@ -38,5 +42,11 @@ bp_dataset *cli_data_load(const char *spec, uint64_t seed);
 /* Give ds the model's input scaling when its metadata has one. Returns 0 or
  * CLI_RUNTIME (printed): a malformed entry, or data of another width. */
 int cli_model_scale(const cli_model *m, bp_dataset *ds);
+
+/* For a model without a saved schema: a data schema of its inputs as the
+ * first columns, by position, and a last column for a label, so that a
+ * file of the inputs only, or of the inputs and a label (ignored), is read
+ * (see bp_dataset_load_schema). Malloc'd; NULL (printed) when out of memory. */
+char *cli_model_positional_schema(const cli_model *m);
 
 #endif

@@ -29,6 +29,13 @@ has() {
 err_has() {
     grep -F -q -e "$1" "$TMP/err" || fail "$2: stderr lacks '$1' (got: $(cat "$TMP/err"))"
 }
+# pred_outputs O IN OUT: the network's O outputs per row of `backprop
+# predict`'s CSV IN (its last O columns: a classifier's probabilities, a
+# regression's predictions), without the header line, into OUT.
+pred_outputs() {
+    awk -F, -v o="$1" 'NR > 1 { for (i = NF - o + 1; i <= NF; i++) printf "%s%s", $i, i < NF ? "," : "\n" }' \
+        "$2" >"$3"
+}
 # Debian's python3, for the reference tests (not the one first on PATH).
 PY=/usr/bin/python3
 # need_python MODULES NAMES PACKAGES: skip the test (exit 0 with a message)

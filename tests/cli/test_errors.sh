@@ -98,6 +98,17 @@ printf '{"net": "2,1", "weights": [[[1, 2, 3]]]}' >shape.json
 printf '{"net": "2,1"}' >noweights.json
 printf '{"net": "2,1", "weights": [[[1, 2]]], "note": "x"}' >extra.json
 printf '{"net": "2,1:identity:nobias", "weights": [[[1e30, 1e30]]]}' >huge.json
+# a classifier with its data schema: a number 'size' and a text 'color'
+S='{"format": "backprop-data", "version": 1, "header": true, "columns": 3, "missing": "error", '
+S=$S'"inputs": [{"name": "size", "position": 0, "kind": "number"}, {"name": "color", '
+S=$S'"position": 1, "kind": "text", "values": ["blue", "red"]}], "label": {"name": "answer", '
+S=$S'"position": 2, "kind": "text"}, "task": "classify", "reason": "2 distinct text labels", '
+S=$S'"classes": ["no", "yes"]}'
+printf '{"net": "3,2:softmax", "weights": [[[0, 1, 0], [0, 0, 1]]], "metadata": {"loss": "cce", "schema": "%s"}}' \
+    "$(printf '%s' "$S" | sed 's/"/\\"/g')" >named.json
+printf 'size,color\n1,green\n' >newcolor.csv
+printf 'color,weight\nred,2\n' >noinput.csv
+printf '1,2,3,4\n' >wide.csv
 printf 'a,b,y\n1e30,1e30,1\n' >big.csv
 
 # The valid files are valid: otherwise the rows below prove nothing.

@@ -98,7 +98,7 @@ $(cat "$TMP/got")"
 run "$BP" eval --model "$TMP/three.json" --data "$TMP/cls.csv" --json
 expect_rc 0 "classifier --json"
 sed 's/^{"loss": [0-9.e+-]*, /{/' "$TMP/out" >"$TMP/got"
-[ "$(cat "$TMP/got")" = '{"n": 6, "task": "classification", "accuracy": 0.6666666666666666, "macro_precision": 0.6666666666666666, "macro_recall": 0.6666666666666666, "macro_f1": 0.6666666666666666, "classes": [{"class": 0, "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 1, "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 2, "precision": 1, "recall": 1, "f1": 1, "support": 2}], "confusion": [[1, 1, 0], [1, 1, 0], [0, 0, 2]]}' ] ||
+[ "$(cat "$TMP/got")" = '{"n": 6, "task": "classification", "accuracy": 0.6666666666666666, "macro_precision": 0.6666666666666666, "macro_recall": 0.6666666666666666, "macro_f1": 0.6666666666666666, "classes": [{"class": 0, "name": "0", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 1, "name": "1", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 2, "name": "2", "precision": 1, "recall": 1, "f1": 1, "support": 2}], "confusion": [[1, 1, 0], [1, 1, 0], [0, 0, 2]]}' ] ||
     fail "classifier --json: got '$(cat "$TMP/out")'"
 
 # A trained spiral classifier: the table and matrix of its 3 classes, whose

@@ -31,8 +31,9 @@ awk 'BEGIN {
 }' >"$TMP/test_in.csv"
 { echo "a,b,c,d,label"; sed 's/$/,0/' "$TMP/test_in.csv"; } >"$TMP/test.csv"
 
-# The driver: reads rows of raw inputs, prints each output with "%.9g", as
-# backprop predict does. Cells are read with strtod, as the CSV reader does.
+# The driver: reads rows of raw inputs, prints each output as the shortest
+# decimal that reads back as the float, as backprop predict does. Cells are
+# read with strtod, as the CSV reader does.
 cat >"$TMP/driver.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,15 @@ int main(void)
             p += *p == ',';
         }
         FN(x, y);
-        for (int o = 0; o < OUT; o++)
-            printf(o ? ",%.9g" : "%.9g", (double)y[o]);
+        for (int o = 0; o < OUT; o++) {
+            char s[32];
+            for (int digits = 1; digits <= 9; digits++) {
+                snprintf(s, sizeof s, "%.*g", digits, (double)y[o]);
+                if (strtof(s, NULL) == y[o])
+                    break;
+            }
+            printf(o ? ",%s" : "%s", s);
+        }
         printf("\n");
     }
     return 0;
@@ -79,8 +87,9 @@ export_c() {
     "$CC" -std=c99 -O2 -DFN="$name" -DIN=4 -DOUT="$outs" "$TMP/driver.c" "$TMP/m.o" -lm \
         -o "$TMP/run" 2>"$TMP/cc.log" || fail "$net: the driver does not link: $(cat "$TMP/cc.log")"
     "$TMP/run" <"$TMP/test_in.csv" >"$TMP/c.csv" || fail "$net: the exported C failed"
-    run "$BP" predict --model "$TMP/m.safetensors" --data "$TMP/test.csv" --out "$TMP/lib.csv"
+    run "$BP" predict --model "$TMP/m.safetensors" --data "$TMP/test.csv" --out "$TMP/pred.csv"
     expect_rc 0 "predict $net"
+    pred_outputs "$outs" "$TMP/pred.csv" "$TMP/lib.csv"
     [ "$(wc -l <"$TMP/c.csv")" -eq 200 ] || fail "$net: $(wc -l <"$TMP/c.csv") rows from C"
 }
 

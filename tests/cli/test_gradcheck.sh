@@ -181,10 +181,13 @@ run "$BP" gradcheck --model "$TMP/junk.safetensors"
 expect_rc 1 "junk model"
 err_has "$TMP/junk.safetensors" "junk model named"
 
-# Exactly one of --net and --model.
+# --net with --model: the model's network, which must be the file's own.
 run "$BP" gradcheck --net 2,1 --model "$EX/two-weights.json"
-expect_rc 2 "--net and --model"
-err_has "give either --net or --model, not both" "--net and --model"
+expect_rc 1 "--net and --model that disagree"
+err_has "the spec given, 2,1, disagrees with the spec $EX/two-weights.json holds, 2,1:identity:nobias" \
+    "--net and --model that disagree"
+run "$BP" gradcheck --net 2,1:identity:nobias --model "$EX/two-weights.json"
+expect_rc 0 "--net and --model that agree"
 run "$BP" gradcheck --model "$EX/two-weights.json" --loss nope
 expect_rc 2 "--loss nope with a model"
 err_has "--loss: unknown loss 'nope'" "--loss nope with a model"

@@ -87,8 +87,14 @@ err_has "$TMP/empty.safetensors: empty file" "empty model named"
 
 # Usage errors.
 run "$BP" info --net 2,1 --model "$EX/lesson.json"
-expect_rc 2 "--net and --model"
-err_has "give either --net or --model, not both (see backprop info --help)" "--net and --model"
+expect_rc 1 "--net and --model that disagree"
+err_has "the spec given, 2,1, disagrees with the spec $EX/lesson.json holds" "--net and --model"
+run "$BP" info --net 2,2:relu:nobias,1:relu:nobias --model "$EX/lesson.json"
+expect_rc 0 "--net and --model that agree"
+has "spec: 2,2:relu:nobias,1:relu:nobias" "--net and --model that agree"
+run "$BP" info --net 2,1 --model "$TMP/x.onnx"
+expect_rc 2 "--net with an ONNX file"
+err_has "--net applies to a safetensors or JSON --model, not ONNX" "--net with an ONNX file"
 run "$BP" info --model
 expect_rc 2 "--model without a value"
 err_has "option '--model' needs a value" "--model without a value"

@@ -99,18 +99,18 @@ expect_options() { # COMMAND OPTION...
 }
 expect_options lesson seed iters lr json
 expect_options explain net model weights biases seed input target loss lr json
-expect_options gradcheck net model loss data batch seed eps tol json
+expect_options gradcheck net model loss data sep header no-header batch seed eps tol json
 expect_options minimize expr f x0 lr iters tol every plot json
 expect_options train data test val-split standardize net loss init-scheme init dropout optimizer \
     lr momentum nesterov scale weight-decay clip schedule warmup gamma step-size batch epochs seed \
     no-shuffle patience threads deterministic parts out log report json quiet checkpoint \
     checkpoint-every resume
-expect_options eval model data loss seed json
-expect_options predict model data out seed json
-expect_options report log model data name seed out json
+expect_options eval model net data sep header no-header loss seed json
+expect_options predict model net data sep header no-header loss out seed json
+expect_options report log model net data sep header no-header name seed out json
 expect_options lr-find data net init loss optimizer momentum batch min-lr max-lr steps seed plot json
 expect_options regions data hidden epochs gd-lr adam-lr scale grid seed out json
-expect_options export model out format name json
+expect_options export model net out format name json
 expect_options info net model json
 
 # The examples run, from a folder beside the repository's examples (those on
@@ -134,7 +134,7 @@ done
 cd "$TMP/work"
 run "$BP" predict --model examples/lesson.json --data examples/lesson-data.csv --json
 expect_rc 0 "predict --json"
-[ "$(tr -d ' \n' <"$TMP/out")" = '{"n":4,"outputs":1,"rows":[[9],[9],[0],[12]]}' ] ||
+[ "$(tr -d ' \n' <"$TMP/out")" = '{"columns":["row","prediction"],"rows":[[1,9],[2,9],[3,0],[4,12]]}' ] ||
     fail "predict --json: $(cat "$TMP/out")"
 run "$BP" predict --model examples/lesson.json --data examples/lesson-data.csv --json --out p.json
 expect_rc 0 "predict --json --out"

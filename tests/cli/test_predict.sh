@@ -11,7 +11,7 @@ JSON
 printf 'x1,x2,t\n0,3,1\n1,2,3\n-1,-2,5\n4,0,7\n0.5,0.25,0\n' >"$TMP/five.csv"
 run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/five.csv"
 expect_rc 0 "lesson model"
-printf '9\n9\n0\n12\n2.25\n' >"$TMP/expected"
+printf 'row,prediction\n1,9\n2,9\n3,0\n4,12\n5,2.25\n' >"$TMP/expected"
 cmp -s "$TMP/out" "$TMP/expected" || fail "lesson model: got $(tr '\n' ' ' <"$TMP/out")"
 
 # --out writes the same rows, whole, and nothing to stdout.
@@ -21,17 +21,22 @@ expect_rc 0 "--out"
 cmp -s "$TMP/pred.csv" "$TMP/expected" || fail "--out: other rows"
 [ ! -e "$TMP/pred.csv.tmp" ] || fail "--out: the temporary file is left"
 
-# A trained softmax model on 300 rows (more than one batch): a row of 3
-# probabilities per sample, each row summing to 1.
+# A trained softmax model on 300 rows (more than one batch): a header, then
+# per sample its number, the class and 3 probabilities summing to 1, the
+# class the likeliest.
 run "$BP" train --data spiral:100:3 --net 2,16:relu,3:softmax --epochs 3 --quiet \
     --out "$TMP/spiral.safetensors"
 expect_rc 0 "train spiral"
 run "$BP" predict --model "$TMP/spiral.safetensors" --data spiral:100:3
 expect_rc 0 "spiral"
 cp "$TMP/out" "$TMP/first.csv"
-[ "$(wc -l <"$TMP/first.csv")" -eq 300 ] || fail "spiral: $(wc -l <"$TMP/first.csv") rows"
-awk -F, 'NF != 3 { bad = 1 } { s = $1 + $2 + $3; if (s < 0.99999 || s > 1.00001) bad = 1 }
-         END { exit bad }' "$TMP/first.csv" || fail "spiral: rows are not 3 probabilities"
+[ "$(wc -l <"$TMP/first.csv")" -eq 301 ] || fail "spiral: $(wc -l <"$TMP/first.csv") lines"
+[ "$(head -n 1 "$TMP/first.csv")" = "row,prediction,p_0,p_1,p_2" ] ||
+    fail "spiral: header $(head -n 1 "$TMP/first.csv")"
+awk -F, 'NR == 1 { next } NF != 5 || $1 != NR - 1 { bad = 1 }
+         { s = $3 + $4 + $5; if (s < 0.99999 || s > 1.00001) bad = 1
+           m = 0; for (k = 1; k < 3; k++) if ($(k + 3) > $(m + 3)) m = k; if (m != $2) bad = 1 }
+         END { exit bad }' "$TMP/first.csv" || fail "spiral: rows are not number, class, 3 probabilities"
 
 # Identical bits: predict again, and from a copy of the model loaded anew.
 run "$BP" predict --model "$TMP/spiral.safetensors" --data spiral:100:3
@@ -44,8 +49,8 @@ cmp -s "$TMP/copy.csv" "$TMP/first.csv" || fail "a copy of the model: other outp
 run "$BP" train --data spiral:100:3 --net 2,16:relu,3:softmax --epochs 3 --quiet \
     --out "$TMP/again.safetensors"
 cmp -s "$TMP/again.safetensors" "$TMP/spiral.safetensors" || fail "training again: another model"
-# Every value reads back as the float it printed ("%.9g").
-awk -F, '{ for (i = 1; i <= NF; i++) if ($i !~ /^-?[0-9.]+(e[-+][0-9]+)?$/) bad = 1 } END { exit bad }' \
+# Every value is a plain number (the shortest that reads back as the float).
+awk -F, 'NR > 1 { for (i = 1; i <= NF; i++) if ($i !~ /^-?[0-9.]+(e[-+][0-9]+)?$/) bad = 1 } END { exit bad }' \
     "$TMP/first.csv" || fail "spiral: a value is not a plain number"
 
 # The model's scaling is applied: a class decided by a column around 1000,
@@ -61,7 +66,7 @@ run "$BP" train --data "$TMP/big.csv" --standardize --net 2,8:tanh,2:softmax --e
     --quiet --out "$TMP/big.safetensors"
 expect_rc 0 "train with --standardize"
 right() { # right PREDICTIONS DATA: rows whose larger output is the label
-    awk -F, 'NR == FNR { p[FNR] = ($2 > $1); next } FNR > 1 && p[FNR - 1] == $3 { n++ }
+    awk -F, 'NR == FNR { p[FNR] = $2; next } FNR > 1 && p[FNR] == $3 { n++ }
              END { print n + 0 }' "$1" "$2"
 }
 run "$BP" predict --model "$TMP/big.safetensors" --data "$TMP/big.csv" --out "$TMP/big.pred"
@@ -80,10 +85,11 @@ err_has "--model is required" "no --model"
 run "$BP" predict --model "$TMP/lesson.json"
 expect_rc 2 "no --data"
 err_has "--data is required" "no --data"
-printf 'a,b,c,y\n1,2,3,0\n' >"$TMP/three.csv"
-run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/three.csv"
+printf 'a,b,c,d,y\n1,2,3,4,0\n' >"$TMP/four.csv"
+run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/four.csv"
 expect_rc 1 "data of another width"
-err_has "the data have 3 inputs; the model expects 2" "data of another width"
+err_has "5 columns and no header; the model was trained on 3 columns (2 without the label)" \
+    "data of another width"
 run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/five.csv" --out "$TMP/no/such/dir.csv"
 expect_rc 1 "--out in a missing directory"
 err_has "dir.csv" "--out in a missing directory"
@@ -94,7 +100,7 @@ err_has "badshape.json" "a model of the wrong shape"
 
 run "$BP" predict --help
 expect_rc 0 "predict --help"
-for opt in --model --data --out --seed; do
+for opt in --model --net --data --sep --header --no-header --loss --out --seed --json; do
     has "  $opt " "predict --help lists $opt"
 done
 has "(default: stdout)" "predict --help default out"

@@ -66,8 +66,9 @@ first=$(values 'every step' "$R" | cut -d';' -f1)
 [ "$first" = "1 0.1" ] || fail "rate at step 1: '$first', expected '1 0.1'"
 
 # The confusion matrix against the model's predictions on the test data.
-"$BP" predict --model "$TMP/m.safetensors" --data "$TMP/test.csv" >"$TMP/pred.csv" ||
+"$BP" predict --model "$TMP/m.safetensors" --data "$TMP/test.csv" >"$TMP/all.csv" ||
     fail "predict"
+pred_outputs 3 "$TMP/all.csv" "$TMP/pred.csv"
 awk -F, 'NR > 1 { print $3 }' "$TMP/test.csv" | paste -d, "$TMP/pred.csv" - | awk -F, '
     { k = 1; for (j = 2; j <= 3; j++) if ($j > $k) k = j; n[$4 "," k - 1]++ }
     END { for (t = 0; t < 3; t++) for (p = 0; p < 3; p++) print t, p, n[t "," p] + 0 }' \

@@ -29,8 +29,9 @@ check() { # check NET [TRAIN OPTIONS]: train, export, evaluate the graph, compar
         fail "train $net: $(cat "$TMP/train.log")"
     "$BP" export --model "$TMP/model.safetensors" --out "$TMP/model.onnx" >/dev/null ||
         fail "export $net"
-    "$BP" predict --model "$TMP/model.safetensors" --data "$TMP/data.csv" --out "$TMP/pred.csv" ||
+    "$BP" predict --model "$TMP/model.safetensors" --data "$TMP/data.csv" --out "$TMP/all.csv" ||
         fail "predict $net"
+    pred_outputs "$(echo "$net" | sed 's/.*,//; s/:.*//')" "$TMP/all.csv" "$TMP/pred.csv"
     "$PY" "$HERE/onnx_eval.py" "$TMP/model.onnx" "$TMP/inputs.csv" "$TMP/pred.csv" ||
         fail "the ONNX graph disagrees with backprop for $net"
 }

@@ -25,8 +25,9 @@ check() { # check NET: train that network, predict, compare with torch
     "$BP" train --data "$TMP/data.csv" --net "$1" --epochs 5 --batch 32 --seed 3 \
         --out "$TMP/model.safetensors" --quiet >"$TMP/train.log" 2>&1 ||
         fail "train $1: $(cat "$TMP/train.log")"
-    "$BP" predict --model "$TMP/model.safetensors" --data "$TMP/data.csv" --out "$TMP/pred.csv" ||
+    "$BP" predict --model "$TMP/model.safetensors" --data "$TMP/data.csv" --out "$TMP/all.csv" ||
         fail "predict $1"
+    pred_outputs "$(echo "$1" | sed 's/.*,//; s/:.*//')" "$TMP/all.csv" "$TMP/pred.csv"
     "$PY" "$HERE/torch_model.py" "$TMP/model.safetensors" "$TMP/inputs.csv" "$TMP/pred.csv" ||
         fail "torch disagrees with backprop for $1"
 }
