@@ -10,6 +10,7 @@
  * by bp_net_gradient, the rates the ones each step used.
  */
 #include "cli.h"
+#include "data.h"
 #include "paths.h"
 #include "model.h"
 #include "progress.h"
@@ -44,6 +45,7 @@ typedef struct finder {
     long batch, steps;
     uint64_t seed;
     int json, momentum_set;
+    cli_data d;   /* how the data are read and encoded */
 } finder;
 
 /* What the test measured. */
@@ -71,6 +73,8 @@ static int parse(int argc, char **argv, finder *s)
     const cli_opt opts[] = {
         {"data", CLI_OPT_STRING, "SPEC", &s->data,
          .help = "training data (required), as for backprop train"},
+        CLI_DATA_READ_OPTIONS(&s->d),
+        CLI_DATA_ENCODE_OPTIONS(&s->d),
         {"net", CLI_OPT_STRING, "SPEC", &s->net, .help = "the network",
          .def = "as backprop train picks"},
         {"init", CLI_OPT_STRING, "MODEL", &s->init,
@@ -106,6 +110,8 @@ static int parse(int argc, char **argv, finder *s)
     s->seed = 1;
     if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc;
+    s->d.cmd = CMD;
+    s->d.quiet = s->json;
     if (!s->data)
         return cli_usage(CMD, "--data is required");
     if (!(s->max_lr > s->min_lr))
@@ -340,7 +346,11 @@ int cmd_lrfind(int argc, char **argv)
     if (s.init && (rc = cli_model_load(s.init, &m)) != 0)
         return rc;
     rc = CLI_RUNTIME;
-    if (!(ds = cli_data_load(s.data, s.seed)) || !(net = make_net(&s, &m, ds)))
+    /* read as train reads them: by --init's saved encoding when it has one */
+    ds = s.init && bp_meta_get(m.meta, "schema")
+             ? cli_data_load_schema(s.data, bp_meta_get(m.meta, "schema"), 1, &s.d, s.seed)
+             : cli_data_load_train(s.data, &s.d, s.seed);
+    if (!ds || !(net = make_net(&s, &m, ds)))
         goto done;
     if ((rc = init_explicit(&s, net)) != 0)
         goto done;

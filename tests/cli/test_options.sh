@@ -109,7 +109,8 @@ expect_options train data test val-split standardize sep header no-header featur
 expect_options eval model data loss seed json
 expect_options predict model data out seed json
 expect_options report log model data name seed out json
-expect_options lr-find data net init loss optimizer momentum batch min-lr max-lr steps seed plot json
+expect_options lr-find data sep header no-header features drop task missing no-standardize \
+    net init loss optimizer momentum batch min-lr max-lr steps seed plot json
 expect_options regions data hidden epochs gd-lr adam-lr scale grid seed out json
 expect_options export model out format name json
 expect_options info net model json
