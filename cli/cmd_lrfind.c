@@ -346,10 +346,10 @@ int cmd_lrfind(int argc, char **argv)
     if (s.init && (rc = cli_model_load(s.init, &m)) != 0)
         return rc;
     rc = CLI_RUNTIME;
-    /* read as train reads them: by --init's saved encoding when it has one */
-    ds = s.init && bp_meta_get(m.meta, "schema")
-             ? cli_data_load_schema(s.data, bp_meta_get(m.meta, "schema"), 1, &s.d, s.seed)
-             : cli_data_load_train(s.data, &s.d, s.seed);
+    /* read as train reads them: with --init, by the model's saved encoding
+     * (none: as the library reads a spec alone) */
+    ds = s.init ? cli_data_load_schema(s.data, bp_meta_get(m.meta, "schema"), 1, &s.d, s.seed)
+                : cli_data_load_train(s.data, &s.d, s.seed);
     if (!ds || !(net = make_net(&s, &m, ds)))
         goto done;
     if ((rc = init_explicit(&s, net)) != 0)

@@ -183,8 +183,8 @@ static int scale_data(job *j)
 }
 
 /* The training data read and encoded as the options say (with --init, by
- * the model's saved encoding when it has one), the test data by the
- * training data's encoding. */
+ * the model's saved encoding), the test data by the training data's
+ * encoding. */
 static int load_data(job *j)
 {
     const settings *s = &j->s;
@@ -192,8 +192,10 @@ static int load_data(job *j)
     if (j->init.net && s->d.standardize && bp_meta_get(j->init.meta, "scaling"))
         return cli_usage(TRAIN_CMD, "--standardize: the model given to --init has its own input "
                          "scaling");
-    j->train = schema ? cli_data_load_schema(s->data, schema, 1, &s->d, s->seed)
-                      : cli_data_load_train(s->data, &s->d, s->seed);
+    /* a model without a schema was trained on data read as the library
+     * reads a spec alone */
+    j->train = j->init.net ? cli_data_load_schema(s->data, schema, 1, &s->d, s->seed)
+                           : cli_data_load_train(s->data, &s->d, s->seed);
     if (!j->train)
         return CLI_RUNTIME;
     if (s->test) {
