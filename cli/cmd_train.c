@@ -494,9 +494,9 @@ static void print_task(const job *j)
         for (int c = 0; c < C; c++) {
             const char *n = bp_dataset_class_name(j->train, c);
             if (n)
-                printf("%s %s=%s", c ? "," : "", n, cli_num(a, j->class_weight[c]));
+                printf("%s %s=%s", c ? "," : "", n, cli_fnum(a, j->class_weight[c]));
             else
-                printf("%s %d=%s", c ? "," : "", c, cli_num(a, j->class_weight[c]));
+                printf("%s %d=%s", c ? "," : "", c, cli_fnum(a, j->class_weight[c]));
         }
         putchar('\n');
     }

@@ -172,7 +172,7 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
             return CLI_RUNTIME;
         }
         for (int c = 0; c < C; c++)
-            n += (size_t)sprintf(w + n, "%s%s", c ? ", " : "[", cli_num(b, j->class_weight[c]));
+            n += (size_t)sprintf(w + n, "%s%s", c ? ", " : "[", cli_fnum(b, j->class_weight[c]));
         strcpy(w + n, "]");
         rc = put(meta, "class_weight", w);
         free(w);
