@@ -635,10 +635,11 @@ static int finish(job *j)
                !(res->last.train_loss <= 1.0)) {
         /* above 1 too: a run that starts near 0 may wander by ratios */
         char a[32], b[32];
+        const double mul = j->ss.progress.loss_mul; /* in the target's units */
         cli_error("the training loss ended at %s, far above the %s of the first batch",
-                  cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+                  cli_num(a, res->last.train_loss * mul), cli_num(b, j->ss.first_loss * mul));
         snprintf(note, sizeof note, "diverged: the training loss ended at %s, from %s",
-                 cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+                 cli_num(a, res->last.train_loss * mul), cli_num(b, j->ss.first_loss * mul));
         j->diverged = 1;
     } else if (lines && res->early_stopped) {
         printf("stopped early: no better val_loss for %ld epochs; keeping the weights of "
@@ -713,6 +714,7 @@ int cmd_train(int argc, char **argv)
     if (cli_dist_rank() > 0) { /* rank 0 alone prints and writes */
         j->s.quiet = 1;
         j->s.json = 0;
+        j->s.d.quiet = 1;
     }
     if (j->s.threads > 0)
         bp_set_threads((int)j->s.threads);
