@@ -456,15 +456,25 @@ static int configure(job *j)
 
 /* ---- the command ---------------------------------------------------------- */
 
-/* The label column's name from a schema ("" when there is none). */
+/* The label column as the header line names it, from a schema: "'price'",
+ * or "column 2" in a file without a header; "" when there is none. */
 static void label_name(const char *schema, char *out, size_t size)
 {
-    const char *key = "\"label\": {\"name\": \"", *p = schema ? strstr(schema, key) : NULL;
+    const char *key = "\"label\": {\"name\": ", *p = schema ? strstr(schema, key) : NULL;
     size_t n = 0;
-    if (p)
-        for (p += strlen(key); *p && *p != '"' && n + 1 < size; p++)
+    out[0] = '\0';
+    if (!p || size < 4)
+        return;
+    p += strlen(key);
+    if (*p == '"') {
+        out[n++] = '\'';
+        for (p++; *p && *p != '"' && n + 2 < size; p++)
             out[n++] = *p == '\\' && p[1] ? *++p : *p;
-    out[n] = '\0';
+        out[n++] = '\'';
+        out[n] = '\0';
+    } else if ((p = strstr(p, "\"position\": ")) != NULL) {
+        snprintf(out, size, "column %ld", strtol(p + 12, NULL, 10));
+    }
 }
 
 /* What the label column was taken for, and why: "task: classification of
@@ -478,7 +488,7 @@ static void print_task(const job *j)
         return;
     label_name(bp_dataset_schema(j->train), name, sizeof name);
     if (name[0])
-        snprintf(of, sizeof of, " of '%s'", name);
+        snprintf(of, sizeof of, " of %s", name);
     if (C > 0)
         printf("task: classification%s, %d classes", of, C);
     else
