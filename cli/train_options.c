@@ -259,6 +259,10 @@ int train_parse_options(int argc, char **argv, settings *s)
     if ((s->deterministic || cli_dist_size() > 1) && s->dropout > 0.0)
         return cli_usage(TRAIN_CMD, "--dropout cannot be split over %s (the masks would differ)",
                          s->deterministic ? "--deterministic's parts" : "MPI ranks");
+    if (s->class_weight && (s->deterministic || cli_dist_size() > 1))
+        return cli_usage(TRAIN_CMD, "--class-weight cannot be split over %s (the library "
+                         "weighs whole batches only)",
+                         s->deterministic ? "--deterministic's parts" : "MPI ranks");
     if (cli_dist_size() > 1 && s->optimizer == BP_OPTIM_RANDOM)
         return cli_usage(TRAIN_CMD, "--optimizer random cannot be split over MPI ranks");
 

@@ -191,6 +191,7 @@ static void print_json_task(const job *j)
 {
     int C = bp_dataset_classes(j->train);
     const char *reason = bp_dataset_task_reason(j->train);
+    char b[32];
     printf(", \"task\": \"%s\"", C > 0 ? "classify" : "regress");
     if (reason && reason[0]) {
         printf(", \"task_reason\": ");
@@ -209,7 +210,7 @@ static void print_json_task(const job *j)
         printf(", \"class_weight\": [");
         for (int c = 0; c < C; c++) {
             printf("%s", c ? ", " : "");
-            cli_json_number(stdout, j->class_weight[c]);
+            fputs(cli_fnum(b, j->class_weight[c]), stdout); /* finite: checked */
         }
         printf("]");
     }

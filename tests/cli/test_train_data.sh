@@ -135,6 +135,10 @@ expect_rc 0 "imbalanced, unweighted"
 run "$BP" train --data imb.csv --epochs 3 --out m.safetensors --log bal.csv --class-weight balanced
 expect_rc 0 "--class-weight balanced"
 has "class weights common=0.5555556, rare=5" "the weights are printed"
+run "$BP" train --data imb.csv --epochs 1 --out m.safetensors --class-weight balanced --json
+has '"class_weight": [0.5555556, 5]' "--json gives the weights"
+run "$BP" train --data imb.csv --epochs 1 --out m.safetensors --class-weight balanced --deterministic
+expect_rc 2 "--class-weight with --deterministic"
 meta_has '"class_weight":"[0.5555556, 5]"' "the weights are saved"
 meta_has '"class_weight_rule":"balanced"' "the rule is saved"
 [ "$(sed -n 2p plain.csv | cut -d, -f2)" != "$(sed -n 2p bal.csv | cut -d, -f2)" ] ||
