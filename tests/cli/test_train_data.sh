@@ -163,4 +163,10 @@ run "$BP" train --data tr.csv --test bad.csv --epochs 2 --out m.safetensors
 expect_rc 1 "--test with an unseen category"
 err_has "green" "the error names the value"
 err_has "bad.csv:2: column 1 ('colour')" "the error names the file, line and column"
+# --init reads the data by the model's encoding: columns by header name, in
+# any order.
+printf 'colour,y,x\nblue,b,1\nred,a,2\n' >swapped.csv
+run "$BP" train --data swapped.csv --init m.safetensors --epochs 1 --out m2.safetensors
+expect_rc 0 "--init reads by the model's encoding"
+has "3 inputs" "--init: x and the two colours"
 echo "ok"
