@@ -32,7 +32,8 @@ static const cli_help HELP = {
     "geometrically from --min-lr to --max-lr, the loss of every batch recorded\n"
     "before its step, until the loss runs away (smoothed, it exceeds 4 times its\n"
     "lowest) or the rates run out. Prints the suggested rate: where the smoothed\n"
-    "loss falls fastest against log(rate), before its lowest point.",
+    "loss falls fastest against log(rate), before its lowest point. The losses of\n"
+    "a regression target read from delimited text are in its units, as train's.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop lr-find --data fashion-mnist --plot lr.svg\n"
     "  backprop lr-find --data spiral:100:3 --net 2,64:relu,3:softmax --optimizer adam \\\n"
@@ -233,6 +234,11 @@ static int run_sweep(const finder *s, bp_net *net, bp_loss loss, const bp_datase
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     shuffle(&rng, order, n);
+    /* a standardized regression target's losses in its units, as train
+     * reports them (a constant factor: the suggestion does not move) */
+    double mean, scale, mul = 1.0;
+    if (bp_dataset_target_scaling(ds, &mean, &scale) == 0)
+        mul = loss == BP_LOSS_MAE ? scale : scale * scale;
     for (long k = 0; k < s->steps; k++) {
         double lr = s->min_lr * pow(s->max_lr / s->min_lr, (double)k / (double)(s->steps - 1));
         double value;
@@ -246,6 +252,7 @@ static int run_sweep(const finder *s, bp_net *net, bp_loss loss, const bp_datase
             goto done;
         }
         pos += (size_t)B;
+        value *= mul;
         w->lr[w->n] = lr;
         w->loss[w->n] = value;
         if (!isfinite(value)) {

@@ -127,6 +127,13 @@ expect_rc 0 "regression with mae"
 awk -F, 'END { exit !($2 > 1000 && $2 < 20000) }' mae.csv ||
     fail "mae $(awk -F, 'END { print $2 }' mae.csv) is not in dollars"
 
+# lr-find reads the file as train does and reports its losses in dollars
+# squared too.
+run "$BP" lr-find --data houses.csv --steps 30 --json
+expect_rc 0 "lr-find on a real-scale regression"
+low=$(tr -d '\n' <"$TMP/out" | sed 's/.*"lowest_loss": \([0-9.e+]*\).*/\1/')
+awk -v l="$low" 'BEGIN { exit !(l > 1e6) }' || fail "lr-find: lowest loss $low is not in dollars squared"
+
 # ---- --class-weight on an imbalanced set ----------------------------------
 awk 'BEGIN { print "x,y"; for (i = 0; i < 100; i++) printf "%.2f,%s\n", (i % 10) * 0.1, i % 10 == 0 ? "rare" : "common" }' \
     >imb.csv
