@@ -10,6 +10,7 @@
  * by bp_net_gradient, the rates the ones each step used.
  */
 #include "cli.h"
+#include "data.h"
 #include "paths.h"
 #include "model.h"
 #include "progress.h"
@@ -31,7 +32,8 @@ static const cli_help HELP = {
     "geometrically from --min-lr to --max-lr, the loss of every batch recorded\n"
     "before its step, until the loss runs away (smoothed, it exceeds 4 times its\n"
     "lowest) or the rates run out. Prints the suggested rate: where the smoothed\n"
-    "loss falls fastest against log(rate), before its lowest point.",
+    "loss falls fastest against log(rate), before its lowest point. The losses of\n"
+    "a regression target read from delimited text are in its units, as train's.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop lr-find --data fashion-mnist --plot lr.svg\n"
     "  backprop lr-find --data spiral:100:3 --net 2,64:relu,3:softmax --optimizer adam \\\n"
@@ -44,6 +46,7 @@ typedef struct finder {
     long batch, steps;
     uint64_t seed;
     int json, momentum_set;
+    cli_data d;   /* how the data are read and encoded */
 } finder;
 
 /* What the test measured. */
@@ -71,6 +74,8 @@ static int parse(int argc, char **argv, finder *s)
     const cli_opt opts[] = {
         {"data", CLI_OPT_STRING, "SPEC", &s->data,
          .help = "training data (required), as for backprop train"},
+        CLI_DATA_READ_OPTIONS(&s->d),
+        CLI_DATA_ENCODE_OPTIONS(&s->d),
         {"net", CLI_OPT_STRING, "SPEC", &s->net, .help = "the network",
          .def = "as backprop train picks"},
         {"init", CLI_OPT_STRING, "MODEL", &s->init,
@@ -106,6 +111,8 @@ static int parse(int argc, char **argv, finder *s)
     s->seed = 1;
     if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc;
+    s->d.cmd = CMD;
+    s->d.quiet = s->json;
     if (!s->data)
         return cli_usage(CMD, "--data is required");
     if (!(s->max_lr > s->min_lr))
@@ -227,6 +234,11 @@ static int run_sweep(const finder *s, bp_net *net, bp_loss loss, const bp_datase
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     shuffle(&rng, order, n);
+    /* a standardized regression target's losses in its units, as train
+     * reports them (a constant factor: the suggestion does not move) */
+    double mean, scale, mul = 1.0;
+    if (bp_dataset_target_scaling(ds, &mean, &scale) == 0)
+        mul = loss == BP_LOSS_MAE ? scale : scale * scale;
     for (long k = 0; k < s->steps; k++) {
         double lr = s->min_lr * pow(s->max_lr / s->min_lr, (double)k / (double)(s->steps - 1));
         double value;
@@ -240,6 +252,7 @@ static int run_sweep(const finder *s, bp_net *net, bp_loss loss, const bp_datase
             goto done;
         }
         pos += (size_t)B;
+        value *= mul;
         w->lr[w->n] = lr;
         w->loss[w->n] = value;
         if (!isfinite(value)) {
@@ -340,7 +353,11 @@ int cmd_lrfind(int argc, char **argv)
     if (s.init && (rc = cli_model_load(s.init, &m)) != 0)
         return rc;
     rc = CLI_RUNTIME;
-    if (!(ds = cli_data_load(s.data, s.seed)) || !(net = make_net(&s, &m, ds)))
+    /* read as train reads them: with --init, by the model's saved encoding
+     * (none: as the library reads a spec alone) */
+    ds = s.init ? cli_data_load_schema(s.data, bp_meta_get(m.meta, "schema"), 1, &s.d, s.seed)
+                : cli_data_load_train(s.data, &s.d, s.seed);
+    if (!ds || !(net = make_net(&s, &m, ds)))
         goto done;
     if ((rc = init_explicit(&s, net)) != 0)
         goto done;

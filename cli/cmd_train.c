@@ -152,22 +152,14 @@ static int same_net(const char *spec, const char *path, const bp_net *model)
     return rc;
 }
 
-/* The training data's scaling: --init's model's, or standardized, or the
- * data's own; the test data get the same. */
+/* The training data's scaling: --init's model's, or as the loader left it
+ * (delimited text standardized unless --no-standardize, other data with
+ * --standardize); the test data get the same. */
 static int scale_data(job *j)
 {
     int I = bp_dataset_inputs(j->train), lib;
-    if (j->init.net) {
-        if (j->s.standardize && bp_meta_get(j->init.meta, "scaling"))
-            return cli_usage(TRAIN_CMD, "--standardize: the model given to --init has its own input "
-                                  "scaling");
-        if (cli_model_scale(&j->init, j->train) != 0)
-            return CLI_RUNTIME;
-    }
-    if (j->s.standardize && (lib = bp_dataset_standardize(j->train)) != 0) {
-        cli_error("--standardize: %s", bp_strerror(lib));
+    if (j->init.net && cli_model_scale(&j->init, j->train) != 0)
         return CLI_RUNTIME;
-    }
     if (!(j->scale = malloc(2 * (size_t)I * sizeof *j->scale))) {
         cli_error("out of memory");
         return CLI_RUNTIME;
@@ -187,6 +179,68 @@ static int scale_data(job *j)
         cli_error("--test: %s", bp_strerror(lib));
         return CLI_RUNTIME;
     }
+    return CLI_OK;
+}
+
+/* The training data read and encoded as the options say (with --init, by
+ * the model's saved encoding), the test data by the training data's
+ * encoding. */
+static int load_data(job *j)
+{
+    const settings *s = &j->s;
+    const char *schema = j->init.net ? bp_meta_get(j->init.meta, "schema") : NULL;
+    if (j->init.net && s->d.standardize && bp_meta_get(j->init.meta, "scaling"))
+        return cli_usage(TRAIN_CMD, "--standardize: the model given to --init has its own input "
+                         "scaling");
+    /* a model without a schema was trained on data read as the library
+     * reads a spec alone */
+    j->train = j->init.net ? cli_data_load_schema(s->data, schema, 1, &s->d, s->seed)
+                           : cli_data_load_train(s->data, &s->d, s->seed);
+    if (!j->train)
+        return CLI_RUNTIME;
+    if (s->test) {
+        /* the same encoding; --standardize's scaling comes from the training data */
+        cli_data d = s->d;
+        d.standardize = 0;
+        if (!(j->test = cli_data_load_schema(s->test, bp_dataset_schema(j->train), 1, &d,
+                                             s->seed + 1)))
+            return CLI_RUNTIME;
+    }
+    j->t_scaled = bp_dataset_target_scaling(j->train, &j->t_mean, &j->t_scale) == 0;
+    if (!j->t_scaled) {
+        j->t_mean = 0.0;
+        j->t_scale = 1.0;
+    }
+    return CLI_OK;
+}
+
+/* --class-weight: one weight per class, balanced or named. */
+static int class_weights(job *j)
+{
+    const char *arg = j->s.class_weight;
+    int k = bp_dataset_classes(j->train);
+    const char **names;
+    bp_error err;
+    int rc;
+    if (!arg)
+        return CLI_OK;
+    if (k < 2)
+        return cli_usage(TRAIN_CMD, "--class-weight: the training data have no classes (%s)",
+                         bp_dataset_describe(j->train));
+    if (!(j->class_weight = malloc((size_t)k * sizeof *j->class_weight)) ||
+        !(names = malloc((size_t)k * sizeof *names))) {
+        cli_error("out of memory");
+        return CLI_RUNTIME;
+    }
+    for (int c = 0; c < k; c++)
+        names[c] = bp_dataset_class_name(j->train, c);
+    if (strcmp(arg, "balanced") == 0)
+        rc = bp_dataset_class_weights_balanced(j->train, j->class_weight, &err) < 0;
+    else
+        rc = bp_class_weights_parse(arg, k, names, j->class_weight, &err) != 0;
+    free(names);
+    if (rc)
+        return cli_usage(TRAIN_CMD, "--class-weight: %s", err.message);
     return CLI_OK;
 }
 
@@ -277,10 +331,9 @@ static int prepare(job *j)
             (rc = cli_model_loss(&j->init, s->loss, &j->loss)) != 0)
             return rc;
     }
-    if (!(j->train = cli_data_load(s->data, s->seed)) ||
-        (s->test && !(j->test = cli_data_load(s->test, s->seed + 1))))
-        return CLI_RUNTIME;
-    if ((rc = scale_data(j)) != 0 || (rc = make_net(j)) != 0)
+    if ((rc = load_data(j)) != 0)
+        return rc;
+    if ((rc = scale_data(j)) != 0 || (rc = class_weights(j)) != 0 || (rc = make_net(j)) != 0)
         return rc;
     if (!s->init && (rc = cli_parse_loss("--loss", s->loss, j->net, &j->loss)) != 0)
         return rc;
@@ -373,6 +426,7 @@ static int configure(job *j)
     o->clip_norm = s->clip;
     o->norms = s->report != NULL; /* only the report shows them */
     o->dropout = s->dropout;
+    o->class_weight = j->class_weight;
     o->on_epoch = on_epoch;
     o->on_batch = on_batch;
     o->ctx = &j->ss;
@@ -395,10 +449,68 @@ static int configure(job *j)
                   s->threads > 0 || cli_dist_size() > 1 || (size_t)B >= n_train ? 1 : bp_threads());
     cli_progress_init(&j->ss.progress, o->epochs, n_train, B, !s->quiet && !s->json,
                       !s->quiet && !s->json, s->log || s->json || s->report);
+    /* losses in the target's units: mae scales as the target, mse as its square */
+    j->ss.progress.loss_mul = j->loss == BP_LOSS_MAE ? j->t_scale : j->t_scale * j->t_scale;
     return CLI_OK;
 }
 
 /* ---- the command ---------------------------------------------------------- */
+
+/* The label column as the header line names it, from a schema: "'price'",
+ * or "column 2" in a file without a header; "" when there is none. */
+static void label_name(const char *schema, char *out, size_t size)
+{
+    const char *key = "\"label\": {\"name\": ", *p = schema ? strstr(schema, key) : NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (!p || size < 4)
+        return;
+    p += strlen(key);
+    if (*p == '"') {
+        out[n++] = '\'';
+        for (p++; *p && *p != '"' && n + 2 < size; p++)
+            out[n++] = *p == '\\' && p[1] ? *++p : *p;
+        out[n++] = '\'';
+        out[n] = '\0';
+    } else if ((p = strstr(p, "\"position\": ")) != NULL) {
+        snprintf(out, size, "column %ld", strtol(p + 12, NULL, 10));
+    }
+}
+
+/* What the label column was taken for, and why: "task: classification of
+ * 'species', 3 classes (3 distinct text labels)". */
+static void print_task(const job *j)
+{
+    const char *reason = bp_dataset_task_reason(j->train);
+    char name[256], of[280] = "", a[32], b[32];
+    int C = bp_dataset_classes(j->train);
+    if (!bp_dataset_schema(j->train))
+        return;
+    label_name(bp_dataset_schema(j->train), name, sizeof name);
+    if (name[0])
+        snprintf(of, sizeof of, " of %s", name);
+    if (C > 0)
+        printf("task: classification%s, %d classes", of, C);
+    else
+        printf("task: regression%s", of);
+    if (reason && reason[0])
+        printf(" (%s)", reason);
+    if (j->t_scaled)
+        printf("; target standardized (mean %s, scale %s), losses in its units",
+               cli_num(a, j->t_mean), cli_num(b, j->t_scale));
+    putchar('\n');
+    if (j->class_weight) {
+        printf("class weights");
+        for (int c = 0; c < C; c++) {
+            const char *n = bp_dataset_class_name(j->train, c);
+            if (n)
+                printf("%s %s=%s", c ? "," : "", n, cli_fnum(a, j->class_weight[c]));
+            else
+                printf("%s %d=%s", c ? "," : "", c, cli_fnum(a, j->class_weight[c]));
+        }
+        putchar('\n');
+    }
+}
 
 static void print_header(const job *j)
 {
@@ -408,6 +520,7 @@ static void print_header(const job *j)
     bp_net_spec(j->net, spec, sizeof spec);
     printf("training %s (%zu parameters) on %s\n", spec, bp_net_param_count(j->net),
            bp_dataset_describe(j->train));
+    print_task(j);
     if (j->opts.optim.kind == BP_OPTIM_RANDOM)
         printf("loss %s, random search with scale %g, %s, %ld epochs, seed %llu\n",
                bp_loss_name(j->loss), j->opts.optim.scale, batch, j->s.epochs,
@@ -482,10 +595,12 @@ static int outputs_finite(const job *j)
 static void divergence_hints(const job *j)
 {
     char lr[32];
-    cli_error("training diverged: try a lower --lr (this run used %s)%s, or --clip 1; a "
-              "regression on targets of a large scale learns better with them rescaled",
+    const int scaled = j->s.d.standardize || (bp_dataset_schema(j->train) && !j->s.d.no_standardize);
+    cli_error("training diverged: try a lower --lr (this run used %s) or --clip 1%s",
               cli_num(lr, j->opts.optim.lr),
-              j->s.standardize ? "" : ", --standardize for the inputs");
+              scaled ? "" : j->s.d.no_standardize ? ", and leave out --no-standardize (scaled "
+                                                    "inputs learn better)"
+                                                  : ", and --standardize for the inputs");
 }
 
 static int save_model(const job *j, const bp_meta *meta, bp_error *err)
@@ -530,10 +645,11 @@ static int finish(job *j)
                !(res->last.train_loss <= 1.0)) {
         /* above 1 too: a run that starts near 0 may wander by ratios */
         char a[32], b[32];
+        const double mul = j->ss.progress.loss_mul; /* in the target's units */
         cli_error("the training loss ended at %s, far above the %s of the first batch",
-                  cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+                  cli_num(a, res->last.train_loss * mul), cli_num(b, j->ss.first_loss * mul));
         snprintf(note, sizeof note, "diverged: the training loss ended at %s, from %s",
-                 cli_num(a, res->last.train_loss), cli_num(b, j->ss.first_loss));
+                 cli_num(a, res->last.train_loss * mul), cli_num(b, j->ss.first_loss * mul));
         j->diverged = 1;
     } else if (lines && res->early_stopped) {
         printf("stopped early: no better val_loss for %ld epochs; keeping the weights of "
@@ -608,6 +724,7 @@ int cmd_train(int argc, char **argv)
     if (cli_dist_rank() > 0) { /* rank 0 alone prints and writes */
         j->s.quiet = 1;
         j->s.json = 0;
+        j->s.d.quiet = 1;
     }
     if (j->s.threads > 0)
         bp_set_threads((int)j->s.threads);
@@ -665,6 +782,7 @@ done:
     cli_progress_free(&j->ss.progress);
     cli_norms_free(&j->ss.norms);
     free(j->scale);
+    free(j->class_weight);
     bp_net_free(j->net);
     bp_dataset_free(j->test);
     bp_dataset_free(j->train);

@@ -154,6 +154,7 @@ void cli_progress_init(cli_progress *p, int epochs, size_t rows, long batch, int
     p->lines = lines;
     p->bar = bar && cli_is_terminal(stderr);
     p->keep = keep;
+    p->loss_mul = 1.0;
     if (p->bar)
         p->epoch_start = cli_now();
 }
@@ -188,7 +189,7 @@ static void draw_bar(cli_progress *p, int epoch, long batch, long batches, doubl
         bar[i] = i < filled ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
     fmt_seconds(left, sizeof left, elapsed / (double)batch * (double)(batches - batch));
-    cli_fig(fig, sizeof fig, p->loss_sum / (double)p->loss_n);
+    cli_fig(fig, sizeof fig, p->loss_sum / (double)p->loss_n * p->loss_mul);
     fprintf(stderr, "\repoch %d/%d [%s] %ld/%ld  loss %s  %.0f samples/s  %s left\033[K", epoch,
             p->epochs, bar, batch, batches, fig, elapsed > 0.0 ? done / elapsed : 0.0, left);
     fflush(stderr);
@@ -233,8 +234,16 @@ static void print_line(const cli_progress *p, const cli_epoch *e)
     fflush(stdout);
 }
 
+void cli_progress_units(const cli_progress *p, cli_epoch *e)
+{
+    e->loss *= p->loss_mul;
+    e->val_loss *= p->loss_mul;
+    e->test_loss *= p->loss_mul;
+}
+
 int cli_progress_epoch(cli_progress *p, cli_epoch *e)
 {
+    cli_progress_units(p, e);
     cli_progress_clear(p);
     if (e->timed > 0)
         p->elapsed += e->seconds * e->timed;

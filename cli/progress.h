@@ -95,6 +95,9 @@ typedef struct cli_progress {
     cli_epoch last;      /* the last epoch's figures (valid when n_seen > 0) */
     long n_seen;
     int printed;         /* the last epoch's line was printed */
+    double loss_mul;     /* losses as reported = as measured * loss_mul: a
+                          * standardized regression target's scale (mae) or
+                          * its square (mse), so they read in its units; 1 */
 } cli_progress;
 
 /* lines: print epoch lines; bar: draw the bar (only done when stderr is a
@@ -114,6 +117,9 @@ void cli_progress_clear(cli_progress *p);
  * epochs' measured time). Returns 0, or CLI_RUNTIME (printed)
  * when memory ran out. */
 int cli_progress_epoch(cli_progress *p, cli_epoch *e);
+/* e's losses (training, validation, test) from the measured ones into the
+ * reported units (loss_mul); cli_progress_epoch applies it. */
+void cli_progress_units(const cli_progress *p, cli_epoch *e);
 /* After training: erase the bar and print the last epoch's line if it was
  * thinned out. */
 void cli_progress_end(cli_progress *p);

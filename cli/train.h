@@ -7,6 +7,7 @@
 #define CLI_TRAIN_H
 
 #include "cli.h"
+#include "data.h"
 #include "model.h"
 #include "progress.h"
 #include "report.h"
@@ -26,7 +27,9 @@ typedef struct settings {
     bp_optim_kind optimizer;
     bp_schedule_kind schedule;
     int init_scheme; /* a bp_init, or -1 for the default */
-    int nesterov, no_shuffle, standardize, json, quiet;
+    int nesterov, no_shuffle, json, quiet;
+    cli_data d;            /* how the data are read and encoded */
+    const char *class_weight; /* --class-weight: "balanced" or NAME=W,... */
     int out_set;           /* --out given; else out is the first free model name */
     /* given explicitly */
     int lr_set, momentum_set, weight_decay_set, gamma_set, step_size_set, scale_set;
@@ -73,6 +76,9 @@ typedef struct job {
     bp_net *net;
     bp_loss loss;
     float *scale;          /* (2, I): the training data's shift, then mul */
+    float *class_weight;   /* (classes) --class-weight's, or NULL */
+    double t_mean, t_scale; /* a standardized regression target's; else 0, 1 */
+    int t_scaled;          /* the target is standardized: losses shown in its units */
     int scheme;            /* the bp_init used; -1 with --init */
     bp_train_opts opts;
     bp_train_result res;

@@ -23,8 +23,8 @@ static const cli_help HELP = {
     "written).",
     "  backprop train --data spiral:100:3 --optimizer adam --epochs 200 --val-split 0.2 \\\n"
     "      --patience 20 --out spiral.safetensors --log spiral.csv\n"
-    "  backprop train --data fashion-mnist --test fashion-mnist:test --out model.safetensors \\\n"
-    "      --log metrics.csv\n"
+    "  backprop train --data examples/houses.csv --missing mean --epochs 50 \\\n"
+    "      --out houses.safetensors --log houses-log.csv\n"
     "  backprop train --data examples/lesson-data.csv --net 2,1:identity --optimizer gd \\\n"
     "      --lr 0.02 --batch 0 --epochs 200 --out lesson-fit.safetensors\n"};
 
@@ -107,10 +107,17 @@ int train_parse_options(int argc, char **argv, settings *s)
          .help = "test data, evaluated after every epoch", .def = "none"},
         {"val-split", CLI_OPT_FRACTION, "F", &s->val_split,
          .help = "fraction of the training rows held out for validation, in [0, 1)", .def = "0"},
-        {"standardize", CLI_OPT_FLAG, NULL, &s->standardize,
-         .help = "scale each input to mean 0 and variance 1 over the training data; the "
-                 "scaling is saved with the model",
-         .def = "off; images are scaled to [0, 1] either way"},
+        {"standardize", CLI_OPT_FLAG, NULL, &s->d.standardize,
+         .help = "scale each input to mean 0 and variance 1 over the training data (delimited "
+                 "text is, unless --no-standardize); the scaling is saved with the model",
+         .def = "on for delimited text, else off; images are scaled to [0, 1] either way"},
+        CLI_DATA_READ_OPTIONS(&s->d),
+        CLI_DATA_ENCODE_OPTIONS(&s->d),
+        {"class-weight", CLI_OPT_STRING, "W", &s->class_weight,
+         .help = "weigh each class's rows in the training loss: 'balanced' (rows / (classes * "
+                 "rows of the class), as scikit-learn) or NAME=W,... (by class name or number; "
+                 "classes not named weigh 1); saved with the model",
+         .def = "none, every row weighs 1"},
 
         CLI_HEADING("Network"),
         {"net", CLI_OPT_STRING, "SPEC", &s->net, .help = "the network",
@@ -229,6 +236,10 @@ int train_parse_options(int argc, char **argv, settings *s)
     s->out = "model.safetensors";
     if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
         return rc < 0 ? -1 : rc;
+    s->d.cmd = TRAIN_CMD;
+    s->d.quiet = s->quiet || s->json;
+    if (s->d.standardize && s->d.no_standardize)
+        return cli_usage(TRAIN_CMD, "--standardize and --no-standardize contradict each other");
 
     if (s->checkpoint_every > 0 && !s->checkpoint)
         return cli_usage(TRAIN_CMD, "--checkpoint-every needs --checkpoint");
@@ -247,6 +258,10 @@ int train_parse_options(int argc, char **argv, settings *s)
         return cli_usage(TRAIN_CMD, "--deterministic does not apply to --optimizer random");
     if ((s->deterministic || cli_dist_size() > 1) && s->dropout > 0.0)
         return cli_usage(TRAIN_CMD, "--dropout cannot be split over %s (the masks would differ)",
+                         s->deterministic ? "--deterministic's parts" : "MPI ranks");
+    if (s->class_weight && (s->deterministic || cli_dist_size() > 1))
+        return cli_usage(TRAIN_CMD, "--class-weight cannot be split over %s (the library "
+                         "weighs whole batches only)",
                          s->deterministic ? "--deterministic's parts" : "MPI ranks");
     if (cli_dist_size() > 1 && s->optimizer == BP_OPTIM_RANDOM)
         return cli_usage(TRAIN_CMD, "--optimizer random cannot be split over MPI ranks");

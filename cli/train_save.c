@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- what is saved ------------------------------------------------------ */
@@ -104,6 +105,7 @@ int train_final_figures(job *j, cli_jtext *out)
             return CLI_RUNTIME;
         }
         m.accuracy = acc;
+        cli_progress_units(&j->ss.progress, &m);
         m.has = (acc >= 0.0 ? CLI_HAS_ACC : 0u) | (j->test ? CLI_HAS_TEST : 0u) |
                 (j->test && m.test_accuracy >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
         cli_jt_add(out, "{\"stopped_epoch\": %d, \"stopped_batch\": %ld", at_epoch, at_batch);
@@ -157,11 +159,68 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
         (s->init && (rc = put(meta, "init", s->init)) != 0) ||
         (!s->init && (rc = put(meta, "init_scheme", train_scheme_name(j->scheme))) != 0))
         return rc;
+    if (bp_dataset_schema(j->train) &&
+        (rc = put(meta, "schema", bp_dataset_schema(j->train))) != 0)
+        return rc;
+    if (j->class_weight) {
+        /* a JSON array, one weight per class in class order */
+        int C = bp_dataset_classes(j->train);
+        char *w = malloc((size_t)C * 34 + 2), b[32];
+        size_t n = 0;
+        if (!w) {
+            cli_error("out of memory");
+            return CLI_RUNTIME;
+        }
+        for (int c = 0; c < C; c++)
+            n += (size_t)sprintf(w + n, "%s%s", c ? ", " : "[", cli_fnum(b, j->class_weight[c]));
+        strcpy(w + n, "]");
+        rc = put(meta, "class_weight", w);
+        free(w);
+        if (rc != 0 || (rc = put(meta, "class_weight_rule", s->class_weight)) != 0)
+            return rc;
+    }
     if ((rc = put(meta, "data", bp_dataset_describe(j->train))) != 0 ||
         (j->test && (rc = put(meta, "test_data", bp_dataset_describe(j->test))) != 0) ||
         (final && final->len > 0 && (rc = put_json(meta, "final_metrics", final)) != 0))
         return rc;
     return put(meta, "created_by", "backprop train");
+}
+
+/* The task, why, the class names and the target's units, as JSON members. */
+static void print_json_task(const job *j)
+{
+    int C = bp_dataset_classes(j->train);
+    const char *reason = bp_dataset_task_reason(j->train);
+    char b[32];
+    printf(", \"task\": \"%s\"", C > 0 ? "classify" : "regress");
+    if (reason && reason[0]) {
+        printf(", \"task_reason\": ");
+        cli_json_string(stdout, reason);
+    }
+    if (C > 0 && bp_dataset_class_name(j->train, 0)) {
+        printf(", \"classes\": [");
+        for (int c = 0; c < C; c++) {
+            const char *n = bp_dataset_class_name(j->train, c);
+            printf("%s", c ? ", " : "");
+            cli_json_string(stdout, n ? n : "");
+        }
+        printf("]");
+    }
+    if (j->class_weight) {
+        printf(", \"class_weight\": [");
+        for (int c = 0; c < C; c++) {
+            printf("%s", c ? ", " : "");
+            fputs(cli_fnum(b, j->class_weight[c]), stdout); /* finite: checked */
+        }
+        printf("]");
+    }
+    if (j->t_scaled) {
+        printf(", \"target_mean\": ");
+        cli_json_number(stdout, j->t_mean);
+        printf(", \"target_scale\": ");
+        cli_json_number(stdout, j->t_scale);
+        printf(", \"loss_units\": \"%s\"", j->loss == BP_LOSS_MAE ? "target" : "target squared");
+    }
 }
 
 void train_print_json(const job *j, const char *model, const char *log)
@@ -192,6 +251,7 @@ void train_print_json(const job *j, const char *model, const char *log)
     }
     if (res->best_epoch > 0)
         printf(", \"best_epoch\": %d", res->best_epoch);
+    print_json_task(j);
     printf(", \"threads\": %d, \"gemm\": \"%s\"", bp_threads(), bp_gemm_backend());
     if (isfinite(j->ss.startup)) {
         printf(", \"startup_seconds\": ");

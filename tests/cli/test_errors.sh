@@ -40,6 +40,9 @@ printf 'a,b\n1,\377\376\n' >bytes.csv
 printf 'a,b\n1,"2\n3,4\n' >quoted.csv
 printf '\377\376a\0,\0b\0' >utf16.csv
 printf 'a b\n1 2\n' >onecol.csv
+printf 'a,c,y\n1,red,p\n2,blue,q\n' >cats.csv
+printf 'a,c,y\n1,green,p\n' >unseen.csv
+printf 'a,b\n1,2.5\n2,3.5\n' >reg.csv
 mkdir -p folder.csv
 
 # IDX: two 2x2 images and their labels, then broken variants

@@ -113,7 +113,7 @@ within() { # within WHAT: $TMP/c.csv against $TMP/lib.csv
 export_c "4,32:relu,16:leaky_relu=0.2,3:softmax" 3 iris_predict --standardize
 within "wide net"
 grep -q "^void iris_predict(const float \*x, float \*y)$" "$TMP/m.c" || fail "--name: no iris_predict"
-export_c "4,12:tanh,1:identity:nobias" 1 predict --loss mse
+export_c "4,12:tanh,1:identity:nobias" 1 predict --loss mse --no-standardize
 within "regression net without scaling"
 ! grep -q "predict_shift" "$TMP/m.c" || fail "identity scaling: the C file still scales"
 

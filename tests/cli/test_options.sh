@@ -31,7 +31,7 @@ run "$BP" predict --modle m.json
 err_has "did you mean '--model'?" "predict --modle"
 run "$BP" train --data xor --s 1
 expect_rc 2 "ambiguous abbreviation"
-err_has "option '--s' is ambiguous: --standardize, --scale, --schedule, --step-size, --seed" \
+err_has "option '--s' is ambiguous: --standardize, --sep, --scale, --schedule, --step-size, --seed" \
     "ambiguous abbreviation"
 run "$BP" eval --json=yes
 expect_rc 2 "a value for a flag"
@@ -101,14 +101,16 @@ expect_options lesson seed iters lr json
 expect_options explain net model weights biases seed input target loss lr json
 expect_options gradcheck net model loss data sep header no-header batch seed eps tol json
 expect_options minimize expr f x0 lr iters tol every plot json
-expect_options train data test val-split standardize net loss init-scheme init dropout optimizer \
+expect_options train data test val-split standardize sep header no-header features drop task \
+    missing no-standardize class-weight net loss init-scheme init dropout optimizer \
     lr momentum nesterov scale weight-decay clip schedule warmup gamma step-size batch epochs seed \
     no-shuffle patience threads deterministic parts out log report json quiet checkpoint \
     checkpoint-every resume
 expect_options eval model net data sep header no-header loss seed json
 expect_options predict model net data sep header no-header loss out seed json
 expect_options report log model net data sep header no-header name seed out json
-expect_options lr-find data net init loss optimizer momentum batch min-lr max-lr steps seed plot json
+expect_options lr-find data sep header no-header features drop task missing no-standardize \
+    net init loss optimizer momentum batch min-lr max-lr steps seed plot json
 expect_options regions data hidden epochs gd-lr adam-lr scale grid seed out json
 expect_options export model net out format name json
 expect_options info net model json

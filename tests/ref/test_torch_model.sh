@@ -21,9 +21,11 @@ awk 'BEGIN {
 # The inputs alone, as torch reads them (no header, no label).
 sed '1d' "$TMP/data.csv" | cut -d, -f1-4 >"$TMP/inputs.csv"
 
+# Trained on unscaled inputs (--no-standardize): the torch side feeds the
+# raw inputs to the layers.
 check() { # check NET: train that network, predict, compare with torch
     "$BP" train --data "$TMP/data.csv" --net "$1" --epochs 5 --batch 32 --seed 3 \
-        --out "$TMP/model.safetensors" --quiet >"$TMP/train.log" 2>&1 ||
+        --no-standardize --out "$TMP/model.safetensors" --quiet >"$TMP/train.log" 2>&1 ||
         fail "train $1: $(cat "$TMP/train.log")"
     "$BP" predict --model "$TMP/model.safetensors" --data "$TMP/data.csv" --out "$TMP/all.csv" ||
         fail "predict $1"
