@@ -42,10 +42,7 @@ int cmd_eval(int argc, char **argv)
     const cli_opt opts[] = {
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "the model file, safetensors or JSON (required)"},
-        {"net", CLI_OPT_STRING, "SPEC", &spec,
-         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
-                 "dict)",
-         .def = "the spec saved in the model"},
+        CLI_MODEL_NET_OPTION(&spec),
         {"data", CLI_OPT_STRING, "SPEC", &data_spec,
          .help = "the data (required): " CLI_DATA_SPECS},
         CLI_DATA_READ_OPTIONS(&d),

@@ -49,10 +49,7 @@ int cmd_export(int argc, char **argv)
     const cli_opt opts[] = {
         {"model", CLI_OPT_STRING, "MODEL", &model_path,
          .help = "the model file, safetensors or JSON (required)"},
-        {"net", CLI_OPT_STRING, "SPEC", &spec,
-         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
-                 "dict)",
-         .def = "the spec saved in the model"},
+        CLI_MODEL_NET_OPTION(&spec),
         {"out", CLI_OPT_STRING, "FILE", &out, .help = "the file to write (required)"},
         {"format", CLI_OPT_CHOICE, "FMT", &format, .help = "onnx or c", .choices = FORMATS,
          .def = "from FILE's extension, .onnx or .c"},

@@ -293,10 +293,7 @@ int cmd_report(int argc, char **argv)
         {"log", CLI_OPT_STRING, "LOG", &log_path,
          .help = "the run's CSV log, as backprop train --log writes it (required)"},
         {"model", CLI_OPT_STRING, "MODEL", &model_path, .help = "the model the run saved (required)"},
-        {"net", CLI_OPT_STRING, "SPEC", &spec,
-         .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "
-                 "dict)",
-         .def = "the spec saved in the model"},
+        CLI_MODEL_NET_OPTION(&spec),
         {"data", CLI_OPT_STRING, "SPEC", &data_spec,
          .help = "the data to measure the model on (required), e.g. fashion-mnist:test; the "
                  "model's input scaling is applied"},

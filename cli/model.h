@@ -49,4 +49,12 @@ int cli_model_scale(const cli_model *m, bp_dataset *ds);
  * (see bp_dataset_load_schema). Malloc'd; NULL (printed) when out of memory. */
 char *cli_model_positional_schema(const cli_model *m);
 
+/* The --net entry of an option table for the commands that read a model:
+ * the spec of a file that has none (a PyTorch state dict). */
+#define CLI_MODEL_NET_OPTION(spec)                                                             \
+    {"net", CLI_OPT_STRING, "SPEC", (spec),                                                    \
+     .help = "the model's network, for a file without one (a PyTorch nn.Sequential state "     \
+             "dict)",                                                                          \
+     .def = "the spec saved in the model"}
+
 #endif
