@@ -34,6 +34,9 @@ void cli_json_errors_flush(int rc)
 }
 
 /* One message, with `tail` after it: on stderr, or kept under --json. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static void message(const char *tail, const char *fmt, va_list ap)
 {
     if (json_errors) {
