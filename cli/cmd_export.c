@@ -20,10 +20,12 @@ static const char *const FORMATS[] = {"onnx", "c", NULL};
 static const cli_help HELP = {
     "export", "backprop export --model MODEL --out FILE [--format onnx|c] [OPTIONS]",
     "Write a model in a form that runs without backprop, its input scaling\n"
-    "included:\n"
+    "included, and for a regression its target's scaling, so that it predicts\n"
+    "in the target's units:\n"
     "  onnx  an ONNX model (IR version 7, opset 13): input \"input\" and output\n"
     "        \"output\", float32 of shape [batch, width]; Sub and Mul for the\n"
-    "        scaling, then Gemm and the activation's op per layer\n"
+    "        scaling, then Gemm and the activation's op per layer, then Mul\n"
+    "        and Add for the target's scale and mean\n"
     "  c     one C99 source file with no dependency beyond the C library (link\n"
     "        with -lm): the weights as static const float arrays and\n"
     "        void NAME(const float *x, float *y) for one sample",

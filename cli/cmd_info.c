@@ -276,7 +276,12 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
             print_meta_json(meta);
         printf("}\n");
     } else {
+        double mean, scale;
+        char m[32], sc[32];
         printf("\ntotal parameters: %zu\nspec: %s\n", bp_net_param_count(net), spec);
+        if (path && bp_meta_get_target_scaling(meta, &mean, &scale, NULL) == 0)
+            printf("target: standardized; in its units, output * %s + %s\n", cli_num(sc, scale),
+                   cli_num(m, mean));
         if (path)
             print_meta_text(meta);
     }

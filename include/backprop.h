@@ -1217,6 +1217,15 @@ bp_net *bp_model_load_spec(const char *path, const char *spec, bp_meta **meta, b
 int bp_meta_set_scaling(bp_meta *meta, int n, const float *shift, const float *mul);
 int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp_error *err);
 
+/* The target scaling of a regression model, read from the data schema in
+ * its metadata ("schema", whose "target" holds the standardized target's
+ * mean and scale): the outputs in the target's units are
+ * output * scale + mean. Returns 0 and fills mean and scale (either may be
+ * NULL), 1 when there is none (no schema, or a target not standardized;
+ * mean and scale untouched), or a negative code with err naming what is
+ * wrong with the schema. */
+int bp_meta_get_target_scaling(const bp_meta *meta, double *mean, double *scale, bp_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Exports                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -1229,9 +1238,13 @@ int bp_meta_get_scaling(const bp_meta *meta, int n, float *shift, float *mul, bp
  * each left out when it is the identity; then per layer a Gemm (transB 1:
  * the weights initializer is layers.N.weight (O, I), the bias layers.N.bias
  * (O)) and the activation's op: Relu, LeakyRelu (alpha = the slope),
- * Sigmoid, Tanh, Softmax (axis -1), none for identity. meta's entries and
- * "net" (the spec) are kept as metadata_props. Parameters must be finite
- * (BP_ENONFINITE). Written atomically, as bp_model_save writes.
+ * Sigmoid, Tanh, Softmax (axis -1), none for identity. A regression model
+ * with a standardized target (bp_meta_get_target_scaling) ends in Mul by
+ * "target.scale" and Add of "target.mean" (float32, shape (1)), so the
+ * outputs are in the target's units; without one the tail is left out
+ * (BP_ENONFINITE when the mean or scale is beyond float range). meta's
+ * entries and "net" (the spec) are kept as metadata_props. Parameters must
+ * be finite (BP_ENONFINITE). Written atomically, as bp_model_save writes.
  */
 int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err);
 
@@ -1252,13 +1265,18 @@ typedef struct bp_onnx_info {
 
 /*
  * Read back an ONNX model of the form bp_onnx_save writes (the chain of
- * optional Sub and Mul, then Gemm and activation per layer, opset 13 or
- * later) into a new network. *meta (may be NULL) receives metadata_props
- * and, when the graph scales its input, "scaling" rebuilt from the Sub and
- * Mul tensors (a "scaling" entry in metadata_props is ignored: the graph is
- * what runs). *info (may be NULL) receives the rest. Any other graph, a
- * malformed file or a non-finite value is refused with a message naming
- * the file and the byte offset, node or tensor: "m.onnx: node 2 (Gemm
+ * optional Sub and Mul, then Gemm and activation per layer, then the
+ * optional Mul and Add of the target's scaling, opset 13 or later) into a
+ * new network, whose outputs are those before that tail. *meta (may be
+ * NULL) receives metadata_props and, when the graph scales its input,
+ * "scaling" rebuilt from the Sub and Mul tensors (a "scaling" entry in
+ * metadata_props is ignored: the graph is what runs). The tail's scale and
+ * mean must be the float values of the target in metadata_props' "schema"
+ * (bp_meta_get_target_scaling then gives them to meta's users); a tail
+ * without that target, or with other values, is refused. *info (may be
+ * NULL) receives the rest. Any other graph, a malformed file or a
+ * non-finite value is refused with a message naming the file and the byte
+ * offset, node or tensor: "m.onnx: node 2 (Gemm
  * 'layers.0.gemm'): tensor 'layers.0.weight': shape [3, 5], expected [3, 4]".
  */
 bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_error *err);
@@ -1269,8 +1287,11 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_er
  * input scaling as `static const float` arrays, and
  *     void NAME(const float *x, float *y);
  * which writes the O outputs for one sample of I raw inputs (the scaling is
- * applied inside). NAME is a C identifier of at most 64 characters (NULL:
- * "predict"). The arithmetic is the library's, operation for operation, in
+ * applied inside; for a standardized regression target,
+ * bp_meta_get_target_scaling, the outputs are then in the target's units,
+ * y = (float)((double)y * scale + mean), as `backprop predict` computes
+ * them, so that step matches it bit for bit). NAME is a C identifier of at
+ * most 64 characters (NULL: "predict"). The arithmetic is the library's, operation for operation, in
  * the order of its built-in blocked matrix kernel: each output sums its
  * products in input order in blocks of 256, then adds the bias. Compiled
  * without fast-math and without floating-point contraction (the default of

@@ -14,7 +14,8 @@
  *    "target": {"mean": 0, "scale": 1}}
  *
  * "name" is null without a header; "fill" appears only for a column with
- * one; "target" only for a standardized regression target. Numbers are
+ * one; "target" only for a standardized regression target (a model's
+ * outputs times scale plus mean, bp_meta_get_target_scaling). Numbers are
  * written with 17 significant digits, so they read back exactly. Every
  * string must be UTF-8 (bp__utf8_valid), as JSON requires.
  */
@@ -421,4 +422,22 @@ done:
     if (r.rc)
         bp__plan_free(p);
     return r.rc;
+}
+
+int bp_meta_get_target_scaling(const bp_meta *meta, double *mean, double *scale, bp_error *err)
+{
+    const char *schema = bp_meta_get(meta, "schema");
+    bp__plan p;
+    int rc;
+    if (!schema)
+        return 1;
+    if ((rc = bp__schema_read(schema, &p, err)) != 0)
+        return rc;
+    rc = p.t_scaled ? 0 : 1;
+    if (mean && !rc)
+        *mean = p.t_mean;
+    if (scale && !rc)
+        *scale = p.t_scale;
+    bp__plan_free(&p);
+    return rc;
 }

@@ -8,8 +8,11 @@
  * the identity, which changes no bit), each layer's sums in input order in
  * blocks of 256 (the built-in blocked kernel's order) started from 0 and
  * then the bias, and the activations as src/nn/activation.c computes them
- * (the stable sigmoid, the softmax with its sum in double). Every float is
- * printed with nine significant digits, so it reads back as the same float.
+ * (the stable sigmoid, the softmax with its sum in double), and for a
+ * standardized regression target y * scale + mean as `backprop predict`
+ * computes it (in double, rounded once to float). Every float is printed
+ * with nine significant digits and every double with seventeen, so each
+ * reads back as the same value.
  * Only the activations the network uses are emitted, so the file compiles
  * cleanly with -Wall -Wextra -Werror.
  */
@@ -128,8 +131,9 @@ static void helpers(FILE *f, const char *name, const unsigned *used)
                    "        v[k] *= inv;\n}\n\n", name);
 }
 
+/* target: the target's scale and mean, or NULL. */
 static void write_source(FILE *f, bp_net *net, const char *spec, const char *name,
-                         const float *shift, const float *mul)
+                         const float *shift, const float *mul, const double *target)
 {
     const float *p = bp_net_params(net);
     int I = bp_net_inputs(net), O = bp_net_outputs(net), L = bp_net_layers(net), maxw = I;
@@ -149,14 +153,15 @@ static void write_source(FILE *f, bp_net *net, const char *spec, const char *nam
             " *   network: %s\n"
             " *   void %s(const float *x, float *y);\n"
             " *     x: the %d raw inputs of one sample (the input scaling is applied here)\n"
-            " *     y: receives the %d outputs\n"
+            " *     y: receives the %d outputs%s\n"
             " *\n"
             " * Compiled without -ffast-math and without floating-point contraction (the\n"
             " * default of -std=c99), it repeats backprop's arithmetic step by step.\n"
             " */\n"
             "#include <math.h>\n\n"
             "void %s(const float *x, float *y);\n\n",
-            bp_version(), spec, name, I, O, name);
+            bp_version(), spec, name, I, O,
+            target ? ", in the target's units (y * scale + mean)" : "", name);
     if (shift) {
         snprintf(var, sizeof var, "%s_shift", name);
         snprintf(shape, sizeof shape, "(%d) input scaling: (x - shift) * mul", I);
@@ -216,6 +221,10 @@ static void write_source(FILE *f, bp_net *net, const char *spec, const char *nam
             fprintf(f, "    %s_%s(%d, %s);\n", name, bp_act_name(ly->act), ly->O, out);
         in = l % 2 ? "h[1]" : "h[0]";
     }
+    if (target)
+        fprintf(f, "    for (int o = 0; o < %d; o++) /* the target's scale and mean */\n"
+                   "        y[o] = (float)((double)y[o] * %.17g + %.17g);\n",
+                O, target[0], target[1]);
     fprintf(f, "}\n");
 }
 
@@ -226,7 +235,8 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
     char spec[8192];
     float *scale = NULL;
     const float *shift = NULL, *mul = NULL;
-    int rc, I;
+    double target[2];
+    int rc, I, t_scaled;
     if (!path || !net)
         return bp__error_set(err, BP_EINVAL, "exporting a model needs a path and a network");
     if (!name)
@@ -255,9 +265,12 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
             if (scale[I + j] != 1.0f)
                 mul = scale + I;
         }
+    if ((rc = bp_meta_get_target_scaling(meta, target + 1, target, err)) < 0)
+        goto done;
+    t_scaled = rc == 0;
     if ((rc = bp__atomic_open(&a, path, err)) != 0)
         goto done;
-    write_source(a.f, net, spec, name, shift, mul);
+    write_source(a.f, net, spec, name, shift, mul, t_scaled ? target : NULL);
     rc = bp__atomic_commit(&a, err);
 done:
     bp__free(scale);

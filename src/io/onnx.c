@@ -6,8 +6,10 @@
  * The graph is one chain: the input (batch, I), the model's input scaling as
  * Sub and Mul (each left out when it would change nothing), then per layer a
  * Gemm with transB = 1 (the weights stay (O, I), as the parameter block holds
- * them) and the activation's op. Every value the graph holds is a float32
- * initializer stored as little-endian raw data.
+ * them) and the activation's op, and for a regression model with a
+ * standardized target a Mul by its scale and an Add of its mean, so that the
+ * graph's outputs are in the target's units. Every value the graph holds is
+ * a float32 initializer stored as little-endian raw data.
  *
  * The reader (onnx_read.c) accepts exactly that chain and rebuilds the
  * network from it, checking every node, attribute, tensor shape and value.
@@ -117,9 +119,10 @@ static void attr_float(bp__pb *a, const char *name, float v)
 }
 
 /* The graph of net with the scaling (shift, mul) of its I inputs (either
- * may be NULL: no such node). */
+ * may be NULL: no such node) and the target's scaling (target: scale, mean;
+ * NULL: none). */
 static void put_graph(bp__pb *g, bp_net *net, const char *spec, const float *shift,
-                      const float *mul)
+                      const float *mul, const float *target)
 {
     const float *p = bp_net_params(net);
     int I = bp_net_inputs(net), L = bp_net_layers(net);
@@ -150,7 +153,7 @@ static void put_graph(bp__pb *g, bp_net *net, const char *spec, const float *shi
         put_tensor(g, w, 2, dims, p + ly->w_off);
         if (ly->bias)
             put_tensor(g, b, 1, dims, p + ly->b_off);
-        if (l == L - 1 && !op)
+        if (l == L - 1 && !op && !target)
             snprintf(z, sizeof z, "output");
         else
             snprintf(z, sizeof z, "layers.%d.z", l);
@@ -165,7 +168,7 @@ static void put_graph(bp__pb *g, bp_net *net, const char *spec, const float *shi
             attr_float(&attr, "alpha", ly->slope);
         else if (ly->act == BP_ACT_SOFTMAX)
             attr_int(&attr, "axis", -1);
-        if (l == L - 1)
+        if (l == L - 1 && !target)
             snprintf(z, sizeof z, "output");
         else
             snprintf(z, sizeof z, "layers.%d.a", l);
@@ -173,6 +176,13 @@ static void put_graph(bp__pb *g, bp_net *net, const char *spec, const float *shi
         put_node(g, name, op, cur, NULL, NULL, z, attr.len ? &attr : NULL);
         bp__pb_free(&attr);
         snprintf(cur, sizeof cur, "%s", z);
+    }
+    if (target) {
+        dims[0] = 1;
+        put_tensor(g, "target.scale", 1, dims, target);
+        put_tensor(g, "target.mean", 1, dims, target + 1);
+        put_node(g, "target.mul", "Mul", cur, "target.scale", NULL, "target.scaled", NULL);
+        put_node(g, "target.add", "Add", "target.scaled", "target.mean", NULL, "output", NULL);
     }
     put_value(g, BP__ONNX_GRAPH_INPUT, "input", I);
     put_value(g, BP__ONNX_GRAPH_OUTPUT, "output", bp_net_outputs(net));
@@ -215,7 +225,8 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
 {
     bp__pb model = {0}, graph = {0}, opset = {0};
     const float *shift, *mul;
-    float *scale = NULL;
+    float *scale = NULL, target[2];
+    double t_mean, t_scale;
     bp__atomic a;
     char spec[8192], producer[64];
     int rc;
@@ -230,10 +241,19 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
                 return bp__error_set(err, BP_ENONFINITE,
                                      "%s: not exported: parameter %zu is not finite", path, k);
     }
-    if ((rc = scaling_of(path, meta, bp_net_inputs(net), &scale, &shift, &mul, err)) != 0)
+    if ((rc = scaling_of(path, meta, bp_net_inputs(net), &scale, &shift, &mul, err)) != 0 ||
+        (rc = bp_meta_get_target_scaling(meta, &t_mean, &t_scale, err)) < 0)
         goto done;
+    target[0] = (float)t_scale;
+    target[1] = (float)t_mean;
+    if (rc == 0 && !(isfinite(target[0]) && isfinite(target[1]))) {
+        rc = bp__error_set(err, BP_ENONFINITE, "%s: not exported: the target's mean or scale "
+                           "is beyond float range", path);
+        goto done;
+    }
 
-    put_graph(&graph, net, spec, shift, mul);
+    put_graph(&graph, net, spec, shift, mul, rc == 0 ? target : NULL);
+    rc = 0;
     bp__pb_string(&opset, BP__ONNX_OPSET_DOMAIN, "");
     bp__pb_int64(&opset, BP__ONNX_OPSET_VERSION, BP__ONNX_OPSET);
     bp__pb_int64(&model, BP__ONNX_MODEL_IR_VERSION, BP__ONNX_IR_VERSION);

@@ -491,9 +491,10 @@ static int act_of(str op)
 /* Walk the chain: count its layers into *n_layers; with descs, also check
  * every tensor and describe each layer; with net (built from those
  * descriptions), fill its weights. shift and mul (I values each) receive the
- * scaling's tensors and *scaled is set when the graph has either. */
+ * scaling's tensors and *scaled is set when the graph has either; target
+ * (scale, mean) receives the tail's and *t_scaled is set when it has one. */
 static int walk(reader *r, int I, bp_layer_desc *descs, int *n_layers, bp_net *net,
-                float *shift, float *mul, int *scaled)
+                float *shift, float *mul, int *scaled, float *target, int *t_scaled)
 {
     str cur = r->input.name;
     int k = 0, l = 0, width = I, rc;
@@ -517,12 +518,14 @@ static int walk(reader *r, int I, bp_layer_desc *descs, int *n_layers, bp_net *n
         int64_t ta, tb;
         float alpha, beta;
         bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f};
+        if (l > 0 && is(n->op, "Mul"))
+            break; /* the target's scaling */
         if (!is(n->op, "Gemm"))
             return fail(r, BP_EFORMAT, "%s: expected %s", where(r, k, w, sizeof w),
                         k > 0 && is(r->nodes[k - 1].op, "Gemm")
                             ? "Gemm or an activation (Relu, LeakyRelu, Sigmoid, Tanh, Softmax)"
                         : l == 0 ? "Gemm (or the scaling's Sub, then Mul)"
-                                 : "Gemm");
+                                 : "Gemm (or the target's Mul, then Add)");
         if ((rc = check_node(r, k, cur, 2, 3, "alpha beta transA transB")) != 0 ||
             (rc = attr_int(r, k, "transA", 0, &ta)) != 0 ||
             (rc = attr_int(r, k, "transB", 0, &tb)) != 0 ||
@@ -577,6 +580,23 @@ static int walk(reader *r, int I, bp_layer_desc *descs, int *n_layers, bp_net *n
     }
     if (l == 0)
         return fail(r, BP_EFORMAT, "the graph has no Gemm node: no layer to read");
+    int tail = 0; /* Mul by the target's scale, then Add of its mean */
+    for (; tail < 2 && k < r->n_nodes; tail++, k++) {
+        if (!is(r->nodes[k].op, tail ? "Add" : "Mul"))
+            return fail(r, BP_EFORMAT, "%s: expected Add (of the target's mean)",
+                        where(r, k, w, sizeof w));
+        if ((rc = check_node(r, k, cur, 2, 2, "")) != 0 ||
+            (rc = weights(r, k, 1, 1, 1, 0, target + tail)) != 0)
+            return rc;
+        cur = r->nodes[k].out[0];
+    }
+    if (tail == 1)
+        return fail(r, BP_EFORMAT, "%s: expected an Add (of the target's mean) after it",
+                    where(r, k - 1, w, sizeof w));
+    if (k < r->n_nodes)
+        return fail(r, BP_EFORMAT, "%s: expected nothing after the target's Add",
+                    where(r, k, w, sizeof w));
+    *t_scaled = tail == 2;
     if (!same(cur, r->output.name))
         return fail(r, BP_EFORMAT, "the chain ends in '%.*s', but the graph's output is '%.*s'",
                     (int)cur.n, cur.s, (int)r->output.name.n, r->output.name.s);
@@ -668,6 +688,26 @@ static int read_model(reader *r, bp__pb_field *graph, bp_meta *meta, bp_onnx_inf
     return 0;
 }
 
+/* The graph's target scaling (t_scaled: a tail with target = scale, mean)
+ * against the schema's in meta: a tail needs the schema's values as floats. */
+static int check_target(reader *r, const bp_meta *meta, int t_scaled, const float *target)
+{
+    double mean, scale;
+    bp_error e;
+    int rc = bp_meta_get_target_scaling(meta, &mean, &scale, &e);
+    if (rc < 0)
+        return fail(r, rc, "metadata: %s", e.message);
+    if (t_scaled && rc == 1)
+        return fail(r, BP_EFORMAT, "the graph scales its outputs (target.scale %g, target.mean "
+                    "%g), but its metadata has no data schema with a target", (double)target[0],
+                    (double)target[1]);
+    if (t_scaled && ((float)scale != target[0] || (float)mean != target[1]))
+        return fail(r, BP_EFORMAT, "the graph's target scale %.9g and mean %.9g differ from its "
+                    "schema's, %.9g and %.9g", (double)target[0], (double)target[1],
+                    (double)(float)scale, (double)(float)mean);
+    return 0;
+}
+
 static void describe(const reader *r, str graph, bp_onnx_info *info)
 {
     size_t len = 0, cap = sizeof info->ops;
@@ -705,7 +745,8 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
     bp_meta *meta = NULL;
     bp_layer_desc *descs = NULL;
     float *scale = NULL;
-    int rc, L = 0, scaled = 0, I;
+    float target[2] = {1.0f, 0.0f};
+    int rc, L = 0, scaled = 0, t_scaled = 0, I;
     memset(&r, 0, sizeof r);
     memset(&info, 0, sizeof info);
     if (meta_out)
@@ -745,13 +786,13 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
     for (int j = 0; j < I; j++)
         scale[I + j] = 1.0f;
     /* First walk: the layers' shapes; then build the network; then fill it. */
-    if ((rc = walk(&r, I, NULL, &L, NULL, scale, scale + I, &scaled)) != 0)
+    if ((rc = walk(&r, I, NULL, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     if (!(descs = bp__calloc((size_t)L, sizeof *descs))) {
         rc = fail(&r, BP_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = walk(&r, I, descs, &L, NULL, scale, scale + I, &scaled)) != 0)
+    if ((rc = walk(&r, I, descs, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     {
         bp_error e;
@@ -760,12 +801,14 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
             goto done;
         }
     }
-    if ((rc = walk(&r, I, NULL, &L, net, scale, scale + I, &scaled)) != 0)
+    if ((rc = walk(&r, I, NULL, &L, net, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     if (scaled && (rc = bp_meta_set_scaling(meta, I, scale, scale + I)) != 0) {
         rc = fail(&r, rc, "the scaling: %s", bp_strerror(rc));
         goto done;
     }
+    if ((rc = check_target(&r, meta, t_scaled, target)) != 0)
+        goto done;
     describe(&r, gname, &info);
 done:
     if (rc != 0) {

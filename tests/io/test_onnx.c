@@ -3,7 +3,8 @@
  * scaling, metadata, the graph's description), their bytes checked against
  * the wire format worked out by hand, cut and altered files refused with a
  * message naming the node or tensor, every allocation failure handled; and
- * the C source export's contents. (onnx's own checker and an independent
+ * the C source export's contents; a regression's target scaling as the
+ * graph's tail and the C code's last step. (onnx's own checker and an independent
  * evaluator run in tests/ref/test_onnx_export.sh; the C export is compiled
  * and run in tests/cli/test_export.sh.)
  */
@@ -410,6 +411,76 @@ static void test_export_c_source(void **state)
     bp_net_free(net);
 }
 
+/* A regression's data schema with a standardized target. */
+static void set_schema(bp_meta *meta, const char *target)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"format\": \"backprop-data\", \"version\": 1, \"header\": true, \"columns\": 3, "
+             "\"missing\": \"error\", \"inputs\": [{\"name\": \"size\", \"position\": 0, "
+             "\"kind\": \"number\"}, {\"name\": \"rooms\", \"position\": 1, \"kind\": "
+             "\"number\"}], \"label\": {\"name\": \"price\", \"position\": 2, \"kind\": "
+             "\"number\"}, \"task\": \"regress\", \"reason\": \"numbers\"%s}",
+             target);
+    TU_ASSERT_OK(bp_meta_set(meta, "schema", buf));
+}
+
+static void test_target_scaling(void **state)
+{
+    (void)state;
+    bp_net *net = random_net("2,3:relu,1:identity", 9), *back;
+    bp_meta *meta = bp_meta_create(), *got = NULL;
+    bp_onnx_info info;
+    bp_error err;
+    double mean = -1.0, scale = -1.0;
+    const char *path = tu_path("price.onnx"), *bad = tu_path("price_bad.onnx");
+    /* None without a schema, or with one whose target is not standardized. */
+    assert_int_equal(bp_meta_get_target_scaling(meta, &mean, &scale, &err), 1);
+    set_schema(meta, "");
+    assert_int_equal(bp_meta_get_target_scaling(meta, &mean, &scale, &err), 1);
+    assert_true(mean == -1.0 && scale == -1.0);
+    set_schema(meta, ", \"target\": {\"mean\": 1, \"scale\": 0}");
+    assert_int_equal(bp_meta_get_target_scaling(meta, &mean, &scale, &err), BP_EFORMAT);
+    assert_non_null(strstr(err.message, "the target's mean or scale is not valid"));
+    assert_int_equal(bp_onnx_save(path, net, meta, &err), BP_EFORMAT);
+    set_schema(meta, ", \"target\": {\"mean\": 123456.789, \"scale\": 2500.25}");
+    TU_ASSERT_OK(bp_meta_get_target_scaling(meta, &mean, &scale, &err));
+    assert_true(mean == 123456.789 && scale == 2500.25);
+
+    /* ONNX: the tail, and read back the bare network with the schema. */
+    TU_ASSERT_OK(bp_onnx_save(path, net, meta, &err));
+    back = bp_onnx_load(path, &got, &info, &err);
+    assert_non_null(back);
+    assert_string_equal(info.ops, "Gemm Relu Gemm Mul Add");
+    assert_int_equal(info.initializers, 6);
+    assert_int_equal(bp_net_outputs(back), 1);
+    assert_memory_equal(bp_net_params(back), bp_net_params(net),
+                        bp_net_param_count(net) * sizeof(float));
+    mean = scale = 0.0;
+    TU_ASSERT_OK(bp_meta_get_target_scaling(got, &mean, &scale, &err));
+    assert_true(mean == 123456.789 && scale == 2500.25);
+    bp_meta_free(got);
+    bp_net_free(back);
+    /* A mean other than the schema's is refused, naming both. */
+    const float was = (float)123456.789, now = 123457.0f;
+    altered(path, bad, &was, &now, sizeof was);
+    expect_refused(bad, BP_EFORMAT, "the graph's target scale 2500.25 and mean 123457",
+                   "differ from its schema's, 2500.25 and 123456.789");
+
+    /* C: predict's arithmetic, the constants exact. */
+    const char *c = tu_path("price.c");
+    TU_ASSERT_OK(bp_export_c(c, net, meta, NULL, &err));
+    size_t n;
+    char *src = (char *)tu_read_file(c, &n), *at;
+    at = strstr(src, "        y[o] = (float)((double)y[o] * 2500.25 + ");
+    assert_non_null(at);
+    assert_true(strtod(strstr(at, " + ") + 3, NULL) == 123456.789);
+    assert_non_null(strstr(src, "in the target's units (y * scale + mean)"));
+    free(src);
+    bp_meta_free(meta);
+    bp_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_export_c_source),
+        cmocka_unit_test(test_target_scaling),
     };
     return cmocka_run_group_tests(tests, setup_dir, tu_dir_remove);
 }
