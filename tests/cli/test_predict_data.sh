@@ -57,7 +57,7 @@ expect_rc 0 "--json"
 printf 'size,color\n1,red\n2,green\n' >"$TMP/unseen.csv"
 run "$BP" predict --model "$TMP/cls.json" --data "$TMP/unseen.csv"
 expect_rc 1 "an unseen category"
-err_has "unseen.csv:3: column 1 ('color'): 'green' is not one of the values" "an unseen category"
+err_has "unseen.csv:3: 'green' in column 1 ('color') was not among its values in the training data (blue, red)" "an unseen category"
 [ ! -s "$TMP/out" ] || fail "an unseen category: rows written"
 
 # eval reads the label by its name, the classes by theirs.

@@ -142,8 +142,8 @@ static void test_round_trip(void **state)
     /* Unseen category: line, column and value. */
     dt_assert_contains(schema_fails("bad.csv", "age,color,height\n30,red,1\n31,green,2\n",
                                     bp_dataset_schema(train), 0, &o, BP_EFORMAT),
-                       "bad.csv:3: ", "column 1 ('color')", "'green' is not one of the values",
-                       NULL);
+                       "bad.csv:3: 'green' in column 1 ('color') was not among its values in "
+                       "the training data (blue, red)", NULL);
     /* A label present but not needed is ignored, even unseen. */
     again = with_schema("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
                         bp_dataset_schema(train), 0, &o);
@@ -152,7 +152,8 @@ static void test_round_trip(void **state)
     /* Needed: unseen and absent labels are errors. */
     dt_assert_contains(schema_fails("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
                                     bp_dataset_schema(train), 1, &o, BP_EFORMAT),
-                       "lab.csv:2: ", "'zzz' is not one of the labels", NULL);
+                       "lab.csv:2: 'zzz' in column 3 ('species') was not among its labels in "
+                       "the training data (a, b, c)", NULL);
     dt_assert_contains(schema_fails("nolab.csv", "age,color,height\n30,red,1\n",
                                     bp_dataset_schema(train), 1, &o, BP_EFORMAT),
                        "no label column 'species'", NULL);
@@ -200,7 +201,8 @@ static void test_positions_and_targets(void **state)
     assert_string_equal(bp_dataset_class_name(pred, 0), "-1");
     bp_dataset_free(pred);
     dt_assert_contains(schema_fails("c3.csv", "a,y\n5,2\n", bp_dataset_schema(train), 1, &o,
-                                    BP_EFORMAT), "'2' is not one of the labels", NULL);
+                                    BP_EFORMAT), "c3.csv:2: '2' in column 1 ('y') was not among its labels in the "
+                                    "training data (-1, 1)", NULL);
     /* Missing cells with no saved fill: an error naming --missing drop. */
     dt_assert_contains(schema_fails("c4.csv", "a,y\nNA,1\n", bp_dataset_schema(train), 0, &o,
                                     BP_EFORMAT), "1 missing value", "--missing drop", NULL);
