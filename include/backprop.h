@@ -794,8 +794,9 @@ const char *bp_dataset_schema(const bp_dataset *ds);
  * o->missing when the schema has none), class names and target scaling
  * come from the schema; input scaling is left the identity (apply the
  * model's). An unseen category is BP_EFORMAT naming line, column and value.
- * o->sep is used; its label, features, drop, task and standardize fields are
- * ignored. A spec that is not delimited text loads as bp_dataset_load does.
+ * A file of one column is read when needs_label is 0 (the features of a
+ * one-input model). o->sep is used; its label, features, drop, task and
+ * standardize fields are ignored. A spec that is not delimited text loads as bp_dataset_load does.
  */
 bp_dataset *bp_dataset_load_schema(const char *spec, const char *schema, int needs_label,
                                    const bp_data_opts *o, uint64_t seed, bp_error *err);

@@ -144,7 +144,7 @@ int bp__r_survey(bp__reader *r, bp_error *err)
         return bp__error_set(err, BP_EFORMAT, "%s: no data rows (the file is empty)", f->path);
     r->cols = f->n;
     r->first_line = f->rec_line;
-    if (r->cols < 2)
+    if (r->cols < 2 && (!r->schema_mode || r->needs_label))
         return bp__error_set(err, BP_EFORMAT,
                              "%s:%zu: expected at least 2 columns (inputs and a label), found 1",
                              f->path, f->rec_line);

@@ -417,7 +417,7 @@ bp_dataset *bp__csv_load(const char *path, const char *label, const bp_data_opts
                       path);
         return NULL;
     }
-    if (bp__csv_open(&r.f, path, o->sep, err) != 0 || bp__r_survey(&r, err) != 0 ||
+    if (bp__csv_open(&r.f, path, o->sep, 0, err) != 0 || bp__r_survey(&r, err) != 0 ||
         read_header(&r, o->header >= 0 ? o->header : bp__r_detect_header(&r), err) != 0 ||
         choose_columns(&r, label, err) != 0 || bp__r_check_missing(&r, err) != 0 ||
         bp__r_collect_categories(&r, err) != 0 || check_utf8(&r, err) != 0 ||
@@ -555,7 +555,8 @@ bp_dataset *bp__csv_load_schema(const char *path, const char *schema, int needs_
     r.schema_mode = 1;
     r.needs_label = needs_label;
     if (bp__schema_read(schema, &r.plan, err) != 0 ||
-        bp__csv_open(&r.f, path, o->sep, err) != 0 || bp__r_survey(&r, err) != 0)
+        bp__csv_open(&r.f, path, o->sep, !needs_label, err) != 0 ||
+        bp__r_survey(&r, err) != 0)
         goto fail;
     header = o->header >= 0 ? o->header
                             : r.plan.header ? names_a_column(&r) : bp__r_detect_header(&r);

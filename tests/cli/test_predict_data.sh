@@ -177,4 +177,19 @@ if "$BP" train --help | grep -q -e '--no-standardize'; then
     has '"target_scale": ' "eval --json: the target's scale"
 fi
 
+# A file of one column: the features of a one-input model saved without a
+# schema, the separator found or given; eval, which needs a label, refuses.
+printf '{"net": "1,1:identity", "weights": [[[2]]], "biases": [[1]]}\n' >"$TMP/one.json"
+printf '3\n4.5\n' >"$TMP/one.csv"
+for sep in "" "--sep ;"; do
+    # shellcheck disable=SC2086
+    run "$BP" predict --model "$TMP/one.json" --data "$TMP/one.csv" $sep
+    expect_rc 0 "one column $sep"
+    [ "$(cat "$TMP/out")" = "$(printf 'row,prediction\n1,7\n2,10')" ] ||
+        fail "one column $sep: got $(cat "$TMP/out")"
+done
+run "$BP" eval --model "$TMP/one.json" --data "$TMP/one.csv"
+expect_rc 1 "eval of one column"
+err_has "one.csv: found one column with each separator tried (',', ';', tab, '|'); inputs and a label need two columns" "eval of one column"
+
 echo "ok: predict and eval on the user's data"

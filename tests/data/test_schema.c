@@ -238,6 +238,49 @@ static void test_positions_and_targets(void **state)
 
 /* Fail the k-th allocation of a training load and of a schema load, for
  * k = 1, 2, ... until each succeeds: BP_ENOMEM, nothing left allocated. */
+/* A file of one column: features for a model of one input, with a header
+ * or by position, the separator found or given; not when a label is
+ * needed. */
+static void test_one_column(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    float x[2];
+    (void)state;
+    o.standardize = 0;
+    train = train_set("one.csv", "size,price\n1,10.5\n2,20.25\n3,30.75\n", &o);
+    pred = with_schema("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    assert_int_equal(bp_dataset_inputs(pred), 1);
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 1, 1, x, NULL));
+    TU_ASSERT_EXACT(x[0], 5.0f);
+    bp_dataset_free(pred);
+    o.sep = ';';
+    pred = with_schema("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    bp_dataset_free(pred);
+    o.sep = 0;
+    dt_assert_contains(schema_fails("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 1,
+                                    &o, BP_EFORMAT),
+                       "found one column with each separator tried", NULL);
+    bp_dataset_free(train);
+
+    /* The positional schema of a model saved without one. */
+    {
+        const char *positional =
+            "{\"format\": \"backprop-data\", \"version\": 1, \"header\": false, "
+            "\"columns\": 2, \"missing\": \"error\", \"inputs\": [{\"name\": null, "
+            "\"position\": 0, \"kind\": \"number\"}], \"label\": {\"name\": null, "
+            "\"position\": 1, \"kind\": \"number\"}, \"task\": \"regress\", \"reason\": \"\"}";
+        pred = with_schema("one_p.csv", "4\n5.5\n", positional, 0, &o);
+        assert_int_equal(bp_dataset_rows(pred), 2);
+        TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 2, x, NULL));
+        TU_ASSERT_EXACT(x[0], 4.0f);
+        TU_ASSERT_EXACT(x[1], 5.5f);
+        bp_dataset_free(pred);
+    }
+}
+
 static void test_allocation_failures(void **state)
 {
     bp_data_opts o = opts();
@@ -286,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_positions_and_targets),
+        cmocka_unit_test(test_one_column),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
