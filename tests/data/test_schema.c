@@ -160,7 +160,8 @@ static void test_round_trip(void **state)
     /* A missing input column. */
     dt_assert_contains(schema_fails("few.csv", "age,height\n30,1\n", bp_dataset_schema(train),
                                     0, &o, BP_EFORMAT),
-                       "no column named 'color'", "'age', 'height'", NULL);
+                       "few.csv: the model's column 'color' is not in the header (found "
+                       "'age', 'height')", NULL);
     bp_dataset_free(pred);
     bp_dataset_free(train);
 }
@@ -281,6 +282,51 @@ static void test_one_column(void **state)
     }
 }
 
+/* A header of other names is taken as one, and the model's columns it
+ * lacks are named, not read as a row of data. */
+static void test_other_header(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train;
+    (void)state;
+    train = train_set("h.csv", "size,rooms,price\n50,2,1.5\n80,3,2.5\n120,4,3.25\n", &o);
+    dt_assert_contains(schema_fails("x.csv", "a,b,c\n1,2,3\n4,5,6\n", bp_dataset_schema(train),
+                                    0, &o, BP_EFORMAT),
+                       "x.csv: the model's columns 'size', 'rooms' are not in the header "
+                       "(found 'a', 'b', 'c')", NULL);
+    dt_assert_contains(schema_fails("x.csv", "a,b\nq,r\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT),
+                       "the model's columns 'size', 'rooms' are not in the header", NULL);
+    dt_assert_contains(schema_fails("x.csv", "size,b\n1,2\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT),
+                       "x.csv: the model's column 'rooms' is not in the header (found 'size', "
+                       "'b')", NULL);
+    bp_dataset_free(train);
+}
+
+/* Numeric class labels keep their order by value in the schema (-2 before
+ * -1, 9 before 10) and whole numbers their full digits. */
+static void test_numeric_classes(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    float t[2];
+    (void)state;
+    train = train_set("k.csv", "a,y\n1,-2\n2,-1\n3,10\n4,9\n5,100000\n", &o);
+    assert_int_equal(bp_dataset_classes(train), 5);
+    pred = with_schema("k2.csv", "a,y\n6,10\n7,-2\n", bp_dataset_schema(train), 1, &o);
+    assert_string_equal(bp_dataset_class_name(pred, 0), "-2");
+    assert_string_equal(bp_dataset_class_name(pred, 1), "-1");
+    assert_string_equal(bp_dataset_class_name(pred, 2), "9");
+    assert_string_equal(bp_dataset_class_name(pred, 3), "10");
+    assert_string_equal(bp_dataset_class_name(pred, 4), "100000");
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 2, NULL, t));
+    TU_ASSERT_EXACT(t[0], 3.0f);
+    TU_ASSERT_EXACT(t[1], 0.0f);
+    bp_dataset_free(pred);
+    bp_dataset_free(train);
+}
+
 static void test_allocation_failures(void **state)
 {
     bp_data_opts o = opts();
@@ -330,6 +376,8 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_positions_and_targets),
         cmocka_unit_test(test_one_column),
+        cmocka_unit_test(test_other_header),
+        cmocka_unit_test(test_numeric_classes),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
