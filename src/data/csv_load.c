@@ -548,7 +548,11 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
             if (used[s])
                 continue;
             bp__show(r->st[s].first, r->st[s].first_n, name);
-            w = snprintf(names + k, sizeof names - k, "%s'%s'", k ? ", " : "", name);
+            if (r->st[s].first_n == 0) /* a row index, as R and pandas write one */
+                w = snprintf(names + k, sizeof names - k, "%scolumn %d (no name)",
+                             k ? ", " : "", s);
+            else
+                w = snprintf(names + k, sizeof names - k, "%s'%s'", k ? ", " : "", name);
             if (w > 0 && (size_t)w < sizeof names - k)
                 k += (size_t)w;
         }

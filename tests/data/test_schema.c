@@ -287,7 +287,7 @@ static void test_one_column(void **state)
 static void test_other_header(void **state)
 {
     bp_data_opts o = opts();
-    bp_dataset *train;
+    bp_dataset *train, *pred;
     (void)state;
     train = train_set("h.csv", "size,rooms,price\n50,2,1.5\n80,3,2.5\n120,4,3.25\n", &o);
     dt_assert_contains(schema_fails("x.csv", "a,b,c\n1,2,3\n4,5,6\n", bp_dataset_schema(train),
@@ -301,6 +301,15 @@ static void test_other_header(void **state)
                                     BP_EFORMAT),
                        "x.csv: the model's column 'rooms' is not in the header (found 'size', "
                        "'b')", NULL);
+    /* pandas' unnamed index column: left out, with a notice that says so. */
+    notices[0] = '\0';
+    pred = with_schema("ix.csv", ",size,rooms\n0,60,2\n1,70,3\n", bp_dataset_schema(train), 0,
+                       &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    assert_int_equal(bp_dataset_inputs(pred), 2);
+    dt_assert_contains(notices, "ix.csv: columns the model does not use, left out: column 0 "
+                       "(no name)", NULL);
+    bp_dataset_free(pred);
     bp_dataset_free(train);
 }
 
