@@ -576,9 +576,9 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
         bp__free(by);
         p->label.src = -1;
     } else {
-        return bp__error_set(err, BP_EFORMAT, "%s: %d columns and no header; the model was "
+        return bp__error_set(err, BP_EFORMAT, "%s: %d column%s and no header; the model was "
                              "trained on %d columns (%d without the label)", r->f.path, r->cols,
-                             p->file_cols, p->ncols);
+                             r->cols == 1 ? "" : "s", p->file_cols, p->ncols);
     }
     if (!needs_label)
         p->label.src = -1;

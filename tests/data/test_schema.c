@@ -192,6 +192,9 @@ static void test_positions_and_targets(void **state)
     bp_dataset_free(pred);
     dt_assert_contains(schema_fails("n4.csv", "1,2,3,4\n", bp_dataset_schema(train), 0, &o,
                                     BP_EFORMAT), "4 columns and no header", NULL);
+    dt_assert_contains(schema_fails("n5.csv", "4\n", bp_dataset_schema(train), 0, &o, BP_EFORMAT),
+                       "n5.csv: 1 column and no header; the model was trained on 3 columns (2 "
+                       "without the label)", NULL);
     bp_dataset_free(train);
 
     /* Numeric class labels map through the saved values. */
