@@ -30,8 +30,9 @@ static const cli_help HELP = {
     "(one column per output, 'prediction_K', for several). Delimited text is\n"
     "read by the preprocessing the model saved: columns matched by header name\n"
     "in any order (extra columns left out with a notice) or by position\n"
-    "without a header; a label column, if present, is not used. A model\n"
-    "without a saved preprocessing reads its inputs as the first columns.\n"
+    "without a header; a label column, if present, is not used (a file of\n"
+    "one column serves a model of one input). A model without a saved\n"
+    "preprocessing reads its inputs as the first columns.\n"
     "The model's input scaling is applied.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv\n"

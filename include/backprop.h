@@ -787,15 +787,17 @@ const char *bp_dataset_schema(const bp_dataset *ds);
  * Load delimited text for a model trained with `schema`: columns matched by
  * header name (in any order; extra columns left out with a notice naming
  * them) or, without a header, by their position in the training file. A
- * header is detected when the first record holds a used column's name
- * (o->header forces it). The label column is used when present; needs_label
+ * header is detected when the first record holds a used column's name, or
+ * is text where the model reads numbers (a header of other names: the
+ * error names the model's columns it lacks); o->header forces it. The label column is used when present; needs_label
  * makes its absence an error; otherwise it is ignored (text or unseen
  * values too) and the targets are 0. Text categories, missing fills (or
  * o->missing when the schema has none), class names and target scaling
  * come from the schema; input scaling is left the identity (apply the
  * model's). An unseen category is BP_EFORMAT naming line, column and value.
- * o->sep is used; its label, features, drop, task and standardize fields are
- * ignored. A spec that is not delimited text loads as bp_dataset_load does.
+ * A file of one column is read when needs_label is 0 (the features of a
+ * one-input model). o->sep is used; its label, features, drop, task and
+ * standardize fields are ignored. A spec that is not delimited text loads as bp_dataset_load does.
  */
 bp_dataset *bp_dataset_load_schema(const char *spec, const char *schema, int needs_label,
                                    const bp_data_opts *o, uint64_t seed, bp_error *err);

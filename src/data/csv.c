@@ -144,7 +144,7 @@ int bp__r_survey(bp__reader *r, bp_error *err)
         return bp__error_set(err, BP_EFORMAT, "%s: no data rows (the file is empty)", f->path);
     r->cols = f->n;
     r->first_line = f->rec_line;
-    if (r->cols < 2)
+    if (r->cols < 2 && (!r->schema_mode || r->needs_label))
         return bp__error_set(err, BP_EFORMAT,
                              "%s:%zu: expected at least 2 columns (inputs and a label), found 1",
                              f->path, f->rec_line);
@@ -631,14 +631,29 @@ static int number_cell(const bp__reader *r, int src, const bp__cell *cell, int k
                          r->f.rec_line, col, expected, found);
 }
 
+/* A category or label the training data did not have; known lists what it
+ * had (n names, as many as fit). The same words serve --test and a model. */
 static int unseen(const bp__reader *r, int src, const bp__cell *cell, const char *what,
-                  bp_error *err)
+                  char *const *known, int n, bp_error *err)
 {
-    char col[BP__SHOW + 32], found[BP__SHOW + 4];
+    char col[BP__SHOW + 32], found[BP__SHOW + 4], list[200];
+    size_t k = 0;
     bp__r_column_name(r, src, col, sizeof col);
     bp__show(cell->s, cell->n, found);
-    return bp__error_set(err, BP_EFORMAT, "%s:%zu: %s: '%s' is not one of the %s the model "
-                         "was trained with", r->f.path, r->f.rec_line, col, found, what);
+    list[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char name[BP__SHOW + 4];
+        int w;
+        bp__show(known[i], strlen(known[i]), name);
+        w = snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", name);
+        if (w < 0 || (size_t)w >= sizeof list - k - 5) {
+            snprintf(list + k, sizeof list - k, "%s...", i ? ", " : "");
+            break;
+        }
+        k += (size_t)w;
+    }
+    return bp__error_set(err, BP_EFORMAT, "%s:%zu: '%s' in %s was not among its %s in the "
+                         "training data (%s)", r->f.path, r->f.rec_line, found, col, what, list);
 }
 
 /* Index of a numeric label among sorted class values, or -1. */
@@ -699,7 +714,7 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
             } else if (c->text) {
                 int cat = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
                 if (cat < 0)
-                    return unseen(r, c->src, cell, "values of this column", err);
+                    return unseen(r, c->src, cell, "values", c->vocab, c->nvocab, err);
                 memset(xr + c->offset, 0, (size_t)c->nvocab * sizeof *xr);
                 xr[c->offset + cat] = 1.0f;
             } else if ((rc = number_cell(r, c->src, cell, kind, xr + c->offset, err)) != 0) {
@@ -715,14 +730,15 @@ int bp__r_fill(bp__reader *r, bp_dataset *ds, const float *values, size_t *dropp
             } else if (c->text) {
                 int v = bp__r_vocab_find(c->vocab, c->nvocab, cell->s, cell->n);
                 if (v < 0)
-                    return unseen(r, c->src, cell, "labels", err);
+                    return unseen(r, c->src, cell, "labels", c->vocab, c->nvocab, err);
                 t[row] = (float)v;
             } else if ((rc = number_cell(r, c->src, cell, kind, &t[row], err)) != 0) {
                 return rc;
             } else if (values) {
                 int v = class_of_value(values, p->classes, t[row]);
                 if (v < 0)
-                    return unseen(r, c->src, cell, "labels", err);
+                    return unseen(r, c->src, cell, "labels", p->class_names, p->classes,
+                                  err);
                 t[row] = (float)v;
             } else if (r->schema_mode && p->t_scaled) {
                 t[row] = (float)(((double)t[row] - p->t_mean) / p->t_scale);

@@ -22,9 +22,14 @@ static int float_order(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The shortest decimal text that reads back as v. */
+/* The shortest decimal text that reads back as v; a whole number below
+ * 1e9 in full (a label 100000 named "100000", not "1e+05"). */
 static void float_text(float v, char *out, size_t size)
 {
+    if (v == floorf(v) && fabsf(v) < 1e9f) {
+        snprintf(out, size, "%.0f", (double)v);
+        return;
+    }
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(out, size, "%.*g", prec, (double)v);
         if ((float)strtod(out, NULL) == v)
@@ -417,7 +422,7 @@ bp_dataset *bp__csv_load(const char *path, const char *label, const bp_data_opts
                       path);
         return NULL;
     }
-    if (bp__csv_open(&r.f, path, o->sep, err) != 0 || bp__r_survey(&r, err) != 0 ||
+    if (bp__csv_open(&r.f, path, o->sep, 0, err) != 0 || bp__r_survey(&r, err) != 0 ||
         read_header(&r, o->header >= 0 ? o->header : bp__r_detect_header(&r), err) != 0 ||
         choose_columns(&r, label, err) != 0 || bp__r_check_missing(&r, err) != 0 ||
         bp__r_collect_categories(&r, err) != 0 || check_utf8(&r, err) != 0 ||
@@ -458,6 +463,51 @@ static int names_a_column(const bp__reader *r)
     return 0;
 }
 
+/* Whether a first record that names no column of the plan is a header of
+ * other names: by the header rule, or all text where the model reads a
+ * number somewhere (a data row would hold one). */
+static int other_header(const bp__reader *r)
+{
+    const bp__plan *p = &r->plan;
+    int numeric = 0;
+    if (bp__r_detect_header(r))
+        return 1;
+    for (int k = 0; k < p->ncols; k++)
+        numeric |= !p->cols[k].text;
+    for (int c = 0; c < r->cols; c++)
+        if (r->st[c].first_kind != BP__CELL_TEXT)
+            return 0;
+    return numeric;
+}
+
+/* The inputs of the plan absent from the file's header (src -1), named
+ * all at once with the header's names. */
+static int missing_inputs(const bp__reader *r, bp_error *err)
+{
+    const bp__plan *p = &r->plan;
+    char names[LIST], found[LIST];
+    size_t k = 0;
+    int n = 0;
+    names[0] = '\0';
+    for (int i = 0; i < p->ncols; i++) {
+        char col[BP__SHOW + 4];
+        int w;
+        if (p->cols[i].src >= 0)
+            continue;
+        bp__show(p->cols[i].name, strlen(p->cols[i].name), col);
+        w = snprintf(names + k, sizeof names - k, "%s'%s'", n ? ", " : "", col);
+        if (w > 0 && (size_t)w < sizeof names - k)
+            k += (size_t)w;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    bp__r_list_columns(r, found, sizeof found);
+    return bp__error_set(err, BP_EFORMAT, "%s: the model's column%s %s %s not in the header "
+                         "(found %s)", r->f.path, n > 1 ? "s" : "", names, n > 1 ? "are" : "is",
+                         found);
+}
+
 static int position_order(const void *a, const void *b)
 {
     const bp__col *x = *(const bp__col *const *)a, *y = *(const bp__col *const *)b;
@@ -486,13 +536,10 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
             }
             if (c->src >= 0)
                 used[c->src] = 1;
-            else if (i < p->ncols) {
-                bp__free(used);
-                bp__r_list_columns(r, names, sizeof names);
-                bp__show(c->name, strlen(c->name), col);
-                return bp__error_set(err, BP_EFORMAT, "%s: no column named '%s' (an input of "
-                                     "the model; columns: %s)", r->f.path, col, names);
-            }
+        }
+        if (missing_inputs(r, err) != 0) {
+            bp__free(used);
+            return BP_EFORMAT;
         }
         names[0] = '\0';
         for (int s = 0; s < r->cols; s++) {
@@ -501,7 +548,11 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
             if (used[s])
                 continue;
             bp__show(r->st[s].first, r->st[s].first_n, name);
-            w = snprintf(names + k, sizeof names - k, "%s'%s'", k ? ", " : "", name);
+            if (r->st[s].first_n == 0) /* a row index, as R and pandas write one */
+                w = snprintf(names + k, sizeof names - k, "%scolumn %d (no name)",
+                             k ? ", " : "", s);
+            else
+                w = snprintf(names + k, sizeof names - k, "%s'%s'", k ? ", " : "", name);
             if (w > 0 && (size_t)w < sizeof names - k)
                 k += (size_t)w;
         }
@@ -525,9 +576,9 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
         bp__free(by);
         p->label.src = -1;
     } else {
-        return bp__error_set(err, BP_EFORMAT, "%s: %d columns and no header; the model was "
+        return bp__error_set(err, BP_EFORMAT, "%s: %d column%s and no header; the model was "
                              "trained on %d columns (%d without the label)", r->f.path, r->cols,
-                             p->file_cols, p->ncols);
+                             r->cols == 1 ? "" : "s", p->file_cols, p->ncols);
     }
     if (!needs_label)
         p->label.src = -1;
@@ -555,10 +606,12 @@ bp_dataset *bp__csv_load_schema(const char *path, const char *schema, int needs_
     r.schema_mode = 1;
     r.needs_label = needs_label;
     if (bp__schema_read(schema, &r.plan, err) != 0 ||
-        bp__csv_open(&r.f, path, o->sep, err) != 0 || bp__r_survey(&r, err) != 0)
+        bp__csv_open(&r.f, path, o->sep, !needs_label, err) != 0 ||
+        bp__r_survey(&r, err) != 0)
         goto fail;
     header = o->header >= 0 ? o->header
-                            : r.plan.header ? names_a_column(&r) : bp__r_detect_header(&r);
+                            : r.plan.header ? names_a_column(&r) || other_header(&r)
+                                            : bp__r_detect_header(&r);
     if (read_header(&r, header, err) != 0 || match_columns(&r, needs_label, err) != 0 ||
         bp__r_check_missing(&r, err) != 0)
         goto fail;

@@ -305,22 +305,23 @@ static int columns_with(bp__csv *f, char sep, int *cols, int *first, bp_error *e
     return 0;
 }
 
-static const char *sep_name(char sep)
+/* The separator as messages name it: "','", "tab", "'X'". */
+static void sep_name(char sep, char out[8])
 {
-    switch (sep) {
-    case ',': return "','";
-    case ';': return "';'";
-    case '\t': return "tab";
-    case '|': return "'|'";
-    default: return "the separator";
-    }
+    if (sep == '\t')
+        snprintf(out, 8, "tab");
+    else if ((unsigned char)sep >= 0x20 && (unsigned char)sep < 0x7F)
+        snprintf(out, 8, "'%c'", sep);
+    else
+        snprintf(out, 8, "\\x%02X", (unsigned)(unsigned char)sep);
 }
 
 /* Choose the separator: the one giving the same column count (> 1) over
  * the first records, the most columns winning, ties in the order below;
  * when none is consistent, the one whose first record has the most
- * columns, so that the full read names the ragged line. */
-static int detect_sep(bp__csv *f, bp_error *err)
+ * columns, so that the full read names the ragged line. With one_col, a
+ * file of one column everywhere is read as such (by ','). */
+static int detect_sep(bp__csv *f, int one_col, bp_error *err)
 {
     static const char seps[4] = {',', ';', '\t', '|'};
     int best = -1, best_cols = 1, loose = -1, loose_cols = 1;
@@ -339,17 +340,19 @@ static int detect_sep(bp__csv *f, bp_error *err)
     }
     if (best < 0)
         best = loose;
+    if (best < 0 && one_col)
+        best = 0;
     if (best < 0)
         return bp__error_set(err, BP_EFORMAT,
                              "%s: found one column with each separator tried (',', ';', tab, "
-                             "'|'); a file needs inputs and a label (name its separator with "
-                             "--sep)", f->path);
+                             "'|'); inputs and a label need two columns (name its "
+                             "separator with --sep)", f->path);
     f->sep = seps[best];
     bp__csv_rewind(f);
     return 0;
 }
 
-int bp__csv_open(bp__csv *f, const char *path, char sep, bp_error *err)
+int bp__csv_open(bp__csv *f, const char *path, char sep, int one_col, bp_error *err)
 {
     size_t len = 0;
     int rc, first, cols;
@@ -386,17 +389,20 @@ int bp__csv_open(bp__csv *f, const char *path, char sep, bp_error *err)
             return bp__error_set(err, BP_EFORMAT, "%s: no data rows (the file is empty)", path);
     }
     if (sep == 0)
-        return detect_sep(f, err);
+        return detect_sep(f, one_col, err);
     if (sep == '"' || sep == '\n' || sep == '\r')
         return bp__error_set(err, BP_EINVAL, "%s: the separator cannot be a quote or a line "
                              "break", path);
     if ((rc = columns_with(f, sep, &cols, &first, err)) != 0)
         return rc;
     f->sep = sep;
-    if (first < 2)
+    if (first < 2 && !one_col) {
+        char name[8];
+        sep_name(sep, name);
         return bp__error_set(err, BP_EFORMAT,
-                             "%s:%zu: found 1 column with the separator %s; a file needs inputs "
-                             "and a label", path, (size_t)1, sep_name(sep));
+                             "%s:%zu: found 1 column with the separator %s; inputs and a label "
+                             "need two columns", path, (size_t)1, name);
+    }
     return 0;
 }
 

@@ -77,8 +77,9 @@ typedef struct bp__csv {
 } bp__csv;
 
 /* Read path whole, refuse UTF-16 and NUL bytes, skip a UTF-8 BOM, and
- * find the separator (sep 0) or check the given one gives > 1 columns. */
-int bp__csv_open(bp__csv *f, const char *path, char sep, bp_error *err);
+ * find the separator (sep 0) or check the given one gives > 1 columns;
+ * one_col: a file of one column is accepted (data without a label). */
+int bp__csv_open(bp__csv *f, const char *path, char sep, int one_col, bp_error *err);
 void bp__csv_close(bp__csv *f);
 /* Back to the first record. */
 void bp__csv_rewind(bp__csv *f);

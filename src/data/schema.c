@@ -238,8 +238,10 @@ static char *copy(rd *r, const char *s)
     return d;
 }
 
-/* Strings of an array into a list (sorted is checked by the caller). */
-static char **strings(rd *r, const bp__json *a, int *n)
+/* Strings of an array into a list, each after the one before: in byte
+ * order, or (numeric) in the order of their values, as the class names of
+ * a numeric label are. */
+static char **strings(rd *r, const bp__json *a, int numeric, int *n)
 {
     char **v;
     *n = 0;
@@ -259,7 +261,8 @@ static char **strings(rd *r, const bp__json *a, int *n)
         if (!(v[i] = copy(r, a->items[i].string)))
             break;
         *n = (int)i + 1;
-        if (i > 0 && strcmp(v[i - 1], v[i]) >= 0 && a->n > 0) {
+        if (i > 0 && (numeric ? !(strtod(v[i - 1], NULL) < strtod(v[i], NULL))
+                              : strcmp(v[i - 1], v[i]) >= 0)) {
             /* byte order: strcmp compares as unsigned char */
             r->rc = bp__error_set(r->err, BP_EFORMAT, "data schema: values not in sorted "
                                   "order ('%s' after '%s')", v[i], v[i - 1]);
@@ -297,7 +300,7 @@ static void read_col(rd *r, const bp__json *o, bp__col *c, int input)
     if (!input)
         return;
     if (c->text) {
-        c->vocab = strings(r, field(r, o, "values", BP__JSON_ARRAY, 0), &c->nvocab);
+        c->vocab = strings(r, field(r, o, "values", BP__JSON_ARRAY, 0), 0, &c->nvocab);
         if (!r->rc && c->nvocab == 0)
             r->rc = bp__error_set(r->err, BP_EFORMAT, "data schema: a text column without "
                                   "values");
@@ -381,7 +384,7 @@ int bp__schema_read(const char *json, bp__plan *p, bp_error *err)
     if (strcmp(task->string, "classify") == 0) {
         p->task = BP_TASK_CLASSIFY;
         p->class_names = strings(&r, field(&r, root, "classes", BP__JSON_ARRAY, 0),
-                                 &p->classes);
+                                 !p->label.text, &p->classes);
         if (!r.rc && p->classes == 0)
             r.rc = bp__error_set(err, BP_EFORMAT, "data schema: no classes");
     } else if (strcmp(task->string, "regress") == 0) {

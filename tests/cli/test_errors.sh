@@ -111,6 +111,7 @@ printf '{"net": "3,2:softmax", "weights": [[[0, 1, 0], [0, 0, 1]]], "metadata": 
     "$(printf '%s' "$S" | sed 's/"/\\"/g')" >named.json
 printf 'size,color\n1,green\n' >newcolor.csv
 printf 'color,weight\nred,2\n' >noinput.csv
+printf 'a,b,c\n1,red,3\n' >othernames.csv
 printf '1,2,3,4\n' >wide.csv
 printf 'a,b,y\n1e30,1e30,1\n' >big.csv
 

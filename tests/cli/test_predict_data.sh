@@ -57,7 +57,7 @@ expect_rc 0 "--json"
 printf 'size,color\n1,red\n2,green\n' >"$TMP/unseen.csv"
 run "$BP" predict --model "$TMP/cls.json" --data "$TMP/unseen.csv"
 expect_rc 1 "an unseen category"
-err_has "unseen.csv:3: column 1 ('color'): 'green' is not one of the values" "an unseen category"
+err_has "unseen.csv:3: 'green' in column 1 ('color') was not among its values in the training data (blue, red)" "an unseen category"
 [ ! -s "$TMP/out" ] || fail "an unseen category: rows written"
 
 # eval reads the label by its name, the classes by theirs.
@@ -176,5 +176,20 @@ if "$BP" train --help | grep -q -e '--no-standardize'; then
     has '"target_mean": ' "eval --json: the target's mean"
     has '"target_scale": ' "eval --json: the target's scale"
 fi
+
+# A file of one column: the features of a one-input model saved without a
+# schema, the separator found or given; eval, which needs a label, refuses.
+printf '{"net": "1,1:identity", "weights": [[[2]]], "biases": [[1]]}\n' >"$TMP/one.json"
+printf '3\n4.5\n' >"$TMP/one.csv"
+for sep in "" "--sep ;"; do
+    # shellcheck disable=SC2086
+    run "$BP" predict --model "$TMP/one.json" --data "$TMP/one.csv" $sep
+    expect_rc 0 "one column $sep"
+    [ "$(cat "$TMP/out")" = "$(printf 'row,prediction\n1,7\n2,10')" ] ||
+        fail "one column $sep: got $(cat "$TMP/out")"
+done
+run "$BP" eval --model "$TMP/one.json" --data "$TMP/one.csv"
+expect_rc 1 "eval of one column"
+err_has "one.csv: found one column with each separator tried (',', ';', tab, '|'); inputs and a label need two columns" "eval of one column"
 
 echo "ok: predict and eval on the user's data"

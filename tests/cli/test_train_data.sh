@@ -169,7 +169,7 @@ printf 'x,colour,y\n1,green,b\n2,red,a\n' >bad.csv
 run "$BP" train --data tr.csv --test bad.csv --epochs 2 --out m.safetensors
 expect_rc 1 "--test with an unseen category"
 err_has "green" "the error names the value"
-err_has "bad.csv:2: column 1 ('colour')" "the error names the file, line and column"
+err_has "bad.csv:2: 'green' in column 1 ('colour') was not among its values in the training data (blue, red)" "the error names the file, line and column"
 # --init reads the data by the model's encoding: columns by header name, in
 # any order.
 printf 'colour,y,x\nblue,b,1\nred,a,2\n' >swapped.csv

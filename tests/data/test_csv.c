@@ -265,7 +265,7 @@ static void test_errors(void **state)
     expect_error("a,b,c\n\n", "", BP_EFORMAT, NULL, ": no data rows", NULL);
     /* One column only. */
     expect_error("1\n2\n", "", BP_EFORMAT, NULL, "found one column with each separator tried",
-                 "--sep");
+                 "inputs and a label need two columns (name its separator with --sep)");
     /* Label columns that do not exist. */
     expect_error(IRIS, ":label=petal", BP_EINVAL, NULL, "no column named 'petal'",
                  "'sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species'");

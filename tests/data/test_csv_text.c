@@ -144,7 +144,12 @@ static void test_separators(void **state)
     /* Forced separator: the semicolon file read with ',' is one column. */
     o.sep = ',';
     dt_assert_contains(load_fails(dt_path("s.csv"), &o, BP_EFORMAT),
-                       "found 1 column with the separator ','", NULL);
+                       "s.csv:1: found 1 column with the separator ','; inputs and a label "
+                       "need two columns", NULL);
+    /* Any other separator is named once, as itself. */
+    o.sep = ':';
+    dt_assert_contains(load_fails(dt_path("s.csv"), &o, BP_EFORMAT),
+                       "found 1 column with the separator ':'; inputs", NULL);
     o.sep = ';';
     {
         bp_dataset *ds = load_ok(dt_path("s.csv"), &o);

@@ -142,8 +142,8 @@ static void test_round_trip(void **state)
     /* Unseen category: line, column and value. */
     dt_assert_contains(schema_fails("bad.csv", "age,color,height\n30,red,1\n31,green,2\n",
                                     bp_dataset_schema(train), 0, &o, BP_EFORMAT),
-                       "bad.csv:3: ", "column 1 ('color')", "'green' is not one of the values",
-                       NULL);
+                       "bad.csv:3: 'green' in column 1 ('color') was not among its values in "
+                       "the training data (blue, red)", NULL);
     /* A label present but not needed is ignored, even unseen. */
     again = with_schema("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
                         bp_dataset_schema(train), 0, &o);
@@ -152,14 +152,16 @@ static void test_round_trip(void **state)
     /* Needed: unseen and absent labels are errors. */
     dt_assert_contains(schema_fails("lab.csv", "age,color,height,species\n30,red,1,zzz\n",
                                     bp_dataset_schema(train), 1, &o, BP_EFORMAT),
-                       "lab.csv:2: ", "'zzz' is not one of the labels", NULL);
+                       "lab.csv:2: 'zzz' in column 3 ('species') was not among its labels in "
+                       "the training data (a, b, c)", NULL);
     dt_assert_contains(schema_fails("nolab.csv", "age,color,height\n30,red,1\n",
                                     bp_dataset_schema(train), 1, &o, BP_EFORMAT),
                        "no label column 'species'", NULL);
     /* A missing input column. */
     dt_assert_contains(schema_fails("few.csv", "age,height\n30,1\n", bp_dataset_schema(train),
                                     0, &o, BP_EFORMAT),
-                       "no column named 'color'", "'age', 'height'", NULL);
+                       "few.csv: the model's column 'color' is not in the header (found "
+                       "'age', 'height')", NULL);
     bp_dataset_free(pred);
     bp_dataset_free(train);
 }
@@ -190,6 +192,9 @@ static void test_positions_and_targets(void **state)
     bp_dataset_free(pred);
     dt_assert_contains(schema_fails("n4.csv", "1,2,3,4\n", bp_dataset_schema(train), 0, &o,
                                     BP_EFORMAT), "4 columns and no header", NULL);
+    dt_assert_contains(schema_fails("n5.csv", "4\n", bp_dataset_schema(train), 0, &o, BP_EFORMAT),
+                       "n5.csv: 1 column and no header; the model was trained on 3 columns (2 "
+                       "without the label)", NULL);
     bp_dataset_free(train);
 
     /* Numeric class labels map through the saved values. */
@@ -200,7 +205,8 @@ static void test_positions_and_targets(void **state)
     assert_string_equal(bp_dataset_class_name(pred, 0), "-1");
     bp_dataset_free(pred);
     dt_assert_contains(schema_fails("c3.csv", "a,y\n5,2\n", bp_dataset_schema(train), 1, &o,
-                                    BP_EFORMAT), "'2' is not one of the labels", NULL);
+                                    BP_EFORMAT), "c3.csv:2: '2' in column 1 ('y') was not among its labels in the "
+                                    "training data (-1, 1)", NULL);
     /* Missing cells with no saved fill: an error naming --missing drop. */
     dt_assert_contains(schema_fails("c4.csv", "a,y\nNA,1\n", bp_dataset_schema(train), 0, &o,
                                     BP_EFORMAT), "1 missing value", "--missing drop", NULL);
@@ -236,6 +242,103 @@ static void test_positions_and_targets(void **state)
 
 /* Fail the k-th allocation of a training load and of a schema load, for
  * k = 1, 2, ... until each succeeds: BP_ENOMEM, nothing left allocated. */
+/* A file of one column: features for a model of one input, with a header
+ * or by position, the separator found or given; not when a label is
+ * needed. */
+static void test_one_column(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    float x[2];
+    (void)state;
+    o.standardize = 0;
+    train = train_set("one.csv", "size,price\n1,10.5\n2,20.25\n3,30.75\n", &o);
+    pred = with_schema("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    assert_int_equal(bp_dataset_inputs(pred), 1);
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 1, 1, x, NULL));
+    TU_ASSERT_EXACT(x[0], 5.0f);
+    bp_dataset_free(pred);
+    o.sep = ';';
+    pred = with_schema("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 0, &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    bp_dataset_free(pred);
+    o.sep = 0;
+    dt_assert_contains(schema_fails("one_f.csv", "size\n4\n5\n", bp_dataset_schema(train), 1,
+                                    &o, BP_EFORMAT),
+                       "found one column with each separator tried", NULL);
+    bp_dataset_free(train);
+
+    /* The positional schema of a model saved without one. */
+    {
+        const char *positional =
+            "{\"format\": \"backprop-data\", \"version\": 1, \"header\": false, "
+            "\"columns\": 2, \"missing\": \"error\", \"inputs\": [{\"name\": null, "
+            "\"position\": 0, \"kind\": \"number\"}], \"label\": {\"name\": null, "
+            "\"position\": 1, \"kind\": \"number\"}, \"task\": \"regress\", \"reason\": \"\"}";
+        pred = with_schema("one_p.csv", "4\n5.5\n", positional, 0, &o);
+        assert_int_equal(bp_dataset_rows(pred), 2);
+        TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 2, x, NULL));
+        TU_ASSERT_EXACT(x[0], 4.0f);
+        TU_ASSERT_EXACT(x[1], 5.5f);
+        bp_dataset_free(pred);
+    }
+}
+
+/* A header of other names is taken as one, and the model's columns it
+ * lacks are named, not read as a row of data. */
+static void test_other_header(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    (void)state;
+    train = train_set("h.csv", "size,rooms,price\n50,2,1.5\n80,3,2.5\n120,4,3.25\n", &o);
+    dt_assert_contains(schema_fails("x.csv", "a,b,c\n1,2,3\n4,5,6\n", bp_dataset_schema(train),
+                                    0, &o, BP_EFORMAT),
+                       "x.csv: the model's columns 'size', 'rooms' are not in the header "
+                       "(found 'a', 'b', 'c')", NULL);
+    dt_assert_contains(schema_fails("x.csv", "a,b\nq,r\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT),
+                       "the model's columns 'size', 'rooms' are not in the header", NULL);
+    dt_assert_contains(schema_fails("x.csv", "size,b\n1,2\n", bp_dataset_schema(train), 0, &o,
+                                    BP_EFORMAT),
+                       "x.csv: the model's column 'rooms' is not in the header (found 'size', "
+                       "'b')", NULL);
+    /* pandas' unnamed index column: left out, with a notice that says so. */
+    notices[0] = '\0';
+    pred = with_schema("ix.csv", ",size,rooms\n0,60,2\n1,70,3\n", bp_dataset_schema(train), 0,
+                       &o);
+    assert_int_equal(bp_dataset_rows(pred), 2);
+    assert_int_equal(bp_dataset_inputs(pred), 2);
+    dt_assert_contains(notices, "ix.csv: columns the model does not use, left out: column 0 "
+                       "(no name)", NULL);
+    bp_dataset_free(pred);
+    bp_dataset_free(train);
+}
+
+/* Numeric class labels keep their order by value in the schema (-2 before
+ * -1, 9 before 10) and whole numbers their full digits. */
+static void test_numeric_classes(void **state)
+{
+    bp_data_opts o = opts();
+    bp_dataset *train, *pred;
+    float t[2];
+    (void)state;
+    train = train_set("k.csv", "a,y\n1,-2\n2,-1\n3,10\n4,9\n5,100000\n", &o);
+    assert_int_equal(bp_dataset_classes(train), 5);
+    pred = with_schema("k2.csv", "a,y\n6,10\n7,-2\n", bp_dataset_schema(train), 1, &o);
+    assert_string_equal(bp_dataset_class_name(pred, 0), "-2");
+    assert_string_equal(bp_dataset_class_name(pred, 1), "-1");
+    assert_string_equal(bp_dataset_class_name(pred, 2), "9");
+    assert_string_equal(bp_dataset_class_name(pred, 3), "10");
+    assert_string_equal(bp_dataset_class_name(pred, 4), "100000");
+    TU_ASSERT_OK(bp_dataset_gather(pred, NULL, 0, 2, NULL, t));
+    TU_ASSERT_EXACT(t[0], 3.0f);
+    TU_ASSERT_EXACT(t[1], 0.0f);
+    bp_dataset_free(pred);
+    bp_dataset_free(train);
+}
+
 static void test_allocation_failures(void **state)
 {
     bp_data_opts o = opts();
@@ -284,6 +387,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_positions_and_targets),
+        cmocka_unit_test(test_one_column),
+        cmocka_unit_test(test_other_header),
+        cmocka_unit_test(test_numeric_classes),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
