@@ -27,140 +27,84 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void put(sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = (b->n + n + 1) * 2;
-        char *t = bp__malloc(cap);
-        if (!t) {
-            b->failed = 1;
-            return;
-        }
-        if (b->n)
-            memcpy(t, b->s, b->n);
-        bp__free(b->s);
-        b->s = t;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void put_string(sbuf *b, const char *s)
-{
-    char small[256];
-    size_t n;
-    if (!s) {
-        puts_(b, "null");
-        return;
-    }
-    n = bp__json_quote(s, small, sizeof small);
-    if (n < sizeof small) {
-        put(b, small, n);
-        return;
-    }
-    char *big = bp__malloc(n + 1);
-    if (!big) {
-        b->failed = 1;
-        return;
-    }
-    bp__json_quote(s, big, n + 1);
-    put(b, big, n);
-    bp__free(big);
-}
-
-static void put_number(sbuf *b, double v)
+static void put_number(bp__jbuf *b, double v)
 {
     char t[40];
     snprintf(t, sizeof t, "%.17g", v);
-    puts_(b, t);
+    bp__jbuf_str(b, t);
 }
 
-static void put_int(sbuf *b, long v)
+static void put_int(bp__jbuf *b, long v)
 {
     char t[24];
     snprintf(t, sizeof t, "%ld", v);
-    puts_(b, t);
+    bp__jbuf_str(b, t);
 }
 
-static void put_col(sbuf *b, const bp__col *c, int input)
+static void put_col(bp__jbuf *b, const bp__col *c, int input)
 {
-    puts_(b, "{\"name\": ");
-    put_string(b, c->name);
-    puts_(b, ", \"position\": ");
+    bp__jbuf_str(b, "{\"name\": ");
+    bp__jbuf_quoted(b, c->name);
+    bp__jbuf_str(b, ", \"position\": ");
     put_int(b, c->pos);
-    puts_(b, c->text ? ", \"kind\": \"text\"" : ", \"kind\": \"number\"");
+    bp__jbuf_str(b, c->text ? ", \"kind\": \"text\"" : ", \"kind\": \"number\"");
     if (input && c->text) {
-        puts_(b, ", \"values\": [");
+        bp__jbuf_str(b, ", \"values\": [");
         for (int k = 0; k < c->nvocab; k++) {
             if (k)
-                puts_(b, ", ");
-            put_string(b, c->vocab[k]);
+                bp__jbuf_str(b, ", ");
+            bp__jbuf_quoted(b, c->vocab[k]);
         }
-        puts_(b, "]");
+        bp__jbuf_str(b, "]");
     }
     if (input && c->has_fill) {
-        puts_(b, ", \"fill\": ");
+        bp__jbuf_str(b, ", \"fill\": ");
         if (c->text)
-            put_string(b, c->vocab[c->fill_cat]);
+            bp__jbuf_quoted(b, c->vocab[c->fill_cat]);
         else
             put_number(b, c->fill);
     }
-    puts_(b, "}");
+    bp__jbuf_str(b, "}");
 }
 
 char *bp__schema_write(const bp__plan *p)
 {
     static const char *const missing[] = {"error", "drop", "mean"};
-    sbuf b = {NULL, 0, 0, 0};
-    puts_(&b, "{\"format\": \"backprop-data\", \"version\": 1, \"header\": ");
-    puts_(&b, p->header ? "true" : "false");
-    puts_(&b, ", \"columns\": ");
+    bp__jbuf b = {NULL, 0, 0, 0};
+    bp__jbuf_str(&b, "{\"format\": \"backprop-data\", \"version\": 1, \"header\": ");
+    bp__jbuf_str(&b, p->header ? "true" : "false");
+    bp__jbuf_str(&b, ", \"columns\": ");
     put_int(&b, p->file_cols);
-    puts_(&b, ", \"missing\": \"");
-    puts_(&b, missing[p->missing]);
-    puts_(&b, "\", \"inputs\": [");
+    bp__jbuf_str(&b, ", \"missing\": \"");
+    bp__jbuf_str(&b, missing[p->missing]);
+    bp__jbuf_str(&b, "\", \"inputs\": [");
     for (int k = 0; k < p->ncols; k++) {
         if (k)
-            puts_(&b, ", ");
+            bp__jbuf_str(&b, ", ");
         put_col(&b, &p->cols[k], 1);
     }
-    puts_(&b, "], \"label\": ");
+    bp__jbuf_str(&b, "], \"label\": ");
     put_col(&b, &p->label, 0);
-    puts_(&b, p->task == BP_TASK_CLASSIFY ? ", \"task\": \"classify\"" : ", \"task\": \"regress\"");
-    puts_(&b, ", \"reason\": ");
-    put_string(&b, p->reason);
+    bp__jbuf_str(&b, p->task == BP_TASK_CLASSIFY ? ", \"task\": \"classify\"" : ", \"task\": \"regress\"");
+    bp__jbuf_str(&b, ", \"reason\": ");
+    bp__jbuf_quoted(&b, p->reason);
     if (p->task == BP_TASK_CLASSIFY) {
-        puts_(&b, ", \"classes\": [");
+        bp__jbuf_str(&b, ", \"classes\": [");
         for (int k = 0; k < p->classes; k++) {
             if (k)
-                puts_(&b, ", ");
-            put_string(&b, p->class_names[k]);
+                bp__jbuf_str(&b, ", ");
+            bp__jbuf_quoted(&b, p->class_names[k]);
         }
-        puts_(&b, "]");
+        bp__jbuf_str(&b, "]");
     }
     if (p->t_scaled) {
-        puts_(&b, ", \"target\": {\"mean\": ");
+        bp__jbuf_str(&b, ", \"target\": {\"mean\": ");
         put_number(&b, p->t_mean);
-        puts_(&b, ", \"scale\": ");
+        bp__jbuf_str(&b, ", \"scale\": ");
         put_number(&b, p->t_scale);
-        puts_(&b, "}");
+        bp__jbuf_str(&b, "}");
     }
-    puts_(&b, "}");
+    bp__jbuf_str(&b, "}");
     if (b.failed) {
         bp__free(b.s);
         return NULL;

@@ -534,3 +534,53 @@ size_t bp__json_quote(const char *s, char *out, size_t size)
         out[n < size ? n : size - 1] = '\0';
     return n;
 }
+
+void bp__jbuf_put(bp__jbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *t = bp__malloc(cap);
+        if (!t) {
+            b->failed = 1;
+            return;
+        }
+        if (b->n)
+            memcpy(t, b->s, b->n);
+        bp__free(b->s);
+        b->s = t;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+void bp__jbuf_str(bp__jbuf *b, const char *s)
+{
+    bp__jbuf_put(b, s, strlen(s));
+}
+
+void bp__jbuf_quoted(bp__jbuf *b, const char *s)
+{
+    char small[256], *q = small;
+    size_t need;
+    if (!s) {
+        bp__jbuf_str(b, "null");
+        return;
+    }
+    need = bp__json_quote(s, small, sizeof small);
+    if (need >= sizeof small) {
+        if (!(q = bp__malloc(need + 1))) {
+            b->failed = 1;
+            return;
+        }
+        bp__json_quote(s, q, need + 1);
+    }
+    bp__jbuf_put(b, q, need);
+    if (q != small)
+        bp__free(q);
+}

@@ -41,4 +41,18 @@ const char *bp__json_type_name(bp__json_type t);
  * length it needs, as snprintf does; writes at most size bytes. */
 size_t bp__json_quote(const char *s, char *out, size_t size);
 
+/* A growable text buffer for writing JSON: appends never fail one by one;
+ * an allocation that fails sets `failed` and later appends do nothing.
+ * s (NUL-terminated while not failed) is freed with bp__free. */
+typedef struct bp__jbuf {
+    char *s;
+    size_t n, cap;
+    int failed;
+} bp__jbuf;
+
+void bp__jbuf_put(bp__jbuf *b, const char *s, size_t n);
+void bp__jbuf_str(bp__jbuf *b, const char *s);
+/* s as a JSON string literal; NULL as null. */
+void bp__jbuf_quoted(bp__jbuf *b, const char *s);
+
 #endif

@@ -47,56 +47,7 @@ static void swap4(void *p, size_t n)
     }
 }
 
-/* A growable text buffer for the header. */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *t = bp__malloc(cap);
-        if (!t) {
-            b->failed = 1;
-            return;
-        }
-        if (b->n)
-            memcpy(t, b->s, b->n);
-        bp__free(b->s);
-        b->s = t;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_quoted(sbuf *b, const char *s)
-{
-    size_t need = bp__json_quote(s, NULL, 0);
-    char *q = bp__malloc(need + 1);
-    if (!q) {
-        b->failed = 1;
-        return;
-    }
-    bp__json_quote(s, q, need + 1);
-    sb_put(b, q, need);
-    bp__free(q);
-}
-
-static void sb_tensor(sbuf *b, int layer, const char *kind, int O, int I, size_t begin,
+static void sb_tensor(bp__jbuf *b, int layer, const char *kind, int O, int I, size_t begin,
                       size_t end)
 {
     char t[256];
@@ -108,12 +59,12 @@ static void sb_tensor(sbuf *b, int layer, const char *kind, int O, int I, size_t
         snprintf(t, sizeof t,
                  ",\"layers.%d.%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}",
                  layer, kind, O, begin, end);
-    sb_str(b, t);
+    bp__jbuf_str(b, t);
 }
 
 int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err)
 {
-    sbuf h = {0};
+    bp__jbuf h = {0};
     bp__atomic a;
     int rc = 0;
     char spec[8192];
@@ -135,20 +86,20 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
     }
 
     /* The header: metadata first, then the tensors in block order. */
-    sb_str(&h, "{\"__metadata__\":{\"net\":");
-    sb_quoted(&h, spec);
-    sb_str(&h, ",\"backprop_version\":");
-    sb_quoted(&h, bp_version());
+    bp__jbuf_str(&h, "{\"__metadata__\":{\"net\":");
+    bp__jbuf_quoted(&h, spec);
+    bp__jbuf_str(&h, ",\"backprop_version\":");
+    bp__jbuf_quoted(&h, bp_version());
     for (int i = 0; i < bp_meta_count(meta); i++) {
         const char *k = bp_meta_key(meta, i);
         if (strcmp(k, "net") == 0 || strcmp(k, "backprop_version") == 0)
             continue;
-        sb_str(&h, ",");
-        sb_quoted(&h, k);
-        sb_str(&h, ":");
-        sb_quoted(&h, bp_meta_value(meta, i));
+        bp__jbuf_str(&h, ",");
+        bp__jbuf_quoted(&h, k);
+        bp__jbuf_str(&h, ":");
+        bp__jbuf_quoted(&h, bp_meta_value(meta, i));
     }
-    sb_str(&h, "}");
+    bp__jbuf_str(&h, "}");
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp__layer *L = bp__net_layer(net, l);
         size_t w = L->w_off * 4, we = w + (size_t)L->O * (size_t)L->I * 4;
@@ -156,9 +107,9 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
         if (L->bias)
             sb_tensor(&h, l, "bias", L->O, 0, L->b_off * 4, L->b_off * 4 + (size_t)L->O * 4);
     }
-    sb_str(&h, "}");
+    bp__jbuf_str(&h, "}");
     while (!h.failed && h.n % 8 != 0) /* align the data to 8 bytes */
-        sb_str(&h, " ");
+        bp__jbuf_str(&h, " ");
     if (h.failed) {
         bp__free(h.s);
         return bp__error_set(err, BP_ENOMEM, "out of memory writing %s", path);
