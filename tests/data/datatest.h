@@ -166,4 +166,25 @@ static inline void dt_gather_all(const bp_dataset *ds, float **x, float **t)
     TU_ASSERT_OK(bp_dataset_gather(ds, NULL, 0, (int)n, *x, *t));
 }
 
+/* The notices of the loads since dt_notices_clear, one a line: set
+ * bp_data_opts.notice to dt_keep_notice. */
+static inline char *dt_notices(void)
+{
+    static char buf[2048];
+    return buf;
+}
+
+static inline void dt_notices_clear(void)
+{
+    dt_notices()[0] = '\0';
+}
+
+static inline void dt_keep_notice(void *ctx, const char *line)
+{
+    char *buf = dt_notices();
+    size_t n = strlen(buf);
+    (void)ctx;
+    snprintf(buf + n, 2048 - n, "%s\n", line);
+}
+
 #endif /* BP_DATATEST_H */

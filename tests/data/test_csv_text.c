@@ -10,24 +10,14 @@
 
 #include <math.h>
 
-/* Notices collected from a load. */
-static char notices[2048];
-
-static void keep_notice(void *ctx, const char *line)
-{
-    (void)ctx;
-    size_t n = strlen(notices);
-    snprintf(notices + n, sizeof notices - n, "%s\n", line);
-}
-
 static bp_data_opts plain_opts(void)
 {
     bp_data_opts o;
     bp_data_opts_defaults(&o);
     o.standardize = 0;
     o.standardize_target = 0;
-    o.notice = keep_notice;
-    notices[0] = '\0';
+    o.notice = dt_keep_notice;
+    dt_notices_clear();
     return o;
 }
 
@@ -244,7 +234,7 @@ static void test_index_column(void **state)
     assert_int_equal(bp_dataset_classes(ds), 3);
     assert_string_equal(bp_dataset_class_name(ds, 2), "virginica");
     assert_string_equal(bp_dataset_task_reason(ds), "3 distinct text labels");
-    dt_assert_contains(notices, "column 0 has no name (a row index", NULL);
+    dt_assert_contains(dt_notices(), "column 0 has no name (a row index", NULL);
     row_of(ds, 2, x, t);
     TU_ASSERT_EXACT(x[0], 7.0f);
     TU_ASSERT_EXACT(x[1], 3.2f);
@@ -257,10 +247,10 @@ static void test_index_column(void **state)
     assert_int_equal(bp_dataset_inputs(ds), 1);
     bp_dataset_free(ds);
     dt_write("pd2.csv", "Unnamed: 0,a,b\n0,1.5,x\n1,2.5,y\n");
-    notices[0] = '\0';
+    dt_notices_clear();
     ds = load_ok(dt_path("pd2.csv"), &o);
     assert_int_equal(bp_dataset_inputs(ds), 1);
-    dt_assert_contains(notices, "pd2.csv: column 0", NULL);
+    dt_assert_contains(dt_notices(), "pd2.csv: column 0", NULL);
     bp_dataset_free(ds);
 }
 
@@ -315,7 +305,7 @@ static void test_missing(void **state)
     o.missing = BP_MISSING_DROP;
     ds = load_ok(dt_path("m.csv"), &o);
     assert_int_equal(bp_dataset_rows(ds), 2);
-    dt_assert_contains(notices, "3 rows with missing values left out", NULL);
+    dt_assert_contains(dt_notices(), "3 rows with missing values left out", NULL);
     row_of(ds, 1, x, t);
     TU_ASSERT_EXACT(x[0], 5.0f);
     bp_dataset_free(ds);
@@ -484,7 +474,7 @@ static void test_spreadsheet(void **state)
     assert_int_equal(bp_dataset_inputs(ds), 2);
     assert_int_equal(bp_dataset_classes(ds), 2);
     assert_string_equal(bp_dataset_class_name(ds, 0), "big");
-    dt_assert_contains(notices, "column 3 has no name and no values; left out", NULL);
+    dt_assert_contains(dt_notices(), "column 3 has no name and no values; left out", NULL);
     row_of(ds, 0, x, t);
     TU_ASSERT_EXACT(x[0], 1.5f);
     TU_ASSERT_EXACT(x[1], -2.25f);

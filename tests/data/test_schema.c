@@ -8,21 +8,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "datatest.h"
 
-static char notices[2048];
-
-static void keep_notice(void *ctx, const char *line)
-{
-    (void)ctx;
-    size_t n = strlen(notices);
-    snprintf(notices + n, sizeof notices - n, "%s\n", line);
-}
-
 static bp_data_opts opts(void)
 {
     bp_data_opts o;
     bp_data_opts_defaults(&o);
-    o.notice = keep_notice;
-    notices[0] = '\0';
+    o.notice = dt_keep_notice;
+    dt_notices_clear();
     return o;
 }
 
@@ -109,7 +100,7 @@ static void test_round_trip(void **state)
                                    "1.7,9,blue,NA\n"
                                    "1.9,9,red,50\n"
                                    "1.6,9,,40\n", bp_dataset_schema(train), 0, &o);
-    dt_assert_contains(notices, "pred.csv: columns the model does not use, left out: 'extra'",
+    dt_assert_contains(dt_notices(), "pred.csv: columns the model does not use, left out: 'extra'",
                        NULL);
     assert_int_equal(bp_dataset_rows(pred), 4);
     assert_int_equal(bp_dataset_inputs(pred), 4);
@@ -305,12 +296,12 @@ static void test_other_header(void **state)
                        "x.csv: the model's column 'rooms' is not in the header (found 'size', "
                        "'b')", NULL);
     /* pandas' unnamed index column: left out, with a notice that says so. */
-    notices[0] = '\0';
+    dt_notices_clear();
     pred = with_schema("ix.csv", ",size,rooms\n0,60,2\n1,70,3\n", bp_dataset_schema(train), 0,
                        &o);
     assert_int_equal(bp_dataset_rows(pred), 2);
     assert_int_equal(bp_dataset_inputs(pred), 2);
-    dt_assert_contains(notices, "ix.csv: columns the model does not use, left out: column 0 "
+    dt_assert_contains(dt_notices(), "ix.csv: columns the model does not use, left out: column 0 "
                        "(no name)", NULL);
     bp_dataset_free(pred);
     bp_dataset_free(train);
