@@ -456,37 +456,16 @@ static int configure(job *j)
 
 /* ---- the command ---------------------------------------------------------- */
 
-/* The label column as the header line names it, from a schema: "'price'",
- * or "column 2" in a file without a header; "" when there is none. */
-static void label_name(const char *schema, char *out, size_t size)
-{
-    const char *key = "\"label\": {\"name\": ", *p = schema ? strstr(schema, key) : NULL;
-    size_t n = 0;
-    out[0] = '\0';
-    if (!p || size < 4)
-        return;
-    p += strlen(key);
-    if (*p == '"') {
-        out[n++] = '\'';
-        for (p++; *p && *p != '"' && n + 2 < size; p++)
-            out[n++] = *p == '\\' && p[1] ? *++p : *p;
-        out[n++] = '\'';
-        out[n] = '\0';
-    } else if ((p = strstr(p, "\"position\": ")) != NULL) {
-        snprintf(out, size, "column %ld", strtol(p + 12, NULL, 10));
-    }
-}
-
 /* What the label column was taken for, and why: "task: classification of
  * 'species', 3 classes (3 distinct text labels)". */
 static void print_task(const job *j)
 {
     const char *reason = bp_dataset_task_reason(j->train);
-    char name[256], of[280] = "", a[32], b[32];
+    const char *name = bp_dataset_label(j->train);
+    char of[160] = "", a[32], b[32];
     int C = bp_dataset_classes(j->train);
     if (!bp_dataset_schema(j->train))
         return;
-    label_name(bp_dataset_schema(j->train), name, sizeof name);
     if (name[0])
         snprintf(of, sizeof of, " of %s", name);
     if (C > 0)

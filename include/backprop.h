@@ -813,6 +813,9 @@ int bp_dataset_target_scaling(const bp_dataset *ds, double *mean, double *scale)
 /* Why the task is what it is: "3 distinct text labels", "90 distinct
  * integer values (more than 20)", ...; "" when not guessed from a file. */
 const char *bp_dataset_task_reason(const bp_dataset *ds);
+/* The label column as messages name it: "'price'", or "column 2" in a file
+ * without a header; "" when the set was not read from delimited text. */
+const char *bp_dataset_label(const bp_dataset *ds);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                  */

@@ -366,8 +366,10 @@ static int finish(bp__reader *r, bp_dataset *ds, const char *schema, bp_error *e
     if (p->label.name) {
         bp__show(p->label.name, strlen(p->label.name), name);
         snprintf(detail, sizeof detail, "label column '%s'", name);
+        snprintf(ds->label, sizeof ds->label, "'%s'", p->label.name);
     } else {
         snprintf(detail, sizeof detail, "label column %d", p->label.pos);
+        snprintf(ds->label, sizeof ds->label, "column %d", p->label.pos);
     }
     bp__dataset_name(ds, r->f.path, ds->no_targets ? "no labels" : detail);
     return 0;

@@ -33,6 +33,7 @@ struct bp_dataset {
     float *mul;        /* (inputs) */
     char describe[BP__DATA_DESCRIBE];
     char reason[96];   /* why the task is what it is; "" when not guessed */
+    char label[128];   /* "'price'", "column 2"; "" when not read from a file */
     char **class_names;/* (classes) NULL-able, each allocated */
     char *schema;      /* JSON text or NULL */
     int no_targets;    /* 1: t holds zeros, no label was read */

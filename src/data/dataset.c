@@ -205,6 +205,11 @@ const char *bp_dataset_task_reason(const bp_dataset *ds)
     return ds ? ds->reason : "";
 }
 
+const char *bp_dataset_label(const bp_dataset *ds)
+{
+    return ds ? ds->label : "";
+}
+
 const char *bp_dataset_schema(const bp_dataset *ds)
 {
     return ds ? ds->schema : NULL;

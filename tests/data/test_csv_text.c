@@ -209,10 +209,12 @@ static void test_header_detection(void **state)
     ds = load_ok(dt_path("h2.csv"), &o);
     assert_int_equal(bp_dataset_rows(ds), 2);
     assert_non_null(strstr(bp_dataset_describe(ds), "label column '0'"));
+    assert_string_equal(bp_dataset_label(ds), "'0'");
     bp_dataset_free(ds);
     o.header = 0;
     ds = load_ok(dt_path("h3.csv"), &o);
     assert_int_equal(bp_dataset_rows(ds), 4);
+    assert_string_equal(bp_dataset_label(ds), "column 1");
     assert_int_equal(bp_dataset_classes(ds), 3); /* label, no, yes */
     bp_dataset_free(ds);
 }
