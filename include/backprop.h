@@ -199,28 +199,67 @@ double bp_accuracy(int B, int O, const float *y, const float *t, int T);
 /* Networks                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* One dense layer: `width` outputs, an activation, a bias or not. */
+/* The kinds of layer. Dense is 0, so a description written for dense
+ * layers only ({width, act, bias, slope}) keeps its meaning. */
+typedef enum bp_layer_kind {
+    BP_LAYER_DENSE = 0, /* every output a weighted sum of every input, plus a bias */
+    BP_LAYER_CONV,      /* 2-D convolution (cross-correlation, as PyTorch's Conv2d) */
+    BP_LAYER_MAXPOOL,   /* the largest value of each window, per channel */
+    BP_LAYER_AVGPOOL    /* the mean of each window, per channel */
+} bp_layer_kind;
+
+/* The shape of what flows between layers: a flat vector of c values (h and
+ * w 0), or c channels of h x w, stored channel by channel, row by row
+ * (C, H, W), as PyTorch's NCHW tensors. A dense layer reads either kind
+ * (a spatial one flattened in that order, as torch.nn.Flatten). */
+typedef struct bp_shape {
+    int c, h, w;
+} bp_shape;
+
+/* Values in one sample of that shape: c, or c * h * w. */
+size_t bp_shape_size(bp_shape s);
+
+/* One layer. For dense, `width` outputs; for conv, `width` filters of
+ * kernel x kernel over all input channels; pools take no width. Start
+ * from a zeroed description ({0} or designated initializers) so that the
+ * fields a kind does not use, and those added later, read 0. */
 typedef struct bp_layer_desc {
     int width;
     bp_act act;
-    int bias;    /* nonzero: the layer adds a bias vector */
+    int bias;    /* nonzero: the layer adds a bias vector (dense, conv) */
     float slope; /* leaky_relu only; 0 means BP_LEAKY_SLOPE_DEFAULT */
+    bp_layer_kind kind;
+    int kernel;  /* conv, pools: the window's side */
+    int stride;  /* conv, pools: 0 means the default (conv 1, pools kernel) */
+    int pad;     /* conv: zeros added on each side; BP_PAD_SAME keeps H x W at stride 1 */
 } bp_layer_desc;
 
-/* An ordered stack of dense layers. All parameters live in one contiguous
- * float block: for each layer in order, its weights (O, I) then its bias (O)
- * when it has one. The gradient block has the same layout. */
+#define BP_PAD_SAME (-1)
+
+/* An ordered sequence of layers. All parameters live in one contiguous
+ * float block: for each layer in order, its weights (dense (O, I), conv
+ * (OUT, C, K, K)) then its bias when it has one. The gradient block has the
+ * same layout. */
 typedef struct bp_net bp_net;
 
-/* Build a network from a spec string: the input width first, then one entry
- * per layer, WIDTH:ACTIVATION[:nobias], e.g. "784,256:relu,128:relu,10:softmax"
- * or "2,2:relu:nobias,1:relu:nobias". A leaky_relu slope is written
- * "leaky_relu=0.2". Parameters start at zero; see bp_net_init(). */
+/* Build a network from a spec string: the input's shape first (a width,
+ * or CxHxW for images), then one entry per layer:
+ *   WIDTH[:ACTIVATION][:nobias]                       a dense layer
+ *   conv:OUT:K[:ACTIVATION][:same|:pad=P][:stride=S][:nobias]
+ *   maxpool:K[:stride=S], avgpool:K[:stride=S]
+ * e.g. "784,256:relu,128:relu,10:softmax", "2,2:relu:nobias,1:relu:nobias"
+ * or "1x28x28,conv:32:3:relu:same,maxpool:2,128:relu,10:softmax". A
+ * leaky_relu slope is written "leaky_relu=0.2". A dense layer after a
+ * spatial one reads it flattened. Parameters start at zero; see
+ * bp_net_init(). */
 bp_net *bp_net_parse(const char *spec, bp_error *err);
 
 /* Build a network from layer descriptions (the API form of a spec). */
 bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *layers,
                       bp_error *err);
+/* The same for an input of any shape, e.g. {1, 28, 28} for an image. */
+bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *layers,
+                             bp_error *err);
 
 void bp_net_free(bp_net *net);
 
@@ -234,6 +273,15 @@ int bp_net_layers(const bp_net *net);
 /* Layer l's description; its inputs are bp_net_layer_inputs(). */
 bp_layer_desc bp_net_layer(const bp_net *net, int l);
 int bp_net_layer_inputs(const bp_net *net, int l);
+/* The shape of the network's input, and of layer l's output. */
+bp_shape bp_net_input_shape(const bp_net *net);
+bp_shape bp_net_layer_shape(const bp_net *net, int l);
+/* Layer l's parameter count (weights and bias), and its weights' tensor
+ * shape as PyTorch's module holds it: dense [O, I], conv [OUT, C, K, K]
+ * (dims receives up to 4 sizes). Returns the number of dimensions, 0 for a
+ * layer without weights. */
+size_t bp_net_layer_params(const bp_net *net, int l);
+int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4]);
 
 /* The flat parameter and gradient blocks (borrowed, valid for the life of
  * the network) and their length. */
@@ -241,17 +289,18 @@ size_t bp_net_param_count(const bp_net *net);
 float *bp_net_params(bp_net *net);
 float *bp_net_grads(bp_net *net);
 
-/* Views of layer l inside those blocks: weights (O, I), bias (O) or NULL
- * when the layer has none. Borrowed; writable. */
+/* Views of layer l inside those blocks: its weights (NULL for a pool), its
+ * bias (NULL when it has none). Borrowed; writable. */
 float *bp_net_weight(bp_net *net, int l);
 float *bp_net_bias(bp_net *net, int l);
 float *bp_net_weight_grad(bp_net *net, int l);
 float *bp_net_bias_grad(bp_net *net, int l);
 
-/* Copy weights (O, I) and, when not NULL, a bias (O) into layer l. */
+/* Copy weights (bp_net_weight_dims) and, when not NULL, a bias into layer l. */
 int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b);
 
-/* Weight initialisation; biases are set to zero. Fan-in is I, fan-out O.
+/* Weight initialisation; biases are set to zero. Fan-in is I, fan-out O
+ * (a convolution: C*K*K and OUT*K*K, as PyTorch counts them).
  *   HE_*:     variance 2 / fan_in      XAVIER_*: variance 2 / (fan_in + fan_out)
  *   LECUN_*:  variance 1 / fan_in      NORMAL:   stddev `scale` (e.g. 0.01)
  * The _UNIFORM forms draw from [-a, a] with the same variance. */
@@ -370,9 +419,11 @@ typedef struct bp_explain_layer {
     const double *value;   /* (O) node values (after activation) */
     const double *dnode;   /* (O) factor 2 */
     const double *dact;    /* (O) factor 3 */
-    const double *grad_w;  /* (O, I) product of the three factors */
+    const double *grad_w;  /* (weights) product of the three factors, summed over the
+                            * products a weight takes part in; NULL without weights */
     const double *grad_b;  /* (O) or NULL when the layer has no bias */
     const double *dinput;  /* (I) slope with respect to each input node */
+    size_t weights;        /* the layer's weights: O * I for dense, OUT*C*K*K for conv */
 } bp_explain_layer;
 
 typedef struct bp_explain {
@@ -392,6 +443,12 @@ int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
 int bp_explain_sample_d(bp_net *net, const double *params, bp_loss loss, const double *x,
                         const float *t, int T, bp_explain **out);
 void bp_explain_free(bp_explain *ex);
+/* The products weight w of layer l takes part in over one sample: pairs
+ * (input node, output node), dL/dw being the sum of input * dnode * dact
+ * over them. Dense weights take part in one; a convolution's in one per
+ * position of its window over the input. Up to max pairs go into io
+ * (io[2j] the input, io[2j+1] the output); returns how many there are. */
+size_t bp_explain_terms(const bp_net *net, int l, size_t weight, size_t max, size_t *io);
 
 /* ------------------------------------------------------------------------ */
 /* Steps downhill                                                            */

@@ -31,6 +31,11 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)))
 #endif
     ;
+void bp__format(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* ---- core/clock.c: seconds on a monotonic clock (where there is one),
  * for measuring intervals. */
@@ -273,20 +278,44 @@ double bp__loss_row_wd(bp_loss loss, bp_act out_act, int O, const double *z,
 double bp__loss_norm(bp_loss loss, int B, int O);
 
 /* ---- nn/spec.c */
-int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
+int bp__spec_parse(const char *spec, bp_shape *input, int *n_layers,
                    bp_layer_desc **layers, bp_error *err);
+/* One layer's spec entry ("128:relu", "conv:32:3:relu:same"), and a shape
+ * as the spec writes it ("784", "1x28x28"), into buf. */
+void bp__spec_entry(const bp_layer_desc *d, char *buf, size_t size);
+void bp__spec_shape(bp_shape s, char *buf, size_t size);
 
-/* ---- nn/net.c: internal views of a network. */
+/* ---- nn/net.c: internal views of a network. A layer's geometry, as its
+ * kind (nn/layer.h) planned it from the description and the input shape. */
+typedef struct bp__kind bp__kind;
 typedef struct bp__layer {
-    int I, O;
+    const bp__kind *kind;
+    bp_shape in, out;
+    int I, O;          /* values per sample in and out: bp_shape_size of in, out */
     bp_act act;
     int bias;
     float slope;
-    size_t w_off;   /* offset of the weights (O, I) in the parameter block */
-    size_t b_off;   /* offset of the bias (O); meaningful when bias */
+    int k, stride, pad; /* conv, pools: window side, step, zeros on each side */
+    size_t w_off;      /* offset of the weights in the parameter block */
+    size_t b_off;      /* offset of the bias (out.c values); meaningful when bias */
+    size_t n_w, n_b;   /* weight and bias counts (n_b 0 without a bias) */
+    int w_rank;        /* dimensions of the weights' tensor, 0 without weights */
+    size_t w_dims[4];  /* its shape as PyTorch's module holds it */
+    double fan_in, fan_out; /* for the init schemes */
+    size_t scratch;    /* floats per sample the kind keeps from forward for backward */
+    double macs;       /* multiply-adds per sample of the forward pass */
 } bp__layer;
 
+/* The layer's parameters, weights then bias: n_w + n_b from w_off. */
+static inline size_t bp__layer_params(const bp__layer *L)
+{
+    return L->n_w + L->n_b;
+}
+
 const bp__layer *bp__net_layer(const bp_net *net, int l);
+/* 0 when every layer is dense, else BP_EINVAL with err naming `what` (the
+ * format or step that cannot take the layer) and the first other layer. */
+int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err);
 /* Class weights (borrowed, checked by the caller; NULL: none) for the
  * network's losses, gradient checks included, until set again. */
 void bp__net_set_class_weight(bp_net *net, const float *cw);
@@ -304,8 +333,11 @@ int bp__net_loss_checked(bp_net *net, bp_loss loss, const float *t, int T, doubl
  * clearing the block and reading it back. */
 int bp__net_backward_fresh(bp_net *net);
 
-/* ---- nn/reference.c: the network's loss in double precision from its
- * float parameters (or from a double copy of them). */
+/* ---- nn/reference.c: one layer's forward in double, z (O) and the
+ * activation's values a (O) from in (I) with the parameters p; and the
+ * network's loss in double from a double copy of its parameters. */
+void bp__layer_forward_d(const bp__layer *L, const double *p, const double *in, double *z,
+                         double *a);
 int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
                        int B, const float *x, const float *t, int T,
                        double *value);

@@ -244,6 +244,8 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
     if (!valid_name(name))
         return bp__error_set(err, BP_EINVAL, "the function name '%s' is not a C identifier of "
                              "at most %d characters (nor a keyword)", name, MAX_NAME);
+    if ((rc = bp__net_dense_only(net, "the C export", err)) != 0)
+        return rc;
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec)
         return bp__error_set(err, BP_EINVAL, "the network spec is too long to export");
     {

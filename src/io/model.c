@@ -130,6 +130,10 @@ bp_net *bp__model_json_load(const char *path, const char *data, size_t len,
                       serr.message);
         goto fail;
     }
+    if (bp__net_dense_only(net, "the JSON model form", &serr) != 0) {
+        bp__error_set(err, BP_EFORMAT, "%s: \"net\": %s", path, serr.message);
+        goto fail;
+    }
     int n_layers = bp_net_layers(net);
     const bp__json *w = bp__json_get(root, "weights"), *b = bp__json_get(root, "biases");
     if (layer_list(path, "weights", w, n_layers, err) != 0 ||

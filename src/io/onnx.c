@@ -232,6 +232,8 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
     int rc;
     if (!path || !net)
         return bp__error_set(err, BP_EINVAL, "exporting a model needs a path and a network");
+    if ((rc = bp__net_dense_only(net, "the ONNX export", err)) != 0)
+        return rc;
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec)
         return bp__error_set(err, BP_EINVAL, "the network spec is too long to export");
     {

@@ -517,7 +517,7 @@ static int walk(reader *r, int I, bp_layer_desc *descs, int *n_layers, bp_net *n
         const node *n = &r->nodes[k];
         int64_t ta, tb;
         float alpha, beta;
-        bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f};
+        bp_layer_desc d = {.width = 0, .act = BP_ACT_IDENTITY, .bias = 0, .slope = 0.0f};
         if (l > 0 && is(n->op, "Mul"))
             break; /* the target's scaling */
         if (!is(n->op, "Gemm"))

@@ -20,6 +20,8 @@
 #include "io/io.h"
 #include "internal.h"
 
+#define BP__MAX_LAYERS_SD 1024 /* the spec's most layers */
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -47,19 +49,27 @@ static void swap4(void *p, size_t n)
     }
 }
 
-static void sb_tensor(bp__jbuf *b, int layer, const char *kind, int O, int I, size_t begin,
-                      size_t end)
+/* One tensor's header entry: F32 of the given shape at [begin, end). */
+static void sb_tensor(bp__jbuf *b, int layer, const char *kind, int rank, const size_t *dims,
+                      size_t begin, size_t end)
 {
-    char t[256];
-    if (I > 0)
-        snprintf(t, sizeof t,
-                 ",\"layers.%d.%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
-                 layer, kind, O, I, begin, end);
-    else
-        snprintf(t, sizeof t,
-                 ",\"layers.%d.%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}",
-                 layer, kind, O, begin, end);
+    char t[320];
+    int n = snprintf(t, sizeof t, ",\"layers.%d.%s\":{\"dtype\":\"F32\",\"shape\":[", layer, kind);
+    for (int i = 0; i < rank && n > 0 && (size_t)n < sizeof t; i++)
+        n += snprintf(t + n, sizeof t - (size_t)n, "%s%zu", i ? "," : "", dims[i]);
+    if (n > 0 && (size_t)n < sizeof t)
+        snprintf(t + n, sizeof t - (size_t)n, "],\"data_offsets\":[%zu,%zu]}", begin, end);
     bp__jbuf_str(b, t);
+}
+
+/* A tensor's shape as text for messages: "[32, 1, 3, 3]". */
+static void dims_text(int rank, const size_t *dims, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "[");
+    for (int i = 0; i < rank && n > 0 && (size_t)n < size; i++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%zu", i ? ", " : "", dims[i]);
+    if (n > 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, "]");
 }
 
 int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *err)
@@ -76,7 +86,7 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
         const float *p = bp_net_params(net);
         for (int l = 0; l < bp_net_layers(net); l++) {
             const bp__layer *L = bp__net_layer(net, l);
-            size_t nw = (size_t)L->O * (size_t)L->I, nb = L->bias ? (size_t)L->O : 0;
+            size_t nw = L->n_w, nb = L->n_b;
             for (size_t k = 0; k < nw + nb; k++)
                 if (!isfinite(p[L->w_off + k]))
                     return bp__error_set(err, BP_ENONFINITE,
@@ -102,10 +112,10 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
     bp__jbuf_str(&h, "}");
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp__layer *L = bp__net_layer(net, l);
-        size_t w = L->w_off * 4, we = w + (size_t)L->O * (size_t)L->I * 4;
-        sb_tensor(&h, l, "weight", L->O, L->I, w, we);
+        if (L->n_w)
+            sb_tensor(&h, l, "weight", L->w_rank, L->w_dims, L->w_off * 4, (L->w_off + L->n_w) * 4);
         if (L->bias)
-            sb_tensor(&h, l, "bias", L->O, 0, L->b_off * 4, L->b_off * 4 + (size_t)L->O * 4);
+            sb_tensor(&h, l, "bias", 1, &L->n_b, L->b_off * 4, (L->b_off + L->n_b) * 4);
     }
     bp__jbuf_str(&h, "}");
     while (!h.failed && h.n % 8 != 0) /* align the data to 8 bytes */
@@ -450,7 +460,13 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
         goto fail;
     }
 
-    int n_layers = bp_net_layers(net);
+    int n_layers = bp_net_layers(net), n_weighted = 0;
+    /* A state dict's modules with tensors are, in order, the layers with
+     * weights (pools and activations are modules without tensors). */
+    int weighted[BP__MAX_LAYERS_SD];
+    for (int l = 0; l < n_layers && n_weighted < BP__MAX_LAYERS_SD; l++)
+        if (bp__net_layer(net, l)->n_w)
+            weighted[n_weighted++] = l;
     if (!(seen = bp__calloc((size_t)n_layers * 2, 1)) ||
         (state_dict && !(mods = bp__calloc(root->n + 1, sizeof *mods)))) {
         bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
@@ -466,10 +482,10 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
                           path, odd, prefix ? prefix : "0.weight");
             goto fail;
         }
-        if (n_mods < n_layers) {
+        if (n_mods < n_weighted) {
             bp__error_set(err, BP_EFORMAT,
-                          "%s: the spec %s has %d dense layers, the file has tensors for %d modules",
-                          path, spec, n_layers, n_mods);
+                          "%s: the spec %s has %d layers with weights, the file has tensors for %d modules",
+                          path, spec, n_weighted, n_mods);
             goto fail;
         }
     }
@@ -484,15 +500,17 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
         if (state_dict) {
             long idx;
             kind = module_name(name, &plen, &idx);
-            for (layer = 0; mods[layer] != idx;)
-                layer++;
-            if (layer >= n_layers) {
+            int j = 0;
+            while (mods[j] != idx)
+                j++;
+            if (j >= n_weighted) {
                 bp__error_set(err, BP_EFORMAT,
-                              "%s: extra tensor '%s': the spec %s has %d dense layers, matched to "
-                              "the first %d modules by index",
-                              path, name, spec, n_layers, n_layers);
+                              "%s: extra tensor '%s': the spec %s has %d layers with weights, "
+                              "matched to the first %d modules by index",
+                              path, name, spec, n_weighted, n_weighted);
                 goto fail;
             }
+            layer = weighted[j];
         } else {
             kind = tensor_name(name, &layer);
             if (kind < 0 || layer >= n_layers) {
@@ -504,6 +522,11 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
             }
         }
         const bp__layer *L = bp__net_layer(net, layer);
+        if (kind == 0 && !L->n_w) {
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' present, but layer %d of %s has no weights",
+                          path, name, layer, spec);
+            goto fail;
+        }
         if (kind == 1 && !L->bias) {
             bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' present, but layer %d of %s has no bias",
                           path, name, layer, spec);
@@ -527,20 +550,21 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
                           dtype && dtype->type == BP__JSON_STRING ? "\"" : "");
             goto fail;
         }
-        size_t want_dims = kind == 0 ? 2 : 1, d0 = 0, d1 = 0;
-        if (!shape || shape->type != BP__JSON_ARRAY || shape->n != want_dims ||
-            json_size(&shape->items[0], &d0) != 0 ||
-            (want_dims == 2 && json_size(&shape->items[1], &d1) != 0) ||
-            d0 != (size_t)L->O || (want_dims == 2 && d1 != (size_t)L->I)) {
-            if (kind == 0)
-                bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': shape is not [%d, %d] as the spec %s requires",
-                              path, name, L->O, L->I, spec);
-            else
-                bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': shape is not [%d] as the spec %s requires",
-                              path, name, L->O, spec);
+        const int want_dims = kind == 0 ? L->w_rank : 1;
+        const size_t *want = kind == 0 ? L->w_dims : &L->n_b;
+        int shape_ok = shape && shape->type == BP__JSON_ARRAY && shape->n == (size_t)want_dims;
+        for (int d = 0; shape_ok && d < want_dims; d++) {
+            size_t v;
+            shape_ok = json_size(&shape->items[d], &v) == 0 && v == want[d];
+        }
+        if (!shape_ok) {
+            char wt[96];
+            dims_text(want_dims, want, wt, sizeof wt);
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': shape is not %s as the spec %s requires",
+                          path, name, wt, spec);
             goto fail;
         }
-        size_t count = kind == 0 ? (size_t)L->O * (size_t)L->I : (size_t)L->O;
+        size_t count = kind == 0 ? L->n_w : L->n_b;
         size_t begin, end;
         if (!offs || offs->type != BP__JSON_ARRAY || offs->n != 2 ||
             json_size(&offs->items[0], &begin) != 0 || json_size(&offs->items[1], &end) != 0 ||
@@ -577,13 +601,14 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
             goto fail;
         }
     }
-    for (int l = 0; l < n_layers; l++)
+    for (int l = 0, j = 0; l < n_layers; j += bp__net_layer(net, l)->n_w != 0, l++)
         for (int kind = 0; kind < 2; kind++)
-            if (!seen[2 * l + kind] && (kind == 0 || bp__net_layer(net, l)->bias)) {
+            if (!seen[2 * l + kind] &&
+                (kind == 0 ? bp__net_layer(net, l)->n_w != 0 : bp__net_layer(net, l)->bias)) {
                 if (state_dict)
                     bp__error_set(err, BP_EFORMAT,
                                   "%s: tensor '%.*s%ld.%s' is missing: layer %d of the spec %s has %s",
-                                  path, (int)plen, prefix, mods[l], kind == 0 ? "weight" : "bias", l,
+                                  path, (int)plen, prefix, mods[j], kind == 0 ? "weight" : "bias", l,
                                   spec, kind == 0 ? "weights" : "a bias (a Linear with bias=False is "
                                                                 "N:ACT:nobias in the spec)");
                 else

@@ -2,18 +2,20 @@
  * explain.c - backpropagation for one sample, kept factor by factor, in
  * double precision: for each weight, the value of the node feeding it, the
  * slope of the loss with respect to the node it feeds, and the slope of
- * that node's activation; for each node, its slope as the sum over the
- * weights that leave it. One allocation holds the whole result.
+ * that node's activation (summed over every position a convolution's
+ * weight touches); for each node, its slope as the sum over the weights
+ * that leave it. One allocation holds the whole result.
  */
 #include "internal.h"
+#include "nn/net.h"
 
 #include <string.h>
 
-/* Doubles one layer needs: input, z, value, dnode, dact (I + 4 O), grad_w
- * (O I), grad_b (O), dinput (I). */
+/* Doubles one layer needs: input, dinput (2 I), z, value, dnode, dact
+ * (4 O), its parameter slopes (n_w + n_b). */
 static size_t layer_doubles(const bp__layer *L)
 {
-    return 2 * (size_t)L->I + 5 * (size_t)L->O + (size_t)L->O * (size_t)L->I;
+    return 2 * (size_t)L->I + 4 * (size_t)L->O + bp__layer_params(L);
 }
 
 /* Turn dL/da into dL/dz through a softmax: dz_k = a_k (da_k - sum_j a_j da_j). */
@@ -26,23 +28,18 @@ static void softmax_combine(int O, const double *a, double *d)
         d[k] = a[k] * (d[k] - dotp);
 }
 
-/* The parameter at offset k: from p when given, else the network's float. */
-static double param_at(const float *params, const double *p, size_t k)
-{
-    return p ? p[k] : (double)params[k];
-}
-
 int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double *x,
                         const float *t, int T, bp_explain **out)
 {
     int rc, n_layers;
-    size_t total = 0, bytes, head;
+    size_t total = 0, bytes, head, P;
     if (!net || !x || !out)
         return BP_EINVAL;
     *out = NULL;
     if ((rc = bp__net_check_targets(net, loss, 1, t, T)) != 0)
         return rc;
     n_layers = bp_net_layers(net);
+    P = bp_net_param_count(net);
     for (int l = 0; l < n_layers; l++) {
         size_t n = layer_doubles(bp__net_layer(net, l));
         if (total > SIZE_MAX / 16 - n)
@@ -54,13 +51,27 @@ int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double
     if (bp__mul_size(total, sizeof(double), &bytes) || bytes > SIZE_MAX - head)
         return BP_EOVERFLOW;
     bp_explain *ex = bp__calloc(1, head + bytes);
-    if (!ex) {
+    /* the float parameters in double, when not given; the dz of a layer; and
+     * the terms of one weight's slope */
+    double *own = p ? NULL : bp__malloc((P ? P : 1) * sizeof *own);
+    double *dz = bp__malloc((size_t)net->max_width * sizeof *dz);
+    size_t *io = bp__malloc(2 * (size_t)net->max_width * sizeof *io);
+    if (!ex || (!p && !own) || !dz || !io) {
+        bp__free(ex);
+        bp__free(own);
+        bp__free(dz);
+        bp__free(io);
         bp__net_set_message(net, "explain: out of memory");
         return BP_ENOMEM;
     }
+    if (!p) {
+        const float *params = bp_net_params(net);
+        for (size_t k = 0; k < P; k++)
+            own[k] = (double)params[k];
+        p = own;
+    }
     bp_explain_layer *layers = (bp_explain_layer *)(void *)(ex + 1);
     double *mem = (double *)(void *)((char *)ex + head);
-    const float *params = bp_net_params(net);
     ex->n_layers = n_layers;
     ex->layers = layers;
 
@@ -70,8 +81,7 @@ int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double
         bp_explain_layer *E = &layers[l];
         double *input = mem, *z = input + L->I, *value = z + L->O;
         double *dnode = value + L->O, *dact = dnode + L->O;
-        double *gw = dact + L->O, *gb = gw + (size_t)L->O * (size_t)L->I;
-        double *dinput = gb + L->O;
+        double *g = dact + L->O, *dinput = g + bp__layer_params(L);
         mem = dinput + L->I;
         E->inputs = L->I;
         E->outputs = L->O;
@@ -82,23 +92,14 @@ int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double
         E->value = value;
         E->dnode = dnode;
         E->dact = dact;
-        E->grad_w = gw;
-        E->grad_b = L->bias ? gb : NULL;
+        E->grad_w = L->n_w ? g : NULL;
+        E->grad_b = L->bias ? g + L->n_w : NULL;
         E->dinput = dinput;
+        E->weights = L->n_w;
 
         for (int i = 0; i < L->I; i++)
             input[i] = l == 0 ? x[i] : layers[l - 1].value[i];
-        for (int o = 0; o < L->O; o++) {
-            double acc = L->bias ? param_at(params, p, L->b_off + (size_t)o) : 0.0;
-            for (int i = 0; i < L->I; i++)
-                acc += param_at(params, p, L->w_off + (size_t)o * (size_t)L->I + (size_t)i) * input[i];
-            z[o] = acc;
-        }
-        if (L->act == BP_ACT_SOFTMAX)
-            bp__softmax_d(L->O, z, value);
-        else
-            for (int o = 0; o < L->O; o++)
-                value[o] = bp__act_value_d(L->act, L->slope, z[o]);
+        bp__layer_forward_d(L, p, input, z, value);
     }
 
     /* The loss and its slope with respect to the output nodes. */
@@ -109,33 +110,35 @@ int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double
     if (last->act == BP_ACT_SOFTMAX && loss != BP_LOSS_CCE) /* dL/da -> dL/dz */
         softmax_combine(last->O, E->value, (double *)E->dnode);
 
-    /* Backward, layer by layer, keeping each factor. */
+    /* Backward, layer by layer, keeping each factor. A weight's slope is
+     * the sum, over the products it takes part in, of its three factors
+     * multiplied in that order. */
     for (int l = n_layers - 1; l >= 0; l--) {
         const bp__layer *L = bp__net_layer(net, l);
         E = &layers[l];
-        double *dact = (double *)E->dact, *gw = (double *)E->grad_w;
-        double *gb = (double *)(E->grad_w + (size_t)L->O * (size_t)L->I);
-        double *dinput = (double *)E->dinput;
+        double *dact = (double *)E->dact, *g = dact + L->O; /* as carved above */
         for (int o = 0; o < L->O; o++) {
             dact[o] = bp__act_slope_d(L->act, L->slope, E->z[o], E->value[o]);
-            for (int i = 0; i < L->I; i++)
-                gw[(size_t)o * (size_t)L->I + (size_t)i] = E->input[i] * E->dnode[o] * dact[o];
-            gb[o] = E->dnode[o] * dact[o];
+            dz[o] = E->dnode[o] * dact[o];
         }
-        for (int i = 0; i < L->I; i++) {
-            double acc = 0.0;
-            for (int o = 0; o < L->O; o++)
-                acc += param_at(params, p, L->w_off + (size_t)o * (size_t)L->I + (size_t)i) *
-                       E->dnode[o] * dact[o];
-            dinput[i] = acc;
+        L->kind->backward_d(L, p, E->input, dz, g, (double *)E->dinput);
+        for (size_t w = 0; w < L->n_w; w++) {
+            size_t n = L->kind->weight_terms(L, w, (size_t)net->max_width, io);
+            double sum = 0.0;
+            for (size_t j = 0; j < n; j++)
+                sum += E->input[io[2 * j]] * E->dnode[io[2 * j + 1]] * dact[io[2 * j + 1]];
+            g[w] = sum;
         }
         if (l > 0) {
-            bp_explain_layer *P = &layers[l - 1];
-            memcpy((double *)P->dnode, dinput, (size_t)L->I * sizeof(double));
-            if (P->act == BP_ACT_SOFTMAX)
-                softmax_combine(P->outputs, P->value, (double *)P->dnode);
+            bp_explain_layer *Pl = &layers[l - 1];
+            memcpy((double *)Pl->dnode, E->dinput, (size_t)L->I * sizeof(double));
+            if (Pl->act == BP_ACT_SOFTMAX)
+                softmax_combine(Pl->outputs, Pl->value, (double *)Pl->dnode);
         }
     }
+    bp__free(own);
+    bp__free(dz);
+    bp__free(io);
     *out = ex;
     return 0;
 }
@@ -157,6 +160,16 @@ int bp_explain_sample(bp_net *net, bp_loss loss, const float *x, const float *t,
     rc = bp_explain_sample_d(net, NULL, loss, xd, t, T, out);
     bp__free(xd);
     return rc;
+}
+
+size_t bp_explain_terms(const bp_net *net, int l, size_t weight, size_t max, size_t *io)
+{
+    if (!net || l < 0 || l >= bp_net_layers(net))
+        return 0;
+    const bp__layer *L = bp__net_layer(net, l);
+    if (weight >= L->n_w || !L->kind->weight_terms)
+        return 0;
+    return L->kind->weight_terms(L, weight, io ? max : 0, io);
 }
 
 void bp_explain_free(bp_explain *ex)

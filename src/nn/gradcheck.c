@@ -60,7 +60,7 @@ int bp_gradcheck(bp_net *net, bp_loss loss, int B, const float *x,
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp__layer *L = bp__net_layer(net, l);
         size_t start = L->w_off;
-        size_t count = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+        size_t count = bp__layer_params(L);
         double m = 0.0;
         for (size_t j = start; j < start + count; j++) {
             double orig = p[j], h = eps * (fabs(orig) > 1.0 ? fabs(orig) : 1.0);

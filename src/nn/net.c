@@ -1,9 +1,9 @@
 /*
- * net.c - the network: an ordered stack of dense layers over one contiguous
- * parameter block and a gradient block of the same layout (per layer, the
- * weights (O, I) row-major, then the bias (O) when the layer has one), a
- * workspace sized once for the largest batch, forward propagation, the
- * loss of the last forward pass, and backpropagation.
+ * net.c - the network: an ordered sequence of layers, each of a kind
+ * (nn/layer.h), over one contiguous parameter block and a gradient block
+ * of the same layout (per layer, its weights then its bias when it has
+ * one), a workspace sized once for the largest batch, forward propagation,
+ * the loss of the last forward pass, and backpropagation.
  *
  * Invariants: forward writes each layer's activations (B, O) into the
  * workspace and keeps the output layer's pre-activations (logits) for the
@@ -39,97 +39,122 @@ const char *bp_net_message(const bp_net *net)
     return net ? net->message : "no network";
 }
 
-bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs,
-                      bp_error *err)
+/* Plan layer L from its description and input shape; on an error, fill
+ * err naming the layer by its number and spec entry. */
+static int plan_layer(bp__layer *L, int l, const bp_layer_desc *d, bp_error *err)
+{
+    char entry[96], why[192];
+    const bp__kind *K = bp__kind_of(d->kind);
+    bp__spec_entry(d, entry, sizeof entry);
+    if (!K)
+        return bp__error_set(err, BP_ESPEC, "layer %d: unknown layer kind %d", l + 1, (int)d->kind);
+    if (!bp_act_name(d->act))
+        return bp__error_set(err, BP_ESPEC, "layer %d (%s): unknown activation %d", l + 1, entry,
+                             (int)d->act);
+    if (d->act != BP_ACT_IDENTITY && !(K->takes & BP__TAKES_ACT))
+        return bp__error_set(err, BP_ESPEC, "layer %d (%s): a %s layer takes no activation", l + 1,
+                             entry, K->word);
+    if (d->act == BP_ACT_LEAKY_RELU && !(d->slope >= 0.0f && d->slope < 1.0f))
+        return bp__error_set(err, BP_ESPEC, "layer %d (%s): leaky_relu slope must be in (0, 1), got %g",
+                             l + 1, entry, (double)d->slope);
+    if ((K->takes & BP__SPATIAL_IN) && L->in.h == 0)
+        return bp__error_set(err, BP_ESPEC,
+                             "layer %d (%s): needs a CxHxW input, gets a flat vector of %d "
+                             "(start the spec with the input's shape, e.g. 1x28x28)",
+                             l + 1, entry, L->in.c);
+    L->kind = K;
+    L->act = d->act;
+    L->bias = (K->takes & BP__TAKES_BIAS) && d->bias != 0;
+    L->slope = L->act == BP_ACT_LEAKY_RELU
+                   ? (d->slope > 0.0f ? d->slope : BP_LEAKY_SLOPE_DEFAULT)
+                   : 0.0f;
+    if (K->plan(L, d, why, sizeof why) != 0)
+        return bp__error_set(err, BP_ESPEC, "layer %d (%s): %s", l + 1, entry, why);
+    return 0;
+}
+
+bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *descs,
+                             bp_error *err)
 {
     bp_net *net = NULL;
-    size_t bytes, n_params = 0, sum_widths = 0, block;
-    int prev = inputs, max_width = inputs;
+    size_t bytes, n_params = 0, sum_widths = 0, sum_scratch = 0, block;
+    size_t in_size = bp_shape_size(input);
+    int max_width;
 
-    if (inputs <= 0 || n_layers <= 0 || !descs) {
-        bp__error_set(err, BP_ESPEC, "a network needs a positive input width and at least one layer");
+    if (in_size == 0 || in_size > (size_t)INT32_MAX || (input.h == 0) != (input.w == 0) ||
+        n_layers <= 0 || !descs) {
+        bp__error_set(err, BP_ESPEC, "a network needs a positive input shape and at least one layer");
         return NULL;
     }
-    for (int l = 0; l < n_layers; l++) {
-        const bp_layer_desc *d = &descs[l];
-        size_t w;
-        if (d->width <= 0) {
-            bp__error_set(err, BP_ESPEC, "layer %d: width must be positive, got %d", l + 1, d->width);
-            return NULL;
-        }
-        if (!bp_act_name(d->act)) {
-            bp__error_set(err, BP_ESPEC, "layer %d: unknown activation %d", l + 1, (int)d->act);
-            return NULL;
-        }
-        if (d->act == BP_ACT_LEAKY_RELU && !(d->slope >= 0.0f && d->slope < 1.0f)) {
-            bp__error_set(err, BP_ESPEC, "layer %d: leaky_relu slope must be in (0, 1), got %g",
-                          l + 1, (double)d->slope);
-            return NULL;
-        }
-        if (bp__mul_size((size_t)prev, (size_t)d->width, &w) != 0 ||
-            n_params > SIZE_MAX / 4 - w - (size_t)d->width) {
-            bp__error_set(err, BP_EOVERFLOW, "layer %d: too many parameters", l + 1);
-            return NULL;
-        }
-        n_params += w + (d->bias ? (size_t)d->width : 0);
-        sum_widths += (size_t)d->width;
-        max_width = d->width > max_width ? d->width : max_width;
-        prev = d->width;
-    }
-
-    bytes = sizeof *net + (size_t)n_layers * (sizeof(bp__layer) + sizeof(size_t));
+    bytes = sizeof *net + (size_t)n_layers * (sizeof(bp__layer) + 2 * sizeof(size_t));
     net = bp__calloc(1, bytes);
     if (!net) {
         bp__error_set(err, BP_ENOMEM, "out of memory creating the network");
         return NULL;
     }
     net->act_off = (size_t *)(void *)&net->layers[n_layers];
+    net->scr_off = net->act_off + n_layers;
+    max_width = (int)in_size;
+    bp_shape prev = input;
+    for (int l = 0; l < n_layers; l++) {
+        bp__layer *L = &net->layers[l];
+        L->in = prev;
+        if (plan_layer(L, l, &descs[l], err) != 0) {
+            bp__free(net);
+            return NULL;
+        }
+        if (n_params > SIZE_MAX / 4 - bp__layer_params(L) ||
+            sum_scratch > SIZE_MAX / 4 - L->scratch) {
+            bp__error_set(err, BP_EOVERFLOW, "layer %d: too many parameters", l + 1);
+            bp__free(net);
+            return NULL;
+        }
+        L->w_off = n_params;
+        L->b_off = n_params + L->n_w;
+        n_params += bp__layer_params(L);
+        net->act_off[l] = sum_widths;
+        sum_widths += (size_t)L->O;
+        net->scr_off[l] = sum_scratch;
+        sum_scratch += L->scratch;
+        max_width = L->O > max_width ? L->O : max_width;
+        net->max_macs = L->macs > net->max_macs ? L->macs : net->max_macs;
+        prev = L->out;
+    }
     if (bp__mul_size(n_params, 2 * sizeof(float), &block) != 0 ||
-        !(net->params = bp__calloc(1, block))) {
+        !(net->params = bp__calloc(1, block ? block : 1))) {
         bp__free(net);
         bp__error_set(err, BP_ENOMEM, "out of memory allocating %zu parameters", n_params);
         return NULL;
     }
     net->grads = net->params + n_params;
-    net->inputs = inputs;
+    net->inputs = (int)in_size;
+    net->in_shape = input;
     net->n_layers = n_layers;
     net->n_params = n_params;
     net->max_width = max_width;
     net->sum_widths = sum_widths;
-
-    size_t off = 0, aoff = 0;
-    prev = inputs;
-    for (int l = 0; l < n_layers; l++) {
-        bp__layer *L = &net->layers[l];
-        L->I = prev;
-        L->O = descs[l].width;
-        L->act = descs[l].act;
-        L->bias = descs[l].bias != 0;
-        L->slope = L->act == BP_ACT_LEAKY_RELU
-                       ? (descs[l].slope > 0.0f ? descs[l].slope : BP_LEAKY_SLOPE_DEFAULT)
-                       : 0.0f;
-        L->w_off = off;
-        off += (size_t)L->I * (size_t)L->O;
-        L->b_off = off;
-        if (L->bias)
-            off += (size_t)L->O;
-        net->act_off[l] = aoff;
-        aoff += (size_t)L->O;
-        prev = L->O;
-        const double macs = (double)L->I * (double)L->O;
-        net->max_macs = macs > net->max_macs ? macs : net->max_macs;
-    }
+    net->sum_scratch = sum_scratch;
     net->small_rows = bp__small_rows(net);
     return net;
 }
 
+bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs, bp_error *err)
+{
+    if (inputs <= 0) {
+        bp__error_set(err, BP_ESPEC, "a network needs a positive input width and at least one layer");
+        return NULL;
+    }
+    return bp_net_create_shaped((bp_shape){inputs, 0, 0}, n_layers, descs, err);
+}
+
 bp_net *bp_net_parse(const char *spec, bp_error *err)
 {
-    int inputs = 0, n_layers = 0;
+    int n_layers = 0;
+    bp_shape input;
     bp_layer_desc *descs = NULL;
-    if (bp__spec_parse(spec, &inputs, &n_layers, &descs, err) != 0)
+    if (bp__spec_parse(spec, &input, &n_layers, &descs, err) != 0)
         return NULL;
-    bp_net *net = bp_net_create(inputs, n_layers, descs, err);
+    bp_net *net = bp_net_create_shaped(input, n_layers, descs, err);
     bp__free(descs);
     return net;
 }
@@ -146,29 +171,24 @@ void bp_net_free(bp_net *net)
 int bp_net_spec(const bp_net *net, char *buf, size_t size)
 {
     int total = 0, n;
-    char dummy[1];
+    char dummy[1], entry[96];
     if (!buf || size == 0) {
         buf = dummy;
         size = 1;
     }
-#define APPEND(...)                                                            \
-    do {                                                                       \
-        size_t used = (size_t)total < size ? (size_t)total : size - 1;         \
-        n = snprintf(buf + used, size - used, __VA_ARGS__);                    \
-        if (n < 0)                                                             \
-            return BP_EINVAL;                                                  \
-        total += n;                                                            \
-    } while (0)
-    APPEND("%d", net->inputs);
-    for (int l = 0; l < net->n_layers; l++) {
-        const bp__layer *L = &net->layers[l];
-        APPEND(",%d:%s", L->O, bp_act_name(L->act));
-        if (L->act == BP_ACT_LEAKY_RELU && L->slope != BP_LEAKY_SLOPE_DEFAULT)
-            APPEND("=%g", (double)L->slope);
-        if (!L->bias)
-            APPEND(":nobias");
+    for (int l = -1; l < net->n_layers; l++) {
+        size_t used = (size_t)total < size ? (size_t)total : size - 1;
+        if (l < 0)
+            bp__spec_shape(net->in_shape, entry, sizeof entry);
+        else {
+            bp_layer_desc d = bp_net_layer(net, l);
+            bp__spec_entry(&d, entry, sizeof entry);
+        }
+        n = snprintf(buf + used, size - used, "%s%s", l < 0 ? "" : ",", entry);
+        if (n < 0)
+            return BP_EINVAL;
+        total += n;
     }
-#undef APPEND
     return total;
 }
 
@@ -186,15 +206,47 @@ static int layer_ok(const bp_net *net, int l)
 
 bp_layer_desc bp_net_layer(const bp_net *net, int l)
 {
-    bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f};
+    bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f, BP_LAYER_DENSE, 0, 0, 0};
     if (layer_ok(net, l)) {
         const bp__layer *L = &net->layers[l];
-        d.width = L->O;
+        d.kind = L->kind->id;
+        d.width = (L->kind->takes & BP__TAKES_WIDTH) ? L->out.c : 0;
         d.act = L->act;
         d.bias = L->bias;
         d.slope = L->slope;
+        d.kernel = L->k;
+        d.stride = L->stride;
+        d.pad = L->pad;
+        if ((L->kind->takes & BP__TAKES_PAD) && L->stride == 1 && L->k % 2 == 1 && L->pad > 0 &&
+            L->pad == (L->k - 1) / 2)
+            d.pad = BP_PAD_SAME; /* the spec's canonical word for it */
     }
     return d;
+}
+
+bp_shape bp_net_input_shape(const bp_net *net)
+{
+    return net->in_shape;
+}
+
+bp_shape bp_net_layer_shape(const bp_net *net, int l)
+{
+    return layer_ok(net, l) ? net->layers[l].out : (bp_shape){0, 0, 0};
+}
+
+size_t bp_net_layer_params(const bp_net *net, int l)
+{
+    return layer_ok(net, l) ? bp__layer_params(&net->layers[l]) : 0;
+}
+
+int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4])
+{
+    if (!layer_ok(net, l))
+        return 0;
+    const bp__layer *L = &net->layers[l];
+    for (int i = 0; i < L->w_rank; i++)
+        dims[i] = L->w_dims[i];
+    return L->w_rank;
 }
 
 int bp_net_layer_inputs(const bp_net *net, int l)
@@ -204,7 +256,7 @@ int bp_net_layer_inputs(const bp_net *net, int l)
 
 float *bp_net_weight(bp_net *net, int l)
 {
-    return layer_ok(net, l) ? net->params + net->layers[l].w_off : NULL;
+    return layer_ok(net, l) && net->layers[l].n_w ? net->params + net->layers[l].w_off : NULL;
 }
 
 float *bp_net_bias(bp_net *net, int l)
@@ -214,7 +266,7 @@ float *bp_net_bias(bp_net *net, int l)
 
 float *bp_net_weight_grad(bp_net *net, int l)
 {
-    return layer_ok(net, l) ? net->grads + net->layers[l].w_off : NULL;
+    return layer_ok(net, l) && net->layers[l].n_w ? net->grads + net->layers[l].w_off : NULL;
 }
 
 float *bp_net_bias_grad(bp_net *net, int l)
@@ -235,9 +287,9 @@ int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b)
         bp__net_set_message(net, "set_layer: layer %d has no bias", l);
         return BP_EINVAL;
     }
-    memcpy(net->params + L->w_off, w, (size_t)L->O * (size_t)L->I * sizeof *w);
+    memcpy(net->params + L->w_off, w, L->n_w * sizeof *w);
     if (b)
-        memcpy(net->params + L->b_off, b, (size_t)L->O * sizeof *b);
+        memcpy(net->params + L->b_off, b, L->n_b * sizeof *b);
     return 0;
 }
 
@@ -251,7 +303,9 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
     }
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
-        double fan_in = L->I, fan_out = L->O, var;
+        double fan_in = L->fan_in, fan_out = L->fan_out, var;
+        if (L->n_w == 0)
+            continue;
         int uniform = 0;
         switch (scheme) {
         case BP_INIT_HE_UNIFORM: uniform = 1; /* fall through */
@@ -264,12 +318,12 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
         default: var = scale * scale; break;
         }
         float *w = net->params + L->w_off;
-        size_t n = (size_t)L->O * (size_t)L->I;
+        size_t n = L->n_w;
         double sd = sqrt(var), a = sqrt(3.0 * var);
         for (size_t i = 0; i < n; i++)
             w[i] = (float)(uniform ? a * (2.0 * bp_rng_uniform(rng) - 1.0) : sd * bp_rng_normal(rng));
         if (L->bias)
-            memset(net->params + L->b_off, 0, (size_t)L->O * sizeof(float));
+            memset(net->params + L->b_off, 0, L->n_b * sizeof(float));
     }
     return 0;
 }
@@ -278,18 +332,19 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
  * `dropout` is set. */
 static int workspace_alloc(bp_net *net, int rows, int dropout)
 {
-    size_t cap = (size_t)rows, acts, logits, delta, floats, bytes;
+    size_t cap = (size_t)rows, acts, logits, delta, scr, floats, bytes;
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
     /* floats: acts (cap * sum_widths), logits (cap * O_last), two deltas
-     * (cap * max_width each), with dropout a mask and a masked copy (cap *
-     * hidden each). */
+     * (cap * max_width each), the layers' scratch (cap * sum_scratch), with
+     * dropout a mask and a masked copy (cap * hidden each). */
     if (bp__mul_size(cap, net->sum_widths, &acts) ||
         bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
         bp__mul_size(cap, (size_t)net->max_width, &delta) ||
+        bp__mul_size(cap, net->sum_scratch, &scr) ||
         bp__mul_size(cap, dropout ? hidden : 0, &hidden) ||
         acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta > SIZE_MAX / 16 ||
-        hidden > SIZE_MAX / 16 ||
-        bp__mul_size(acts + logits + 2 * delta + 2 * hidden, sizeof(float), &floats)) {
+        hidden > SIZE_MAX / 16 || scr > SIZE_MAX / 16 ||
+        bp__mul_size(acts + logits + 2 * delta + scr + 2 * hidden, sizeof(float), &floats)) {
         bp__net_set_message(net, "a batch of %d rows is too large for this network", rows);
         return BP_EOVERFLOW;
     }
@@ -305,7 +360,8 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     net->logits = net->acts + acts;
     net->delta[0] = net->logits + logits;
     net->delta[1] = net->delta[0] + delta;
-    net->mask = dropout ? net->delta[1] + delta : NULL;
+    net->scratch = net->delta[1] + delta;
+    net->mask = dropout ? net->scratch + scr : NULL;
     net->dropped = dropout ? net->mask + hidden : NULL;
     net->drop_ready = dropout;
     net->capacity = rows;
@@ -372,8 +428,8 @@ static const float *output_of(const bp_net *net, int l)
     return dropping(net, l) ? net->dropped + off : net->acts + off;
 }
 
-/* Rows [b0, b1) of layer l's forward pass: z = in W^T + b, the logits kept
- * for the output layer, then the activation in place. The rows are
+/* Rows [b0, b1) of layer l's forward pass: z from its kind, the logits
+ * kept for the output layer, then the activation in place. The rows are
  * independent, so blocks of them run on separate threads. */
 static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, float *z)
 {
@@ -381,16 +437,8 @@ static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, fl
     const int rows = b1 - b0;
     const float *x = in + (size_t)b0 * (size_t)L->I; /* (rows, I) */
     float *zr = z + (size_t)b0 * (size_t)L->O;       /* (rows, O) */
-    bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, net->params + L->w_off, L->I, 0.0f, zr,
-             L->O);
-    if (L->bias) {
-        const float *bias = net->params + L->b_off;
-        for (int b = 0; b < rows; b++) {
-            float *row = zr + (size_t)b * (size_t)L->O;
-            for (int o = 0; o < L->O; o++)
-                row[o] += bias[o];
-        }
-    }
+    L->kind->forward(L, net->params, rows, x, zr,
+                     bp__scratch_of(net, l) + (size_t)b0 * L->scratch);
     /* the fused losses read the logits */
     if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
         memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
@@ -434,7 +482,7 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         for (int l = 0; l < net->n_layers; l++) {
             const bp__layer *L = &net->layers[l];
             float *z = bp__acts_of(net, l); /* (B, O) */
-            const int n = small ? 1 : bp__blocks(B, (double)B * L->O * L->I);
+            const int n = small ? 1 : bp__blocks(B, (double)B * L->macs);
             if (n == 1) { /* the same call, without the job */
                 forward_rows(net, l, 0, B, in, z);
             } else {
@@ -518,47 +566,28 @@ void bp_net_zero_grad(bp_net *net)
         memset(net->grads, 0, net->n_params * sizeof *net->grads);
 }
 
-/* Output rows [o0, o1) of layer l's weight and bias gradients from
- * dz (B, O): dW += dz^T in, db += column sums of dz (summed in double); with
- * fresh, = instead of +=, whatever the gradient block held. */
-static void weight_grad_rows(bp_net *net, int l, int o0, int o1, const float *dz, int fresh)
+/* Output units [u0, u1) of layer l's parameter slopes from dz (B, O),
+ * added to the gradient block, or with fresh written over it. */
+static void weight_grad_rows(bp_net *net, int l, int u0, int u1, const float *dz, int fresh)
 {
     const bp__layer *L = &net->layers[l];
-    const int B = net->batch;
     const float *in = l == 0 ? net->x : output_of(net, l - 1); /* (B, I) */
-    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
-             net->grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
-    if (L->bias) {
-        /* Row by row into a strip of double sums, so the reads of dz run
-         * along its rows; each sum still adds its column in row order. */
-        enum { STRIP = 256 };
-        double cs[STRIP];
-        float *db = net->grads + L->b_off;
-        for (int s0 = o0; s0 < o1; s0 += STRIP) {
-            const int w = o1 - s0 < STRIP ? o1 - s0 : STRIP;
-            for (int o = 0; o < w; o++)
-                cs[o] = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *row = dz + (size_t)b * (size_t)L->O + (size_t)s0;
-                for (int o = 0; o < w; o++)
-                    cs[o] += row[o];
-            }
-            for (int o = 0; o < w; o++)
-                db[s0 + o] = fresh ? (float)cs[o] : db[s0 + o] + (float)cs[o];
-        }
-    }
+    L->kind->grad_params(L, u0, u1, net->batch, in, bp__scratch_of(net, l), dz, net->grads,
+                         fresh);
 }
 
-/* Batch rows [b0, b1) of the slope with respect to layer l's input,
- * din = dz W, then back through the previous layer's dropout mask and
- * activation, so din becomes that layer's dz. */
+/* Batch rows [b0, b1) of the slope with respect to layer l's input, then
+ * back through the previous layer's dropout mask and activation, so din
+ * becomes that layer's dz. */
 static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz, float *din)
 {
     const bp__layer *L = &net->layers[l];
     const int rows = b1 - b0;
+    const float *in = l == 0 ? net->x : output_of(net, l - 1);
     float *dr = din + (size_t)b0 * (size_t)L->I; /* (rows, I) */
-    bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz + (size_t)b0 * (size_t)L->O, L->O,
-             net->params + L->w_off, L->I, 0.0f, dr, L->I);
+    L->kind->grad_input(L, net->params, rows, in + (size_t)b0 * (size_t)L->I,
+                        bp__scratch_of(net, l) + (size_t)b0 * L->scratch,
+                        dz + (size_t)b0 * (size_t)L->O, dr);
     if (l == 0)
         return;
     const bp__layer *P = &net->layers[l - 1];
@@ -583,7 +612,7 @@ typedef struct backward_job {
 static void backward_block(void *ctx, int j, int jobs)
 {
     backward_job *w = ctx;
-    const int O = w->net->layers[w->l].O, B = w->net->batch;
+    const int O = bp__layer_units(&w->net->layers[w->l]), B = w->net->batch;
     (void)jobs;
     if (j < w->nw)
         weight_grad_rows(w->net, w->l, BP__BLOCK_START(O, j, w->nw),
@@ -610,15 +639,17 @@ static int backward(bp_net *net, float *dx, int fresh)
     }
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];
-        const double work = (double)B * L->O * L->I;
+        const double work = (double)B * L->macs;
+        const int units = bp__layer_units(L);
         const int want_din = l > 0 || dx;
         float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
-        /* Two independent jobs read dz: dW and db by blocks of output rows,
-         * d in by blocks of batch rows. */
-        const int nw = small ? 1 : bp__blocks(L->O, work);
+        /* Two independent jobs read dz: the parameter slopes by blocks of
+         * output units, d in by blocks of batch rows. */
+        const int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
         const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
-        if (nw == 1 && nd <= 1) { /* small work, one thread: the same calls in order */
-            weight_grad_rows(net, l, 0, L->O, net->delta[cur], fresh);
+        if (nw <= 1 && nd <= 1) { /* small work, one thread: the same calls in order */
+            if (nw)
+                weight_grad_rows(net, l, 0, units, net->delta[cur], fresh);
             if (nd)
                 input_grad_rows(net, l, 0, B, net->delta[cur], din);
         } else {
@@ -667,6 +698,19 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
         return rc;
     if (accuracy)
         *accuracy = bp__net_accuracy(net, loss, B, out, t, T);
+    return 0;
+}
+
+int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind->id != BP_LAYER_DENSE) {
+            char entry[96];
+            bp_layer_desc d = bp_net_layer(net, l);
+            bp__spec_entry(&d, entry, sizeof entry);
+            return bp__error_set(err, BP_EINVAL, "%s takes dense layers only; layer %d is %s",
+                                 what, l + 1, entry);
+        }
     return 0;
 }
 

@@ -9,12 +9,15 @@
 #define BP_NN_NET_H
 
 #include "internal.h"
+#include "nn/layer.h"
 
 struct bp_net {
     int inputs, n_layers;
+    bp_shape in_shape;       /* the input's shape; inputs is its size */
     int max_width;           /* widest of the inputs and every layer */
     size_t sum_widths;       /* sum of the layers' widths */
     size_t n_params;
+    size_t sum_scratch;      /* sum of the layers' scratch floats per row */
     double max_macs;         /* the most multiply-adds per row of any layer */
     float *params;           /* (n_params) */
     float *grads;            /* (n_params), same layout */
@@ -27,6 +30,7 @@ struct bp_net {
     float *delta[2];         /* (B, max_width) ping-pong slopes */
     float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
     float *dropped;          /* dropout: the masked values, same layout */
+    float *scratch;          /* layer l's (B, scratch) at scratch + capacity * scr_off[l] */
     int drop_ready;          /* the workspace holds mask and dropped */
 
     double drop_p;           /* dropout probability on hidden layers (0: off) */
@@ -39,6 +43,7 @@ struct bp_net {
     int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
     char message[256];
     size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */
+    size_t *scr_off;         /* (n_layers) offsets of the scratch, likewise */
     bp__layer layers[];      /* (n_layers) */
 };
 
@@ -46,6 +51,12 @@ struct bp_net {
 static inline float *bp__acts_of(const bp_net *net, int l)
 {
     return net->acts + (size_t)net->capacity * net->act_off[l];
+}
+
+/* Layer l's scratch (B, L->scratch) in the workspace. */
+static inline float *bp__scratch_of(const bp_net *net, int l)
+{
+    return net->scratch + (size_t)net->capacity * net->scr_off[l];
 }
 
 /* Whether every layer's product for a batch of B rows is one block (as

@@ -42,6 +42,8 @@ int bp__small_rows(const bp_net *net)
         rows--;
     for (int l = 0; l < net->n_layers; l++) {
         const long long I = net->layers[l].I, O = net->layers[l].O;
+        if (net->layers[l].kind != &bp__kind_dense) /* dense layers only */
+            return 0;
         if (I > SMALL_WIDTH || O > SMALL_WIDTH) /* no kernel of its own */
             return 0;
         /* forward (N = O, K = I) and d in (N = I, K = O) have I x O <= 16

@@ -1,16 +1,23 @@
 /*
- * spec.c - the network spec string: the input width, then one entry per
- * dense layer, WIDTH[:ACTIVATION][:nobias|:bias], separated by commas, e.g.
- * "784,256:relu,128:relu,10:softmax". A missing activation means identity;
- * leaky_relu takes its slope as "leaky_relu=0.2". Blanks around entries are
+ * spec.c - the network spec string: the input's shape (a width, or CxHxW
+ * for images), then one entry per layer, separated by commas, e.g.
+ * "784,256:relu,128:relu,10:softmax" or
+ * "1x28x28,conv:32:3:relu:same,maxpool:2,128:relu,10:softmax".
+ *
+ * An entry is a dense layer's width, or a kind's word (nn/layer.c's table)
+ * followed by the counts the kind takes (conv: filters, then kernel; the
+ * pools: kernel); then options in any order: an activation (identity when
+ * none; leaky_relu takes its slope as "leaky_relu=0.2"), nobias, same,
+ * pad=P, stride=S, as the kind takes them. Blanks around entries are
  * ignored. Errors name the entry and what was expected.
  */
-#include "internal.h"
+#include "nn/layer.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +25,7 @@
 #define MAX_LAYERS 1024
 #define ACT_LIST "identity, relu, leaky_relu, sigmoid, tanh or softmax"
 
-/* Parse a positive width from [s, e). */
+/* Parse a positive integer of at most MAX_WIDTH from [s, e). */
 static int parse_width(const char *s, const char *e, int *out)
 {
     long v = 0;
@@ -45,83 +52,187 @@ static void trim(const char **s, const char **e)
         (*e)--;
 }
 
+/* The kinds' words, for messages: "conv, maxpool or avgpool". */
+static void kind_words(char *buf, size_t size)
+{
+    int n, used = 0, k = 0;
+    const bp__kind *const *kinds = bp__kinds(&n);
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!kinds[i]->word)
+            continue;
+        int left = 0;
+        for (int j = i + 1; j < n; j++)
+            left += kinds[j]->word != NULL;
+        int w = snprintf(buf + used, size - (size_t)used, "%s%s", k == 0 ? "" : left ? ", " : " or ",
+                         kinds[i]->word);
+        if (w < 0 || (size_t)(used + w) >= size)
+            return;
+        used += w;
+        k++;
+    }
+}
+
+#define ENTRY_ERR(...) bp__error_set(err, BP_ESPEC, "layer %d ('%.*s'): " __VA_ARGS__)
+
+/* Parse one option field `word` (value after '=' in `val`, or NULL) into d. */
+static int parse_option(const bp__kind *K, const char *word, const char *val, bp_layer_desc *d,
+                        int first, int index, const char *s, const char *e, bp_error *err)
+{
+    const int n = (int)(e - s);
+    bp_act act;
+    int v;
+    if ((K->takes & BP__TAKES_BIAS) && !val && strcmp(word, "nobias") == 0) {
+        d->bias = 0;
+    } else if ((K->takes & BP__TAKES_BIAS) && !val && strcmp(word, "bias") == 0) {
+        d->bias = 1;
+    } else if ((K->takes & BP__TAKES_PAD) && !val && strcmp(word, "same") == 0) {
+        d->pad = BP_PAD_SAME;
+    } else if ((K->takes & (BP__TAKES_PAD | BP__TAKES_STRIDE)) && val &&
+               (strcmp(word, "pad") == 0 || strcmp(word, "stride") == 0)) {
+        const int is_pad = word[0] == 'p';
+        if (!(K->takes & (is_pad ? BP__TAKES_PAD : BP__TAKES_STRIDE)))
+            return ENTRY_ERR("a %s layer takes no %s", index, n, s, K->word, word);
+        if (strcmp(val, "0") == 0 && is_pad)
+            v = 0;
+        else if (parse_width(val, val + strlen(val), &v) != 0)
+            return ENTRY_ERR("%s must be an integer from %d to %d, got '%s'", index, n, s, word,
+                             is_pad ? 0 : 1, MAX_WIDTH, val);
+        if (is_pad)
+            d->pad = v;
+        else
+            d->stride = v;
+    } else if ((K->takes & BP__TAKES_ACT) && bp_act_parse(word, &act) == 0) {
+        d->act = act;
+        if (val) {
+            char *end;
+            errno = 0;
+            double slope = strtod(val, &end);
+            if (act != BP_ACT_LEAKY_RELU)
+                return ENTRY_ERR("only leaky_relu takes a parameter", index, n, s);
+            if (end == val || *end != '\0' || errno || !isfinite(slope) || slope <= 0.0 ||
+                slope >= 1.0)
+                return ENTRY_ERR("leaky_relu slope must be a number in (0, 1), got '%s'", index,
+                                 n, s, val);
+            d->slope = (float)slope;
+        }
+    } else {
+        if (first && (K->takes & BP__TAKES_ACT) && !val)
+            return ENTRY_ERR("unknown activation '%s' (expected " ACT_LIST ")", index, n, s, word);
+        char expected[160];
+        int used = 0;
+        expected[0] = '\0';
+#define EXPECT(cond, text)                                                                     \
+    if (cond)                                                                                  \
+    used += snprintf(expected + used, sizeof expected - (size_t)used, "%s%s", used ? ", " : "", \
+                     text)
+        EXPECT(K->takes & BP__TAKES_ACT, "an activation (" ACT_LIST ")");
+        EXPECT(K->takes & BP__TAKES_BIAS, "nobias");
+        EXPECT(K->takes & BP__TAKES_PAD, "same, pad=P");
+        EXPECT(K->takes & BP__TAKES_STRIDE, "stride=S");
+#undef EXPECT
+        if (val)
+            return ENTRY_ERR("unknown option '%s=%s' (expected %s)", index, n, s, word, val,
+                             expected);
+        return ENTRY_ERR("unknown option '%s' (expected %s)", index, n, s, word, expected);
+    }
+    return 0;
+}
+
 /* Parse one layer entry [s, e) into d. */
 static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d,
                        bp_error *err)
 {
     const char *p = s;
-    int field = 0, w;
-    d->width = 0;
+    const int n = (int)(e - s);
+    int field = 0, counts = 0;
+    const bp__kind *K = NULL;
+    memset(d, 0, sizeof *d);
     d->act = BP_ACT_IDENTITY;
     d->bias = 1;
-    d->slope = 0.0f;
     while (p <= e) {
         const char *q = p;
         while (q < e && *q != ':')
             q++;
         const char *fs = p, *fe = q;
         trim(&fs, &fe);
-        char word[64];
         size_t len = (size_t)(fe - fs);
         if (field == 0) {
-            int rc = parse_width(fs, fe, &w);
-            if (rc != 0)
-                return bp__error_set(err, BP_ESPEC,
-                                     "layer %d ('%.*s'): width must be an integer from 1 to %d, got '%.*s'",
-                                     index, (int)(e - s), s, MAX_WIDTH, (int)len, fs);
-            d->width = w;
+            /* A width (dense) or a kind's word. */
+            K = len > 0 && isalpha((unsigned char)*fs) ? bp__kind_by_word(fs, len) : NULL;
+            if (!K) {
+                char words[64];
+                kind_words(words, sizeof words);
+                if (parse_width(fs, fe, &d->width) != 0) {
+                    if (len > 0 && isalpha((unsigned char)*fs) && words[0])
+                        return ENTRY_ERR("width must be an integer from 1 to %d or a layer "
+                                         "kind (%s), got '%.*s'",
+                                         index, n, s, MAX_WIDTH, words, (int)len, fs);
+                    return ENTRY_ERR("width must be an integer from 1 to %d, got '%.*s'", index,
+                                     n, s, MAX_WIDTH, (int)len, fs);
+                }
+                K = bp__kind_of(BP_LAYER_DENSE);
+                counts = 1;
+            }
+            d->kind = K->id;
+        } else if (counts < !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL)) {
+            /* The counts the kind takes, in order: width, then kernel. */
+            const int is_width = counts == 0 && (K->takes & BP__TAKES_WIDTH);
+            int v;
+            if (parse_width(fs, fe, &v) != 0)
+                return ENTRY_ERR("%s must be an integer from 1 to %d, got '%.*s' (expected %s:%s)",
+                                 index, n, s, is_width ? "the filter count" : "the kernel size",
+                                 MAX_WIDTH, (int)len, fs, K->word,
+                                 K->takes & BP__TAKES_WIDTH ? "OUT:K" : "K");
+            if (is_width)
+                d->width = v;
+            else
+                d->kernel = v;
+            counts++;
         } else {
+            char word[64];
             if (len == 0 || len >= sizeof word)
-                return bp__error_set(err, BP_ESPEC,
-                                     "layer %d ('%.*s'): empty or overlong field %d",
-                                     index, (int)(e - s), s, field + 1);
+                return ENTRY_ERR("empty or overlong field %d", index, n, s, field + 1);
             memcpy(word, fs, len);
             word[len] = '\0';
             char *eq = strchr(word, '=');
             if (eq)
-                *eq = '\0';
-            bp_act act;
-            if (field >= 1 && strcmp(word, "nobias") == 0 && !eq) {
-                d->bias = 0;
-            } else if (field >= 1 && strcmp(word, "bias") == 0 && !eq) {
-                d->bias = 1;
-            } else if (field == 1 && bp_act_parse(word, &act) == 0) {
-                d->act = act;
-                if (eq) {
-                    char *end;
-                    errno = 0;
-                    double slope = strtod(eq + 1, &end);
-                    if (act != BP_ACT_LEAKY_RELU)
-                        return bp__error_set(err, BP_ESPEC,
-                                             "layer %d ('%.*s'): only leaky_relu takes a parameter",
-                                             index, (int)(e - s), s);
-                    if (end == eq + 1 || *end != '\0' || errno || !isfinite(slope) ||
-                        slope <= 0.0 || slope >= 1.0)
-                        return bp__error_set(err, BP_ESPEC,
-                                             "layer %d ('%.*s'): leaky_relu slope must be a number in (0, 1), got '%s'",
-                                             index, (int)(e - s), s, eq + 1);
-                    d->slope = (float)slope;
-                }
-            } else {
-                return bp__error_set(err, BP_ESPEC,
-                                     "layer %d ('%.*s'): unknown %s '%.*s' (expected %s)",
-                                     index, (int)(e - s), s,
-                                     field == 1 ? "activation" : "option", (int)len, fs,
-                                     field == 1 ? ACT_LIST : "nobias or bias");
-            }
+                *eq++ = '\0';
+            int rc = parse_option(K, word, eq, d, field == counts + (K->word != NULL), index, s, e,
+                                  err);
+            if (rc != 0)
+                return rc;
         }
         field++;
-        if (field > 3)
-            return bp__error_set(err, BP_ESPEC,
-                                 "layer %d ('%.*s'): too many fields (expected WIDTH:ACTIVATION[:nobias])",
-                                 index, (int)(e - s), s);
+        if (field > 8)
+            return ENTRY_ERR("too many fields", index, n, s);
+        if (K->id == BP_LAYER_DENSE && field > 3)
+            return ENTRY_ERR("too many fields (expected WIDTH:ACTIVATION[:nobias])", index, n, s);
         p = q + 1;
     }
+    if (counts < !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL))
+        return ENTRY_ERR("expected %s:%s", index, n, s, K->word,
+                         K->takes & BP__TAKES_WIDTH ? "OUT:K" : "K");
     return 0;
 }
 
-int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
-                   bp_layer_desc **layers, bp_error *err)
+/* The input's shape from [s, e): "784" or "1x28x28". */
+static int parse_shape(const char *s, const char *e, bp_shape *shape)
+{
+    const char *x1 = memchr(s, 'x', (size_t)(e - s));
+    if (!x1) {
+        shape->h = shape->w = 0;
+        return parse_width(s, e, &shape->c);
+    }
+    const char *x2 = memchr(x1 + 1, 'x', (size_t)(e - x1 - 1));
+    if (!x2 || parse_width(s, x1, &shape->c) != 0 || parse_width(x1 + 1, x2, &shape->h) != 0 ||
+        parse_width(x2 + 1, e, &shape->w) != 0)
+        return -1;
+    return bp_shape_size(*shape) <= (size_t)MAX_WIDTH ? 0 : -1;
+}
+
+int bp__spec_parse(const char *spec, bp_shape *input, int *n_layers, bp_layer_desc **layers,
+                   bp_error *err)
 {
     bp_layer_desc *descs = NULL;
     int count = 0, rc = 0;
@@ -158,9 +269,11 @@ int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
             goto fail;
         }
         if (i == 0) {
-            if (parse_width(s, e, inputs) != 0) {
+            if (parse_shape(s, e, input) != 0) {
                 rc = bp__error_set(err, BP_ESPEC,
-                                   "network spec '%s': the input width must be an integer from 1 to %d, got '%.*s'",
+                                   "network spec '%s': the input must be a width or CxHxW "
+                                   "(e.g. 784 or 1x28x28), each side an integer from 1 to %d, "
+                                   "got '%.*s'",
                                    spec, MAX_WIDTH, (int)(e - s), s);
                 goto fail;
             }
@@ -178,4 +291,54 @@ int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
 fail:
     bp__free(descs);
     return rc;
+}
+
+void bp__spec_shape(bp_shape s, char *buf, size_t size)
+{
+    if (s.h == 0 && s.w == 0)
+        snprintf(buf, size, "%d", s.c);
+    else
+        snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
+}
+
+void bp__spec_entry(const bp_layer_desc *d, char *buf, size_t size)
+{
+    const bp__kind *K = bp__kind_of(d->kind);
+    int used = 0, w;
+#define PUT(...)                                                                 \
+    do {                                                                         \
+        w = snprintf(buf + used, size - (size_t)used, __VA_ARGS__);              \
+        if (w < 0 || (size_t)(used + w) >= size)                                 \
+            return;                                                              \
+        used += w;                                                               \
+    } while (0)
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    if (!K) {
+        PUT("kind %d", (int)d->kind);
+        return;
+    }
+    if (K->word)
+        PUT("%s:", K->word);
+    if (K->takes & BP__TAKES_WIDTH)
+        PUT("%d", d->width);
+    if (K->takes & BP__TAKES_KERNEL)
+        PUT("%s%d", K->takes & BP__TAKES_WIDTH ? ":" : "", d->kernel);
+    if ((K->takes & BP__TAKES_ACT) && (K->id == BP_LAYER_DENSE || d->act != BP_ACT_IDENTITY)) {
+        PUT(":%s", bp_act_name(d->act) ? bp_act_name(d->act) : "?");
+        if (d->act == BP_ACT_LEAKY_RELU && d->slope != 0.0f &&
+            d->slope != BP_LEAKY_SLOPE_DEFAULT)
+            PUT("=%g", (double)d->slope);
+    }
+    if ((K->takes & BP__TAKES_PAD) && d->pad == BP_PAD_SAME)
+        PUT(":same");
+    else if ((K->takes & BP__TAKES_PAD) && d->pad > 0)
+        PUT(":pad=%d", d->pad);
+    if ((K->takes & BP__TAKES_STRIDE) && d->stride > 0 &&
+        d->stride != (K->takes & BP__TAKES_WIDTH ? 1 : d->kernel))
+        PUT(":stride=%d", d->stride);
+    if ((K->takes & BP__TAKES_BIAS) && !d->bias)
+        PUT(":nobias");
+#undef PUT
 }

@@ -152,7 +152,7 @@ static double grad_norm(bp_net *net, double *layer_norm, int *bad_layer)
     double s = 0.0;
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp__layer *L = bp__net_layer(net, l);
-        size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+        size_t cnt = bp__layer_params(L);
         /* Eight partial sums in a fixed order: independent chains that
          * vectorize, the same bits every run. */
         double part[8] = {0};
@@ -171,7 +171,7 @@ static double grad_norm(bp_net *net, double *layer_norm, int *bad_layer)
     if (!isfinite(s)) {
         for (int l = 0; l < bp_net_layers(net) && *bad_layer < 0; l++) {
             const bp__layer *L = bp__net_layer(net, l);
-            size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+            size_t cnt = bp__layer_params(L);
             for (size_t i = L->w_off; i < L->w_off + cnt; i++)
                 if (!isfinite(g[i])) {
                     *bad_layer = l;
@@ -190,7 +190,7 @@ static int nonfinite_layer(bp_net *net)
     const float *p = bp_net_params(net);
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp__layer *L = bp__net_layer(net, l);
-        size_t cnt = (size_t)L->O * (size_t)L->I + (L->bias ? (size_t)L->O : 0);
+        size_t cnt = bp__layer_params(L);
         for (size_t i = L->w_off; i < L->w_off + cnt; i++)
             if (!isfinite(p[i]))
                 return l;

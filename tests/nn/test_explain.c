@@ -118,7 +118,7 @@ static int is_product(double g, double a, double b, double c)
 
 static void check_random(bp_rng *rng, int trial)
 {
-    bp_layer_desc d[4];
+    bp_layer_desc d[4] = {{0}};
     int depth = 1 + (int)bp_rng_below(rng, 4);
     int inputs = 1 + (int)bp_rng_below(rng, 6);
     bp_loss loss = (bp_loss)(trial % 4);

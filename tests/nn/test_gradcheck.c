@@ -68,8 +68,8 @@ static void test_every_activation_and_loss(void **state)
             for (int hidden = 0; hidden < 6; hidden++) {
                 for (int form = 0; form < 2; form++) {
                     bp_layer_desc d[2] = {
-                        {5, (bp_act)hidden, 1, hidden == BP_ACT_LEAKY_RELU ? 0.1f : 0.0f},
-                        {3, (bp_act)out, form == 0, 0.0f},
+                        {.width = 5, .act = (bp_act)hidden, .bias = 1, .slope = hidden == BP_ACT_LEAKY_RELU ? 0.1f : 0.0f},
+                        {.width = 3, .act = (bp_act)out, .bias = form == 0, .slope = 0.0f},
                     };
                     bp_net *net = tu_net_create(4, 2, d);
                     TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
@@ -116,7 +116,7 @@ static void test_every_activation_and_loss(void **state)
 
 static bp_net *random_gradcheck_net(bp_rng *rng, int depth, bp_loss loss)
 {
-    bp_layer_desc d[5];
+    bp_layer_desc d[5] = {{0}};
     int inputs = 1 + (int)bp_rng_below(rng, 8);
     for (int l = 0; l < depth; l++) {
         d[l].width = 1 + (int)bp_rng_below(rng, 8);

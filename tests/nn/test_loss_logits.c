@@ -14,7 +14,7 @@ static double loss_and_grad(bp_act out, bp_loss loss, const float *t, int T, con
 {
     bp_rng rng;
     bp_rng_seed(&rng, 7);
-    bp_layer_desc d[2] = {{5, BP_ACT_TANH, 1, 0.0f}, {3, out, 1, 0.0f}};
+    bp_layer_desc d[2] = {{.width = 5, .act = BP_ACT_TANH, .bias = 1, .slope = 0.0f}, {.width = 3, .act = out, .bias = 1, .slope = 0.0f}};
     bp_net *net = tu_net_create(4, 2, d);
     TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
     tu_fill_normal(&rng, bp_net_bias(net, 1), 3, 1.0);
@@ -115,7 +115,7 @@ static void test_gradcheck_weighted(void **state)
         bp_act out = c % 2 ? (loss == BP_LOSS_CCE ? BP_ACT_SOFTMAX : BP_ACT_SIGMOID)
                            : BP_ACT_IDENTITY;
         int weighted = (c / 2) % 2;
-        bp_layer_desc d[2] = {{5, BP_ACT_TANH, 1, 0.0f}, {3, out, 1, 0.0f}};
+        bp_layer_desc d[2] = {{.width = 5, .act = BP_ACT_TANH, .bias = 1, .slope = 0.0f}, {.width = 3, .act = out, .bias = 1, .slope = 0.0f}};
         bp_net *net = tu_net_create(4, 2, d);
         TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
         float x[6 * 4], t[6 * 3];

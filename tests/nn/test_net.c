@@ -24,7 +24,7 @@ static int restore_allocator(void **state)
  * activations and biases. out_act >= 0 forces the output activation. */
 static bp_net *random_net(bp_rng *rng, int max_depth, int out_act, int out_width)
 {
-    bp_layer_desc d[5];
+    bp_layer_desc d[5] = {{0}};
     int depth = 1 + (int)bp_rng_below(rng, (uint64_t)max_depth);
     int inputs = 1 + (int)bp_rng_below(rng, 8);
     for (int l = 0; l < depth; l++) {
@@ -234,9 +234,9 @@ static void test_spec_invalid(void **state)
 static void test_create(void **state)
 {
     bp_layer_desc d[3] = {
-        {5, BP_ACT_LEAKY_RELU, 1, 0.25f},
-        {3, BP_ACT_TANH, 1, 0.0f},
-        {2, BP_ACT_SIGMOID, 0, 0.0f},
+        {.width = 5, .act = BP_ACT_LEAKY_RELU, .bias = 1, .slope = 0.25f},
+        {.width = 3, .act = BP_ACT_TANH, .bias = 1, .slope = 0.0f},
+        {.width = 2, .act = BP_ACT_SIGMOID, .bias = 0, .slope = 0.0f},
     };
     char buf[128];
     (void)state;
@@ -248,10 +248,10 @@ static void test_create(void **state)
 
     /* Invalid descriptions are refused with a code. */
     bp_layer_desc bad[4][1] = {
-        {{0, BP_ACT_RELU, 1, 0.0f}},
-        {{3, (bp_act)42, 1, 0.0f}},
-        {{3, BP_ACT_LEAKY_RELU, 1, 1.5f}},
-        {{3, BP_ACT_LEAKY_RELU, 1, -0.5f}},
+        {{.width = 0, .act = BP_ACT_RELU, .bias = 1, .slope = 0.0f}},
+        {{.width = 3, .act = (bp_act)42, .bias = 1, .slope = 0.0f}},
+        {{.width = 3, .act = BP_ACT_LEAKY_RELU, .bias = 1, .slope = 1.5f}},
+        {{.width = 3, .act = BP_ACT_LEAKY_RELU, .bias = 1, .slope = -0.5f}},
     };
     for (int i = 0; i < 4; i++) {
         bp_error err;
@@ -695,7 +695,7 @@ static void test_allocation_failure(void **state)
     assert_true(k > 1 && k < 1000);
 
     /* bp_net_create. */
-    const bp_layer_desc d[2] = {{4, BP_ACT_SIGMOID, 1, 0.0f}, {2, BP_ACT_SOFTMAX, 0, 0.0f}};
+    const bp_layer_desc d[2] = {{.width = 4, .act = BP_ACT_SIGMOID, .bias = 1, .slope = 0.0f}, {.width = 2, .act = BP_ACT_SOFTMAX, .bias = 0, .slope = 0.0f}};
     for (k = 1; k < 1000; k++) {
         bp_error err;
         memset(&err, 0, sizeof err);

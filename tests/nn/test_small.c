@@ -118,7 +118,7 @@ static void test_random_networks(void **state)
     bp_rng rng;
     bp_rng_seed(&rng, 20261203);
     for (int trial = 0; trial < 300; trial++) {
-        bp_layer_desc d[3];
+        bp_layer_desc d[3] = {{0}};
         const int depth = 1 + (int)bp_rng_below(&rng, 3);
         const int inputs = 1 + (int)bp_rng_below(&rng, 4);
         for (int l = 0; l < depth; l++) {
@@ -141,7 +141,7 @@ static void test_lessons_network(void **state)
     (void)state;
     bp_rng rng;
     bp_rng_seed(&rng, 7);
-    const bp_layer_desc d[2] = {{2, BP_ACT_RELU, 0, 0.0f}, {1, BP_ACT_RELU, 0, 0.0f}};
+    const bp_layer_desc d[2] = {{.width = 2, .act = BP_ACT_RELU, .bias = 0, .slope = 0.0f}, {.width = 1, .act = BP_ACT_RELU, .bias = 0, .slope = 0.0f}};
     twins w = make_twins(&rng, 2, 2, d);
     compare_steps(&w, &rng, BP_LOSS_MSE, 4, 50);
     free_twins(&w);
@@ -155,7 +155,7 @@ static void test_largest_batch(void **state)
     (void)state;
     bp_rng rng;
     bp_rng_seed(&rng, 11);
-    const bp_layer_desc d[2] = {{4, BP_ACT_TANH, 1, 0.0f}, {3, BP_ACT_SOFTMAX, 1, 0.0f}};
+    const bp_layer_desc d[2] = {{.width = 4, .act = BP_ACT_TANH, .bias = 1, .slope = 0.0f}, {.width = 3, .act = BP_ACT_SOFTMAX, .bias = 1, .slope = 0.0f}};
     twins w = make_twins(&rng, 4, 2, d);
     assert_int_equal(bp__small_rows(w.fused), (BP__TINY_ROW_MACS - 1) / 4);
     compare_steps(&w, &rng, BP_LOSS_CCE, bp__small_rows(w.fused), 2);

@@ -1,0 +1,140 @@
+/*
+ * dense.c - the dense layer kind: every output a weighted sum of every
+ * input plus a bias, z = x W^T + b, with the weights (O, I) row-major and
+ * the bias (O) after them in the parameter block. A spatial input is read
+ * flattened in its (C, H, W) order, as torch.nn.Flatten then nn.Linear.
+ */
+#include "nn/layer.h"
+
+static int dense_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
+{
+    size_t I = bp_shape_size(L->in), w;
+    if (d->width <= 0) {
+        bp__format(msg, size, "width must be positive, got %d", d->width);
+        return -1;
+    }
+    if (I > (size_t)INT32_MAX || bp__mul_size(I, (size_t)d->width, &w) != 0 ||
+        w > SIZE_MAX / 8) {
+        bp__format(msg, size, "too many parameters");
+        return -1;
+    }
+    L->out = (bp_shape){d->width, 0, 0};
+    L->I = (int)I;
+    L->O = d->width;
+    L->n_w = w;
+    L->n_b = L->bias ? (size_t)L->O : 0;
+    L->w_rank = 2;
+    L->w_dims[0] = (size_t)L->O;
+    L->w_dims[1] = I;
+    L->fan_in = (double)I;
+    L->fan_out = (double)L->O;
+    L->scratch = 0;
+    L->macs = (double)I * (double)L->O;
+    return 0;
+}
+
+static void dense_forward(const bp__layer *L, const float *params, int rows, const float *x,
+                          float *z, float *scratch)
+{
+    (void)scratch;
+    bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
+    if (L->bias) {
+        const float *bias = params + L->b_off;
+        for (int b = 0; b < rows; b++) {
+            float *row = z + (size_t)b * (size_t)L->O;
+            for (int o = 0; o < L->O; o++)
+                row[o] += bias[o];
+        }
+    }
+}
+
+/* dW += dz^T in, db += column sums of dz (summed in double), for outputs
+ * [o0, o1). */
+static void dense_grad_params(const bp__layer *L, int o0, int o1, int B, const float *in,
+                              const float *scratch, const float *dz, float *grads, int fresh)
+{
+    (void)scratch;
+    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
+             grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
+    if (L->bias) {
+        /* Row by row into a strip of double sums, so the reads of dz run
+         * along its rows; each sum still adds its column in row order. */
+        enum { STRIP = 256 };
+        double cs[STRIP];
+        float *db = grads + L->b_off;
+        for (int s0 = o0; s0 < o1; s0 += STRIP) {
+            const int w = o1 - s0 < STRIP ? o1 - s0 : STRIP;
+            for (int o = 0; o < w; o++)
+                cs[o] = 0.0;
+            for (int b = 0; b < B; b++) {
+                const float *row = dz + (size_t)b * (size_t)L->O + (size_t)s0;
+                for (int o = 0; o < w; o++)
+                    cs[o] += row[o];
+            }
+            for (int o = 0; o < w; o++)
+                db[s0 + o] = fresh ? (float)cs[o] : db[s0 + o] + (float)cs[o];
+        }
+    }
+}
+
+/* din = dz W */
+static void dense_grad_input(const bp__layer *L, const float *params, int rows, const float *in,
+                             const float *scratch, const float *dz, float *din)
+{
+    (void)in;
+    (void)scratch;
+    bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz, L->O, params + L->w_off, L->I, 0.0f, din, L->I);
+}
+
+static void dense_forward_d(const bp__layer *L, const double *p, const double *in, double *z)
+{
+    const double *w = p + L->w_off;
+    for (int o = 0; o < L->O; o++) {
+        double acc = L->bias ? p[L->b_off + (size_t)o] : 0.0;
+        for (int i = 0; i < L->I; i++)
+            acc += w[(size_t)o * (size_t)L->I + (size_t)i] * in[i];
+        z[o] = acc;
+    }
+}
+
+static void dense_backward_d(const bp__layer *L, const double *p, const double *in,
+                             const double *dz, double *g, double *din)
+{
+    const double *w = p + L->w_off;
+    if (g) {
+        for (int o = 0; o < L->O; o++) {
+            for (int i = 0; i < L->I; i++)
+                g[(size_t)o * (size_t)L->I + (size_t)i] = in[i] * dz[o];
+            if (L->bias)
+                g[L->n_w + (size_t)o] = dz[o];
+        }
+    }
+    for (int i = 0; i < L->I; i++) {
+        double acc = 0.0;
+        for (int o = 0; o < L->O; o++)
+            acc += w[(size_t)o * (size_t)L->I + (size_t)i] * dz[o];
+        din[i] = acc;
+    }
+}
+
+static size_t dense_weight_terms(const bp__layer *L, size_t weight, size_t max, size_t *io)
+{
+    if (max > 0) {
+        io[0] = weight % (size_t)L->I;
+        io[1] = weight / (size_t)L->I;
+    }
+    return 1;
+}
+
+const bp__kind bp__kind_dense = {
+    .id = BP_LAYER_DENSE,
+    .word = NULL,
+    .takes = BP__TAKES_WIDTH | BP__TAKES_BIAS | BP__TAKES_ACT,
+    .plan = dense_plan,
+    .forward = dense_forward,
+    .grad_params = dense_grad_params,
+    .grad_input = dense_grad_input,
+    .forward_d = dense_forward_d,
+    .backward_d = dense_backward_d,
+    .weight_terms = dense_weight_terms,
+};
