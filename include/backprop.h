@@ -734,6 +734,10 @@ int bp_dataset_classes(const bp_dataset *ds);
  * 10 classes)" or "iris.csv (150 rows, 4 inputs, label column 'species',
  * 3 classes)". Borrowed; valid for the life of the data set. */
 const char *bp_dataset_describe(const bp_dataset *ds);
+/* The shape of one sample's features: channels, height, width. An image
+ * set (IDX) gives {1, H, W}; a table gives {features, 0, 0} (a flat
+ * vector). The product of the nonzero sides is bp_dataset_inputs(). */
+void bp_dataset_shape(const bp_dataset *ds, int *c, int *h, int *w);
 
 /* scikit-learn's "balanced" class weights for a set of class labels:
  * w[c] = rows / (classes * rows of class c), for bp_train_opts.class_weight.

@@ -24,6 +24,8 @@
 struct bp_dataset {
     size_t rows;
     int inputs;        /* I */
+    int shape[3];      /* C, H, W of a sample: {1, H, W} for images, else
+                          {I, 0, 0}; the nonzero sides multiply to I */
     int T;             /* target columns */
     int classes;       /* > 0: targets are class indices; 0: numbers */
     int bytes;         /* 1: x holds uint8 values; 0: floats */
@@ -43,7 +45,8 @@ struct bp_dataset {
 
 /* ---- dataset.c */
 /* A data set of the given shape in one allocation, values uninitialised,
- * classes 0, scaling identity (bytes == 0) or shift 0, mul 1/255 (bytes).
+ * classes 0, scaling identity (bytes == 0) or shift 0, mul 1/255 (bytes),
+ * sample shape {inputs, 0, 0} (a reader of images sets its own).
  * `what` names the source in error messages. */
 bp_dataset *bp__dataset_new(size_t rows, int inputs, int T, int bytes,
                             const char *what, bp_error *err);

@@ -1,7 +1,8 @@
 /*
  * dataset.c - the data-set type: one allocation holding the description,
  * the per-feature scaling, the targets (rows, T) and the inputs (rows, I),
- * stored as bytes (IDX images) or floats (everything else).
+ * stored as bytes (IDX images) or floats (everything else), and the shape
+ * of a sample (C, H, W), whose nonzero sides multiply to the inputs.
  *
  * bp_dataset_gather turns rows into float batches, x' = (x - shift) * mul,
  * computed in float; it validates every row index before writing anything
@@ -69,6 +70,7 @@ bp_dataset *bp__dataset_new(size_t rows, int inputs, int T, int bytes,
     memset(ds, 0, sizeof *ds);
     ds->rows = rows;
     ds->inputs = inputs;
+    ds->shape[0] = inputs;
     ds->T = T;
     ds->bytes = bytes ? 1 : 0;
     ds->shift = (float *)(void *)(block + head);
@@ -223,6 +225,17 @@ size_t bp_dataset_rows(const bp_dataset *ds)
 int bp_dataset_inputs(const bp_dataset *ds)
 {
     return ds ? ds->inputs : 0;
+}
+
+void bp_dataset_shape(const bp_dataset *ds, int *c, int *h, int *w)
+{
+    /* NULL outputs are skipped; a NULL data set is {0, 0, 0}. */
+    if (c)
+        *c = ds ? ds->shape[0] : 0;
+    if (h)
+        *h = ds ? ds->shape[1] : 0;
+    if (w)
+        *w = ds ? ds->shape[2] : 0;
 }
 
 int bp_dataset_target_cols(const bp_dataset *ds)

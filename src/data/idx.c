@@ -1,7 +1,8 @@
 /*
  * idx.c - reads MNIST-family IDX files, gzipped or plain, into a byte data
  * set: an image file (magic 0x00000803: count, rows, columns) and a label
- * file (0x00000801: count), both of unsigned bytes (type byte 0x08).
+ * file (0x00000801: count), both of unsigned bytes (type byte 0x08). A
+ * sample's shape is one channel of rows x columns: {1, H, W}.
  *
  * A file is gzipped when it starts with the gzip magic (1f 8b); it is then
  * inflated with zlib, through the library's allocation hooks, straight into
@@ -290,6 +291,9 @@ bp_dataset *bp__idx_load(const char *images, const char *labels, const char *nam
     ds = bp__dataset_new((size_t)count, (int)inputs, 1, 1, images, err);
     if (!ds)
         goto done;
+    ds->shape[0] = 1;                 /* one channel of H x W */
+    ds->shape[1] = (int)im.dims[1];   /* both <= inputs <= BP__DATA_MAX_INPUTS */
+    ds->shape[2] = (int)im.dims[2];
 
     /* The images, straight into place. */
     snprintf(promise, sizeof promise, "%lu images of %lux%lu", (unsigned long)count,
