@@ -199,13 +199,40 @@ double bp_accuracy(int B, int O, const float *y, const float *t, int T);
 /* Networks                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* One dense layer: `width` outputs, an activation, a bias or not. */
+/* The kinds of layer. Dense is 0, so a description written for dense
+ * layers only ({width, act, bias, slope}) keeps its meaning. */
+typedef enum bp_layer_kind {
+    BP_LAYER_DENSE = 0, /* every output a weighted sum of every input, plus a bias */
+    BP_LAYER_CONV,      /* 2-D convolution (cross-correlation, as PyTorch's Conv2d) */
+    BP_LAYER_MAXPOOL,   /* the largest value of each window, per channel */
+    BP_LAYER_AVGPOOL    /* the mean of each window, per channel */
+} bp_layer_kind;
+
+/* The shape of what flows between layers: a flat vector of c values (h and
+ * w 0), or c channels of h x w, stored channel by channel, row by row
+ * (C, H, W), as PyTorch's NCHW tensors. A dense layer reads either kind
+ * (a spatial one flattened in that order, as torch.nn.Flatten). */
+typedef struct bp_shape {
+    int c, h, w;
+} bp_shape;
+
+/* Values in one sample of that shape: c, or c * h * w. */
+size_t bp_shape_size(bp_shape s);
+
+/* One layer. For dense, `width` outputs; for conv, `width` filters of
+ * kernel x kernel over all input channels; pools take no width. */
 typedef struct bp_layer_desc {
     int width;
     bp_act act;
-    int bias;    /* nonzero: the layer adds a bias vector */
+    int bias;    /* nonzero: the layer adds a bias vector (dense, conv) */
     float slope; /* leaky_relu only; 0 means BP_LEAKY_SLOPE_DEFAULT */
+    bp_layer_kind kind;
+    int kernel;  /* conv, pools: the window's side */
+    int stride;  /* conv, pools: 0 means the default (conv 1, pools kernel) */
+    int pad;     /* conv: zeros added on each side; BP_PAD_SAME keeps H x W at stride 1 */
 } bp_layer_desc;
+
+#define BP_PAD_SAME (-1)
 
 /* An ordered stack of dense layers. All parameters live in one contiguous
  * float block: for each layer in order, its weights (O, I) then its bias (O)
@@ -221,6 +248,9 @@ bp_net *bp_net_parse(const char *spec, bp_error *err);
 /* Build a network from layer descriptions (the API form of a spec). */
 bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *layers,
                       bp_error *err);
+/* The same for an input of any shape, e.g. {1, 28, 28} for an image. */
+bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *layers,
+                             bp_error *err);
 
 void bp_net_free(bp_net *net);
 
@@ -234,6 +264,15 @@ int bp_net_layers(const bp_net *net);
 /* Layer l's description; its inputs are bp_net_layer_inputs(). */
 bp_layer_desc bp_net_layer(const bp_net *net, int l);
 int bp_net_layer_inputs(const bp_net *net, int l);
+/* The shape of the network's input, and of layer l's output. */
+bp_shape bp_net_input_shape(const bp_net *net);
+bp_shape bp_net_layer_shape(const bp_net *net, int l);
+/* Layer l's parameter count (weights and bias), and its weights' tensor
+ * shape as PyTorch's module holds it: dense [O, I], conv [OUT, C, K, K]
+ * (dims receives up to 4 sizes). Returns the number of dimensions, 0 for a
+ * layer without weights. */
+size_t bp_net_layer_params(const bp_net *net, int l);
+int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4]);
 
 /* The flat parameter and gradient blocks (borrowed, valid for the life of
  * the network) and their length. */

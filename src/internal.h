@@ -31,6 +31,11 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)))
 #endif
     ;
+void bp__format(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* ---- core/clock.c: seconds on a monotonic clock (where there is one),
  * for measuring intervals. */
@@ -276,15 +281,32 @@ double bp__loss_norm(bp_loss loss, int B, int O);
 int bp__spec_parse(const char *spec, int *inputs, int *n_layers,
                    bp_layer_desc **layers, bp_error *err);
 
-/* ---- nn/net.c: internal views of a network. */
+/* ---- nn/net.c: internal views of a network. A layer's geometry, as its
+ * kind (nn/layer.h) planned it from the description and the input shape. */
+typedef struct bp__kind bp__kind;
 typedef struct bp__layer {
-    int I, O;
+    const bp__kind *kind;
+    bp_shape in, out;
+    int I, O;          /* values per sample in and out: bp_shape_size of in, out */
     bp_act act;
     int bias;
     float slope;
-    size_t w_off;   /* offset of the weights (O, I) in the parameter block */
-    size_t b_off;   /* offset of the bias (O); meaningful when bias */
+    int k, stride, pad; /* conv, pools: window side, step, zeros on each side */
+    size_t w_off;      /* offset of the weights in the parameter block */
+    size_t b_off;      /* offset of the bias (out.c values); meaningful when bias */
+    size_t n_w, n_b;   /* weight and bias counts (n_b 0 without a bias) */
+    int w_rank;        /* dimensions of the weights' tensor, 0 without weights */
+    size_t w_dims[4];  /* its shape as PyTorch's module holds it */
+    double fan_in, fan_out; /* for the init schemes */
+    size_t scratch;    /* floats per sample the kind keeps from forward for backward */
+    double macs;       /* multiply-adds per sample of the forward pass */
 } bp__layer;
+
+/* The layer's parameters, weights then bias: n_w + n_b from w_off. */
+static inline size_t bp__layer_params(const bp__layer *L)
+{
+    return L->n_w + L->n_b;
+}
 
 const bp__layer *bp__net_layer(const bp_net *net, int l);
 /* Class weights (borrowed, checked by the caller; NULL: none) for the

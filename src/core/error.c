@@ -34,6 +34,14 @@ void bp__vformat(char *buf, size_t size, const char *fmt, va_list ap)
         buf[0] = '\0';
 }
 
+void bp__format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bp__vformat(buf, size, fmt, ap);
+    va_end(ap);
+}
+
 int bp__error_set(bp_error *err, int code, const char *fmt, ...)
 {
     if (err) {

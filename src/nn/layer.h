@@ -1,0 +1,88 @@
+/*
+ * layer.h - what a layer kind is: the few functions the network, the spec,
+ * the gradient check and explain call, so that they walk the table of
+ * kinds (nn/layer.c) and never switch on one. Each kind lives in its own
+ * file (nn/dense.c, nn/conv.c, nn/pool.c) and is one entry in the table.
+ *
+ * The float passes work on blocks of a batch so that the network can run
+ * blocks on its threads; a block's result never depends on how the batch
+ * was split, so the bits are the same at any thread count. The double
+ * passes work on one sample, naively: the reference twins that gradient
+ * checking differentiates and explain keeps factor by factor.
+ */
+#ifndef BP_NN_LAYER_H
+#define BP_NN_LAYER_H
+
+#include "internal.h"
+
+/* What a kind's spec entry may hold, beside the kind's word. */
+enum {
+    BP__TAKES_WIDTH = 1 << 0,  /* a count: dense outputs, conv filters */
+    BP__TAKES_KERNEL = 1 << 1, /* a window side */
+    BP__TAKES_PAD = 1 << 2,    /* same, pad=P */
+    BP__TAKES_STRIDE = 1 << 3, /* stride=S */
+    BP__TAKES_BIAS = 1 << 4,   /* nobias, bias */
+    BP__TAKES_ACT = 1 << 5,    /* an activation */
+    BP__SPATIAL_IN = 1 << 6    /* needs a C x H x W input */
+};
+
+struct bp__kind {
+    bp_layer_kind id;
+    const char *word; /* the spec's word ("conv"); NULL for dense, whose entry is its width */
+    unsigned takes;   /* BP__TAKES_* and BP__SPATIAL_IN */
+
+    /* From L->in and the description, fill the rest of L's geometry: out,
+     * I, O, n_w, n_b, w_rank, w_dims, fan_in, fan_out, scratch, macs, k,
+     * stride, pad. On a shape the kind cannot take, write why into msg
+     * (the entry is named by the caller) and return -1. */
+    int (*plan)(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size);
+
+    /* Rows of a batch forward: z (rows, O) from in (rows, I), keeping what
+     * backward needs in scratch (rows, L->scratch). The bias is added here;
+     * the activation is the network's. */
+    void (*forward)(const bp__layer *L, const float *params, int rows, const float *in,
+                    float *z, float *scratch);
+    /* The parameter slopes of output units [u0, u1) (dense outputs, conv
+     * filters) over the whole batch of B rows: dW, db from dz (B, O) and the
+     * forward's in and scratch, written when fresh, else added. NULL for a
+     * kind without parameters. */
+    void (*grad_params)(const bp__layer *L, int u0, int u1, int B, const float *in,
+                        const float *scratch, const float *dz, float *grads, int fresh);
+    /* Rows of the slope of the input: din (rows, I) from dz (rows, O). */
+    void (*grad_input)(const bp__layer *L, const float *params, int rows, const float *in,
+                       const float *scratch, const float *dz, float *din);
+
+    /* One sample in double: z (O) from in (I) with parameters p (the whole
+     * block, indexed from L->w_off). */
+    void (*forward_d)(const bp__layer *L, const double *p, const double *in, double *z);
+    /* One sample's slopes in double from dz (O): the layer's parameter
+     * slopes into g (n_w + n_b, written) when not NULL, and din (I). */
+    void (*backward_d)(const bp__layer *L, const double *p, const double *in, const double *dz,
+                       double *g, double *din);
+    /* For a weight (its index among the layer's n_w): the products that
+     * make up its slope over one sample, as pairs of the input index and
+     * the output index each product joins (dL/dw = sum of in[i] dz[o]).
+     * Writes up to max pairs into io, returns how many there are. */
+    size_t (*weight_terms)(const bp__layer *L, size_t weight, size_t max, size_t *io);
+};
+
+/* The table: the kind of an id, or of a spec word; NULL when none. */
+const bp__kind *bp__kind_of(bp_layer_kind id);
+const bp__kind *bp__kind_by_word(const char *word, size_t len);
+/* Every kind, for the spec's messages: n of them from *kinds. */
+const bp__kind *const *bp__kinds(int *n);
+
+/* Output units of a layer whose parameters grad_params splits (dense
+ * outputs, conv filters), 0 for a kind without parameters. */
+static inline int bp__layer_units(const bp__layer *L)
+{
+    return L->kind->grad_params ? L->out.c : 0;
+}
+
+/* The kinds. */
+extern const bp__kind bp__kind_dense;
+extern const bp__kind bp__kind_conv;
+extern const bp__kind bp__kind_maxpool;
+extern const bp__kind bp__kind_avgpool;
+
+#endif /* BP_NN_LAYER_H */
