@@ -1,9 +1,9 @@
 /*
- * test_conv.c - the convolution layer kind, called directly through its
- * function table: the float passes against the double twins, the twins
- * against central differences, the weight terms against the twins'
- * slopes, a hand-computed example, the plan's refusals, and the same bits
- * for any split of a batch.
+ * test_conv.c - the convolution and pooling layer kinds, called directly
+ * through their function table: the float passes against the double
+ * twins, the twins against central differences, the weight terms against
+ * the twins' slopes, hand-computed examples, max pooling's ties and NaN,
+ * the plan's refusals, and the same bits for any split of a batch.
  */
 #include "testutil.h"
 
@@ -51,6 +51,16 @@ static bp_layer_desc conv_desc(int width, int k, int stride, int pad, int bias)
     d.kernel = k;
     d.stride = stride;
     d.pad = pad;
+    return d;
+}
+
+static bp_layer_desc pool_desc(bp_layer_kind kind, int k, int stride)
+{
+    bp_layer_desc d;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.kernel = k;
+    d.stride = stride;
     return d;
 }
 
@@ -365,6 +375,156 @@ static void test_conv_plan_errors(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Pooling                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_pool_geometries(void **state)
+{
+    static const int G[][5] = {/* C, H, W, K, S */
+                               {1, 4, 6, 2, 0}, {3, 7, 5, 3, 2}, {2, 6, 9, 2, 1},
+                               {2, 5, 5, 5, 0}, {1, 9, 7, 3, 3}, {3, 8, 8, 1, 2}};
+    bp_rng rng;
+    (void)state;
+    bp_rng_seed(&rng, 11);
+    for (size_t c = 0; c < sizeof G / sizeof G[0]; c++) {
+        for (int max = 0; max < 2; max++) {
+            const bp__kind *k = max ? &bp__kind_maxpool : &bp__kind_avgpool;
+            const int S = G[c][4] ? G[c][4] : G[c][3];
+            const int Ho = (G[c][1] - G[c][3]) / S + 1, Wo = (G[c][2] - G[c][3]) / S + 1;
+            bp__layer L;
+            plan_ok(k, &L, (bp_shape){G[c][0], G[c][1], G[c][2]},
+                    pool_desc(k->id, G[c][3], G[c][4]));
+            assert_int_equal(L.out.c, G[c][0]);
+            assert_int_equal(L.out.h, Ho);
+            assert_int_equal(L.out.w, Wo);
+            assert_int_equal(L.stride, S);
+            assert_int_equal(L.O, G[c][0] * Ho * Wo);
+            assert_int_equal(L.n_w + L.n_b, 0);
+            assert_int_equal(L.w_rank, 0);
+            assert_int_equal(L.scratch, max ? (size_t)L.O : 0);
+            assert_null(k->grad_params);
+            assert_null(k->weight_terms);
+            check_float_passes(&L, 1, &rng, 1e-6);
+            check_float_passes(&L, 3, &rng, 1e-6);
+            check_double_passes(&L, &rng, max);
+        }
+    }
+}
+
+/* Run a 1-sample max pool on `in`, returning the output and the input slope
+ * for dz, through the float passes and checked against the double twins. */
+static void maxpool_run(bp_shape shape, int k, int s, const float *in, const float *dz,
+                        float *z, float *din)
+{
+    bp__layer L;
+    float scratch[16];
+    double x[16], d[16], zd[16], dxd[16];
+    plan_ok(&bp__kind_maxpool, &L, shape, pool_desc(BP_LAYER_MAXPOOL, k, s));
+    assert_true(L.scratch <= 16 && L.I <= 16);
+    bp__kind_maxpool.forward(&L, NULL, 1, in, z, scratch);
+    bp__kind_maxpool.grad_input(&L, NULL, 1, in, scratch, dz, din);
+    for (int i = 0; i < L.I; i++)
+        x[i] = in[i];
+    for (int o = 0; o < L.O; o++)
+        d[o] = dz[o];
+    bp__kind_maxpool.forward_d(&L, NULL, x, zd);
+    bp__kind_maxpool.backward_d(&L, NULL, x, d, NULL, dxd);
+    for (int o = 0; o < L.O; o++) {
+        if (isnan(zd[o]))
+            assert_true(isnan(z[o]));
+        else
+            TU_ASSERT_EXACT(z[o], zd[o]);
+    }
+    for (int i = 0; i < L.I; i++)
+        TU_ASSERT_EXACT(din[i], dxd[i]);
+}
+
+static void test_maxpool_ties_and_nan(void **state)
+{
+    float z[4], din[16];
+    (void)state;
+    { /* ties: the first maximum in row-major window order */
+        const float in[8] = {1, 3, 3, 0, 3, 2, 1, 1}, dz[2] = {1, 2};
+        const float want[8] = {0, 1, 2, 0, 0, 0, 0, 0};
+        maxpool_run((bp_shape){1, 2, 4}, 2, 0, in, dz, z, din);
+        TU_ASSERT_EXACT(z[0], 3);
+        TU_ASSERT_EXACT(z[1], 3);
+        for (int i = 0; i < 8; i++)
+            TU_ASSERT_EXACT(din[i], want[i]);
+    }
+    { /* overlapping windows that pick the same input add their slopes */
+        const float in[6] = {0, 5, 0, 1, 2, 1}, dz[2] = {1, 2};
+        maxpool_run((bp_shape){1, 2, 3}, 2, 1, in, dz, z, din);
+        TU_ASSERT_EXACT(z[0], 5);
+        TU_ASSERT_EXACT(z[1], 5);
+        for (int i = 0; i < 6; i++)
+            TU_ASSERT_EXACT(din[i], i == 1 ? 3 : 0);
+    }
+    { /* NaN counts as the maximum */
+        const float in[4] = {1, NAN, 5, 2}, dz[1] = {4};
+        maxpool_run((bp_shape){1, 2, 2}, 2, 0, in, dz, z, din);
+        assert_true(isnan(z[0]));
+        for (int i = 0; i < 4; i++)
+            TU_ASSERT_EXACT(din[i], i == 1 ? 4 : 0);
+    }
+    { /* of several NaN, the last takes the slope, as PyTorch's CPU rule */
+        const float in[4] = {NAN, 7, NAN, 2}, dz[1] = {4};
+        maxpool_run((bp_shape){1, 2, 2}, 2, 0, in, dz, z, din);
+        assert_true(isnan(z[0]));
+        for (int i = 0; i < 4; i++)
+            TU_ASSERT_EXACT(din[i], i == 2 ? 4 : 0);
+    }
+    { /* a window of -inf: the first input */
+        const float in[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, dz[1] = {4};
+        maxpool_run((bp_shape){1, 2, 2}, 2, 0, in, dz, z, din);
+        TU_ASSERT_EXACT(z[0], -INFINITY);
+        for (int i = 0; i < 4; i++)
+            TU_ASSERT_EXACT(din[i], i == 0 ? 4 : 0);
+    }
+}
+
+static void test_avgpool_by_hand(void **state)
+{
+    bp__layer L;
+    const float in[16] = {1, 2, 3, 4, 5, 6, 7, 8, /* channel 1 */ 0, 0, 4, 4, 8, 8, 2, -2};
+    const float dz[4] = {4, 8, -4, 1};
+    const float want_din[16] = {1, 1, 2, 2, 1, 1, 2, 2, -1, -1, 0.25f, 0.25f, -1, -1,
+                                0.25f, 0.25f};
+    float z[4], din[16];
+    (void)state;
+    plan_ok(&bp__kind_avgpool, &L, (bp_shape){2, 2, 4}, pool_desc(BP_LAYER_AVGPOOL, 2, 0));
+    assert_int_equal(L.O, 4);
+    bp__kind_avgpool.forward(&L, NULL, 1, in, z, NULL);
+    TU_ASSERT_EXACT(z[0], 3.5);
+    TU_ASSERT_EXACT(z[1], 5.5);
+    TU_ASSERT_EXACT(z[2], 4);
+    TU_ASSERT_EXACT(z[3], 2);
+    bp__kind_avgpool.grad_input(&L, NULL, 1, in, NULL, dz, din);
+    for (int i = 0; i < 16; i++)
+        TU_ASSERT_EXACT(din[i], want_din[i]);
+}
+
+static void test_pool_plan_errors(void **state)
+{
+    bp_layer_desc d = pool_desc(BP_LAYER_MAXPOOL, 2, 0);
+    (void)state;
+    for (int max = 0; max < 2; max++) {
+        const bp__kind *k = max ? &bp__kind_maxpool : &bp__kind_avgpool;
+        plan_refuses(k, (bp_shape){128, 0, 0}, pool_desc(k->id, 2, 0),
+                     "needs a CxHxW input, gets a flat vector of 128");
+        plan_refuses(k, (bp_shape){64, 2, 2}, pool_desc(k->id, 3, 0),
+                     "gets 64x2x2; a 3x3 kernel needs at least 3x3");
+        plan_refuses(k, (bp_shape){64, 8, 8}, pool_desc(k->id, 0, 0),
+                     "needs a kernel of at least 1, gets 0");
+        plan_refuses(k, (bp_shape){64, 8, 8}, pool_desc(k->id, 2, -2),
+                     "needs a stride of at least 1, gets -2");
+        plan_refuses(k, (bp_shape){1, 50000, 50000}, pool_desc(k->id, 2, 0), "is too large");
+    }
+    d.pad = 1;
+    plan_refuses(&bp__kind_maxpool, (bp_shape){1, 8, 8}, d, "takes no padding, gets 1");
+}
+
+/* ------------------------------------------------------------------------ */
 /* Splitting a batch                                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -433,6 +593,10 @@ static void test_split_batches(void **state)
     check_split(&L, &rng);
     plan_ok(&bp__kind_conv, &L, (bp_shape){100, 16, 16}, conv_desc(4, 3, 1, BP_PAD_SAME, 0));
     check_split(&L, &rng);
+    plan_ok(&bp__kind_maxpool, &L, (bp_shape){2, 6, 7}, pool_desc(BP_LAYER_MAXPOOL, 2, 1));
+    check_split(&L, &rng);
+    plan_ok(&bp__kind_avgpool, &L, (bp_shape){2, 6, 7}, pool_desc(BP_LAYER_AVGPOOL, 3, 2));
+    check_split(&L, &rng);
 }
 
 int main(void)
@@ -443,6 +607,10 @@ int main(void)
         cmocka_unit_test(test_conv_by_hand),
         cmocka_unit_test(test_conv_padding_terms),
         cmocka_unit_test(test_conv_plan_errors),
+        cmocka_unit_test(test_pool_geometries),
+        cmocka_unit_test(test_maxpool_ties_and_nan),
+        cmocka_unit_test(test_avgpool_by_hand),
+        cmocka_unit_test(test_pool_plan_errors),
         cmocka_unit_test(test_split_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
