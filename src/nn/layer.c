@@ -9,6 +9,9 @@
 
 static const bp__kind *const KINDS[] = {
     &bp__kind_dense,
+    &bp__kind_conv,
+    &bp__kind_maxpool,
+    &bp__kind_avgpool,
 };
 enum { N_KINDS = (int)(sizeof KINDS / sizeof KINDS[0]) };
 

@@ -1,0 +1,300 @@
+/*
+ * pool.c - the pooling layer kinds: each channel's K x K windows, stepped
+ * by the stride (K unless given), without padding, reduced to their
+ * largest value (maxpool) or their mean (avgpool), as PyTorch's MaxPool2d
+ * and AvgPool2d. Neither has parameters.
+ *
+ * Max pooling follows PyTorch's CPU rule: a value replaces the window's
+ * running maximum when it is larger or NaN, so the slope goes to the first
+ * maximal input in row-major window order (to the last NaN when there are
+ * several). The forward pass keeps, per output, the chosen input's index
+ * within its sample as the bits of an int32 in a float slot of scratch.
+ */
+#include "nn/layer.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The layer's sizes as ints, all checked to fit by plan. */
+typedef struct geom {
+    int C, H, W, Ho, Wo, K, S;
+} geom;
+
+static geom geom_of(const bp__layer *L)
+{
+    geom g = {L->in.c, L->in.h, L->in.w, L->out.h, L->out.w, L->k, L->stride};
+    return g;
+}
+
+static int pool_plan(bp__layer *L, const bp_layer_desc *d, int max_pool, char *msg, size_t size)
+{
+    const bp_shape in = L->in;
+    const long long K = d->kernel, S = d->stride ? d->stride : d->kernel;
+    size_t I, O;
+    if (in.h <= 0 || in.w <= 0) {
+        bp__format(msg, size, "needs a CxHxW input, gets a flat vector of %d", in.c);
+        return -1;
+    }
+    if (K <= 0) {
+        bp__format(msg, size, "needs a kernel of at least 1, gets %lld", K);
+        return -1;
+    }
+    if (S <= 0) {
+        bp__format(msg, size, "needs a stride of at least 1, gets %lld", S);
+        return -1;
+    }
+    if (d->pad != 0) {
+        bp__format(msg, size, "takes no padding, gets %d", d->pad);
+        return -1;
+    }
+    if (in.h < K || in.w < K) {
+        bp__format(msg, size, "gets %dx%dx%d; a %lldx%lld kernel needs at least %lldx%lld",
+                   in.c, in.h, in.w, K, K, K, K);
+        return -1;
+    }
+    const long long Ho = (in.h - K) / S + 1, Wo = (in.w - K) / S + 1;
+    if (bp__mul_size((size_t)in.h * (size_t)in.w, (size_t)in.c, &I) || I > INT_MAX ||
+        bp__mul_size((size_t)Ho * (size_t)Wo, (size_t)in.c, &O) || O > INT_MAX) {
+        bp__format(msg, size, "is too large: its sizes overflow");
+        return -1;
+    }
+    L->out.c = in.c;
+    L->out.h = (int)Ho;
+    L->out.w = (int)Wo;
+    L->I = (int)I;
+    L->O = (int)O;
+    L->k = (int)K;
+    L->stride = (int)S;
+    L->pad = 0;
+    L->bias = 0;
+    L->n_w = 0;
+    L->n_b = 0;
+    L->w_rank = 0;
+    memset(L->w_dims, 0, sizeof L->w_dims);
+    L->fan_in = 0.0;
+    L->fan_out = 0.0;
+    L->scratch = max_pool ? O : 0; /* the chosen input of each output */
+    L->macs = (double)O * (double)K * (double)K; /* window reads */
+    return 0;
+}
+
+static int maxpool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
+{
+    return pool_plan(L, d, 1, msg, size);
+}
+
+static int avgpool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
+{
+    return pool_plan(L, d, 0, msg, size);
+}
+
+/* Index within the sample of the input at window row ky, column kx of
+ * output (c, y, x). */
+static size_t in_index(const geom *g, int c, int y, int x, int ky, int kx)
+{
+    return ((size_t)c * (size_t)g->H + (size_t)(y * g->S + ky)) * (size_t)g->W +
+           (size_t)(x * g->S + kx);
+}
+
+/* ---- max ---------------------------------------------------------------- */
+
+static void maxpool_forward(const bp__layer *L, const float *params, int rows, const float *in,
+                            float *z, float *scratch)
+{
+    const geom g = geom_of(L);
+    (void)params;
+    for (int b = 0; b < rows; b++) {
+        const float *x = in + (size_t)b * (size_t)L->I; /* (C, H, W) */
+        float *zb = z + (size_t)b * (size_t)L->O;        /* (C, Ho, Wo) */
+        float *arg = scratch + (size_t)b * L->scratch;   /* (C, Ho, Wo) */
+        size_t o = 0;
+        for (int c = 0; c < g.C; c++)
+            for (int y = 0; y < g.Ho; y++)
+                for (int xo = 0; xo < g.Wo; xo++, o++) {
+                    size_t best = in_index(&g, c, y, xo, 0, 0);
+                    float m = -INFINITY;
+                    for (int ky = 0; ky < g.K; ky++)
+                        for (int kx = 0; kx < g.K; kx++) {
+                            const size_t i = in_index(&g, c, y, xo, ky, kx);
+                            if (x[i] > m || isnan(x[i])) {
+                                m = x[i];
+                                best = i;
+                            }
+                        }
+                    const int32_t bi = (int32_t)best;
+                    zb[o] = m;
+                    memcpy(&arg[o], &bi, sizeof bi);
+                }
+    }
+}
+
+static void maxpool_grad_input(const bp__layer *L, const float *params, int rows,
+                               const float *in, const float *scratch, const float *dz,
+                               float *din)
+{
+    (void)params;
+    (void)in;
+    memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
+    for (int b = 0; b < rows; b++) {
+        const float *arg = scratch + (size_t)b * L->scratch;
+        const float *d = dz + (size_t)b * (size_t)L->O;
+        float *dx = din + (size_t)b * (size_t)L->I;
+        for (int o = 0; o < L->O; o++) {
+            int32_t i;
+            memcpy(&i, &arg[o], sizeof i);
+            dx[i] += d[o];
+        }
+    }
+}
+
+/* The chosen input of output o = (c, y, x), by the same rule, in double. */
+static size_t argmax_d(const geom *g, const double *in, int c, int y, int x)
+{
+    size_t best = in_index(g, c, y, x, 0, 0);
+    double m = -INFINITY;
+    for (int ky = 0; ky < g->K; ky++)
+        for (int kx = 0; kx < g->K; kx++) {
+            const size_t i = in_index(g, c, y, x, ky, kx);
+            if (in[i] > m || isnan(in[i])) {
+                m = in[i];
+                best = i;
+            }
+        }
+    return best;
+}
+
+static void maxpool_forward_d(const bp__layer *L, const double *p, const double *in, double *z)
+{
+    const geom g = geom_of(L);
+    size_t o = 0;
+    (void)p;
+    for (int c = 0; c < g.C; c++)
+        for (int y = 0; y < g.Ho; y++)
+            for (int x = 0; x < g.Wo; x++, o++)
+                z[o] = in[argmax_d(&g, in, c, y, x)];
+}
+
+static void maxpool_backward_d(const bp__layer *L, const double *p, const double *in,
+                               const double *dz, double *gr, double *din)
+{
+    const geom g = geom_of(L);
+    size_t o = 0;
+    (void)p;
+    (void)gr;
+    memset(din, 0, (size_t)L->I * sizeof *din);
+    for (int c = 0; c < g.C; c++)
+        for (int y = 0; y < g.Ho; y++)
+            for (int x = 0; x < g.Wo; x++, o++)
+                din[argmax_d(&g, in, c, y, x)] += dz[o];
+}
+
+/* ---- mean --------------------------------------------------------------- */
+
+static void avgpool_forward(const bp__layer *L, const float *params, int rows, const float *in,
+                            float *z, float *scratch)
+{
+    const geom g = geom_of(L);
+    const float n = (float)g.K * (float)g.K;
+    (void)params;
+    (void)scratch;
+    for (int b = 0; b < rows; b++) {
+        const float *x = in + (size_t)b * (size_t)L->I; /* (C, H, W) */
+        float *zb = z + (size_t)b * (size_t)L->O;        /* (C, Ho, Wo) */
+        size_t o = 0;
+        for (int c = 0; c < g.C; c++)
+            for (int y = 0; y < g.Ho; y++)
+                for (int xo = 0; xo < g.Wo; xo++, o++) {
+                    float s = 0.0f;
+                    for (int ky = 0; ky < g.K; ky++)
+                        for (int kx = 0; kx < g.K; kx++)
+                            s += x[in_index(&g, c, y, xo, ky, kx)];
+                    zb[o] = s / n;
+                }
+    }
+}
+
+static void avgpool_grad_input(const bp__layer *L, const float *params, int rows,
+                               const float *in, const float *scratch, const float *dz,
+                               float *din)
+{
+    const geom g = geom_of(L);
+    const float n = (float)g.K * (float)g.K;
+    (void)params;
+    (void)in;
+    (void)scratch;
+    memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
+    for (int b = 0; b < rows; b++) {
+        const float *d = dz + (size_t)b * (size_t)L->O;
+        float *dx = din + (size_t)b * (size_t)L->I;
+        size_t o = 0;
+        for (int c = 0; c < g.C; c++)
+            for (int y = 0; y < g.Ho; y++)
+                for (int xo = 0; xo < g.Wo; xo++, o++) {
+                    const float s = d[o] / n;
+                    for (int ky = 0; ky < g.K; ky++)
+                        for (int kx = 0; kx < g.K; kx++)
+                            dx[in_index(&g, c, y, xo, ky, kx)] += s;
+                }
+    }
+}
+
+static void avgpool_forward_d(const bp__layer *L, const double *p, const double *in, double *z)
+{
+    const geom g = geom_of(L);
+    size_t o = 0;
+    (void)p;
+    for (int c = 0; c < g.C; c++)
+        for (int y = 0; y < g.Ho; y++)
+            for (int x = 0; x < g.Wo; x++, o++) {
+                double s = 0.0;
+                for (int ky = 0; ky < g.K; ky++)
+                    for (int kx = 0; kx < g.K; kx++)
+                        s += in[in_index(&g, c, y, x, ky, kx)];
+                z[o] = s / ((double)g.K * g.K);
+            }
+}
+
+static void avgpool_backward_d(const bp__layer *L, const double *p, const double *in,
+                               const double *dz, double *gr, double *din)
+{
+    const geom g = geom_of(L);
+    size_t o = 0;
+    (void)p;
+    (void)in;
+    (void)gr;
+    memset(din, 0, (size_t)L->I * sizeof *din);
+    for (int c = 0; c < g.C; c++)
+        for (int y = 0; y < g.Ho; y++)
+            for (int x = 0; x < g.Wo; x++, o++)
+                for (int ky = 0; ky < g.K; ky++)
+                    for (int kx = 0; kx < g.K; kx++)
+                        din[in_index(&g, c, y, x, ky, kx)] += dz[o] / ((double)g.K * g.K);
+}
+
+const bp__kind bp__kind_maxpool = {
+    .id = BP_LAYER_MAXPOOL,
+    .word = "maxpool",
+    .takes = BP__TAKES_KERNEL | BP__TAKES_STRIDE | BP__SPATIAL_IN,
+    .plan = maxpool_plan,
+    .forward = maxpool_forward,
+    .grad_params = NULL,
+    .grad_input = maxpool_grad_input,
+    .forward_d = maxpool_forward_d,
+    .backward_d = maxpool_backward_d,
+    .weight_terms = NULL,
+};
+
+const bp__kind bp__kind_avgpool = {
+    .id = BP_LAYER_AVGPOOL,
+    .word = "avgpool",
+    .takes = BP__TAKES_KERNEL | BP__TAKES_STRIDE | BP__SPATIAL_IN,
+    .plan = avgpool_plan,
+    .forward = avgpool_forward,
+    .grad_params = NULL,
+    .grad_input = avgpool_grad_input,
+    .forward_d = avgpool_forward_d,
+    .backward_d = avgpool_backward_d,
+    .weight_terms = NULL,
+};
