@@ -303,6 +303,7 @@ typedef struct bp__layer {
     size_t w_dims[4];  /* its shape as PyTorch's module holds it */
     double fan_in, fan_out; /* for the init schemes */
     size_t scratch;    /* floats per sample the kind keeps from forward for backward */
+    size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
 } bp__layer;
 

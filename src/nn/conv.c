@@ -4,9 +4,9 @@
  * side, weights [OUT, C, K, K] row-major then an optional bias [OUT].
  *
  * The float passes unfold each sample's input into its column matrix
- * (Hout*Wout, C*K*K) in the forward pass and keep it in scratch, so the
+ * (C*K*K, Hout*Wout) in the forward pass and keep it in scratch, so the
  * weight slopes are one product per sample and backward never unfolds
- * again. Every pass works sample by sample in a fixed order, so a block's
+ * again; the input's slope is the column slope folded back. Every pass works sample by sample in a fixed order, so a block's
  * bits never depend on how the batch was split. The double twins are the
  * direct loops, the reference that gradient checks differentiate.
  */
@@ -15,10 +15,6 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
-
-/* Floats of the stack buffer that holds part of a sample's column slope
- * in grad_input, which has no workspace of its own. */
-#define DCOL_CHUNK 8192
 
 /* The layer's sizes as ints, all checked to fit by plan. */
 typedef struct geom {
@@ -101,6 +97,7 @@ static int conv_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
         bp__mul_size(outs, (size_t)d->width, &outs) || outs > INT_MAX ||
         bp__mul_size((size_t)in.h * (size_t)in.w, (size_t)in.c, &I) || I > INT_MAX ||
         bp__mul_size((size_t)Ho * (size_t)Wo, cols, &L->scratch) ||
+        bp__mul_size((size_t)Ho * (size_t)Wo, cols, &L->work) ||
         bp__mul_size(outs, cols, &macs))
         return too_large(msg, size);
     /* Weights and bias, and the gradient block beside them, must fit. */
@@ -131,28 +128,73 @@ static int conv_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
     return 0;
 }
 
-/* One sample's column matrix col (HW, CKK) from its input x (C, H, W):
- * row p = (y, x) holds the window under output position p, channel by
- * channel, row by row, zeros where it covers padding. */
+/* One sample's column matrix col (CKK, HW) from its input x (C, H, W): row
+ * (c, ky, kx) holds, for every output position, the input under that
+ * weight, zeros where it covers padding. A row is a run of whole output
+ * rows, each a strided (at stride 1, contiguous) copy of one input row. */
 static void im2col(const geom *g, const float *x, float *col)
 {
-    for (int y = 0; y < g->Ho; y++) {
-        for (int xo = 0; xo < g->Wo; xo++) {
-            float *row = col + ((size_t)y * (size_t)g->Wo + (size_t)xo) * (size_t)g->CKK;
-            for (int c = 0; c < g->C; c++) {
-                const float *plane = x + (size_t)c * (size_t)g->H * (size_t)g->W;
-                for (int ky = 0; ky < g->K; ky++) {
+    for (int c = 0; c < g->C; c++) {
+        const float *plane = x + (size_t)c * (size_t)g->H * (size_t)g->W;
+        for (int ky = 0; ky < g->K; ky++)
+            for (int kx = 0; kx < g->K; kx++) {
+                float *r = col + ((size_t)(c * g->K + ky) * (size_t)g->K + (size_t)kx) *
+                                     (size_t)g->HW;
+                /* output columns [x0, x1) read real inputs */
+                int x0 = 0, x1 = g->Wo;
+                while (x0 < x1 && x0 * g->S - g->P + kx < 0)
+                    x0++;
+                while (x1 > x0 && (x1 - 1) * g->S - g->P + kx >= g->W)
+                    x1--;
+                for (int y = 0; y < g->Ho; y++, r += g->Wo) {
                     const int iy = y * g->S - g->P + ky;
-                    float *r = row + ((size_t)c * (size_t)g->K + (size_t)ky) * (size_t)g->K;
-                    for (int kx = 0; kx < g->K; kx++) {
-                        const int ix = xo * g->S - g->P + kx;
-                        r[kx] = iy >= 0 && iy < g->H && ix >= 0 && ix < g->W
-                                    ? plane[(size_t)iy * (size_t)g->W + (size_t)ix]
-                                    : 0.0f;
+                    if (iy < 0 || iy >= g->H) {
+                        memset(r, 0, (size_t)g->Wo * sizeof *r);
+                        continue;
                     }
+                    const float *src = plane + (size_t)iy * (size_t)g->W + (kx - g->P);
+                    for (int xo = 0; xo < x0; xo++)
+                        r[xo] = 0.0f;
+                    if (g->S == 1)
+                        memcpy(r + x0, src + x0, (size_t)(x1 - x0) * sizeof *r);
+                    else
+                        for (int xo = x0; xo < x1; xo++)
+                            r[xo] = src[(size_t)xo * (size_t)g->S];
+                    for (int xo = x1; xo < g->Wo; xo++)
+                        r[xo] = 0.0f;
                 }
             }
-        }
+    }
+}
+
+/* The reverse: add the column slope dcol (CKK, HW) onto the input slope dx
+ * (C, H, W), row by row in the order im2col wrote them. */
+static void col2im(const geom *g, const float *dcol, float *dx)
+{
+    for (int c = 0; c < g->C; c++) {
+        float *plane = dx + (size_t)c * (size_t)g->H * (size_t)g->W;
+        for (int ky = 0; ky < g->K; ky++)
+            for (int kx = 0; kx < g->K; kx++) {
+                const float *r = dcol + ((size_t)(c * g->K + ky) * (size_t)g->K + (size_t)kx) *
+                                            (size_t)g->HW;
+                int x0 = 0, x1 = g->Wo;
+                while (x0 < x1 && x0 * g->S - g->P + kx < 0)
+                    x0++;
+                while (x1 > x0 && (x1 - 1) * g->S - g->P + kx >= g->W)
+                    x1--;
+                for (int y = 0; y < g->Ho; y++, r += g->Wo) {
+                    const int iy = y * g->S - g->P + ky;
+                    if (iy < 0 || iy >= g->H)
+                        continue;
+                    float *dst = plane + (size_t)iy * (size_t)g->W + (kx - g->P);
+                    if (g->S == 1)
+                        for (int xo = x0; xo < x1; xo++)
+                            dst[xo] += r[xo];
+                    else
+                        for (int xo = x0; xo < x1; xo++)
+                            dst[(size_t)xo * (size_t)g->S] += r[xo];
+                }
+            }
     }
 }
 
@@ -162,10 +204,10 @@ static void conv_forward(const bp__layer *L, const float *params, int rows, cons
     const geom g = geom_of(L);
     const float *w = params + L->w_off; /* (OUT, CKK) */
     for (int b = 0; b < rows; b++) {
-        float *col = scratch + (size_t)b * L->scratch; /* (HW, CKK) */
+        float *col = scratch + (size_t)b * L->scratch; /* (CKK, HW) */
         float *zb = z + (size_t)b * (size_t)L->O;      /* (OUT, HW) */
         im2col(&g, in + (size_t)b * (size_t)L->I, col);
-        bp__gemm(0, 1, g.OUT, g.HW, g.CKK, 1.0f, w, g.CKK, col, g.CKK, 0.0f, zb, g.HW);
+        bp__gemm(0, 0, g.OUT, g.HW, g.CKK, 1.0f, w, g.CKK, col, g.HW, 0.0f, zb, g.HW);
         if (L->n_b) {
             const float *bias = params + L->b_off;
             for (int o = 0; o < g.OUT; o++) {
@@ -177,7 +219,7 @@ static void conv_forward(const bp__layer *L, const float *params, int rows, cons
     }
 }
 
-/* Filters [u0, u1): dW += dz_b col_b sample by sample, db in double. */
+/* Filters [u0, u1): dW += dz_b col_b^T sample by sample, db in double. */
 static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const float *in,
                              const float *scratch, const float *dz, float *grads, int fresh)
 {
@@ -186,67 +228,43 @@ static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const fl
     (void)in;
     for (int b = 0; b < B; b++) {
         const float *dzb = dz + (size_t)b * (size_t)L->O + (size_t)u0 * (size_t)g.HW;
-        bp__gemm(0, 0, u1 - u0, g.CKK, g.HW, 1.0f, dzb, g.HW, scratch + (size_t)b * L->scratch,
-                 g.CKK, b == 0 && fresh ? 0.0f : 1.0f, dw, g.CKK);
+        bp__gemm(0, 1, u1 - u0, g.CKK, g.HW, 1.0f, dzb, g.HW, scratch + (size_t)b * L->scratch,
+                 g.HW, b == 0 && fresh ? 0.0f : 1.0f, dw, g.CKK);
     }
     if (L->n_b) {
+        /* in double, eight running sums by position mod 8 (independent
+         * chains that vectorize), added in a fixed order */
         float *db = grads + L->b_off;
         for (int o = u0; o < u1; o++) {
-            double s = 0.0;
+            double s8[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
             for (int b = 0; b < B; b++) {
                 const float *r = dz + (size_t)b * (size_t)L->O + (size_t)o * (size_t)g.HW;
-                for (int p = 0; p < g.HW; p++)
-                    s += r[p];
+                int p = 0;
+                for (; p + 8 <= g.HW; p += 8)
+                    for (int k = 0; k < 8; k++)
+                        s8[k] += r[p + k];
+                for (; p < g.HW; p++)
+                    s8[p % 8] += r[p];
             }
+            const double s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
             db[o] = fresh ? (float)s : db[o] + (float)s;
         }
     }
 }
 
-/* Add positions [p0, p0 + np) of a column slope, columns [j0, j0 + nj) of
- * each (dcol, np rows of nj), back onto the input slope dx (C, H, W). */
-static void col2im_part(const geom *g, int p0, int np, int j0, int nj, const float *dcol,
-                        float *dx)
-{
-    for (int q = 0; q < np; q++) {
-        const int p = p0 + q, y = p / g->Wo, xo = p % g->Wo;
-        const float *r = dcol + (size_t)q * (size_t)nj;
-        for (int j = j0; j < j0 + nj; j++) {
-            const int c = j / (g->K * g->K), ky = j / g->K % g->K, kx = j % g->K;
-            const int iy = y * g->S - g->P + ky, ix = xo * g->S - g->P + kx;
-            if (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W)
-                dx[((size_t)c * (size_t)g->H + (size_t)iy) * (size_t)g->W + (size_t)ix] +=
-                    r[j - j0];
-        }
-    }
-}
-
-/* din = col2im(dz_b^T W) per sample. The column slope is formed a part at
- * a time in a stack buffer: whole rows (positions) when a row fits, else
- * slices of one row. The parts follow the geometry alone, so the bits do
- * not depend on the rows given. */
+/* din = col2im(W^T dz_b) per sample, the column slope formed in work. */
 static void conv_grad_input(const bp__layer *L, const float *params, int rows, const float *in,
-                            const float *scratch, const float *dz, float *din)
+                            const float *scratch, const float *dz, float *din, float *work)
 {
     const geom g = geom_of(L);
     const float *w = params + L->w_off; /* (OUT, CKK) */
-    float dcol[DCOL_CHUNK];
-    const int np = g.CKK <= DCOL_CHUNK ? DCOL_CHUNK / g.CKK : 1;
-    const int nj = g.CKK <= DCOL_CHUNK ? g.CKK : DCOL_CHUNK;
     (void)in;
     (void)scratch;
     memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {
-        const float *dzb = dz + (size_t)b * (size_t)L->O; /* (OUT, HW) */
-        float *dx = din + (size_t)b * (size_t)L->I;       /* (C, H, W) */
-        for (int p0 = 0; p0 < g.HW; p0 += np) {
-            const int m = g.HW - p0 < np ? g.HW - p0 : np;
-            for (int j0 = 0; j0 < g.CKK; j0 += nj) {
-                const int n = g.CKK - j0 < nj ? g.CKK - j0 : nj;
-                bp__gemm(1, 0, m, n, g.OUT, 1.0f, dzb + p0, g.HW, w + j0, g.CKK, 0.0f, dcol, n);
-                col2im_part(&g, p0, m, j0, n, dcol, dx);
-            }
-        }
+        bp__gemm(1, 0, g.CKK, g.HW, g.OUT, 1.0f, w, g.CKK, dz + (size_t)b * (size_t)L->O, g.HW,
+                 0.0f, work, g.HW);
+        col2im(&g, work, din + (size_t)b * (size_t)L->I);
     }
 }
 

@@ -79,10 +79,11 @@ static void dense_grad_params(const bp__layer *L, int o0, int o1, int B, const f
 
 /* din = dz W */
 static void dense_grad_input(const bp__layer *L, const float *params, int rows, const float *in,
-                             const float *scratch, const float *dz, float *din)
+                             const float *scratch, const float *dz, float *din, float *work)
 {
     (void)in;
     (void)scratch;
+    (void)work;
     bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz, L->O, params + L->w_off, L->I, 0.0f, din, L->I);
 }
 

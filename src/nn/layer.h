@@ -32,7 +32,7 @@ struct bp__kind {
     unsigned takes;   /* BP__TAKES_* and BP__SPATIAL_IN */
 
     /* From L->in and the description, fill the rest of L's geometry: out,
-     * I, O, n_w, n_b, w_rank, w_dims, fan_in, fan_out, scratch, macs, k,
+     * I, O, n_w, n_b, w_rank, w_dims, fan_in, fan_out, scratch, work, macs, k,
      * stride, pad. On a shape the kind cannot take, write why into msg
      * (the entry is named by the caller) and return -1. */
     int (*plan)(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size);
@@ -48,9 +48,10 @@ struct bp__kind {
      * kind without parameters. */
     void (*grad_params)(const bp__layer *L, int u0, int u1, int B, const float *in,
                         const float *scratch, const float *dz, float *grads, int fresh);
-    /* Rows of the slope of the input: din (rows, I) from dz (rows, O). */
+    /* Rows of the slope of the input: din (rows, I) from dz (rows, O), with
+     * work (L->work floats) to write as it goes. */
     void (*grad_input)(const bp__layer *L, const float *params, int rows, const float *in,
-                       const float *scratch, const float *dz, float *din);
+                       const float *scratch, const float *dz, float *din, float *work);
 
     /* One sample in double: z (O) from in (I) with parameters p (the whole
      * block, indexed from L->w_off). */

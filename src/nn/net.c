@@ -104,7 +104,7 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
             return NULL;
         }
         if (n_params > SIZE_MAX / 4 - bp__layer_params(L) ||
-            sum_scratch > SIZE_MAX / 4 - L->scratch) {
+            sum_scratch > SIZE_MAX / 4 - L->scratch || L->work > SIZE_MAX / 64) {
             bp__error_set(err, BP_EOVERFLOW, "layer %d: too many parameters", l + 1);
             bp__free(net);
             return NULL;
@@ -116,6 +116,7 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
         sum_widths += (size_t)L->O;
         net->scr_off[l] = sum_scratch;
         sum_scratch += L->scratch;
+        net->max_work = L->work > net->max_work ? L->work : net->max_work;
         max_width = L->O > max_width ? L->O : max_width;
         net->max_macs = L->macs > net->max_macs ? L->macs : net->max_macs;
         prev = L->out;
@@ -335,8 +336,9 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     size_t cap = (size_t)rows, acts, logits, delta, scr, floats, bytes;
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
     /* floats: acts (cap * sum_widths), logits (cap * O_last), two deltas
-     * (cap * max_width each), the layers' scratch (cap * sum_scratch), with
-     * dropout a mask and a masked copy (cap * hidden each). */
+     * (cap * max_width each), the layers' scratch (cap * sum_scratch), the
+     * blocks' work for grad_input, with dropout a mask and a masked copy
+     * (cap * hidden each). */
     if (bp__mul_size(cap, net->sum_widths, &acts) ||
         bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
         bp__mul_size(cap, (size_t)net->max_width, &delta) ||
@@ -344,7 +346,8 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
         bp__mul_size(cap, dropout ? hidden : 0, &hidden) ||
         acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta > SIZE_MAX / 16 ||
         hidden > SIZE_MAX / 16 || scr > SIZE_MAX / 16 ||
-        bp__mul_size(acts + logits + 2 * delta + scr + 2 * hidden, sizeof(float), &floats)) {
+        bp__mul_size(acts + logits + 2 * delta + scr + BP__MAX_ROW_BLOCKS * net->max_work +
+                         2 * hidden, sizeof(float), &floats)) {
         bp__net_set_message(net, "a batch of %d rows is too large for this network", rows);
         return BP_EOVERFLOW;
     }
@@ -361,7 +364,8 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     net->delta[0] = net->logits + logits;
     net->delta[1] = net->delta[0] + delta;
     net->scratch = net->delta[1] + delta;
-    net->mask = dropout ? net->scratch + scr : NULL;
+    net->bwork = net->scratch + scr;
+    net->mask = dropout ? net->bwork + BP__MAX_ROW_BLOCKS * net->max_work : NULL;
     net->dropped = dropout ? net->mask + hidden : NULL;
     net->drop_ready = dropout;
     net->capacity = rows;
@@ -579,7 +583,8 @@ static void weight_grad_rows(bp_net *net, int l, int u0, int u1, const float *dz
 /* Batch rows [b0, b1) of the slope with respect to layer l's input, then
  * back through the previous layer's dropout mask and activation, so din
  * becomes that layer's dz. */
-static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz, float *din)
+static void input_grad_rows(bp_net *net, int l, int block, int b0, int b1, const float *dz,
+                            float *din)
 {
     const bp__layer *L = &net->layers[l];
     const int rows = b1 - b0;
@@ -587,7 +592,7 @@ static void input_grad_rows(bp_net *net, int l, int b0, int b1, const float *dz,
     float *dr = din + (size_t)b0 * (size_t)L->I; /* (rows, I) */
     L->kind->grad_input(L, net->params, rows, in + (size_t)b0 * (size_t)L->I,
                         bp__scratch_of(net, l) + (size_t)b0 * L->scratch,
-                        dz + (size_t)b0 * (size_t)L->O, dr);
+                        dz + (size_t)b0 * (size_t)L->O, dr, net->bwork + (size_t)block * net->max_work);
     if (l == 0)
         return;
     const bp__layer *P = &net->layers[l - 1];
@@ -618,7 +623,7 @@ static void backward_block(void *ctx, int j, int jobs)
         weight_grad_rows(w->net, w->l, BP__BLOCK_START(O, j, w->nw),
                          BP__BLOCK_START(O, j + 1, w->nw), w->dz, w->fresh);
     else
-        input_grad_rows(w->net, w->l, BP__BLOCK_START(B, j - w->nw, w->nd),
+        input_grad_rows(w->net, w->l, j - w->nw, BP__BLOCK_START(B, j - w->nw, w->nd),
                         BP__BLOCK_START(B, j - w->nw + 1, w->nd), w->dz, w->din);
 }
 
@@ -645,13 +650,17 @@ static int backward(bp_net *net, float *dx, int fresh)
         float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
         /* Two independent jobs read dz: the parameter slopes by blocks of
          * output units, d in by blocks of batch rows. */
-        const int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
+        int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
         const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
+        /* a first layer with few units (a convolution's filters) and much
+         * work: its parameter slopes alone, so split them too (by shape) */
+        if (nw == 1 && nd == 0 && units >= 2 && !small && work >= BP__PARALLEL_WORK)
+            nw = 2;
         if (nw <= 1 && nd <= 1) { /* small work, one thread: the same calls in order */
             if (nw)
                 weight_grad_rows(net, l, 0, units, net->delta[cur], fresh);
             if (nd)
-                input_grad_rows(net, l, 0, B, net->delta[cur], din);
+                input_grad_rows(net, l, 0, 0, B, net->delta[cur], din);
         } else {
             backward_job job = {.net = net, .l = l, .nw = nw, .nd = nd, .fresh = fresh,
                                 .dz = net->delta[cur], .din = din};

@@ -18,6 +18,7 @@ struct bp_net {
     size_t sum_widths;       /* sum of the layers' widths */
     size_t n_params;
     size_t sum_scratch;      /* sum of the layers' scratch floats per row */
+    size_t max_work;         /* the most work floats of any layer's grad_input */
     double max_macs;         /* the most multiply-adds per row of any layer */
     float *params;           /* (n_params) */
     float *grads;            /* (n_params), same layout */
@@ -31,6 +32,7 @@ struct bp_net {
     float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
     float *dropped;          /* dropout: the masked values, same layout */
     float *scratch;          /* layer l's (B, scratch) at scratch + capacity * scr_off[l] */
+    float *bwork;            /* (BP__MAX_ROW_BLOCKS, max_work): one per block of grad_input */
     int drop_ready;          /* the workspace holds mask and dropped */
 
     double drop_p;           /* dropout probability on hidden layers (0: off) */

@@ -100,42 +100,114 @@ static size_t in_index(const geom *g, int c, int y, int x, int ky, int kx)
 
 /* ---- max ---------------------------------------------------------------- */
 
+/* Outputs of one row handled together, so that each window position is
+ * one pass of selects over them (no branch on the data). */
+enum { ROW_CHUNK = 64 };
+
+/* The common 2x2 window with stride 2: one output row from two input
+ * rows, the same selects in the same window order. */
+static void maxpool_row_2x2(const float *r0, const float *r1, int32_t first, int W, int Wo,
+                            float *out, float *arg)
+{
+    for (int j = 0; j < Wo; j++) {
+        const float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+        float m = a;
+        int32_t at = 0;
+        int t = (b > m) | (b != b);
+        m = t ? b : m;
+        at = t ? 1 : at;
+        t = (c > m) | (c != c);
+        m = t ? c : m;
+        at = t ? W : at;
+        t = (d > m) | (d != d);
+        m = t ? d : m;
+        at = t ? W + 1 : at;
+        const int32_t best = first + 2 * j + at;
+        out[j] = m;
+        memcpy(&arg[j], &best, sizeof best);
+    }
+}
+
 static void maxpool_forward(const bp__layer *L, const float *params, int rows, const float *in,
                             float *z, float *scratch)
 {
     const geom g = geom_of(L);
+    float m[ROW_CHUNK];
+    int32_t best[ROW_CHUNK];
     (void)params;
+    if (g.K == 2 && g.S == 2) {
+        for (int b = 0; b < rows; b++) {
+            const float *x = in + (size_t)b * (size_t)L->I;
+            float *zb = z + (size_t)b * (size_t)L->O, *arg = scratch + (size_t)b * L->scratch;
+            for (int c = 0; c < g.C; c++)
+                for (int y = 0; y < g.Ho; y++) {
+                    const int32_t first = (int32_t)in_index(&g, c, y, 0, 0, 0);
+                    const size_t o = ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo;
+                    maxpool_row_2x2(x + first, x + first + g.W, first, g.W, g.Wo, zb + o, arg + o);
+                }
+        }
+        return;
+    }
     for (int b = 0; b < rows; b++) {
         const float *x = in + (size_t)b * (size_t)L->I; /* (C, H, W) */
         float *zb = z + (size_t)b * (size_t)L->O;        /* (C, Ho, Wo) */
         float *arg = scratch + (size_t)b * L->scratch;   /* (C, Ho, Wo) */
-        size_t o = 0;
         for (int c = 0; c < g.C; c++)
             for (int y = 0; y < g.Ho; y++)
-                for (int xo = 0; xo < g.Wo; xo++, o++) {
-                    size_t best = in_index(&g, c, y, xo, 0, 0);
-                    float m = -INFINITY;
+                for (int x0 = 0; x0 < g.Wo; x0 += ROW_CHUNK) {
+                    const int n = g.Wo - x0 < ROW_CHUNK ? g.Wo - x0 : ROW_CHUNK;
+                    const int32_t first = (int32_t)in_index(&g, c, y, x0, 0, 0);
+                    for (int j = 0; j < n; j++) {
+                        m[j] = x[first + j * g.S];
+                        best[j] = first + j * g.S;
+                    }
+                    /* in window order; a value wins when larger or NaN */
                     for (int ky = 0; ky < g.K; ky++)
                         for (int kx = 0; kx < g.K; kx++) {
-                            const size_t i = in_index(&g, c, y, xo, ky, kx);
-                            if (x[i] > m || isnan(x[i])) {
-                                m = x[i];
-                                best = i;
+                            const int32_t at = first + ky * g.W + kx;
+                            const float *r = x + at;
+                            for (int j = 0; j < n; j++) {
+                                const float v = r[j * g.S];
+                                const int take = (v > m[j]) | (v != v);
+                                m[j] = take ? v : m[j];
+                                best[j] = take ? at + j * g.S : best[j];
                             }
                         }
-                    const int32_t bi = (int32_t)best;
-                    zb[o] = m;
-                    memcpy(&arg[o], &bi, sizeof bi);
+                    const size_t o = ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo +
+                                     (size_t)x0;
+                    memcpy(zb + o, m, (size_t)n * sizeof *m);
+                    memcpy(arg + o, best, (size_t)n * sizeof *best);
                 }
     }
 }
 
 static void maxpool_grad_input(const bp__layer *L, const float *params, int rows,
                                const float *in, const float *scratch, const float *dz,
-                               float *din)
+                               float *din, float *work)
 {
+    const geom g = geom_of(L);
+    (void)work;
     (void)params;
     (void)in;
+    if (g.K == 2 && g.S == 2 && g.H == 2 * g.Ho && g.W == 2 * g.Wo) {
+        /* windows tile the input: each input written once, the slope or 0 */
+        for (int b = 0; b < rows; b++) {
+            const float *arg = scratch + (size_t)b * L->scratch;
+            const float *d = dz + (size_t)b * (size_t)L->O;
+            float *dx = din + (size_t)b * (size_t)L->I;
+            for (int o = 0; o < L->O; o++) {
+                int32_t i;
+                memcpy(&i, &arg[o], sizeof i);
+                const int c = o / (g.Ho * g.Wo), y = o / g.Wo % g.Ho, x = o % g.Wo;
+                const int32_t first = (int32_t)in_index(&g, c, y, x, 0, 0);
+                dx[first] = i == first ? d[o] : 0.0f;
+                dx[first + 1] = i == first + 1 ? d[o] : 0.0f;
+                dx[first + g.W] = i == first + g.W ? d[o] : 0.0f;
+                dx[first + g.W + 1] = i == first + g.W + 1 ? d[o] : 0.0f;
+            }
+        }
+        return;
+    }
     memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {
         const float *arg = scratch + (size_t)b * L->scratch;
@@ -217,8 +289,9 @@ static void avgpool_forward(const bp__layer *L, const float *params, int rows, c
 
 static void avgpool_grad_input(const bp__layer *L, const float *params, int rows,
                                const float *in, const float *scratch, const float *dz,
-                               float *din)
+                               float *din, float *work)
 {
+    (void)work;
     const geom g = geom_of(L);
     const float n = (float)g.K * (float)g.K;
     (void)params;

@@ -137,7 +137,9 @@ static void check_float_passes(const bp__layer *L, int B, bp_rng *rng, double to
     L->kind->forward(L, params, B, in, z, scratch);
     if (L->kind->grad_params)
         L->kind->grad_params(L, 0, L->out.c, B, in, scratch, dz, grads, 1);
-    L->kind->grad_input(L, params, B, in, scratch, dz, din);
+    float *work = tu_xmalloc((L->work + 1) * sizeof *work);
+    L->kind->grad_input(L, params, B, in, scratch, dz, din, work);
+    free(work);
     for (int b = 0; b < B; b++) {
         double *x = to_double(in + (size_t)b * I, I);
         double *d = to_double(dz + (size_t)b * O, O);
@@ -238,7 +240,7 @@ static const conv_case CASES[] = {
     {2, 4, 6, 3, 3, 2, 0, 1},           {3, 6, 5, 2, 3, 3, 1, 1},
     {1, 3, 3, 1, 3, 1, 0, 0},           /* one output position */
     {8, 16, 16, 16, 3, 1, BP_PAD_SAME, 1}, /* products past the plain loops */
-    {1000, 3, 3, 2, 3, 1, 0, 1},        /* a column longer than grad_input's buffer */
+    {1000, 3, 3, 2, 3, 1, 0, 1},        /* long columns (C = 1000) */
 };
 
 static void test_conv_geometries(void **state)
@@ -313,7 +315,9 @@ static void test_conv_by_hand(void **state)
     bp__kind_conv.grad_params(&L, 0, 1, 1, in, scratch, dz, grads, 1);
     for (int i = 0; i < 9; i++)
         TU_ASSERT_EXACT(grads[i], want_g[i]);
-    bp__kind_conv.grad_input(&L, params, 1, in, scratch, dz, din);
+    float work[4 * 8];
+    assert_int_equal(L.work, 4 * 8);
+    bp__kind_conv.grad_input(&L, params, 1, in, scratch, dz, din, work);
     for (int i = 0; i < 18; i++)
         TU_ASSERT_EXACT(din[i], want_din[i]);
     /* Weight (0, 1, 1, 0) meets inputs (1, 1, 0), (1, 1, 1), (1, 2, 0),
@@ -422,7 +426,7 @@ static void maxpool_run(bp_shape shape, int k, int s, const float *in, const flo
     plan_ok(&bp__kind_maxpool, &L, shape, pool_desc(BP_LAYER_MAXPOOL, k, s));
     assert_true(L.scratch <= 16 && L.I <= 16);
     bp__kind_maxpool.forward(&L, NULL, 1, in, z, scratch);
-    bp__kind_maxpool.grad_input(&L, NULL, 1, in, scratch, dz, din);
+    bp__kind_maxpool.grad_input(&L, NULL, 1, in, scratch, dz, din, NULL);
     for (int i = 0; i < L.I; i++)
         x[i] = in[i];
     for (int o = 0; o < L.O; o++)
@@ -499,7 +503,7 @@ static void test_avgpool_by_hand(void **state)
     TU_ASSERT_EXACT(z[1], 5.5);
     TU_ASSERT_EXACT(z[2], 4);
     TU_ASSERT_EXACT(z[3], 2);
-    bp__kind_avgpool.grad_input(&L, NULL, 1, in, NULL, dz, din);
+    bp__kind_avgpool.grad_input(&L, NULL, 1, in, NULL, dz, din, NULL);
     for (int i = 0; i < 16; i++)
         TU_ASSERT_EXACT(din[i], want_din[i]);
 }
@@ -552,9 +556,11 @@ static void check_split(const bp__layer *L, bp_rng *rng)
     assert_memory_equal(z1, z2, B * O * sizeof *z1);
     assert_memory_equal(s1, s2, B * S * sizeof *s1);
 
-    L->kind->grad_input(L, params, B, in, s1, dz, d1);
-    L->kind->grad_input(L, params, 1, in, s1, dz, d2);
-    L->kind->grad_input(L, params, B - 1, in + I, s1 + S, dz + O, d2 + I);
+    float *work = tu_xmalloc((L->work + 1) * sizeof *work);
+    L->kind->grad_input(L, params, B, in, s1, dz, d1, work);
+    L->kind->grad_input(L, params, 1, in, s1, dz, d2, work);
+    L->kind->grad_input(L, params, B - 1, in + I, s1 + S, dz + O, d2 + I, work);
+    free(work);
     assert_memory_equal(d1, d2, B * I * sizeof *d1);
 
     if (L->kind->grad_params) {
