@@ -29,7 +29,8 @@ static const cli_help HELP = {
     "(inline SVG, nothing fetched): loss and accuracy curves and the learning rate\n"
     "from the log, the confusion matrix with per-class precision and recall and\n"
     "the most confidently wrong samples of the model on the data, per-layer norms,\n"
-    "and the settings saved with the model.",
+    "a table of the layers with their shapes and parameter counts, the filters of\n"
+    "the first convolution layer as pictures, and the settings saved with the model.",
     "Per-layer norms over training are drawn when the log has the columns\n"
     "weight_norm_L and grad_norm_L (L = 0, 1, ...); otherwise the norms of the\n"
     "saved weights, and of the gradient over all of the data at those weights.",

@@ -2,8 +2,9 @@
  * report.c - the training report as one HTML page (see report.h): the
  * curves from the epochs' figures, the rate from the schedule the steps
  * used, the confusion matrix and the confidently wrong samples from a pass
- * of the trained network over the evaluation data, the norms as recorded,
- * the settings from the model's metadata. Sections are <section
+ * of the trained network over the evaluation data, the norms as recorded
+ * (layers with parameters only), the table of layers and the filters from
+ * the network itself (report_net.c), the settings from the model's metadata. Sections are <section
  * class="plot"> elements holding one or more SVG pictures each.
  */
 #include "report.h"
@@ -47,16 +48,17 @@ int cli_norms_add(cli_norms *r, double epoch, bp_net *net, const double *grad)
     }
     r->epoch[r->n] = epoch;
     for (int l = 0; l < L; l++) {
-        bp_layer_desc d = bp_net_layer(net, l);
-        size_t cnt = (size_t)d.width * (size_t)bp_net_layer_inputs(net, l);
-        const float *w = bp_net_weight(net, l), *b = bp_net_bias(net, l);
+        /* Weights then bias lie together in the block (dense (O, I), conv
+         * (OUT, C, K, K)); a pool has none, and no norm. */
+        size_t cnt = bp_net_layer_params(net, l);
+        const float *w = cnt ? bp_net_weight(net, l) : NULL;
         double s = 0.0;
-        for (size_t i = 0; i < cnt; i++)
+        if (!w)
+            w = bp_net_bias(net, l);
+        for (size_t i = 0; w && i < cnt; i++)
             s += (double)w[i] * (double)w[i];
-        for (int o = 0; b && o < d.width; o++)
-            s += (double)b[o] * (double)b[o];
-        r->weight[r->n * (size_t)L + (size_t)l] = sqrt(s);
-        r->grad[r->n * (size_t)L + (size_t)l] = grad ? grad[l] : NAN;
+        r->weight[r->n * (size_t)L + (size_t)l] = cnt ? sqrt(s) : NAN;
+        r->grad[r->n * (size_t)L + (size_t)l] = grad && cnt ? grad[l] : NAN;
     }
     r->n++;
     return CLI_OK;
@@ -97,13 +99,11 @@ int cli_norms_measure_grad(bp_net *net, bp_loss loss, const bp_dataset *ds, doub
     }
     size_t off = 0;
     for (int l = 0; l < L; l++) {
-        bp_layer_desc d = bp_net_layer(net, l);
-        size_t cnt = (size_t)d.width * (size_t)bp_net_layer_inputs(net, l) +
-                     (d.bias ? (size_t)d.width : 0);
+        size_t cnt = bp_net_layer_params(net, l); /* the layer's block; 0 for a pool */
         double s = 0.0;
         for (size_t i = off; i < off + cnt; i++)
             s += acc[i] * acc[i];
-        out[l] = sqrt(s);
+        out[l] = cnt ? sqrt(s) : NAN;
         off += cnt;
     }
     bp_net_zero_grad(net);
@@ -469,13 +469,18 @@ static void confusion(FILE *f, const cli_report *r, const evaluation *ev)
     fputs("</table>\n</section>\n", f);
 }
 
-/* The most confident mistakes: pictures when the inputs form a square. */
+/* The most confident mistakes: pictures when the input is one image
+ * channel (1xHxW), or a flat vector that forms a square. */
 static int mistakes(FILE *f, const cli_report *r, const evaluation *ev)
 {
     int I = bp_net_inputs(r->net), side = (int)lrint(sqrt((double)I)), lib;
-    int picture = side >= 4 && side * side == I;
-    double scale = picture ? (side <= 28 ? 3.0 : 84.0 / side) : 0.0;
-    double cw = picture ? side * scale + 70 : 200, ch = picture ? side * scale + 44 : 70;
+    bp_shape in = bp_net_input_shape(r->net);
+    int ih = in.h > 0 ? in.h : side, iw = in.h > 0 ? in.w : side;
+    int picture = in.h > 0 ? in.c == 1 && ih >= 4 && iw >= 4 : side >= 4 && side * side == I;
+    int big = ih > iw ? ih : iw;
+    double scale = picture ? (big <= 28 ? 3.0 : 84.0 / big) : 0.0;
+    double cw = picture ? iw * scale + 70 : 200, ch = picture ? ih * scale + 44 : 70;
+    cw = cw < 150 ? 150 : cw; /* room for the labels under a small picture */
     int per_row = 6, n = ev->n_worst;
     float *x = malloc((size_t)I * sizeof *x); /* (I) one sample */
     float lo, hi;
@@ -517,7 +522,7 @@ static int mistakes(FILE *f, const cli_report *r, const evaluation *ev)
             if (lo < 0.0f || hi > 1.0f)
                 for (int j = 0; j < I; j++)
                     x[j] = hi > lo ? (x[j] - lo) / (hi - lo) : 0.0f;
-            svg_image(f, left + (cw - side * scale) / 2 - 5, top, side, side, x, scale);
+            svg_image(f, left + (cw - iw * scale) / 2 - 5, top, iw, ih, x, scale);
         } else {
             line[0] = '\0';
             for (int j = 0; j < I && j < 4; j++) {
@@ -528,7 +533,7 @@ static int mistakes(FILE *f, const cli_report *r, const evaluation *ev)
                 strncat(line, ", ...", sizeof line - strlen(line) - 1);
             svg_text(f, left + 4, top + 14, 10, "start", line);
         }
-        double ty = picture ? top + side * scale + 14 : top + 32;
+        double ty = picture ? top + ih * scale + 14 : top + 32;
         snprintf(line, sizeof line, "true: %s", class_name(r, w->truth, t1, sizeof t1));
         svg_text(f, left + cw / 2 - 5, ty, 10, "middle", line);
         snprintf(line, sizeof line, "predicted: %s (%.3f)", class_name(r, w->pred, t2, sizeof t2),
@@ -552,22 +557,26 @@ static void norms(FILE *f, const cli_report *r, double *buf)
         fputs("</section>\n", f);
         return;
     }
-    int L = nm->layers, n = (int)nm->n;
+    int L = nm->layers, n = (int)nm->n, with[16], shown = 0;
+    /* Only layers with parameters have norms: pools are left out. */
+    for (int l = 0; l < L && shown < 16; l++)
+        if (l >= bp_net_layers(r->net) || bp_net_layer_params(r->net, l) > 0)
+            with[shown++] = l;
     for (int which = 0; which < 2; which++) {
         const double *src = which ? nm->grad : nm->weight;
         svg_axes a = {.left = 62, .top = 28, .width = 380, .height = 220, .logy = 1, .xint = 1};
         double lo = 1, hi = 0;
         const char *names[16], *colors[16];
         char label[16][32];
-        int shown = L < 16 ? L : 16;
         a.x0 = 1;
         a.x1 = 0;
         svg_range_add(&a.x0, &a.x1, nm->epoch, n, 0);
         svg_range_fix(&a.x0, &a.x1, 0);
-        for (int l = 0; l < shown; l++) {
+        for (int k = 0; k < shown; k++) {
             for (int i = 0; i < n; i++)
-                buf[(size_t)l * (size_t)n + (size_t)i] = src[(size_t)i * (size_t)L + (size_t)l];
-            svg_range_add(&lo, &hi, buf + (size_t)l * (size_t)n, n, 1);
+                buf[(size_t)k * (size_t)n + (size_t)i] =
+                    src[(size_t)i * (size_t)L + (size_t)with[k]];
+            svg_range_add(&lo, &hi, buf + (size_t)k * (size_t)n, n, 1);
         }
         svg_range_fix(&lo, &hi, 1);
         a.y0 = lo / 1.2;
@@ -575,14 +584,14 @@ static void norms(FILE *f, const cli_report *r, double *buf)
         svg_begin(f, 460, 290, "chart");
         svg_axes_draw(f, &a, which ? "Gradient norm per layer" : "Weight norm per layer",
                       "epoch", which ? "||dL/dp||" : "||p||");
-        for (int l = 0; l < shown; l++) {
-            snprintf(label[l], sizeof label[l], "layer %d", l);
-            names[l] = label[l];
-            colors[l] = svg_color(l);
-            svg_line(f, &a, label[l], nm->epoch, buf + (size_t)l * (size_t)n, n, colors[l], 2, 0);
+        for (int k = 0; k < shown; k++) {
+            const double *v = buf + (size_t)k * (size_t)n;
+            snprintf(label[k], sizeof label[k], "layer %d", with[k]);
+            names[k] = label[k];
+            colors[k] = svg_color(k);
+            svg_line(f, &a, label[k], nm->epoch, v, n, colors[k], 2, 0);
             if (n <= 40)
-                svg_dots(f, &a, label[l], nm->epoch, buf + (size_t)l * (size_t)n, n, colors[l],
-                         2.5);
+                svg_dots(f, &a, label[k], nm->epoch, v, n, colors[k], 2.5);
         }
         svg_legend(f, &a, names, colors, shown, 1);
         svg_end(f);
@@ -590,6 +599,8 @@ static void norms(FILE *f, const cli_report *r, double *buf)
     para(f, r->norms_note ? r->norms_note
                           : "Norms of each layer's weights and bias after every epoch, and of "
                             "their gradient in the epoch's last batch (before clipping).");
+    if (shown < L && shown < 16)
+        para(f, "The pooling layers have no parameters and no norms.");
     fputs("</section>\n", f);
 }
 
@@ -680,6 +691,11 @@ int cli_report_write(const char *path, const cli_report *r)
         goto done;
     }
     norms(f, r, buf);
+    cli_report_layers(f, r->net);
+    if (cli_report_filters(f, r->net) != 0) {
+        cli_outfile_abort(&of);
+        goto done;
+    }
     settings(f, r);
     fprintf(f, "<p>Written by backprop %s.</p>\n</body>\n</html>\n", bp_version());
     rc = cli_outfile_commit(&of);

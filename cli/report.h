@@ -3,7 +3,8 @@
  * inline CSS, no script, nothing fetched) with the loss and accuracy
  * curves, the learning rate, the confusion matrix with per-class precision
  * and recall, the most confidently wrong samples, per-layer weight and
- * gradient norms, and the run's settings. Written by `backprop train
+ * gradient norms, the table of layers and their shapes, the first
+ * convolution layer's filters, and the run's settings. Written by `backprop train
  * --report` during a run and by `backprop report` from a log and a model
  * afterwards. Every figure on the page is one measured in the run or on
  * the saved weights; a section without figures says why.
@@ -53,5 +54,16 @@ typedef struct cli_report {
 
 /* Write the page to path, whole or not at all. 0 or CLI_RUNTIME (printed). */
 int cli_report_write(const char *path, const cli_report *r);
+
+/* The page's sections on the network (report_net.c), written to f: the
+ * table of layers (<section id="layers">: each layer's spec entry, the
+ * shape it reads and gives, its weights' shape and parameter count); and
+ * the filters of the first convolution layer (<section id="filters">, one
+ * <g class="filter"> per filter holding one <g class="kernel"> picture
+ * per input channel, or one of their mean when there are more than 16),
+ * written only when the network has a convolution. 0 or CLI_RUNTIME
+ * (printed). */
+int cli_report_layers(FILE *f, const bp_net *net);
+int cli_report_filters(FILE *f, bp_net *net);
 
 #endif

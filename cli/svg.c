@@ -365,3 +365,43 @@ void svg_image(FILE *f, double left, double top, int w, int h, const float *v, d
     }
     fputs("</g>\n", f);
 }
+
+/* The ends of the diverging scale: a deep red for +m, a deep blue for -m. */
+static const int pos_end[3] = {178, 24, 43}, neg_end[3] = {33, 102, 172};
+
+const char *svg_diverging_color(char *buf, double v, double m)
+{
+    double t = m > 0.0 && isfinite(v) ? v / m : 0.0;
+    const int *end = t < 0.0 ? neg_end : pos_end;
+    int c[3];
+    t = fabs(t) > 1.0 ? 1.0 : fabs(t);
+    for (int i = 0; i < 3; i++)
+        c[i] = (int)lrint(255.0 + (end[i] - 255.0) * t);
+    snprintf(buf, 8, "#%02x%02x%02x", c[0] & 255, c[1] & 255, c[2] & 255);
+    return buf;
+}
+
+void svg_diverging_image(FILE *f, double left, double top, int w, int h, const float *v,
+                         double m, double scale, const char *cls)
+{
+    char color[8], next[8];
+    fprintf(f, "<g class=\"%s\" shape-rendering=\"crispEdges\">\n", cls);
+    for (int r = 0; r < h; r++) {
+        for (int c = 0; c < w;) {
+            int run = 1;
+            svg_diverging_color(color, v[r * w + c], m);
+            while (c + run < w &&
+                   strcmp(svg_diverging_color(next, v[r * w + c + run], m), color) == 0)
+                run++;
+            fprintf(f,
+                    "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                    "fill=\"%s\"/>\n",
+                    left + c * scale, top + r * scale, run * scale, scale, color);
+            c += run;
+        }
+    }
+    fprintf(f,
+            "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
+            "stroke=\"#999999\"/>\n</g>\n",
+            left, top, w * scale, h * scale);
+}

@@ -1,8 +1,9 @@
 /*
  * svg.h - the small SVG vocabulary the plots are drawn with: a plot area
  * that maps data coordinates to pixels (linear or log scale), its frame
- * with ticks, lines, markers, a legend, class-coloured cells and grey-level
- * images. Everything is written to a FILE as it is drawn; nothing is kept.
+ * with ticks, lines, markers, a legend, class-coloured cells, grey-level
+ * images and pictures of signed values in diverging colours. Everything
+ * is written to a FILE as it is drawn; nothing is kept.
  *
  * Every line carries its data in a data-values attribute ("x y;x y;..."
  * written so each value reads back as the same double), so a test or a
@@ -74,5 +75,17 @@ void svg_class_cells(FILE *f, double left, double top, double width, double heig
  * black) at (left, top), each pixel `scale` pixels wide; runs of equal grey
  * along a row are one rectangle. */
 void svg_image(FILE *f, double left, double top, int w, int h, const float *v, double scale);
+
+/* The colour of v on a diverging scale symmetric about 0: white at 0, a
+ * deepening red up to +m, blue down to -m (clamped beyond), as "#rrggbb"
+ * into buf (8 bytes). Returns buf. */
+const char *svg_diverging_color(char *buf, double v, double m);
+
+/* A picture of h rows and w columns of values v (row-major) in those
+ * colours for the scale m, each value a square `scale` pixels wide, framed
+ * in grey, inside a <g> of class cls; runs of equal colour along a row are
+ * one rectangle. */
+void svg_diverging_image(FILE *f, double left, double top, int w, int h, const float *v,
+                         double m, double scale, const char *cls);
 
 #endif

@@ -1,7 +1,8 @@
 # test_report_browser.sh - the training report rendered in a real browser:
 # headless Chromium opens the page from disk with networking off, takes a
 # screenshot that must not be blank, and a probe script added to a copy of
-# the page checks that every figure section holds laid-out, non-empty SVG.
+# the page checks that every figure section holds laid-out, non-empty SVG
+# (on a convolutional network's page too, its filters included).
 # Skipped with a message where Debian's chromium is absent.
 # Usage: sh test_report_browser.sh PATH_TO_backprop
 . "$(dirname "$0")/../cli/lib.sh"
@@ -48,7 +49,10 @@ browse --window-size=1280,3000 --screenshot="$TMP/shot.png" "file://$TMP/report.
 [ -s "$TMP/shot.png" ] || fail "no screenshot"
 "$PY" "$HERE/check_page.py" shot "$TMP/shot.png" || exit 1
 
-# The probe: each section's SVGs, their laid-out size and drawn elements.
+# probe PAGE IDS: a copy of PAGE with a script that gathers each section's
+# SVGs, their laid-out size and drawn elements, rendered; every section of
+# IDS must hold a drawn picture.
+probe() {
 sed 's|</body>|<pre id="probe"></pre><script>\
 var out = {};\
 document.querySelectorAll("section").forEach(function (s) {\
@@ -62,8 +66,16 @@ document.querySelectorAll("section").forEach(function (s) {\
   out[s.id] = r;\
 });\
 document.getElementById("probe").textContent = JSON.stringify(out);\
-</script></body>|' "$TMP/report.html" >"$TMP/probe.html"
+</script></body>|' "$1" >"$TMP/probe.html"
 browse --dump-dom "file://$TMP/probe.html" >"$TMP/dom.html" ||
     fail "chromium could not render the page (see its log: $(tail -n 5 "$TMP/chromium.log"))"
-"$PY" "$HERE/check_page.py" dom "$TMP/dom.html" curves,lr,confusion,mistakes,norms || exit 1
+"$PY" "$HERE/check_page.py" dom "$TMP/dom.html" "$2" || exit 1
+}
+probe "$TMP/report.html" curves,lr,confusion,mistakes,norms
+
+# A small convolutional network on the same pictures: its filters drawn.
+"$BP" train --data "$TMP/pics.csv" --val-split 0.25 --net 1x28x28,conv:4:5:relu,maxpool:4,3:softmax \
+    --epochs 1 --batch 30 --lr 0.01 --out "$TMP/c.safetensors" --report "$TMP/cnn.html" --quiet ||
+    fail "train --report of a convolutional network"
+probe "$TMP/cnn.html" mistakes,norms,filters
 echo "ok"
