@@ -12,7 +12,7 @@
 . "$(dirname "$0")/../cli/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 need_python "torch, numpy" "python3-torch and python3-numpy" "python3-torch python3-numpy"
-REF="$HERE/torch_cnn.py"
+REF="$HERE/torch_cnn_model.py"
 
 # 60 samples of 1x8x9 inputs (a pattern plus noise) and 3 classes, as CSV.
 awk 'BEGIN {

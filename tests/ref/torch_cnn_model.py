@@ -1,14 +1,14 @@
-"""torch_cnn.py - backprop's layer kinds against PyTorch's.
+"""torch_cnn_model.py - backprop's layer kinds against PyTorch's.
 
 Usage:
-  torch_cnn.py predict MODEL INPUTS PRED [SPEC]
+  torch_cnn_model.py predict MODEL INPUTS PRED [SPEC]
       MODEL (safetensors, read by hand) loaded into the torch.nn.Sequential
       its spec describes must give PRED (`backprop predict`'s outputs, one
       row per sample) on INPUTS to 1e-5. The spec comes from the file's
       __metadata__.net, whose layers.N tensors go to the Sequential's
       module of layer N; or, for a file without one (a state dict), from
       SPEC, its tensors N.weight and N.bias going to module N.
-  torch_cnn.py adam BEFORE AFTER INPUTS LABELS STEPS LR
+  torch_cnn_model.py adam BEFORE AFTER INPUTS LABELS STEPS LR
       STEPS full-batch steps of torch.optim.Adam (lr LR, PyTorch's default
       betas and eps) on the cross-entropy of INPUTS' rows and LABELS from
       the weights of BEFORE must give the weights of AFTER to 1e-5
@@ -18,7 +18,7 @@ Usage:
       (0, GFLOOR) after some step (in torch's run) is held to 1e-3 instead,
       which still tells a missing or wrong step (LR) from rounding; they
       must be under a tenth of the weights.
-  torch_cnn.py save SPEC MODEL SEED
+  torch_cnn_model.py save SPEC MODEL SEED
       A Sequential of SPEC with torch's own initialization (seeded) has its
       state_dict written to MODEL as safetensors, no metadata.
 
