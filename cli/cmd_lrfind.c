@@ -337,6 +337,7 @@ int cmd_lrfind(int argc, char **argv)
     bp_net *net = NULL;
     sweep w;
     bp_loss loss;
+    bp_error err;
     char b1[32], b2[32], b3[32];
     int rc = parse(argc, argv, &s);
     memset(&w, 0, sizeof w);
@@ -365,9 +366,8 @@ int cmd_lrfind(int argc, char **argv)
                                                                             &loss)) != 0)
         goto done;
     rc = CLI_RUNTIME;
-    if (bp_dataset_inputs(ds) != bp_net_inputs(net)) {
-        cli_error("the data have %d inputs; the network takes %d", bp_dataset_inputs(ds),
-                  bp_net_inputs(net));
+    if (bp_net_check_inputs(net, ds, NULL, &err) != 0) {
+        cli_error("%s", err.message);
         goto done;
     }
     if (run_sweep(&s, net, loss, ds, &w) != 0)

@@ -75,8 +75,8 @@ int cli_model_scale(const cli_model *m, bp_dataset *ds)
 {
     int n = bp_dataset_inputs(ds), rc;
     bp_error err;
-    if (n != bp_net_inputs(m->net)) {
-        cli_error("the data have %d inputs; the model expects %d", n, bp_net_inputs(m->net));
+    if (bp_net_check_inputs(m->net, ds, NULL, &err) != 0) {
+        cli_error("%s", err.message);
         return CLI_RUNTIME;
     }
     float *v = malloc(2 * (size_t)n * sizeof *v);

@@ -40,7 +40,8 @@ int cli_model_or_net(const char *path, const char *spec, const char *name, cli_m
 bp_dataset *cli_data_load(const char *spec, uint64_t seed);
 
 /* Give ds the model's input scaling when its metadata has one. Returns 0 or
- * CLI_RUNTIME (printed): a malformed entry, or data of another width. */
+ * CLI_RUNTIME (printed): a malformed entry, or data that do not fit the
+ * network's input (bp_net_check_inputs: another width or image shape). */
 int cli_model_scale(const cli_model *m, bp_dataset *ds);
 
 /* For a model without a saved schema: a data schema of its inputs as the

@@ -1124,13 +1124,21 @@ bp_shard bp_dist_shard(bp_dist *dist);
 long bp_dist_stats(const bp_dist *dist, double *seconds);
 
 /* Whether ds fits net under loss, by the rule bp_train and bp_evaluate
- * apply: as many inputs as the network takes, at least one row, and class
- * labels (at most one class per output) for cce on several outputs, else
- * one target column per output. what names the data in the message ("the
- * training data have 2 inputs; the network takes 3"); NULL for "the data".
- * Returns 0, BP_ESHAPE or BP_EINVAL (no rows, or a NULL argument). */
+ * apply: the inputs as bp_net_check_inputs says, at least one row, and
+ * class labels (at most one class per output) for cce on several outputs,
+ * else one target column per output. what names the data in the message
+ * ("the training data have 2 inputs; the network takes 3"); NULL for "the
+ * data". Returns 0, BP_ESHAPE or BP_EINVAL (no rows, or a NULL argument). */
 int bp_net_check_data(const bp_net *net, bp_loss loss, const bp_dataset *ds, const char *what,
                       bp_error *err);
+/* Whether ds's samples fit net's input, targets aside: as many inputs as
+ * the network takes and, when both the data (bp_dataset_shape) and the
+ * network's input are images, the same CxHxW ("the data are 1x28x28
+ * images; the network takes 1x14x56 (the same 784 inputs in another
+ * shape)"); a flat side takes the other flattened. what as above.
+ * Returns 0, BP_ESHAPE or BP_EINVAL (a NULL argument). */
+int bp_net_check_inputs(const bp_net *net, const bp_dataset *ds, const char *what,
+                        bp_error *err);
 
 /* Loss and accuracy of net over every row of ds (in batches; dropout off).
  * accuracy (may be NULL) gets -1 unless the loss is a classification loss

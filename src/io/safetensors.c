@@ -219,6 +219,26 @@ static int json_size(const bp__json *j, size_t *out)
     return 0;
 }
 
+/* A tensor's shape as the file gives it, for messages: "[4, 1, 5, 5]", an
+ * entry that is no size as "?", or what it is when not an array. */
+static void json_dims_text(const bp__json *shape, char *buf, size_t size)
+{
+    if (!shape || shape->type != BP__JSON_ARRAY) {
+        snprintf(buf, size, "%s", shape ? bp__json_type_name(shape->type) : "nothing");
+        return;
+    }
+    int n = snprintf(buf, size, "[");
+    for (size_t i = 0; i < shape->n && n > 0 && (size_t)n < size; i++) {
+        size_t v;
+        if (json_size(&shape->items[i], &v) == 0)
+            n += snprintf(buf + n, size - (size_t)n, "%s%zu", i ? ", " : "", v);
+        else
+            n += snprintf(buf + n, size - (size_t)n, "%s?", i ? ", " : "");
+    }
+    if (n > 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, "]");
+}
+
 /* Bytes per element of a dtype read (and converted to float32), 0 for any
  * other. */
 static size_t dtype_size(const char *dtype)
@@ -558,10 +578,12 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
             shape_ok = json_size(&shape->items[d], &v) == 0 && v == want[d];
         }
         if (!shape_ok) {
-            char wt[96];
+            char wt[96], ft[96];
             dims_text(want_dims, want, wt, sizeof wt);
-            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': shape is not %s as the spec %s requires",
-                          path, name, wt, spec);
+            json_dims_text(shape, ft, sizeof ft);
+            bp__error_set(err, BP_EFORMAT,
+                          "%s: tensor '%s': shape is %s, not %s as the spec %s requires", path,
+                          name, ft, wt, spec);
             goto fail;
         }
         size_t count = kind == 0 ? L->n_w : L->n_b;

@@ -79,15 +79,48 @@ static void shuffle(bp_rng *rng, size_t *a, size_t n)
     }
 }
 
+/* The inputs of ds against net's: the same width, and the same CxHxW when
+ * both are images (a flat side reads the other flattened). A spatial side
+ * is named with its shape: "784 inputs (1x28x28)". */
+static int check_inputs(const bp_net *net, const bp_dataset *ds, const char *what,
+                        bp_error *err)
+{
+    const bp_shape ns = bp_net_input_shape(net);
+    bp_shape dshape;
+    bp_dataset_shape(ds, &dshape.c, &dshape.h, &dshape.w);
+    const int I = bp_net_inputs(net), inputs = bp_dataset_inputs(ds);
+    const int n_img = ns.h > 0, d_img = dshape.h > 0;
+    const char *w = what ? what : "", *sp = what ? " " : ""; /* "the training data" */
+    char nt[40], dt[40];
+    bp__spec_shape(ns, nt, sizeof nt);
+    bp__spec_shape(dshape, dt, sizeof dt);
+    if (inputs != I)
+        return bp__error_set(err, BP_ESHAPE, "the %s%sdata have %d input%s%s%s%s; the network "
+                             "takes %d%s%s%s", w, sp, inputs, inputs == 1 ? "" : "s",
+                             d_img ? " (" : "", d_img ? dt : "", d_img ? ")" : "", I,
+                             n_img ? " (" : "", n_img ? nt : "", n_img ? ")" : "");
+    if (n_img && d_img && (ns.c != dshape.c || ns.h != dshape.h || ns.w != dshape.w))
+        return bp__error_set(err, BP_ESHAPE, "the %s%sdata are %s images; the network takes %s "
+                             "(the same %d inputs in another shape)", w, sp, dt, nt, I);
+    return 0;
+}
+
+int bp_net_check_inputs(const bp_net *net, const bp_dataset *ds, const char *what,
+                        bp_error *err)
+{
+    if (!net || !ds)
+        return bp__error_set(err, BP_EINVAL, "checking data needs a network and data");
+    return check_inputs(net, ds, what, err);
+}
+
 static int check_data(const bp_net *net, const bp_dataset *ds, const char *what,
                       bp_loss loss, bp_error *err)
 {
-    int I = bp_net_inputs(net), O = bp_net_outputs(net), inputs = bp_dataset_inputs(ds);
+    int O = bp_net_outputs(net), rc;
     int T = bp_dataset_target_cols(ds), classes = bp_dataset_classes(ds);
     const char *w = what ? what : "", *sp = what ? " " : ""; /* "the training data" */
-    if (inputs != I)
-        return bp__error_set(err, BP_ESHAPE, "the %s%sdata have %d input%s; the network takes %d",
-                             w, sp, inputs, inputs == 1 ? "" : "s", I);
+    if ((rc = check_inputs(net, ds, what, err)) != 0)
+        return rc;
     if (bp_dataset_rows(ds) == 0)
         return bp__error_set(err, BP_EINVAL, "the %s%sdata have no rows", w, sp);
     if (loss == BP_LOSS_CCE && O > 1 && T == 1) {

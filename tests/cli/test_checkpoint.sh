@@ -3,7 +3,8 @@
 # checkpoint ends with weights bit for bit equal to an uninterrupted run's;
 # SIGINT stops after the current batch, writes the model so far and the
 # checkpoint and exits 130, and resuming from it also gives the uninterrupted weights; a
-# checkpoint that does not fit the run, or a broken one, is refused.
+# checkpoint that does not fit the run, or a broken one, is refused; a CNN
+# stopped after k epochs and resumed to N gives the bits of N in one run.
 # Usage: sh test_checkpoint.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 
@@ -109,4 +110,43 @@ err_has "cut.ckpt: header length" "a truncated checkpoint"
 run "$BP" train --data xor --checkpoint-every 5
 expect_rc 2 "--checkpoint-every alone"
 err_has "--checkpoint-every needs --checkpoint" "--checkpoint-every alone"
+
+# A CNN: N epochs in one run, or k epochs and then --resume to N, give the
+# same bits (a constant rate, so the first run's schedule is the whole
+# run's). 60 images of 1x6x6 as CSV, 3 classes from the gradient's direction.
+awk 'BEGIN {
+    srand(7)
+    for (i = 0; i < 60; i++) {
+        k = i % 3
+        for (j = 0; j < 36; j++) {
+            y = int(j / 6); x = j % 6
+            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 6 + rand() * 0.3
+        }
+        printf "%d\n", k
+    }
+}' >"$TMP/img.csv"
+CNN="--data $TMP/img.csv --net 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax
+     --optimizer adam --lr 0.01 --schedule constant --batch 8 --val-split 0.2 --dropout 0.1
+     --seed 5 --quiet"
+# shellcheck disable=SC2086
+run "$BP" train $CNN --epochs 6 --out "$TMP/cnn6.safetensors"
+expect_rc 0 "CNN, 6 epochs"
+# shellcheck disable=SC2086
+run "$BP" train $CNN --epochs 2 --out "$TMP/cnn2.safetensors" --checkpoint "$TMP/cnn.ckpt"
+expect_rc 0 "CNN, 2 epochs"
+# shellcheck disable=SC2086
+run "$BP" train $CNN --epochs 6 --out "$TMP/cnn26.safetensors" --checkpoint "$TMP/cnn.ckpt" \
+    --resume "$TMP/cnn.ckpt"
+expect_rc 0 "CNN, resumed to 6 epochs"
+tensors "$TMP/cnn6.safetensors" >"$TMP/cnn6.hex"
+tensors "$TMP/cnn26.safetensors" | cmp -s - "$TMP/cnn6.hex" ||
+    fail "CNN: 2 epochs resumed to 6 differ from 6 in one run"
+tensors "$TMP/cnn2.safetensors" | cmp -s - "$TMP/cnn6.hex" &&
+    fail "CNN: 2 epochs give the weights of 6 (the comparison means nothing)"
+# shellcheck disable=SC2086
+run "$BP" train $CNN --net 1x6x6,conv:4:3:relu,maxpool:2,3:softmax --epochs 6 \
+    --resume "$TMP/cnn.ckpt" --out "$TMP/x.safetensors"
+expect_rc 1 "CNN, another network"
+err_has "backprop: --resume: the checkpoint is of the network 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax; this run trains 1x6x6,conv:4:3:relu,maxpool:2,3:softmax" "CNN, another network"
+[ ! -e "$TMP/x.safetensors" ] || fail "a model was written by a failed resume"
 echo "ok"

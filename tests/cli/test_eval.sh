@@ -167,7 +167,7 @@ err_has "cut.safetensors" "truncated model named"
 printf 'a,b,c,y\n1,2,3,0\n' >"$TMP/three.csv"
 run "$BP" eval --model "$TMP/xor.safetensors" --data "$TMP/three.csv"
 expect_rc 1 "data of another width"
-err_has "the data have 3 inputs; the model expects 2" "data of another width"
+err_has "the data have 3 inputs; the network takes 2" "data of another width"
 run "$BP" eval --model "$TMP/xor.safetensors" --data "$TMP/reg.csv:label=nope"
 expect_rc 1 "bad label column"
 

@@ -157,7 +157,7 @@ has "note: 3 ReLU node inputs over these samples lie within a step of 0" "the no
 # Data that do not fit the network.
 run "$BP" gradcheck --model "$EX/linear.json" --data "$EX/lesson-data.csv"
 expect_rc 1 "data of another width, model"
-err_has "the data have 2 inputs; the model expects 3" "data of another width, model"
+err_has "the data have 2 inputs; the network takes 3" "data of another width, model"
 run "$BP" gradcheck --net 3,2:tanh,1 --data xor
 expect_rc 1 "data of another width, net"
 err_has "--data xor: the data have 2 inputs; the network expects 3" "data of another width, net"

@@ -1,9 +1,10 @@
 # test_mpi.sh - `backprop train` across MPI ranks: the weights of one
 # process to 1e-5 (relative to the largest weight of each tensor) over 2 and
-# 3 ranks, the same bits with --deterministic, one rank's output, and the
-# faults: a bad file on one rank, different data on one rank and a killed
-# rank each end the whole job with a non-zero status and a message, never a
-# hang (every mpirun runs under a timeout; a timeout fails the test).
+# 3 ranks (a CNN's over 2), the same bits with --deterministic, one rank's
+# output, and the faults: a bad file on one rank, different data on one
+# rank and a killed rank each end the whole job with a non-zero status and
+# a message, never a hang (every mpirun runs under a timeout; a timeout
+# fails the test).
 # Usage: sh test_mpi.sh PATH_TO_backprop [MPIEXEC]
 . "$(dirname "$0")/../cli/lib.sh"
 MPIEXEC=${2:-mpirun}
@@ -87,6 +88,36 @@ for n in 2 3; do
 done
 # and it is a different sum from whole batches (so the check means something)
 cmp -s "$TMP/det1.st" "$TMP/one-adam.st" && fail "deterministic equals whole batches"
+
+# A CNN: over 2 ranks, the weights of one process to 1e-5, and with
+# --deterministic the same bits. 300 images of 1x6x6 as CSV, 3 classes.
+awk 'BEGIN {
+    srand(7)
+    for (i = 0; i < 300; i++) {
+        k = i % 3
+        for (j = 0; j < 36; j++) {
+            y = int(j / 6); x = j % 6
+            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 6 + rand() * 0.3
+        }
+        printf "%d\n", k
+    }
+}' >"$TMP/img.csv"
+CNN="--data $TMP/img.csv --net 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax
+     --batch 50 --epochs 3 --seed 7 --threads 1 --quiet --optimizer adam --lr 0.003"
+for det in "" "--deterministic --parts 4"; do
+    # shellcheck disable=SC2086
+    run "$BP" train $CNN $det --out "$TMP/cnn1.st"
+    expect_rc 0 "CNN $det: one process"
+    # shellcheck disable=SC2086
+    run mpi 2 $CNN $det --out "$TMP/cnn2.st"
+    not_hung "CNN $det over 2 ranks"
+    expect_rc 0 "CNN $det over 2 ranks"
+    if [ -n "$det" ]; then
+        cmp -s "$TMP/cnn2.st" "$TMP/cnn1.st" || fail "CNN $det over 2 ranks: not the bits of one process"
+    else
+        same_weights "$TMP/cnn2.st" "$TMP/cnn1.st" 1e-5 "CNN: 2 ranks against one"
+    fi
+done
 
 # Only rank 0 prints and writes: one header, one log.
 run mpi 3 --data spiral:101:3 --epochs 2 --seed 3 --threads 1 --out "$TMP/r.st" --log "$TMP/r.csv"

@@ -208,7 +208,7 @@ static void test_safetensors_errors(void **state)
     snprintf(h, sizeof h,
              "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]},"
              "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", meta);
-    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "shape is not [1, 2]");
+    st_case(h, d3, 3, BP_EFORMAT, "layers.0.weight", "shape is [2, 1], not [1, 2]");
     snprintf(h, sizeof h,
              "{%s,\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]}}", meta);
     st_case(h, d3, 2, BP_EFORMAT, "'layers.0.bias' is missing", NULL);
