@@ -219,7 +219,9 @@ int explain_weight_text(bp_net *net, const bp_explain *ex, const explain_weight 
         size_t shown = n < SHOWN_TERMS ? n : SHOWN_TERMS;
         bp_shape si = shape_in(net, l), so = bp_net_layer_shape(net, l);
         double rest = 0.0;
-        printf("  %s:\n", n > shown ? "the largest by size" : "the products, largest first");
+        printf("  %s:\n", n > shown ? "the largest by size"
+                         : n > 1   ? "the products, largest first"
+                                   : "the product");
         printf("    %-14s  %-14s  %14s  %14s  %14s  %14s\n", "input node", "output node",
                "input value", dname, "act'", "product");
         for (size_t j = 0; j < shown; j++) {
