@@ -2,8 +2,9 @@
  * cmd_gradcheck.c - `backprop gradcheck`: backpropagation's gradient against
  * central finite differences, layer by layer (bp_gradcheck), for a randomly
  * initialised network (--net) or a saved model at its own weights (--model),
- * on random samples or on the first rows of a data set (--data). Exits 1
- * when any layer exceeds the tolerance.
+ * on random samples or on the first rows of a data set (--data), for every
+ * layer kind (a pool's row says it has no parameters). Exits 1 when any
+ * layer exceeds the tolerance.
  */
 #include "cli.h"
 #include "data.h"
@@ -20,12 +21,15 @@ static const cli_help HELP = {
     "difference of the loss, and report the largest relative error of each layer.\n"
     "A network given by --net gets random weights; a model is checked at its own\n"
     "weights. The samples are random unless --data gives them.",
-    NULL,
+    "Each layer gets a row: a dense layer's weights are named w[l][o][i], a\n"
+    "convolution's w[l][out][c][ky][kx] (shape OUTxCxKxK), a bias b[l][o]; a\n"
+    "pooling layer has no parameters, and its row says so.",
     "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
     "be read, 2 on bad usage.",
     "  backprop gradcheck --net 4,8:tanh,3:softmax\n"
     "  backprop gradcheck --model examples/lesson.json --data examples/lesson-data.csv\n"
-    "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"};
+    "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"
+    "  backprop gradcheck --net 1x5x6,conv:3:3:tanh:pad=1:stride=2,maxpool:2,4:softmax\n"};
 
 /* "w[l][o][i]" (dense), "w[l][o][c][ky][kx]" (conv) or "b[l][o]" for entry j
  * of layer l's block; "" for a layer without parameters. */
