@@ -150,12 +150,24 @@ int cli_parse_list(const char *opt, const char *s, double **out, int *n);
  * (a usage error). */
 bp_net *cli_parse_net(const char *opt, const char *spec);
 
-/* Weights for every layer of net: layers separated by '/', rows by ';',
- * values by ','; e.g. "2,1;1,2/1,1". Shape errors name the layer and row. */
+/* Weights for every layer of net that has them (pools have none): layers
+ * separated by '/', rows (a dense output's inputs, a conv filter's C x K x K
+ * values) by ';', values by ','; e.g. "2,1;1,2/1,1". Shape errors name the
+ * layer and row. */
 int cli_parse_weights(const char *opt, const char *s, bp_net *net);
 /* Biases for the layers that have one, in order: layers by '/', values by
  * ','. */
 int cli_parse_biases(const char *opt, const char *s, bp_net *net);
+
+/* ---- layers ------------------------------------------------------------ */
+
+/* A layer kind's spec word: "dense", "conv", "maxpool", "avgpool". */
+const char *cli_layer_kind_name(bp_layer_kind kind);
+/* A shape as "128" (flat) or "32x28x28" (C x H x W), into buf. Returns buf. */
+const char *cli_shape(char *buf, size_t size, bp_shape s);
+/* Layer l's entry of the network's canonical spec ("conv:32:3:relu:same"),
+ * into buf. Returns 0, or -1 when it does not fit. */
+int cli_spec_entry(const bp_net *net, int l, char *buf, size_t size);
 
 /* A loss name, or when name is NULL the default for the network's last
  * layer: cce after softmax, bce after sigmoid, else mse. */

@@ -1,7 +1,8 @@
 /*
  * cmd_explain.c - `backprop explain`: one sample through a small network,
  * forward and backward, with every slope written as the product of its
- * three factors (bp_explain_sample_d), and with --lr one plain step of
+ * three factors (bp_explain_sample_d; networks with conv or pool layers,
+ * and --weight, in explain_weight.c), and with --lr one plain step of
  * gradient descent and what it changed. Weights come from a model file,
  * from --weights or from a seeded He-normal initialisation. Every figure is
  * computed in double from the network's float weights and the sample as
@@ -10,6 +11,7 @@
  * 1 - 0.01 x 42 shows as 0.58, as the lessons print it.
  */
 #include "cli.h"
+#include "explain.h"
 #include "model.h"
 
 #include <float.h>
@@ -30,18 +32,24 @@ static const cli_help HELP = {
     "the product of its three factors. With --lr, then take one step of plain\n"
     "gradient descent and show every weight before and after, and the new\n"
     "prediction and loss.",
-    NULL,
+    "A network with convolution or pooling layers gets a summary instead: each\n"
+    "layer's output shape, the loss, and each layer's largest slopes. A\n"
+    "convolution's weight takes part in one product per position of its filter\n"
+    "on the input; --weight lists them (input and output nodes as c,y,x), and\n"
+    "with --lr the step shows that weight only.",
     "Exit status: 0 on success, 1 on a runtime error (such as a bad model file),\n"
     "2 on bad usage.",
     "  backprop explain --net 2,2:relu:nobias,1:relu:nobias --weights '2,1;1,2/1,1' \\\n"
     "      --input 0,3 --target 3\n"
     "  backprop explain --net 3,1:identity:nobias --weights '0,2,1' --input 1,2,3 --target 0 \\\n"
     "      --lr 0.01\n"
-    "  backprop explain --model examples/lesson.json --input 0,3 --target 3 --json\n"};
+    "  backprop explain --model examples/lesson.json --input 0,3 --target 3 --json\n"
+    "  backprop explain --net 1x3x3,conv:1:2,1 --weights '1,0,0,0/1,1,1,1' --input 1,2,3,4,5,6,7,8,9 \\\n"
+    "      --target 0 --weight 0:0,0,1,1\n"};
 
 /* Name of the nodes of layer l's output ("y" for the last layer, "h" for a
  * single hidden layer, "h1", "h2", ... for several); l = -1 is the input. */
-static void node_name(char *buf, size_t size, int l, int L)
+void explain_node_name(char *buf, size_t size, int l, int L)
 {
     if (l < 0)
         snprintf(buf, size, "x");
@@ -58,7 +66,7 @@ static void node_name(char *buf, size_t size, int l, int L)
  * squared shows as 0.15492096, where the float's own shortest form is
  * 0.15492097); outside float's range, as the shortest that reads back as
  * the double. buf holds 32 bytes. */
-static const char *fig(char *buf, double v)
+const char *explain_fig(char *buf, double v)
 {
     double a = fabs(v);
     float f = (float)v;
@@ -79,21 +87,21 @@ static const char *fig(char *buf, double v)
 }
 
 /* The same as a JSON number, and an array of them. */
-static void json_fig(double v)
+void explain_json_fig(double v)
 {
     char buf[32];
     if (isfinite(v))
-        fputs(fig(buf, v), stdout);
+        fputs(explain_fig(buf, v), stdout);
     else
         cli_json_number(stdout, v);
 }
 
-static void json_figs(const double *v, int n)
+void explain_json_figs(const double *v, size_t n)
 {
     putchar('[');
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         fputs(i ? ", " : "", stdout);
-        json_fig(v[i]);
+        explain_json_fig(v[i]);
     }
     putchar(']');
 }
@@ -101,14 +109,14 @@ static void json_figs(const double *v, int n)
 static int num_width(double v)
 {
     char buf[32];
-    return (int)strlen(fig(buf, v));
+    return (int)strlen(explain_fig(buf, v));
 }
 
 /* A factor of a product: negative numbers in parentheses. */
 static const char *factor(char *buf, size_t size, double v)
 {
     char num[32];
-    snprintf(buf, size, v < 0 ? "(%s)" : "%s", fig(num, v));
+    snprintf(buf, size, v < 0 ? "(%s)" : "%s", explain_fig(num, v));
     return buf;
 }
 
@@ -122,18 +130,18 @@ static void print_forward(bp_net *net, const bp_explain *ex, const double *raw, 
     if (raw) {
         printf("  given:");
         for (int i = 0; i < E0->inputs; i++)
-            printf("  %s", fig(n1, raw[i]));
+            printf("  %s", explain_fig(n1, raw[i]));
         printf("\n  the model's input scaling: x = (given - shift) x mul\n");
     }
     printf("  input:");
     for (int i = 0; i < E0->inputs; i++)
-        printf("  x[%d] = %s", i, fig(n1, E0->input[i]));
+        printf("  x[%d] = %s", i, explain_fig(n1, E0->input[i]));
     printf("\n");
     for (int l = 0; l < ex->n_layers; l++) {
         const bp_explain_layer *E = &ex->layers[l];
         const float *w = bp_net_weight(net, l), *b = bp_net_bias(net, l);
-        node_name(in, sizeof in, l - 1, ex->n_layers);
-        node_name(out, sizeof out, l, ex->n_layers);
+        explain_node_name(in, sizeof in, l - 1, ex->n_layers);
+        explain_node_name(out, sizeof out, l, ex->n_layers);
         printf("  layer %d (%s, %d node%s)\n", l, bp_act_name(E->act), E->outputs,
                E->outputs == 1 ? "" : "s");
         for (int o = 0; o < E->outputs; o++) {
@@ -149,7 +157,7 @@ static void print_forward(bp_net *net, const bp_explain *ex, const double *raw, 
                     printf(" + %s", factor(f1, sizeof f1, (double)b[o]));
                 printf(" = ");
             }
-            printf("%s) = %s\n", fig(n1, E->z[o]), fig(n2, E->value[o]));
+            printf("%s) = %s\n", explain_fig(n1, E->z[o]), explain_fig(n2, E->value[o]));
         }
     }
     printf("  target:");
@@ -167,8 +175,8 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
     const int last = l == ex->n_layers - 1;
     char in[16], out[16], label[48], f1[32], f2[32], f3[32], n1[32], n2[32], n3[32], n4[32];
     int I = E->inputs, O = E->outputs, lw, ww = 1, sw = 1;
-    node_name(in, sizeof in, l - 1, ex->n_layers);
-    node_name(out, sizeof out, l, ex->n_layers);
+    explain_node_name(in, sizeof in, l - 1, ex->n_layers);
+    explain_node_name(out, sizeof out, l, ex->n_layers);
 
     printf("  layer %d (%s%s)\n", l, bp_act_name(E->act), last ? ", output" : "");
     if (E->combined)
@@ -176,7 +184,7 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
                "    dL/dz, the loss's slope for the node's input z, and act' is taken as 1\n");
     if (last)
         for (int o = 0; o < O; o++)
-            printf("    %s %s[%d] = %s\n", dname, out, o, fig(n1, E->dnode[o]));
+            printf("    %s %s[%d] = %s\n", dname, out, o, explain_fig(n1, E->dnode[o]));
     else
         printf("    dL/dnode of each %s[o] is the node slope found above\n", out);
     /* column widths: labels, weights, slopes */
@@ -196,15 +204,17 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
             size_t k = (size_t)o * (size_t)I + (size_t)i;
             snprintf(label, sizeof label, "w[%d][%d][%d]", l, o, i);
             printf("    %-*s = %*s   slope %-*s = value %s x %s %s x act' %s\n", lw, label, ww,
-                   cli_fnum(n1, w[k]), sw, fig(n2, E->grad_w[k]), fig(n3, E->input[i]), dname,
-                   fig(n4, E->dnode[o]), fig(f1, E->dact[o]));
+                   cli_fnum(n1, w[k]), sw, explain_fig(n2, E->grad_w[k]),
+                   explain_fig(n3, E->input[i]), dname,
+                   explain_fig(n4, E->dnode[o]), explain_fig(f1, E->dact[o]));
         }
     }
     for (int o = 0; b && E->grad_b && o < O; o++) {
         snprintf(label, sizeof label, "b[%d][%d]", l, o);
         printf("    %-*s = %*s   slope %-*s = 1 x %s %s x act' %s\n", lw, label, ww,
-               cli_fnum(n1, b[o]), sw, fig(n2, E->grad_b[o]), dname, fig(n3, E->dnode[o]),
-               fig(n4, E->dact[o]));
+               cli_fnum(n1, b[o]), sw, explain_fig(n2, E->grad_b[o]), dname,
+               explain_fig(n3, E->dnode[o]),
+               explain_fig(n4, E->dact[o]));
     }
     /* The slope of each node feeding this layer: the sum over the weights
      * that leave it. */
@@ -217,7 +227,7 @@ static void print_layer_backward(bp_net *net, const bp_explain *ex, int l)
                        factor(f2, sizeof f2, E->dnode[o]), factor(f3, sizeof f3, E->dact[o]));
             printf(" = ");
         }
-        printf("%s\n", fig(n1, E->dinput[i]));
+        printf("%s\n", explain_fig(n1, E->dinput[i]));
     }
 }
 
@@ -270,11 +280,11 @@ static int take_step(bp_net *net, bp_loss loss, const bp_explain *ex, const doub
     }
     for (int l = 0; l < ex->n_layers; l++) {
         const bp_explain_layer *E = &ex->layers[l];
-        size_t w = weight_offset(net, l), n = (size_t)E->outputs * (size_t)E->inputs;
-        memcpy(s->grad + w, E->grad_w, n * sizeof *s->grad);
-        if (E->grad_b && bp_net_bias(net, l))
+        if (E->grad_w)
+            memcpy(s->grad + weight_offset(net, l), E->grad_w, E->weights * sizeof *s->grad);
+        if (E->grad_b && bp_net_bias(net, l)) /* one per output node or filter */
             memcpy(s->grad + bias_offset(net, l), E->grad_b,
-                   (size_t)E->outputs * sizeof *s->grad);
+                   (size_t)bp_net_layer(net, l).width * sizeof *s->grad);
     }
     for (size_t k = 0; k < P; k++) {
         s->before[k] = (double)params[k];
@@ -290,12 +300,16 @@ static void print_step_entry(const char *label, int lw, const char *lr, const ex
                              size_t k)
 {
     char before[32], slope[40], after[32];
-    printf("    %-*s: %s - %s x %s = %s\n", lw, label, fig(before, s->before[k]), lr,
-           factor(slope, sizeof slope, s->grad[k]), fig(after, s->after[k]));
+    printf("    %-*s: %s - %s x %s = %s\n", lw, label, explain_fig(before, s->before[k]), lr,
+           factor(slope, sizeof slope, s->grad[k]), explain_fig(after, s->after[k]));
 }
 
+/* The step as text: every weight's line for a dense network, the one named
+ * by --weight when given (only not NULL), else none (a convolution has too
+ * many to list). */
 static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
-                            const explain_step *s, const float *t, int T)
+                            const explain_step *s, const float *t, int T,
+                            const explain_weight *only)
 {
     const int L = bp_net_layers(net), O = bp_net_outputs(net);
     const bp_explain_layer *last = &ex->layers[L - 1], *now = &s->ex->layers[L - 1];
@@ -305,7 +319,14 @@ static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
     printf("\nOne step of gradient descent, learning rate %s: every weight moves against\n"
            "its slope, w - %s x slope\n",
            lr, lr);
-    for (int l = 0; l < L; l++) {
+    if (only) {
+        explain_weight_label(label, sizeof label, net, only->layer, only->index);
+        print_step_entry(label, (int)strlen(label), lr, s,
+                         weight_offset(net, only->layer) + only->index);
+    } else if (!explain_all_dense(net)) {
+        printf("  (%zu parameters; --weight LAYER:INDEX shows one)\n", bp_net_param_count(net));
+    }
+    for (int l = 0; !only && explain_all_dense(net) && l < L; l++) {
         int I = bp_net_layer_inputs(net, l), Ol = bp_net_layer(net, l).width;
         size_t w = weight_offset(net, l);
         int lw = snprintf(label, sizeof label, "w[%d][%d][%d]", l, Ol - 1, I - 1);
@@ -321,43 +342,61 @@ static void print_step_text(bp_net *net, bp_loss loss, const bp_explain *ex,
         }
     }
     printf("After the step\n");
-    node_name(out, sizeof out, L - 1, L);
+    explain_node_name(out, sizeof out, L - 1, L);
     for (int o = 0; o < O; o++) {
-        printf("  %s[%d] = %s (was %s)", out, o, fig(n1, now->value[o]), fig(n2, last->value[o]));
+        printf("  %s[%d] = %s (was %s)", out, o, explain_fig(n1, now->value[o]),
+               explain_fig(n2, last->value[o]));
         if (T == O)
             printf(", target %s, error %s", cli_fnum(n3, t[o]),
-                   fig(n4, now->value[o] - (double)t[o]));
+                   explain_fig(n4, now->value[o] - (double)t[o]));
         printf("\n");
     }
     if (T != O)
         printf("  target: class %s\n", cli_fnum(n1, t[0]));
-    printf("  loss: %s = %s (was %s)\n", bp_loss_name(loss), fig(n1, s->ex->loss),
-           fig(n2, ex->loss));
+    printf("  loss: %s = %s (was %s)\n", bp_loss_name(loss), explain_fig(n1, s->ex->loss),
+           explain_fig(n2, ex->loss));
 }
 
 /* The step's block entries for layer l, as JSON fields. */
 static void print_step_layer_json(bp_net *net, const explain_step *s, int l)
 {
     int I = bp_net_layer_inputs(net, l), O = bp_net_layer(net, l).width;
-    size_t w = weight_offset(net, l);
-    printf("%s\n    {\"layer\": %d, \"grad_w\": [", l ? "," : "", l);
-    for (int o = 0; o < O; o++) {
-        fputs(o ? ", " : "", stdout);
-        json_figs(s->grad + w + (size_t)o * (size_t)I, I);
+    size_t w = bp_net_weight(net, l) ? weight_offset(net, l) : 0;
+    if (bp_net_layer(net, l).kind != BP_LAYER_DENSE) {
+        /* flat, in the layout of the weights: (OUT, C, K, K) for conv */
+        size_t n = bp_net_weight(net, l) ? bp_net_layer_params(net, l) : 0;
+        n -= bp_net_bias(net, l) ? (size_t)O : 0;
+        printf("%s\n    {\"layer\": %d, \"grad_w\": ", l ? "," : "", l);
+        if (n)
+            explain_json_figs(s->grad + w, n);
+        else
+            printf("null");
+        printf(", \"weights\": ");
+        if (n)
+            explain_json_figs(s->after + w, n);
+        else
+            printf("null");
+    } else {
+        printf("%s\n    {\"layer\": %d, \"grad_w\": [", l ? "," : "", l);
+        for (int o = 0; o < O; o++) {
+            fputs(o ? ", " : "", stdout);
+            explain_json_figs(s->grad + w + (size_t)o * (size_t)I, I);
+        }
+        printf("], \"weights\": [");
+        for (int o = 0; o < O; o++) {
+            fputs(o ? ", " : "", stdout);
+            explain_json_figs(s->after + w + (size_t)o * (size_t)I, I);
+        }
+        printf("]");
     }
-    printf("], \"weights\": [");
-    for (int o = 0; o < O; o++) {
-        fputs(o ? ", " : "", stdout);
-        json_figs(s->after + w + (size_t)o * (size_t)I, I);
-    }
-    printf("],\n     \"grad_b\": ");
+    printf(",\n     \"grad_b\": ");
     if (bp_net_bias(net, l))
-        json_figs(s->grad + bias_offset(net, l), O);
+        explain_json_figs(s->grad + bias_offset(net, l), O);
     else
         printf("null");
     printf(", \"bias\": ");
     if (bp_net_bias(net, l))
-        json_figs(s->after + bias_offset(net, l), O);
+        explain_json_figs(s->after + bias_offset(net, l), O);
     else
         printf("null");
     printf("}");
@@ -373,17 +412,17 @@ static void print_step_json(bp_net *net, const explain_step *s, const float *t, 
     for (int l = 0; l < L; l++)
         print_step_layer_json(net, s, l);
     printf("],\n  \"output\": ");
-    json_figs(y, O);
+    explain_json_figs(y, O);
     if (T == O) {
         printf(", \"error\": [");
         for (int o = 0; o < O; o++) {
             fputs(o ? ", " : "", stdout);
-            json_fig(y[o] - (double)t[o]);
+            explain_json_fig(y[o] - (double)t[o]);
         }
         printf("]");
     }
     printf(", \"loss_value\": ");
-    json_fig(s->ex->loss);
+    explain_json_fig(s->ex->loss);
     printf("}");
 }
 
@@ -396,16 +435,29 @@ typedef struct explain_case {
     int scaled;         /* 1: the model's input scaling was applied */
     const float *t;     /* (T) target */
     int T;
+    const explain_weight *weight; /* --weight, or NULL */
 } explain_case;
 
-static void print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
-                       const explain_step *step)
+/* The full breakdown for a dense network; for others, or with --weight,
+ * the summary of each layer and the weight's products. */
+static int print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
+                      const explain_step *step)
 {
     char spec[512], n1[32];
     bp_net_spec(net, spec, sizeof spec);
     if (c->model)
         printf("model: %s\n", c->model);
     printf("network %s, loss %s, one sample\n\n", spec, bp_loss_name(c->loss));
+    if (c->weight || !explain_all_dense(net)) {
+        explain_summary_forward(net, ex, c->loss, c->t, c->T);
+        if (!c->weight)
+            explain_summary_backward(net, ex);
+        else if (explain_weight_text(net, ex, c->weight) != 0)
+            return CLI_RUNTIME;
+        if (step)
+            print_step_text(net, c->loss, ex, step, c->t, c->T, c->weight);
+        return CLI_OK;
+    }
     printf("Each weight's slope (dL/dw) is the product of three factors: the value of the\n"
            "node that feeds the weight, the slope of the loss with respect to the node the\n"
            "weight feeds (dL/dnode), and the slope of that node's activation at its input\n"
@@ -413,15 +465,16 @@ static void print_text(bp_net *net, const explain_case *c, const bp_explain *ex,
            "weight x dL/dnode x act' of the node each one feeds.\n\n");
     print_forward(net, ex, c->scaled ? c->raw : NULL, c->t, c->T);
     printf("  loss: %s = %s\n\nBackward pass, from the output back\n", bp_loss_name(c->loss),
-           fig(n1, ex->loss));
+           explain_fig(n1, ex->loss));
     for (int l = ex->n_layers - 1; l >= 0; l--)
         print_layer_backward(net, ex, l);
     if (step)
-        print_step_text(net, c->loss, ex, step, c->t, c->T);
+        print_step_text(net, c->loss, ex, step, c->t, c->T, NULL);
+    return CLI_OK;
 }
 
-static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
-                       const explain_step *step)
+static int print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
+                      const explain_step *step)
 {
     char spec[512];
     bp_net_spec(net, spec, sizeof spec);
@@ -433,11 +486,11 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
     else
         printf("null");
     printf(", \"loss\": \"%s\", \"input\": ", bp_loss_name(c->loss));
-    json_figs(c->raw, bp_net_inputs(net));
+    explain_json_figs(c->raw, bp_net_inputs(net));
     printf(", \"scaled\": %s, \"target\": ", c->scaled ? "true" : "false");
     cli_json_farray(stdout, c->t, c->T);
     printf(", \"loss_value\": ");
-    json_fig(ex->loss);
+    explain_json_fig(ex->loss);
     printf(", \"layers\": [");
     for (int l = 0; l < ex->n_layers; l++) {
         const bp_explain_layer *E = &ex->layers[l];
@@ -445,43 +498,67 @@ static void print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
         int I = E->inputs, O = E->outputs;
         printf("%s\n  {\"layer\": %d, \"activation\": \"%s\", \"combined\": %s,\n   \"input\": ",
                l ? "," : "", l, bp_act_name(E->act), E->combined ? "true" : "false");
-        json_figs(E->input, I);
+        explain_json_figs(E->input, I);
         printf(", \"z\": ");
-        json_figs(E->z, O);
+        explain_json_figs(E->z, O);
         printf(", \"value\": ");
-        json_figs(E->value, O);
+        explain_json_figs(E->value, O);
         printf(",\n   \"dnode\": ");
-        json_figs(E->dnode, O);
+        explain_json_figs(E->dnode, O);
         printf(", \"dact\": ");
-        json_figs(E->dact, O);
-        printf(",\n   \"weights\": [");
-        for (int o = 0; o < O; o++) {
-            fputs(o ? ", " : "", stdout);
-            cli_json_farray(stdout, w + (size_t)o * (size_t)I, I);
+        explain_json_figs(E->dact, O);
+        if (bp_net_layer(net, l).kind == BP_LAYER_DENSE) {
+            printf(",\n   \"weights\": [");
+            for (int o = 0; o < O; o++) {
+                fputs(o ? ", " : "", stdout);
+                cli_json_farray(stdout, w + (size_t)o * (size_t)I, I);
+            }
+            printf("], \"grad_w\": [");
+            for (int o = 0; o < O; o++) {
+                fputs(o ? ", " : "", stdout);
+                explain_json_figs(E->grad_w + (size_t)o * (size_t)I, I);
+            }
+            printf("]");
+        } else {
+            /* flat, in the layout of weight_dims; null for a pool */
+            size_t dims[4];
+            int rank = bp_net_weight_dims(net, l, dims);
+            printf(",\n   \"kind\": \"%s\", \"weight_dims\": [",
+                   cli_layer_kind_name(bp_net_layer(net, l).kind));
+            for (int k = 0; k < rank; k++)
+                printf("%s%zu", k ? ", " : "", dims[k]);
+            printf("], \"weights\": ");
+            if (w)
+                cli_json_farray(stdout, w, (int)E->weights);
+            else
+                printf("null");
+            printf(", \"grad_w\": ");
+            if (E->grad_w)
+                explain_json_figs(E->grad_w, E->weights);
+            else
+                printf("null");
         }
-        printf("], \"grad_w\": [");
-        for (int o = 0; o < O; o++) {
-            fputs(o ? ", " : "", stdout);
-            json_figs(E->grad_w + (size_t)o * (size_t)I, I);
-        }
-        printf("],\n   \"bias\": ");
+        printf(",\n   \"bias\": ");
         if (b)
-            cli_json_farray(stdout, b, O);
+            cli_json_farray(stdout, b, bp_net_layer(net, l).width);
         else
             printf("null");
         printf(", \"grad_b\": ");
         if (E->grad_b)
-            json_figs(E->grad_b, O);
+            explain_json_figs(E->grad_b, (size_t)bp_net_layer(net, l).width);
         else
             printf("null");
         printf(", \"dinput\": ");
-        json_figs(E->dinput, I);
+        explain_json_figs(E->dinput, I);
         printf("}");
     }
     printf("\n]");
+    if (c->weight && explain_weight_json(net, ex, c->weight) != 0)
+        return CLI_RUNTIME;
     if (step)
         print_step_json(net, step, c->t, c->T);
     printf("}\n");
+    return CLI_OK;
 }
 /* Targets from --target: one value per output, or one class index for cce
  * with several outputs. */
@@ -548,7 +625,8 @@ static int scale_input(const cli_model *m, int I, float *x, int *scaled)
 int cmd_explain(int argc, char **argv)
 {
     const char *spec = NULL, *model_path = NULL, *weights = NULL, *biases = NULL;
-    const char *input = NULL, *target = NULL, *loss_name = NULL;
+    const char *input = NULL, *target = NULL, *loss_name = NULL, *weight_arg = NULL;
+    explain_weight chosen = {0, 0};
     uint64_t seed = 1;
     double lr = 0.0;
     int json = 0, seed_given = 0, rc = CLI_USAGE, n_in = 0, T = 0, scaled = 0;
@@ -566,8 +644,9 @@ int cmd_explain(int argc, char **argv)
          .help = "a model file, safetensors or JSON, with its weights; its input scaling, if it "
                  "has one, is applied to --input (exactly one of --net and --model is required)"},
         {"weights", CLI_OPT_STRING, "W", &weights,
-         .help = "every layer's weights (--net only): layers separated by '/', rows (one per "
-                 "node) by ';', values by ','; e.g. '2,1;1,2/1,1'",
+         .help = "the weights of every layer that has them (--net only): layers separated by "
+                 "'/', rows (one per node, or per conv filter: its C x K x K values) by ';', "
+                 "values by ','; e.g. '2,1;1,2/1,1'",
          .def = "He normal from --seed"},
         {"biases", CLI_OPT_STRING, "B", &biases,
          .help = "biases of the layers that have one (--net only): layers by '/', values by ','",
@@ -585,6 +664,11 @@ int cmd_explain(int argc, char **argv)
          .help = "after the breakdown, take one gradient-descent step w - F x slope and show its "
                  "effect",
          .def = "no step"},
+        {"weight", CLI_OPT_STRING, "L:INDEX", &weight_arg,
+         .help = "show one weight's slope as the sum of its products, the largest first: "
+                 "layer L's weight O,I (dense) or OUT,C,KY,KX (conv), e.g. 0:3,0,1,2 (in "
+                 "parentheses or not), or its flat index, e.g. 0:7",
+         .def = "every weight of a dense network; each layer's largest slopes otherwise"},
         {"json", CLI_OPT_FLAG, NULL, &json, .help = "print every figure as JSON"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
@@ -631,6 +715,8 @@ int cmd_explain(int argc, char **argv)
         if (biases && (rc = cli_parse_biases("--biases", biases, net)) != 0)
             goto done;
     }
+    if (weight_arg && (rc = explain_weight_parse(weight_arg, net, &chosen)) != 0)
+        goto done;
     if ((rc = cli_parse_list("--input", input, &xd, &n_in)) != 0)
         goto done;
     rc = CLI_USAGE;
@@ -663,12 +749,11 @@ int cmd_explain(int argc, char **argv)
     if (lr > 0.0 && take_step(net, loss, ex, xs, t, T, &step) != 0)
         goto done;
 
-    explain_case what = {model_path, loss, xd, scaled, t, T};
+    explain_case what = {model_path, loss, xd, scaled, t, T, weight_arg ? &chosen : NULL};
     if (json)
-        print_json(net, &what, ex, lr > 0.0 ? &step : NULL);
+        rc = print_json(net, &what, ex, lr > 0.0 ? &step : NULL);
     else
-        print_text(net, &what, ex, lr > 0.0 ? &step : NULL);
-    rc = CLI_OK;
+        rc = print_text(net, &what, ex, lr > 0.0 ? &step : NULL);
 done:
     step_free(&step);
     bp_explain_free(ex);

@@ -2,8 +2,9 @@
  * cmd_gradcheck.c - `backprop gradcheck`: backpropagation's gradient against
  * central finite differences, layer by layer (bp_gradcheck), for a randomly
  * initialised network (--net) or a saved model at its own weights (--model),
- * on random samples or on the first rows of a data set (--data). Exits 1
- * when any layer exceeds the tolerance.
+ * on random samples or on the first rows of a data set (--data), for every
+ * layer kind (a pool's row says it has no parameters). Exits 1 when any
+ * layer exceeds the tolerance.
  */
 #include "cli.h"
 #include "data.h"
@@ -20,21 +21,54 @@ static const cli_help HELP = {
     "difference of the loss, and report the largest relative error of each layer.\n"
     "A network given by --net gets random weights; a model is checked at its own\n"
     "weights. The samples are random unless --data gives them.",
-    NULL,
+    "Each layer gets a row: a dense layer's weights are named w[l][o][i], a\n"
+    "convolution's w[l][out][c][ky][kx] (shape OUTxCxKxK), a bias b[l][o]; a\n"
+    "pooling layer has no parameters, and its row says so.",
     "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
     "be read, 2 on bad usage.",
     "  backprop gradcheck --net 4,8:tanh,3:softmax\n"
     "  backprop gradcheck --model examples/lesson.json --data examples/lesson-data.csv\n"
-    "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"};
+    "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"
+    "  backprop gradcheck --net 1x5x6,conv:3:3:tanh:pad=1:stride=2,maxpool:2,4:softmax\n"};
 
-/* "w[l][o][i]" or "b[l][o]" for entry j of layer l's block. */
+/* "w[l][o][i]" (dense), "w[l][o][c][ky][kx]" (conv) or "b[l][o]" for entry j
+ * of layer l's block; "" for a layer without parameters. */
 static void entry_name(char *buf, size_t size, bp_net *net, int l, size_t j)
 {
-    size_t I = (size_t)bp_net_layer_inputs(net, l), O = (size_t)bp_net_layer(net, l).width;
-    if (j < O * I)
-        snprintf(buf, size, "w[%d][%zu][%zu]", l, j / I, j % I);
-    else
-        snprintf(buf, size, "b[%d][%zu]", l, j - O * I);
+    size_t dims[4], n = 1;
+    int rank = bp_net_weight_dims(net, l, dims), at;
+    buf[0] = '\0';
+    if (rank == 0)
+        return;
+    for (int k = 0; k < rank; k++)
+        n *= dims[k];
+    if (j >= n) {
+        snprintf(buf, size, "b[%d][%zu]", l, j - n);
+        return;
+    }
+    at = snprintf(buf, size, "w[%d]", l);
+    for (int k = 0; k < rank && at > 0 && (size_t)at < size; k++) {
+        n /= dims[k];
+        at += snprintf(buf + at, size - (size_t)at, "[%zu]", j / n);
+        j %= n;
+    }
+}
+
+/* The shape column: "8x4 + bias" (dense O x I), "3x1x3x3" (conv OUT x C x
+ * K x K), or a pool's spec entry. */
+static void layer_shape(char *buf, size_t size, bp_net *net, int l)
+{
+    size_t dims[4];
+    int rank = bp_net_weight_dims(net, l, dims), at = 0;
+    if (rank == 0) {
+        if (cli_spec_entry(net, l, buf, size) != 0)
+            snprintf(buf, size, "%s", cli_layer_kind_name(bp_net_layer(net, l).kind));
+        return;
+    }
+    for (int k = 0; k < rank && at >= 0 && (size_t)at < size; k++)
+        at += snprintf(buf + at, size - (size_t)at, "%s%zu", k ? "x" : "", dims[k]);
+    if (bp_net_bias(net, l) && at >= 0 && (size_t)at < size)
+        snprintf(buf + at, size - (size_t)at, " + bias");
 }
 
 /* Targets of the kind the loss expects; returns the columns per row. */
@@ -228,8 +262,13 @@ int cmd_gradcheck(int argc, char **argv)
         rc = cli_lib_error("gradient check", lib_rc, net);
         goto done;
     }
-    for (int l = 0; l < L; l++)
+    int checked = 0; /* layers with parameters: pools have none to check */
+    for (int l = 0; l < L; l++) {
+        if (bp_net_layer_params(net, l) == 0)
+            continue;
+        checked++;
         failed += !(report[l].max_rel_error <= tol);
+    }
     long kinks = count_kinks(net, loss, B, x, t, T, eps);
     bp_net_spec(net, spec_buf, sizeof spec_buf);
 
@@ -253,12 +292,27 @@ int cmd_gradcheck(int argc, char **argv)
         cli_json_number(stdout, tol);
         printf(", \"layers\": [");
         for (int l = 0; l < L; l++) {
-            char name[64];
+            char name[64], entry[256];
+            size_t dims[4];
+            int rank = bp_net_weight_dims(net, l, dims);
             entry_name(name, sizeof name, net, l, report[l].worst);
-            printf("%s\n  {\"layer\": %d, \"inputs\": %d, \"outputs\": %d, \"bias\": %s, "
-                   "\"max_rel_error\": ",
-                   l ? "," : "", l, bp_net_layer_inputs(net, l), bp_net_layer(net, l).width,
+            if (cli_spec_entry(net, l, entry, sizeof entry) != 0)
+                entry[0] = '\0';
+            printf("%s\n  {\"layer\": %d, \"entry\": ", l ? "," : "", l);
+            cli_json_string(stdout, entry);
+            printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"bias\": %s, "
+                   "\"weight_dims\": [",
+                   cli_layer_kind_name(bp_net_layer(net, l).kind), bp_net_layer_inputs(net, l),
+                   bp_shape_size(bp_net_layer_shape(net, l)),
                    bp_net_bias(net, l) ? "true" : "false");
+            for (int k = 0; k < rank; k++)
+                printf("%s%zu", k ? ", " : "", dims[k]);
+            printf("], \"parameters\": %zu, \"max_rel_error\": ", bp_net_layer_params(net, l));
+            if (bp_net_layer_params(net, l) == 0) {
+                printf("null, \"worst\": null, \"analytic\": null, \"numeric\": null, "
+                       "\"pass\": null}");
+                continue;
+            }
             cli_json_number(stdout, report[l].max_rel_error);
             printf(", \"worst\": \"%s\", \"analytic\": ", name);
             cli_json_number(stdout, report[l].analytic);
@@ -291,18 +345,23 @@ int cmd_gradcheck(int argc, char **argv)
         for (int l = 0; l < L; l++) {
             char name[64], shape[64];
             entry_name(name, sizeof name, net, l, report[l].worst);
-            snprintf(shape, sizeof shape, "%dx%d%s", bp_net_layer(net, l).width,
-                     bp_net_layer_inputs(net, l), bp_net_bias(net, l) ? " + bias" : "");
+            layer_shape(shape, sizeof shape, net, l);
+            if (bp_net_layer_params(net, l) == 0) {
+                printf("%5d  %-14s  %13s  %-16s  %14s  %14s  %s\n", l, shape, "-",
+                       "no parameters", "-", "-", "-");
+                continue;
+            }
             printf("%5d  %-14s  %13.3e  %-16s  %14.6e  %14.6e  %s\n", l, shape,
                    report[l].max_rel_error, name, report[l].analytic, report[l].numeric,
                    report[l].max_rel_error <= tol ? "PASS" : "FAIL");
         }
         if (failed)
-            printf("\n%d of %d layer%s above the tolerance %g\n", failed, L, L == 1 ? "" : "s",
-                   tol);
+            printf("\n%d of %d layer%s%s above the tolerance %g\n", failed, checked,
+                   checked == 1 ? "" : "s", checked < L ? " with parameters" : "", tol);
         else
-            printf("\nall %d layer%s within the tolerance %g (largest relative error %.3e)\n",
-                   L, L == 1 ? "" : "s", tol, worst);
+            printf("\nall %d layer%s%s within the tolerance %g (largest relative error %.3e)\n",
+                   checked, checked == 1 ? "" : "s", checked < L ? " with parameters" : "", tol,
+                   worst);
         if (failed && kinks > 0)
             printf("note: %ld ReLU node input%s over these samples lie%s within a step of 0,\n"
                    "where the activation bends: the numeric slope there is no derivative, so\n"

@@ -1,6 +1,6 @@
 /*
  * cmd_info.c - `backprop info`: the layer table of a network spec or of a
- * model file (shapes, activations, biases, parameter counts and the
+ * model file (spec entries, output shapes, parameter counts and the
  * canonical spec; for a model also every metadata entry), or without either
  * the library's version and what it was built with. An ONNX file exported
  * by backprop is read back into a network (bp_onnx_load), so its table can
@@ -19,16 +19,21 @@ static const char *const CMD = "info";
 
 static const cli_help HELP = {
     "info", "backprop info [--net SPEC | --model MODEL] [--json]",
-    "Describe a network: one line per layer with its shape, activation, bias and\n"
+    "Describe a network: the input's shape, then one line per layer with its\n"
+    "entry of the spec, the shape of its output (CxHxW, or a width) and its\n"
     "parameter count, the total, and the canonical spec; for a model file also\n"
     "its metadata, every key and value (values longer than 60 characters are\n"
     "shortened in the text form, never in JSON). Without --net or --model, print\n"
     "the library's version and build.",
-    "A spec is the input width, then WIDTH:ACTIVATION[:nobias] per layer.\n"
+    "A spec is the input's shape (a width, or CxHxW), then one entry per layer:\n"
+    "WIDTH[:ACTIVATION][:nobias] (dense),\n"
+    "conv:OUT:K[:ACTIVATION][:same|:pad=P][:stride=S][:nobias],\n"
+    "maxpool:K[:stride=S] or avgpool:K[:stride=S].\n"
     "Activations: identity (linear), relu, leaky_relu[=SLOPE], sigmoid, tanh,\n"
     "softmax.",
     "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop info --net 784,256:relu,128:relu,10:softmax\n"
+    "  backprop info --net 1x28x28,conv:32:3:relu:same,maxpool:2,128:relu,10:softmax\n"
     "  backprop info --model examples/lesson.json --json\n"
     "  backprop info\n"};
 
@@ -228,7 +233,7 @@ static void print_onnx(const bp_onnx_info *x, int I, int O, int json)
 static int print_net(bp_net *net, const char *path, const bp_meta *meta,
                      const bp_onnx_info *onnx, int json)
 {
-    char spec[1024], act[64];
+    char spec[4096], act[64];
     int L = bp_net_layers(net);
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec) {
         cli_error("the network's spec is too long to print");
@@ -245,29 +250,64 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
             print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 1);
         printf("\"spec\": ");
         cli_json_string(stdout, spec);
-        printf(", \"inputs\": %d, \"outputs\": %d, \"layers\": [", bp_net_inputs(net),
+        bp_shape in = bp_net_input_shape(net);
+        printf(", \"inputs\": %d, \"outputs\": %d, \"input_shape\": [", bp_net_inputs(net),
                bp_net_outputs(net));
+        if (in.h == 0 && in.w == 0)
+            printf("%d", in.c);
+        else
+            printf("%d, %d, %d", in.c, in.h, in.w);
+        printf("], \"layers\": [");
     } else {
         if (path)
             printf("model: %s\n%s", path, onnx ? "" : "\n");
         if (onnx)
             print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 0);
-        printf("%5s  %7s  %7s  %-18s  %-4s  %10s\n", "layer", "inputs", "outputs",
-               "activation", "bias", "parameters");
+    }
+    /* the column of entries as wide as the longest */
+    int ew = 5;
+    for (int l = 0; l < L; l++) {
+        char entry[256];
+        if (cli_spec_entry(net, l, entry, sizeof entry) == 0 && (int)strlen(entry) > ew)
+            ew = (int)strlen(entry);
+    }
+    if (!json) {
+        char in[64];
+        printf("%5s  %-*s  %-12s  %10s\n", "layer", ew, "entry", "output", "parameters");
+        printf("%5s  %-*s  %s\n", "input", ew, "",
+               cli_shape(in, sizeof in, bp_net_input_shape(net)));
     }
     for (int l = 0; l < L; l++) {
         bp_layer_desc d = bp_net_layer(net, l);
-        size_t I = (size_t)bp_net_layer_inputs(net, l), O = (size_t)d.width;
-        size_t params = O * I + (d.bias ? O : 0);
+        bp_shape out = bp_net_layer_shape(net, l);
+        size_t params = bp_net_layer_params(net, l), dims[4];
+        int rank = bp_net_weight_dims(net, l, dims);
+        char entry[256], shape[64];
+        if (cli_spec_entry(net, l, entry, sizeof entry) != 0)
+            snprintf(entry, sizeof entry, "?");
+        cli_shape(shape, sizeof shape, out);
         layer_name(act, sizeof act, d);
         if (json) {
-            printf("%s\n  {\"layer\": %d, \"inputs\": %zu, \"outputs\": %zu, \"activation\": ",
-                   l ? "," : "", l, I, O);
-            cli_json_string(stdout, act);
-            printf(", \"bias\": %s, \"parameters\": %zu}", d.bias ? "true" : "false", params);
+            printf("%s\n  {\"layer\": %d, \"entry\": ", l ? "," : "", l);
+            cli_json_string(stdout, entry);
+            printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"shape\": [",
+                   cli_layer_kind_name(d.kind), bp_net_layer_inputs(net, l),
+                   bp_shape_size(out));
+            if (out.h == 0 && out.w == 0)
+                printf("%d", out.c);
+            else
+                printf("%d, %d, %d", out.c, out.h, out.w);
+            printf("], \"activation\": ");
+            if (rank > 0)
+                cli_json_string(stdout, act);
+            else
+                printf("null");
+            printf(", \"weight_dims\": [");
+            for (int k = 0; k < rank; k++)
+                printf("%s%zu", k ? ", " : "", dims[k]);
+            printf("], \"bias\": %s, \"parameters\": %zu}", d.bias ? "true" : "false", params);
         } else {
-            printf("%5d  %7zu  %7zu  %-18s  %-4s  %10zu\n", l, I, O, act, d.bias ? "yes" : "no",
-                   params);
+            printf("%5d  %-*s  %-12s  %10zu\n", l, ew, entry, shape, params);
         }
     }
     if (json) {

@@ -252,45 +252,64 @@ bp_net *cli_parse_net(const char *opt, const char *spec)
     return net;
 }
 
+/* The layers that hold weights (pools hold none). */
+static int weighted_layers(const bp_net *net)
+{
+    int n = 0;
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        size_t dims[4];
+        n += bp_net_weight_dims(net, l, dims) > 0;
+    }
+    return n;
+}
+
 int cli_parse_weights(const char *opt, const char *s, bp_net *net)
 {
     char *buf = copy_string(s), *p = buf;
-    int L = bp_net_layers(net), found, rc = CLI_USAGE;
+    int L = bp_net_layers(net), weighted = weighted_layers(net), found, rc = CLI_USAGE;
     if (!buf)
         return CLI_RUNTIME;
     found = count_fields(buf, '/');
-    if (found != L) {
-        cli_error("%s: expected %d layer%s separated by '/', found %d", opt, L,
-                  L == 1 ? "" : "s", found);
+    if (found != weighted) {
+        cli_error("%s: expected %d layer%s separated by '/'%s, found %d", opt, weighted,
+                  weighted == 1 ? "" : "s", weighted < L ? " (one per layer with weights)" : "",
+                  found);
         goto done;
     }
     for (int l = 0; l < L; l++) {
+        size_t dims[4];
+        int rank = bp_net_weight_dims(net, l, dims);
+        if (rank == 0)
+            continue;
+        /* a row per output (dense) or filter (conv): its inputs, or C x K x K */
+        size_t O = dims[0], I = 1;
+        for (int k = 1; k < rank; k++)
+            I *= dims[k];
         char *layer = next_field(&p, '/');
-        int O = bp_net_layer(net, l).width, I = bp_net_layer_inputs(net, l);
         float *w = bp_net_weight(net, l);
-        int rows = count_fields(layer, ';');
+        size_t rows = (size_t)count_fields(layer, ';');
         if (rows != O) {
-            cli_error("%s: layer %d: expected %d row%s separated by ';', found %d", opt, l, O,
+            cli_error("%s: layer %d: expected %zu row%s separated by ';', found %zu", opt, l, O,
                       O == 1 ? "" : "s", rows);
             goto done;
         }
-        for (int o = 0; o < O; o++) {
+        for (size_t o = 0; o < O; o++) {
             char *row = next_field(&layer, ';');
-            int values = count_fields(row, ',');
+            size_t values = (size_t)count_fields(row, ',');
             if (values != I) {
-                cli_error("%s: layer %d row %d: expected %d value%s, found %d", opt, l, o, I,
+                cli_error("%s: layer %d row %zu: expected %zu value%s, found %zu", opt, l, o, I,
                           I == 1 ? "" : "s", values);
                 goto done;
             }
-            for (int i = 0; i < I; i++) {
+            for (size_t i = 0; i < I; i++) {
                 const char *field = next_field(&row, ',');
                 double v;
                 if (read_number(field, &v) != 0) {
-                    cli_error("%s: layer %d row %d: expected a number, got '%s'", opt, l, o,
+                    cli_error("%s: layer %d row %zu: expected a number, got '%s'", opt, l, o,
                               field);
                     goto done;
                 }
-                w[(size_t)o * (size_t)I + (size_t)i] = (float)v;
+                w[o * I + i] = (float)v;
             }
         }
     }
@@ -370,6 +389,51 @@ int cli_parse_loss(const char *opt, const char *name, const bp_net *net, bp_loss
 }
 
 /* ---- output ------------------------------------------------------------ */
+
+const char *cli_layer_kind_name(bp_layer_kind kind)
+{
+    switch (kind) {
+    case BP_LAYER_DENSE:
+        return "dense";
+    case BP_LAYER_CONV:
+        return "conv";
+    case BP_LAYER_MAXPOOL:
+        return "maxpool";
+    case BP_LAYER_AVGPOOL:
+        return "avgpool";
+    }
+    return "unknown";
+}
+
+const char *cli_shape(char *buf, size_t size, bp_shape s)
+{
+    if (s.h == 0 && s.w == 0)
+        snprintf(buf, size, "%d", s.c);
+    else
+        snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
+    return buf;
+}
+
+int cli_spec_entry(const bp_net *net, int l, char *buf, size_t size)
+{
+    char spec[4096];
+    int n = bp_net_spec(net, spec, sizeof spec);
+    const char *p = spec;
+    if (n < 0 || (size_t)n >= sizeof spec || size == 0)
+        return -1;
+    for (int k = -1; k < l && p; k++) { /* field 0 is the input, then one per layer */
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p)
+        return -1;
+    size_t len = strcspn(p, ",");
+    if (len >= size)
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return 0;
+}
 
 const char *cli_num(char *buf, double v)
 {

@@ -10,8 +10,9 @@ EX=$(dirname "$0")/../../examples
 run "$BP" info --model "$EX/lesson.json"
 expect_rc 0 "info --model"
 has "model: $EX/lesson.json" "the file"
-grep -q -E "^ +0 +2 +2 +relu +no +4\$" "$TMP/out" || fail "layer 0 row"
-grep -q -E "^ +1 +2 +1 +relu +no +2\$" "$TMP/out" || fail "layer 1 row"
+grep -q -E "^input +2\$" "$TMP/out" || fail "input row"
+grep -q -E "^ +0 +2:relu:nobias +2 +4\$" "$TMP/out" || fail "layer 0 row"
+grep -q -E "^ +1 +1:relu:nobias +1 +2\$" "$TMP/out" || fail "layer 1 row"
 has "total parameters: 6" "parameter count"
 has "spec: 2,2:relu:nobias,1:relu:nobias" "spec"
 has "metadata: 1 entry" "metadata count"
@@ -27,7 +28,7 @@ has '"parameters": 6, "metadata": {"net": "2,2:relu:nobias,1:relu:nobias"}}' "js
 # y = 3 inputs -> 1, identity, no bias: 3 parameters.
 run "$BP" info --model "$EX/linear.json"
 has "total parameters: 3" "linear parameters"
-grep -q -E "^ +0 +3 +1 +identity +no +3\$" "$TMP/out" || fail "linear layer row"
+grep -q -E "^ +0 +1:identity:nobias +1 +3\$" "$TMP/out" || fail "linear layer row"
 
 # Every metadata entry in its order, the spec last; biases counted
 # (2x3 + 2 + 1x2 + 1 = 11); a value over 60 characters, here a long
@@ -46,7 +47,7 @@ END
 run "$BP" info --model "$TMP/meta.json"
 expect_rc 0 "info with metadata"
 has "total parameters: 11" "2x3 + 2 + 1x2 + 1 = 11 parameters"
-grep -q -E "^ +0 +3 +2 +relu +yes +8\$" "$TMP/out" || fail "biased layer row"
+grep -q -E "^ +0 +2:relu +2 +8\$" "$TMP/out" || fail "biased layer row"
 has "metadata: 4 entries" "metadata count"
 has "  loss     bce" "metadata loss, keys aligned"
 has "  scaling  $FIRST60... ($N characters)" "long value shortened"

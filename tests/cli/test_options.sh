@@ -98,7 +98,7 @@ expect_options() { # COMMAND OPTION...
         fail "$c --help lists $(grep -c -E '^  --[a-z0-9-]+' "$TMP/out") options, expected $#"
 }
 expect_options lesson seed iters lr json
-expect_options explain net model weights biases seed input target loss lr json
+expect_options explain net model weights biases seed input target loss lr weight json
 expect_options gradcheck net model loss data sep header no-header batch seed eps tol json
 expect_options minimize expr f x0 lr iters tol every plot json
 expect_options train data test val-split standardize sep header no-header features drop task \

@@ -72,8 +72,9 @@ run "$BP" info --net 784,256:relu,10:softmax
 expect_rc 0 "info --net"
 has "total parameters: 203530" "info parameter count"
 has "spec: 784,256:relu,10:softmax" "info spec"
-grep -q -E "^ +0 +784 +256 +relu +yes +200960\$" "$TMP/out" || fail "info: layer 0 row"
-grep -q -E "^ +1 +256 +10 +softmax +yes +2570\$" "$TMP/out" || fail "info: layer 1 row"
+grep -q -E "^input +784\$" "$TMP/out" || fail "info: input row"
+grep -q -E "^ +0 +256:relu +256 +200960\$" "$TMP/out" || fail "info: layer 0 row"
+grep -q -E "^ +1 +10:softmax +10 +2570\$" "$TMP/out" || fail "info: layer 1 row"
 
 run "$BP" info --net 2,2:relu:nobias,1:relu:nobias --json
 expect_rc 0 "info --net --json"
