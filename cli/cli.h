@@ -161,8 +161,6 @@ int cli_parse_biases(const char *opt, const char *s, bp_net *net);
 
 /* ---- layers ------------------------------------------------------------ */
 
-/* A layer kind's spec word: "dense", "conv", "maxpool", "avgpool". */
-const char *cli_layer_kind_name(bp_layer_kind kind);
 /* A shape as "128" (flat) or "32x28x28" (C x H x W), into buf. Returns buf. */
 const char *cli_shape(char *buf, size_t size, bp_shape s);
 /* Layer l's entry of the network's canonical spec ("conv:32:3:relu:same"),

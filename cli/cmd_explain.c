@@ -524,7 +524,7 @@ static int print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
             size_t dims[4];
             int rank = bp_net_weight_dims(net, l, dims);
             printf(",\n   \"kind\": \"%s\", \"weight_dims\": [",
-                   cli_layer_kind_name(bp_net_layer(net, l).kind));
+                   bp_layer_kind_name(bp_net_layer(net, l).kind));
             for (int k = 0; k < rank; k++)
                 printf("%s%zu", k ? ", " : "", dims[k]);
             printf("], \"weights\": ");

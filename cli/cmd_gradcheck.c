@@ -62,7 +62,7 @@ static void layer_shape(char *buf, size_t size, bp_net *net, int l)
     int rank = bp_net_weight_dims(net, l, dims), at = 0;
     if (rank == 0) {
         if (cli_spec_entry(net, l, buf, size) != 0)
-            snprintf(buf, size, "%s", cli_layer_kind_name(bp_net_layer(net, l).kind));
+            snprintf(buf, size, "%s", bp_layer_kind_name(bp_net_layer(net, l).kind));
         return;
     }
     for (int k = 0; k < rank && at >= 0 && (size_t)at < size; k++)
@@ -302,7 +302,7 @@ int cmd_gradcheck(int argc, char **argv)
             cli_json_string(stdout, entry);
             printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"bias\": %s, "
                    "\"weight_dims\": [",
-                   cli_layer_kind_name(bp_net_layer(net, l).kind), bp_net_layer_inputs(net, l),
+                   bp_layer_kind_name(bp_net_layer(net, l).kind), bp_net_layer_inputs(net, l),
                    bp_shape_size(bp_net_layer_shape(net, l)),
                    bp_net_bias(net, l) ? "true" : "false");
             for (int k = 0; k < rank; k++)

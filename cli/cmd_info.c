@@ -291,7 +291,7 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
             printf("%s\n  {\"layer\": %d, \"entry\": ", l ? "," : "", l);
             cli_json_string(stdout, entry);
             printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"shape\": [",
-                   cli_layer_kind_name(d.kind), bp_net_layer_inputs(net, l),
+                   bp_layer_kind_name(d.kind), bp_net_layer_inputs(net, l),
                    bp_shape_size(out));
             if (out.h == 0 && out.w == 0)
                 printf("%d", out.c);

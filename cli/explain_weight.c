@@ -92,7 +92,7 @@ int explain_weight_parse(const char *arg, const bp_net *net, explain_weight *out
         return CLI_USAGE;
     }
     if (cli_spec_entry(net, (int)l, entry, sizeof entry) != 0)
-        snprintf(entry, sizeof entry, "%s", cli_layer_kind_name(bp_net_layer(net, (int)l).kind));
+        snprintf(entry, sizeof entry, "%s", bp_layer_kind_name(bp_net_layer(net, (int)l).kind));
     if ((rank = bp_net_weight_dims(net, (int)l, dims)) == 0) {
         cli_error("--weight %s: layer %ld (%s) has no weights", arg, l, entry);
         return CLI_USAGE;

@@ -390,21 +390,6 @@ int cli_parse_loss(const char *opt, const char *name, const bp_net *net, bp_loss
 
 /* ---- output ------------------------------------------------------------ */
 
-const char *cli_layer_kind_name(bp_layer_kind kind)
-{
-    switch (kind) {
-    case BP_LAYER_DENSE:
-        return "dense";
-    case BP_LAYER_CONV:
-        return "conv";
-    case BP_LAYER_MAXPOOL:
-        return "maxpool";
-    case BP_LAYER_AVGPOOL:
-        return "avgpool";
-    }
-    return "unknown";
-}
-
 const char *cli_shape(char *buf, size_t size, bp_shape s)
 {
     if (s.h == 0 && s.w == 0)

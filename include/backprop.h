@@ -208,6 +208,10 @@ typedef enum bp_layer_kind {
     BP_LAYER_AVGPOOL    /* the mean of each window, per channel */
 } bp_layer_kind;
 
+/* A kind's name as the spec writes it ("dense", "conv", "maxpool",
+ * "avgpool"); NULL for an unknown kind. */
+const char *bp_layer_kind_name(bp_layer_kind kind);
+
 /* The shape of what flows between layers: a flat vector of c values (h and
  * w 0), or c channels of h x w, stored channel by channel, row by row
  * (C, H, W), as PyTorch's NCHW tensors. A dense layer reads either kind

@@ -38,6 +38,12 @@ const bp__kind *const *bp__kinds(int *n)
     return KINDS;
 }
 
+const char *bp_layer_kind_name(bp_layer_kind id)
+{
+    const bp__kind *K = bp__kind_of(id);
+    return !K ? NULL : K->word ? K->word : "dense";
+}
+
 size_t bp_shape_size(bp_shape s)
 {
     if (s.c <= 0 || s.h < 0 || s.w < 0)
