@@ -5,7 +5,9 @@ Runs, on this machine and in this order: the library's own figures
 (bench_core: sgemm peak, kernels, the MLP step's phases, batch and width
 growth), backprop training the Fashion-MNIST MLP through its CLI, the same
 training in PyTorch (1 and 2 threads, the faster kept), in NumPy and in
-FANN, then the lessons' tiny network in backprop's CLI and in PyTorch.
+FANN, the small CNN in backprop's CLI and in PyTorch (1 and 2 threads,
+10 epochs, 1 with --quick), then the lessons' tiny network in backprop's
+CLI and in PyTorch.
 Prints a table of workload, peer, throughput, ratio and peak resident
 memory, then each target with the figures it was judged on. A peer that
 is not installed is skipped with a message. Only ratios measured in one
@@ -25,6 +27,12 @@ ROOT = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
 MLP = "784,256:relu,128:relu,10:softmax"
 FLOP_PER_SAMPLE = 2 * 2 * (784 * 256 + 256 * 128 + 128 * 10) + 2 * (256 * 128 + 128 * 10)
+CNN = "1x28x28,conv:32:3:relu:same,maxpool:2,conv:64:3:relu:same,maxpool:2,128:relu,10:softmax"
+# Multiply-adds per sample of the CNN's forward pass (conv1, conv2, two dense
+# layers); a training step does each three times (forward, weight slopes,
+# input slopes) but for the first layer's input slopes.
+CNN_MACS = (32 * 9 * 784, 64 * 288 * 196, 3136 * 128, 128 * 10)
+CNN_FLOP_PER_SAMPLE = 2 * (3 * sum(CNN_MACS) - CNN_MACS[0])
 
 
 def run(cmd, env=None):
@@ -103,6 +111,35 @@ def main():
     else:
         print("bench: SKIP FANN: libfann-dev is not installed (apt-get install libfann-dev)")
 
+    # The small CNN: backprop's CLI against PyTorch on the same network and
+    # recipe (Adam 0.001, constant, batch 128), the test set scored each epoch.
+    cnn_epochs = "1" if quick else "10"
+    with tempfile.TemporaryDirectory() as tmp:
+        out, rss = run([bp, "train", "--data", "fashion-mnist", "--test", "fashion-mnist:test",
+                        "--net", CNN, "--optimizer", "adam", "--lr", "0.001",
+                        "--schedule", "constant", "--batch", "128", "--epochs", cnn_epochs,
+                        "--json", "--out", os.path.join(tmp, "cnn.safetensors")])
+    if out:
+        d = json.loads(out)
+        results["cnn backprop"] = {
+            "samples_per_s": max(e["samples_per_s"] for e in d["epochs"]),
+            "best_accuracy": max(e.get("test_accuracy", 0.0) for e in d["epochs"]),
+            "peak_rss_mb": rss, "epochs": len(d["epochs"])}
+    if has_python(["torch", "numpy"]):
+        for threads in ("1", "2"):
+            out, rss = run([PY, os.path.join(HERE, "torch_cnn.py"), "--threads", threads,
+                            "--epochs", cnn_epochs])
+            got = json_lines(out or "")
+            if got:
+                r = dict(got[-1], peak_rss_mb=rss)
+                r["best_accuracy"] = max(e["test_accuracy"] for e in r["epochs"])
+                results["cnn pytorch %s" % threads] = r
+                best = results.get("cnn pytorch")
+                if best is None or r["samples_per_s"] > best["samples_per_s"]:
+                    results["cnn pytorch"] = r
+    else:
+        print("bench: SKIP PyTorch CNN: python3-torch is not installed (apt-get install python3-torch)")
+
     # The lessons' tiny network, full-batch gradient descent. A run of
     # backprop takes a tenth of a second, so the machine's noise moves it by
     # half from run to run: each side keeps its best of several fresh runs.
@@ -143,6 +180,15 @@ def main():
             print("%-28s %-22s %16.0f %8.2fx %12.1f" % (
                 "fashion-mnist mlp b128", label, r["samples_per_s"],
                 ours / r["samples_per_s"] if ours else float("nan"), r["peak_rss_mb"]))
+    cb = results.get("cnn backprop")
+    for key, label in (("cnn backprop", "backprop"), ("cnn pytorch 1", "pytorch 1 thread"),
+                       ("cnn pytorch 2", "pytorch 2 threads")):
+        r = results.get(key)
+        if r:
+            print("%-28s %-22s %16.0f %8.2fx %12.1f  best test acc %.4f" % (
+                "fashion-mnist cnn b128", label, r["samples_per_s"],
+                cb["samples_per_s"] / r["samples_per_s"] if cb else float("nan"),
+                r["peak_rss_mb"], r["best_accuracy"]))
     tb, tp = results.get("tiny backprop"), results.get("tiny pytorch")
     if tb:
         print("%-28s %-22s %13.0f/s* %8.2fx %12.1f" % ("lesson 2-2-1 full batch", "backprop",
@@ -197,6 +243,21 @@ def main():
             target("start-up to first batch <= 0.5 s", b["startup"] <= 0.5, "%.3f s" % b["startup"])
         print("  info training step %.1f GFLOP/s = %.0f%% of the sgemm peak %.1f GFLOP/s "
               "(%s, %s threads)" % (gf, 100 * gf / peak, peak, b.get("gemm"), b.get("threads")))
+    cp = results.get("cnn pytorch")
+    if cb:
+        if cp:
+            ratio = cb["samples_per_s"] / cp["samples_per_s"]
+            target("CNN throughput >= 2.5x pytorch", ratio >= 2.5, "%.2fx" % ratio)
+            share = cb["peak_rss_mb"] / cp["peak_rss_mb"]
+            target("CNN peak RSS <= 25% of PyTorch's", share <= 0.25,
+                   "%.0f MB vs %.0f MB (%.0f%%)" % (cb["peak_rss_mb"], cp["peak_rss_mb"],
+                                                  100 * share))
+        if not quick:
+            target("CNN test accuracy >= 0.915 in 10 epochs", cb["best_accuracy"] >= 0.915,
+                   "%.4f (best epoch of %d)" % (cb["best_accuracy"], cb["epochs"]))
+        gf = cb["samples_per_s"] * CNN_FLOP_PER_SAMPLE / 1e9
+        print("  info CNN training step %.1f GFLOP/s = %.0f%% of the sgemm peak %.1f GFLOP/s "
+              "(%.1f MFLOP a sample)" % (gf, 100 * gf / peak, peak, CNN_FLOP_PER_SAMPLE / 1e6))
     # The built-in kernel against OpenBLAS over the MLP's products, each
     # weighted by its multiply-adds (the time one step of each would take).
     kernels = [c for c in core if c["bench"] == "kernel" and "openblas" in c]
