@@ -314,6 +314,9 @@ static inline size_t bp__layer_params(const bp__layer *L)
 }
 
 const bp__layer *bp__net_layer(const bp_net *net, int l);
+/* Workspace floats a row of a batch takes (activations, logits, slopes,
+ * the layers' scratch), for sizing batches of evaluation. */
+size_t bp__net_row_floats(const bp_net *net);
 /* 0 when every layer is dense, else BP_EINVAL with err naming `what` (the
  * format or step that cannot take the layer) and the first other layer. */
 int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err);

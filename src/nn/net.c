@@ -135,6 +135,15 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
     net->max_width = max_width;
     net->sum_widths = sum_widths;
     net->sum_scratch = sum_scratch;
+    /* Backward alternates the two slope buffers layer by layer from the
+     * output: layer l's dz in one, its input's slope in the other. */
+    for (int l = n_layers - 1; l >= 0; l--) {
+        const int cur = (n_layers - 1 - l) & 1;
+        const bp__layer *L = &net->layers[l];
+        net->delta_width[cur] = L->O > net->delta_width[cur] ? L->O : net->delta_width[cur];
+        if (l > 0 && L->I > net->delta_width[1 - cur])
+            net->delta_width[1 - cur] = L->I;
+    }
     net->small_rows = bp__small_rows(net);
     return net;
 }
@@ -333,21 +342,25 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
  * `dropout` is set. */
 static int workspace_alloc(bp_net *net, int rows, int dropout)
 {
-    size_t cap = (size_t)rows, acts, logits, delta, scr, floats, bytes;
+    size_t cap = (size_t)rows, acts, logits, delta0, delta1, scr, bw, floats, bytes;
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
-    /* floats: acts (cap * sum_widths), logits (cap * O_last), two deltas
-     * (cap * max_width each), the layers' scratch (cap * sum_scratch), the
-     * blocks' work for grad_input, with dropout a mask and a masked copy
-     * (cap * hidden each). */
+    const int blocks = bp__blocks(rows, 1e300); /* the most grad_input blocks of rows */
+    /* floats: acts (cap * sum_widths), logits (cap * O_last), the two
+     * slopes (cap * delta_width), the layers' scratch (cap * sum_scratch),
+     * each block's work for grad_input, with dropout a mask and a masked
+     * copy (cap * hidden each). */
     if (bp__mul_size(cap, net->sum_widths, &acts) ||
         bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
-        bp__mul_size(cap, (size_t)net->max_width, &delta) ||
+        bp__mul_size(cap, (size_t)net->delta_width[0], &delta0) ||
+        bp__mul_size(cap, (size_t)net->delta_width[1], &delta1) ||
         bp__mul_size(cap, net->sum_scratch, &scr) ||
+        bp__mul_size((size_t)blocks, net->max_work, &bw) ||
         bp__mul_size(cap, dropout ? hidden : 0, &hidden) ||
-        acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta > SIZE_MAX / 16 ||
-        hidden > SIZE_MAX / 16 || scr > SIZE_MAX / 16 ||
-        bp__mul_size(acts + logits + 2 * delta + scr + BP__MAX_ROW_BLOCKS * net->max_work +
-                         2 * hidden, sizeof(float), &floats)) {
+        acts > SIZE_MAX / 16 || logits > SIZE_MAX / 16 || delta0 > SIZE_MAX / 16 ||
+        delta1 > SIZE_MAX / 16 || hidden > SIZE_MAX / 16 || scr > SIZE_MAX / 16 ||
+        bw > SIZE_MAX / 16 ||
+        bp__mul_size(acts + logits + delta0 + delta1 + scr + bw + 2 * hidden, sizeof(float),
+                     &floats)) {
         bp__net_set_message(net, "a batch of %d rows is too large for this network", rows);
         return BP_EOVERFLOW;
     }
@@ -362,10 +375,10 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     net->acts = work;
     net->logits = net->acts + acts;
     net->delta[0] = net->logits + logits;
-    net->delta[1] = net->delta[0] + delta;
-    net->scratch = net->delta[1] + delta;
+    net->delta[1] = net->delta[0] + delta0;
+    net->scratch = net->delta[1] + delta1;
     net->bwork = net->scratch + scr;
-    net->mask = dropout ? net->bwork + BP__MAX_ROW_BLOCKS * net->max_work : NULL;
+    net->mask = dropout ? net->bwork + bw : NULL;
     net->dropped = dropout ? net->mask + hidden : NULL;
     net->drop_ready = dropout;
     net->capacity = rows;
@@ -708,6 +721,12 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
     if (accuracy)
         *accuracy = bp__net_accuracy(net, loss, B, out, t, T);
     return 0;
+}
+
+size_t bp__net_row_floats(const bp_net *net)
+{
+    return net->sum_widths + (size_t)bp_net_outputs(net) + 2 * (size_t)net->max_width +
+           net->sum_scratch;
 }
 
 int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err)

@@ -15,6 +15,7 @@ struct bp_net {
     int inputs, n_layers;
     bp_shape in_shape;       /* the input's shape; inputs is its size */
     int max_width;           /* widest of the inputs and every layer */
+    int delta_width[2];      /* the widest slope each of delta[0], delta[1] holds */
     size_t sum_widths;       /* sum of the layers' widths */
     size_t n_params;
     size_t sum_scratch;      /* sum of the layers' scratch floats per row */
@@ -32,7 +33,7 @@ struct bp_net {
     float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
     float *dropped;          /* dropout: the masked values, same layout */
     float *scratch;          /* layer l's (B, scratch) at scratch + capacity * scr_off[l] */
-    float *bwork;            /* (BP__MAX_ROW_BLOCKS, max_work): one per block of grad_input */
+    float *bwork;            /* (blocks, max_work): one per block of grad_input */
     int drop_ready;          /* the workspace holds mask and dropped */
 
     double drop_p;           /* dropout probability on hidden layers (0: off) */

@@ -7,8 +7,8 @@
  * Max pooling follows PyTorch's CPU rule: a value replaces the window's
  * running maximum when it is larger or NaN, so the slope goes to the first
  * maximal input in row-major window order (to the last NaN when there are
- * several). The forward pass keeps, per output, the chosen input's index
- * within its sample as the bits of an int32 in a float slot of scratch.
+ * several). Backward finds each window's chosen input again from the
+ * input the forward pass read, so nothing is kept between the passes.
  */
 #include "nn/layer.h"
 
@@ -28,7 +28,7 @@ static geom geom_of(const bp__layer *L)
     return g;
 }
 
-static int pool_plan(bp__layer *L, const bp_layer_desc *d, int max_pool, char *msg, size_t size)
+static int pool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
 {
     const bp_shape in = L->in;
     const long long K = d->kernel, S = d->stride ? d->stride : d->kernel;
@@ -75,19 +75,19 @@ static int pool_plan(bp__layer *L, const bp_layer_desc *d, int max_pool, char *m
     memset(L->w_dims, 0, sizeof L->w_dims);
     L->fan_in = 0.0;
     L->fan_out = 0.0;
-    L->scratch = max_pool ? O : 0; /* the chosen input of each output */
+    L->scratch = 0; /* max pooling finds its chosen inputs again in backward */
     L->macs = (double)O * (double)K * (double)K; /* window reads */
     return 0;
 }
 
 static int maxpool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
 {
-    return pool_plan(L, d, 1, msg, size);
+    return pool_plan(L, d, msg, size);
 }
 
 static int avgpool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
 {
-    return pool_plan(L, d, 0, msg, size);
+    return pool_plan(L, d, msg, size);
 }
 
 /* Index within the sample of the input at window row ky, column kx of
@@ -104,120 +104,118 @@ static size_t in_index(const geom *g, int c, int y, int x, int ky, int kx)
  * one pass of selects over them (no branch on the data). */
 enum { ROW_CHUNK = 64 };
 
-/* The common 2x2 window with stride 2: one output row from two input
- * rows, the same selects in the same window order. */
-static void maxpool_row_2x2(const float *r0, const float *r1, int32_t first, int W, int Wo,
-                            float *out, float *arg)
+/* The 2x2 window with stride 2 over input rows r0, r1: each output's
+ * largest value into m and its place in the window (0, 1, W or W + 1)
+ * into at, the selects in window order. */
+static void max_row_2x2(const float *r0, const float *r1, int W, int n, float *m, int32_t *at)
 {
-    for (int j = 0; j < Wo; j++) {
+    for (int j = 0; j < n; j++) {
         const float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
-        float m = a;
-        int32_t at = 0;
-        int t = (b > m) | (b != b);
-        m = t ? b : m;
-        at = t ? 1 : at;
-        t = (c > m) | (c != c);
-        m = t ? c : m;
-        at = t ? W : at;
-        t = (d > m) | (d != d);
-        m = t ? d : m;
-        at = t ? W + 1 : at;
-        const int32_t best = first + 2 * j + at;
-        out[j] = m;
-        memcpy(&arg[j], &best, sizeof best);
+        float v = a;
+        int32_t k = 0;
+        int t = (b > v) | (b != b);
+        v = t ? b : v;
+        k = t ? 1 : k;
+        t = (c > v) | (c != c);
+        v = t ? c : v;
+        k = t ? W : k;
+        t = (d > v) | (d != d);
+        v = t ? d : v;
+        k = t ? W + 1 : k;
+        m[j] = v;
+        at[j] = k;
     }
+}
+
+/* Any window: outputs [x0, x0 + n) of row y of channel c, their largest
+ * values into m and the chosen inputs' indexes within the sample into best. */
+static void max_row(const geom *g, const float *x, int c, int y, int x0, int n, float *m,
+                    int32_t *best)
+{
+    const int32_t first = (int32_t)in_index(g, c, y, x0, 0, 0);
+    for (int j = 0; j < n; j++) {
+        m[j] = x[first + j * g->S];
+        best[j] = first + j * g->S;
+    }
+    /* in window order; a value wins when larger or NaN */
+    for (int ky = 0; ky < g->K; ky++)
+        for (int kx = 0; kx < g->K; kx++) {
+            const int32_t at = first + ky * g->W + kx;
+            const float *r = x + at;
+            for (int j = 0; j < n; j++) {
+                const float v = r[j * g->S];
+                const int take = (v > m[j]) | (v != v);
+                m[j] = take ? v : m[j];
+                best[j] = take ? at + j * g->S : best[j];
+            }
+        }
 }
 
 static void maxpool_forward(const bp__layer *L, const float *params, int rows, const float *in,
                             float *z, float *scratch)
 {
     const geom g = geom_of(L);
-    float m[ROW_CHUNK];
     int32_t best[ROW_CHUNK];
     (void)params;
-    if (g.K == 2 && g.S == 2) {
-        for (int b = 0; b < rows; b++) {
-            const float *x = in + (size_t)b * (size_t)L->I;
-            float *zb = z + (size_t)b * (size_t)L->O, *arg = scratch + (size_t)b * L->scratch;
-            for (int c = 0; c < g.C; c++)
-                for (int y = 0; y < g.Ho; y++) {
-                    const int32_t first = (int32_t)in_index(&g, c, y, 0, 0, 0);
-                    const size_t o = ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo;
-                    maxpool_row_2x2(x + first, x + first + g.W, first, g.W, g.Wo, zb + o, arg + o);
-                }
-        }
-        return;
-    }
+    (void)scratch;
     for (int b = 0; b < rows; b++) {
         const float *x = in + (size_t)b * (size_t)L->I; /* (C, H, W) */
         float *zb = z + (size_t)b * (size_t)L->O;        /* (C, Ho, Wo) */
-        float *arg = scratch + (size_t)b * L->scratch;   /* (C, Ho, Wo) */
         for (int c = 0; c < g.C; c++)
             for (int y = 0; y < g.Ho; y++)
                 for (int x0 = 0; x0 < g.Wo; x0 += ROW_CHUNK) {
                     const int n = g.Wo - x0 < ROW_CHUNK ? g.Wo - x0 : ROW_CHUNK;
-                    const int32_t first = (int32_t)in_index(&g, c, y, x0, 0, 0);
-                    for (int j = 0; j < n; j++) {
-                        m[j] = x[first + j * g.S];
-                        best[j] = first + j * g.S;
+                    float *out = zb + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo + x0;
+                    if (g.K == 2 && g.S == 2) {
+                        const float *r0 = x + in_index(&g, c, y, x0, 0, 0);
+                        max_row_2x2(r0, r0 + g.W, g.W, n, out, best);
+                    } else {
+                        max_row(&g, x, c, y, x0, n, out, best);
                     }
-                    /* in window order; a value wins when larger or NaN */
-                    for (int ky = 0; ky < g.K; ky++)
-                        for (int kx = 0; kx < g.K; kx++) {
-                            const int32_t at = first + ky * g.W + kx;
-                            const float *r = x + at;
-                            for (int j = 0; j < n; j++) {
-                                const float v = r[j * g.S];
-                                const int take = (v > m[j]) | (v != v);
-                                m[j] = take ? v : m[j];
-                                best[j] = take ? at + j * g.S : best[j];
-                            }
-                        }
-                    const size_t o = ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo +
-                                     (size_t)x0;
-                    memcpy(zb + o, m, (size_t)n * sizeof *m);
-                    memcpy(arg + o, best, (size_t)n * sizeof *best);
                 }
     }
 }
 
+/* The slope goes to each window's chosen input, found again from the
+ * input the forward pass read (so nothing is kept between the passes). */
 static void maxpool_grad_input(const bp__layer *L, const float *params, int rows,
                                const float *in, const float *scratch, const float *dz,
                                float *din, float *work)
 {
     const geom g = geom_of(L);
-    (void)work;
+    float m[ROW_CHUNK];
+    int32_t best[ROW_CHUNK];
     (void)params;
-    (void)in;
-    if (g.K == 2 && g.S == 2 && g.H == 2 * g.Ho && g.W == 2 * g.Wo) {
-        /* windows tile the input: each input written once, the slope or 0 */
-        for (int b = 0; b < rows; b++) {
-            const float *arg = scratch + (size_t)b * L->scratch;
-            const float *d = dz + (size_t)b * (size_t)L->O;
-            float *dx = din + (size_t)b * (size_t)L->I;
-            for (int o = 0; o < L->O; o++) {
-                int32_t i;
-                memcpy(&i, &arg[o], sizeof i);
-                const int c = o / (g.Ho * g.Wo), y = o / g.Wo % g.Ho, x = o % g.Wo;
-                const int32_t first = (int32_t)in_index(&g, c, y, x, 0, 0);
-                dx[first] = i == first ? d[o] : 0.0f;
-                dx[first + 1] = i == first + 1 ? d[o] : 0.0f;
-                dx[first + g.W] = i == first + g.W ? d[o] : 0.0f;
-                dx[first + g.W + 1] = i == first + g.W + 1 ? d[o] : 0.0f;
-            }
-        }
-        return;
-    }
-    memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
+    (void)scratch;
+    (void)work;
+    const int tiles = g.K == 2 && g.S == 2 && g.H == 2 * g.Ho && g.W == 2 * g.Wo;
+    if (!tiles)
+        memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {
-        const float *arg = scratch + (size_t)b * L->scratch;
+        const float *x = in + (size_t)b * (size_t)L->I;
         const float *d = dz + (size_t)b * (size_t)L->O;
         float *dx = din + (size_t)b * (size_t)L->I;
-        for (int o = 0; o < L->O; o++) {
-            int32_t i;
-            memcpy(&i, &arg[o], sizeof i);
-            dx[i] += d[o];
-        }
+        for (int c = 0; c < g.C; c++)
+            for (int y = 0; y < g.Ho; y++)
+                for (int x0 = 0; x0 < g.Wo; x0 += ROW_CHUNK) {
+                    const int n = g.Wo - x0 < ROW_CHUNK ? g.Wo - x0 : ROW_CHUNK;
+                    const float *dr = d + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo + x0;
+                    const size_t first = in_index(&g, c, y, x0, 0, 0);
+                    if (tiles) { /* each input written once: the slope or 0 */
+                        float *r0 = dx + first, *r1 = r0 + g.W;
+                        max_row_2x2(x + first, x + first + g.W, g.W, n, m, best);
+                        for (int j = 0; j < n; j++) {
+                            r0[2 * j] = best[j] == 0 ? dr[j] : 0.0f;
+                            r0[2 * j + 1] = best[j] == 1 ? dr[j] : 0.0f;
+                            r1[2 * j] = best[j] == g.W ? dr[j] : 0.0f;
+                            r1[2 * j + 1] = best[j] == g.W + 1 ? dr[j] : 0.0f;
+                        }
+                    } else {
+                        max_row(&g, x, c, y, x0, n, m, best);
+                        for (int j = 0; j < n; j++)
+                            dx[best[j]] += dr[j];
+                    }
+                }
     }
 }
 

@@ -56,6 +56,18 @@ typedef struct run {
     int classify;           /* accuracy is meaningful */
 } run;
 
+/* Rows of an evaluation batch: `want`, fewer when the network's workspace
+ * for them would pass EVAL_BYTES (an image network's activations and
+ * unfolded columns run to hundreds of KB a row), never fewer than floor. */
+#define EVAL_BYTES 32e6
+static int eval_rows(const bp_net *net, int want, int floor)
+{
+    const double per_row = 4.0 * (double)bp__net_row_floats(net);
+    int fit = (int)(EVAL_BYTES / per_row);
+    fit = fit < want ? fit : want;
+    return fit > floor ? fit : floor;
+}
+
 static void run_free(run *r)
 {
     bp__free(r->order);
@@ -296,7 +308,7 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
 
     r->B = o->batch == 0 || (size_t)o->batch > r->n_train ? (int)(r->n_train > 1u << 30 ? 1u << 30 : r->n_train)
                                                            : o->batch;
-    r->eval_rows = r->B > 256 ? r->B : 256;
+    r->eval_rows = eval_rows(net, r->B > 256 ? r->B : 256, r->B);
     size_t cells, tcells;
     if (bp__mul_size((size_t)r->eval_rows, (size_t)r->I + (size_t)r->T, &cells) ||
         bp__mul_size(cells, sizeof(float), &tcells))
@@ -686,7 +698,7 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
     r.T = bp_dataset_target_cols(ds);
     r.classify = loss == BP_LOSS_CCE || loss == BP_LOSS_BCE;
     size_t n = bp_dataset_rows(ds);
-    r.eval_rows = n < 1024 ? (int)n : 1024;
+    r.eval_rows = eval_rows(net, n < 1024 ? (int)n : 1024, 1);
     r.xb = bp__calloc((size_t)r.eval_rows * ((size_t)r.I + (size_t)r.T), sizeof(float));
     if (!r.xb)
         return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r.eval_rows);
