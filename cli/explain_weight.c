@@ -225,7 +225,7 @@ int explain_weight_text(bp_net *net, const bp_explain *ex, const explain_weight 
         printf("    %-14s  %-14s  %14s  %14s  %14s  %14s\n", "input node", "output node",
                "input value", dname, "act'", "product");
         for (size_t j = 0; j < shown; j++) {
-            char a[48], b[48], pa[32], pb[32];
+            char a[96], b[96], pa[72], pb[72];
             position(pa, sizeof pa, si, t[j].i);
             position(pb, sizeof pb, so, t[j].o);
             snprintf(a, sizeof a, "%s%s", in, pa);

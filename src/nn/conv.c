@@ -51,20 +51,10 @@ static int conv_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
     const bp_shape in = L->in;
     long long K = d->kernel, S = d->stride ? d->stride : 1, P = d->pad;
     size_t n_w, cols, outs, I, macs;
-    if (in.h <= 0 || in.w <= 0) {
-        bp__format(msg, size, "needs a CxHxW input, gets a flat vector of %d", in.c);
+    if (bp__window_args(in, K, S, msg, size) != 0)
         return -1;
-    }
     if (d->width <= 0) {
         bp__format(msg, size, "needs at least 1 filter, gets %d", d->width);
-        return -1;
-    }
-    if (K <= 0) {
-        bp__format(msg, size, "needs a kernel of at least 1, gets %lld", K);
-        return -1;
-    }
-    if (S <= 0) {
-        bp__format(msg, size, "needs a stride of at least 1, gets %lld", S);
         return -1;
     }
     if (P < BP_PAD_SAME) {
@@ -78,16 +68,9 @@ static int conv_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
         }
         P = (K - 1) / 2;
     }
-    const long long Hp = in.h + 2 * P, Wp = in.w + 2 * P;
-    if (Hp < K || Wp < K) {
-        if (P > 0)
-            bp__format(msg, size, "gets %dx%dx%d, %lldx%lld with padding %lld; a %lldx%lld kernel "
-                       "needs at least %lldx%lld", in.c, in.h, in.w, Hp, Wp, P, K, K, K, K);
-        else
-            bp__format(msg, size, "gets %dx%dx%d; a %lldx%lld kernel needs at least %lldx%lld",
-                       in.c, in.h, in.w, K, K, K, K);
+    if (bp__window_fits(in, K, P, msg, size) != 0)
         return -1;
-    }
+    const long long Hp = in.h + 2 * P, Wp = in.w + 2 * P;
     const long long Ho = (Hp - K) / S + 1, Wo = (Wp - K) / S + 1;
     /* Every size an int holds: the shapes, a column's length, the output
      * positions, a sample's input and output. */
@@ -128,6 +111,19 @@ static int conv_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
     return 0;
 }
 
+/* The output columns [*x0, *x1) whose window puts column kx on a real
+ * input, not on padding. */
+static void real_columns(const geom *g, int kx, int *x0, int *x1)
+{
+    int a = 0, b = g->Wo;
+    while (a < b && a * g->S - g->P + kx < 0)
+        a++;
+    while (b > a && (b - 1) * g->S - g->P + kx >= g->W)
+        b--;
+    *x0 = a;
+    *x1 = b;
+}
+
 /* One sample's column matrix col (CKK, HW) from its input x (C, H, W): row
  * (c, ky, kx) holds, for every output position, the input under that
  * weight, zeros where it covers padding. A row is a run of whole output
@@ -140,12 +136,8 @@ static void im2col(const geom *g, const float *x, float *col)
             for (int kx = 0; kx < g->K; kx++) {
                 float *r = col + ((size_t)(c * g->K + ky) * (size_t)g->K + (size_t)kx) *
                                      (size_t)g->HW;
-                /* output columns [x0, x1) read real inputs */
-                int x0 = 0, x1 = g->Wo;
-                while (x0 < x1 && x0 * g->S - g->P + kx < 0)
-                    x0++;
-                while (x1 > x0 && (x1 - 1) * g->S - g->P + kx >= g->W)
-                    x1--;
+                int x0, x1;
+                real_columns(g, kx, &x0, &x1);
                 for (int y = 0; y < g->Ho; y++, r += g->Wo) {
                     const int iy = y * g->S - g->P + ky;
                     if (iy < 0 || iy >= g->H) {
@@ -177,11 +169,8 @@ static void col2im(const geom *g, const float *dcol, float *dx)
             for (int kx = 0; kx < g->K; kx++) {
                 const float *r = dcol + ((size_t)(c * g->K + ky) * (size_t)g->K + (size_t)kx) *
                                             (size_t)g->HW;
-                int x0 = 0, x1 = g->Wo;
-                while (x0 < x1 && x0 * g->S - g->P + kx < 0)
-                    x0++;
-                while (x1 > x0 && (x1 - 1) * g->S - g->P + kx >= g->W)
-                    x1--;
+                int x0, x1;
+                real_columns(g, kx, &x0, &x1);
                 for (int y = 0; y < g->Ho; y++, r += g->Wo) {
                     const int iy = y * g->S - g->P + ky;
                     if (iy < 0 || iy >= g->H)

@@ -38,6 +38,33 @@ const bp__kind *const *bp__kinds(int *n)
     return KINDS;
 }
 
+int bp__window_args(bp_shape in, long long K, long long S, char *msg, size_t size)
+{
+    if (in.h <= 0 || in.w <= 0)
+        bp__format(msg, size, "needs a CxHxW input, gets a flat vector of %d", in.c);
+    else if (K <= 0)
+        bp__format(msg, size, "needs a kernel of at least 1, gets %lld", K);
+    else if (S <= 0)
+        bp__format(msg, size, "needs a stride of at least 1, gets %lld", S);
+    else
+        return 0;
+    return -1;
+}
+
+int bp__window_fits(bp_shape in, long long K, long long P, char *msg, size_t size)
+{
+    const long long Hp = in.h + 2 * P, Wp = in.w + 2 * P;
+    if (Hp >= K && Wp >= K)
+        return 0;
+    if (P > 0)
+        bp__format(msg, size, "gets %dx%dx%d, %lldx%lld with padding %lld; a %lldx%lld kernel "
+                   "needs at least %lldx%lld", in.c, in.h, in.w, Hp, Wp, P, K, K, K, K);
+    else
+        bp__format(msg, size, "gets %dx%dx%d; a %lldx%lld kernel needs at least %lldx%lld",
+                   in.c, in.h, in.w, K, K, K, K);
+    return -1;
+}
+
 const char *bp_layer_kind_name(bp_layer_kind id)
 {
     const bp__kind *K = bp__kind_of(id);

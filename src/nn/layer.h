@@ -73,6 +73,13 @@ const bp__kind *bp__kind_by_word(const char *word, size_t len);
 /* Every kind, for the spec's messages: n of them from *kinds. */
 const bp__kind *const *bp__kinds(int *n);
 
+/* The checks every windowed kind's plan makes, with its messages: a
+ * C x H x W input, a kernel K and a stride S of at least 1; and a K x K
+ * window that fits the input padded by P on each side. 0, or -1 with why
+ * in msg. */
+int bp__window_args(bp_shape in, long long K, long long S, char *msg, size_t size);
+int bp__window_fits(bp_shape in, long long K, long long P, char *msg, size_t size);
+
 /* Output units of a layer whose parameters grad_params splits (dense
  * outputs, conv filters), 0 for a kind without parameters. */
 static inline int bp__layer_units(const bp__layer *L)

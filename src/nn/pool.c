@@ -33,27 +33,14 @@ static int pool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
     const bp_shape in = L->in;
     const long long K = d->kernel, S = d->stride ? d->stride : d->kernel;
     size_t I, O;
-    if (in.h <= 0 || in.w <= 0) {
-        bp__format(msg, size, "needs a CxHxW input, gets a flat vector of %d", in.c);
+    if (bp__window_args(in, K, S, msg, size) != 0)
         return -1;
-    }
-    if (K <= 0) {
-        bp__format(msg, size, "needs a kernel of at least 1, gets %lld", K);
-        return -1;
-    }
-    if (S <= 0) {
-        bp__format(msg, size, "needs a stride of at least 1, gets %lld", S);
-        return -1;
-    }
     if (d->pad != 0) {
         bp__format(msg, size, "takes no padding, gets %d", d->pad);
         return -1;
     }
-    if (in.h < K || in.w < K) {
-        bp__format(msg, size, "gets %dx%dx%d; a %lldx%lld kernel needs at least %lldx%lld",
-                   in.c, in.h, in.w, K, K, K, K);
+    if (bp__window_fits(in, K, 0, msg, size) != 0)
         return -1;
-    }
     const long long Ho = (in.h - K) / S + 1, Wo = (in.w - K) / S + 1;
     if (bp__mul_size((size_t)in.h * (size_t)in.w, (size_t)in.c, &I) || I > INT_MAX ||
         bp__mul_size((size_t)Ho * (size_t)Wo, (size_t)in.c, &O) || O > INT_MAX) {
