@@ -200,6 +200,15 @@ static void layer_name(char *buf, size_t size, bp_layer_desc d)
 
 /* What an ONNX file holds besides its layers, as text lines or as JSON
  * members. */
+/* A shape as a JSON array: [n] for a flat vector, [c, h, w] for an image. */
+static void json_shape(bp_shape s)
+{
+    if (s.h == 0 && s.w == 0)
+        printf("[%d]", s.c);
+    else
+        printf("[%d, %d, %d]", s.c, s.h, s.w);
+}
+
 static void print_onnx(const bp_onnx_info *x, int I, int O, int json)
 {
     if (json) {
@@ -251,13 +260,10 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
         printf("\"spec\": ");
         cli_json_string(stdout, spec);
         bp_shape in = bp_net_input_shape(net);
-        printf(", \"inputs\": %d, \"outputs\": %d, \"input_shape\": [", bp_net_inputs(net),
+        printf(", \"inputs\": %d, \"outputs\": %d, \"input_shape\": ", bp_net_inputs(net),
                bp_net_outputs(net));
-        if (in.h == 0 && in.w == 0)
-            printf("%d", in.c);
-        else
-            printf("%d, %d, %d", in.c, in.h, in.w);
-        printf("], \"layers\": [");
+        json_shape(in);
+        printf(", \"layers\": [");
     } else {
         if (path)
             printf("model: %s\n%s", path, onnx ? "" : "\n");
@@ -290,14 +296,11 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
         if (json) {
             printf("%s\n  {\"layer\": %d, \"entry\": ", l ? "," : "", l);
             cli_json_string(stdout, entry);
-            printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"shape\": [",
+            printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"shape\": ",
                    bp_layer_kind_name(d.kind), bp_net_layer_inputs(net, l),
                    bp_shape_size(out));
-            if (out.h == 0 && out.w == 0)
-                printf("%d", out.c);
-            else
-                printf("%d, %d, %d", out.c, out.h, out.w);
-            printf("], \"activation\": ");
+            json_shape(out);
+            printf(", \"activation\": ");
             if (rank > 0)
                 cli_json_string(stdout, act);
             else
