@@ -665,9 +665,10 @@ static int backward(bp_net *net, float *dx, int fresh)
          * output units, d in by blocks of batch rows. */
         int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
         const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
-        /* a first layer with few units (a convolution's filters) and much
-         * work: its parameter slopes alone, so split them too (by shape) */
-        if (nw == 1 && nd == 0 && units >= 2 && !small && work >= BP__PARALLEL_WORK)
+        /* few units (a convolution's filters) and much work: split their
+         * slopes in two as well (by shape), so that the jobs pair up over
+         * the threads instead of one thread taking the whole of them */
+        if (nw == 1 && units >= 2 && !small && work >= BP__PARALLEL_WORK)
             nw = 2;
         if (nw <= 1 && nd <= 1) { /* small work, one thread: the same calls in order */
             if (nw)
