@@ -20,8 +20,6 @@
 #include "io/io.h"
 #include "internal.h"
 
-#define BP__MAX_LAYERS_SD 1024 /* the spec's most layers */
-
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -419,6 +417,7 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
     bp_net *net = NULL;
     bp_meta *meta = NULL;
     unsigned char *seen = NULL;
+    int *weighted = NULL; /* the layers with weights, in order */
     long *mods = NULL;
     const char *prefix = NULL;
     size_t plen = 0;
@@ -481,17 +480,17 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
     }
 
     int n_layers = bp_net_layers(net), n_weighted = 0;
-    /* A state dict's modules with tensors are, in order, the layers with
-     * weights (pools and activations are modules without tensors). */
-    int weighted[BP__MAX_LAYERS_SD];
-    for (int l = 0; l < n_layers && n_weighted < BP__MAX_LAYERS_SD; l++)
-        if (bp__net_layer(net, l)->n_w)
-            weighted[n_weighted++] = l;
     if (!(seen = bp__calloc((size_t)n_layers * 2, 1)) ||
+        !(weighted = bp__calloc((size_t)n_layers, sizeof *weighted)) ||
         (state_dict && !(mods = bp__calloc(root->n + 1, sizeof *mods)))) {
         bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
         goto fail;
     }
+    /* A state dict's modules with tensors are, in order, the layers with
+     * weights (pools and activations are modules without tensors). */
+    for (int l = 0; l < n_layers; l++)
+        if (bp__net_layer(net, l)->n_w)
+            weighted[n_weighted++] = l;
     int n_mods = 0;
     if (state_dict) {
         const char *odd = NULL;
@@ -674,6 +673,7 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
     }
     bp__free(mods);
     bp__free(seen);
+    bp__free(weighted);
     bp__json_free(root);
     if (meta_out)
         *meta_out = meta;
@@ -683,6 +683,7 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
 fail:
     bp__free(mods);
     bp__free(seen);
+    bp__free(weighted);
     bp__json_free(root);
     bp_meta_free(meta);
     bp_net_free(net);
