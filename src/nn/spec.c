@@ -73,6 +73,12 @@ static void kind_words(char *buf, size_t size)
     }
 }
 
+/* How many counts (a width, a kernel) a kind's entry takes after its word. */
+static int kind_counts(const bp__kind *K)
+{
+    return !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL);
+}
+
 #define ENTRY_ERR(...) bp__error_set(err, BP_ESPEC, "layer %d ('%.*s'): " __VA_ARGS__)
 
 /* Parse one option field `word` (value after '=' in `val`, or NULL) into d. */
@@ -175,7 +181,7 @@ static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d
                 counts = 1;
             }
             d->kind = K->id;
-        } else if (counts < !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL)) {
+        } else if (counts < kind_counts(K)) {
             /* The counts the kind takes, in order: width, then kernel. */
             const int is_width = counts == 0 && (K->takes & BP__TAKES_WIDTH);
             int v;
@@ -210,7 +216,7 @@ static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d
             return ENTRY_ERR("too many fields (expected WIDTH:ACTIVATION[:nobias])", index, n, s);
         p = q + 1;
     }
-    if (counts < !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL))
+    if (counts < kind_counts(K))
         return ENTRY_ERR("expected %s:%s", index, n, s, K->word,
                          K->takes & BP__TAKES_WIDTH ? "OUT:K" : "K");
     return 0;
