@@ -401,23 +401,8 @@ const char *cli_shape(char *buf, size_t size, bp_shape s)
 
 int cli_spec_entry(const bp_net *net, int l, char *buf, size_t size)
 {
-    char spec[4096];
-    int n = bp_net_spec(net, spec, sizeof spec);
-    const char *p = spec;
-    if (n < 0 || (size_t)n >= sizeof spec || size == 0)
-        return -1;
-    for (int k = -1; k < l && p; k++) { /* field 0 is the input, then one per layer */
-        p = strchr(p, ',');
-        p = p ? p + 1 : NULL;
-    }
-    if (!p)
-        return -1;
-    size_t len = strcspn(p, ",");
-    if (len >= size)
-        return -1;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return 0;
+    int n = bp_net_layer_spec(net, l, buf, size);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 const char *cli_num(char *buf, double v)

@@ -270,6 +270,10 @@ void bp_net_free(bp_net *net);
 /* The canonical spec string of a network, written to buf (NUL-terminated).
  * Returns the length it needs, as snprintf does. */
 int bp_net_spec(const bp_net *net, char *buf, size_t size);
+/* One entry of that spec: layer l's ("conv:32:3:relu:same"), or with l = -1
+ * the input's shape ("1x28x28"). Returns the length it needs, as snprintf
+ * does, or BP_EINVAL for no such layer. */
+int bp_net_layer_spec(const bp_net *net, int l, char *buf, size_t size);
 
 int bp_net_inputs(const bp_net *net);
 int bp_net_outputs(const bp_net *net);

@@ -45,32 +45,31 @@ static int plan_layer(bp__layer *L, int l, const bp_layer_desc *d, bp_error *err
 {
     char entry[96], why[192];
     const bp__kind *K = bp__kind_of(d->kind);
-    bp__spec_entry(d, entry, sizeof entry);
     if (!K)
         return bp__error_set(err, BP_ESPEC, "layer %d: unknown layer kind %d", l + 1, (int)d->kind);
-    if (!bp_act_name(d->act))
-        return bp__error_set(err, BP_ESPEC, "layer %d (%s): unknown activation %d", l + 1, entry,
-                             (int)d->act);
-    if (d->act != BP_ACT_IDENTITY && !(K->takes & BP__TAKES_ACT))
-        return bp__error_set(err, BP_ESPEC, "layer %d (%s): a %s layer takes no activation", l + 1,
-                             entry, K->word);
-    if (d->act == BP_ACT_LEAKY_RELU && !(d->slope >= 0.0f && d->slope < 1.0f))
-        return bp__error_set(err, BP_ESPEC, "layer %d (%s): leaky_relu slope must be in (0, 1), got %g",
-                             l + 1, entry, (double)d->slope);
-    if ((K->takes & BP__SPATIAL_IN) && L->in.h == 0)
-        return bp__error_set(err, BP_ESPEC,
-                             "layer %d (%s): needs a CxHxW input, gets a flat vector of %d "
-                             "(start the spec with the input's shape, e.g. 1x28x28)",
-                             l + 1, entry, L->in.c);
-    L->kind = K;
-    L->act = d->act;
-    L->bias = (K->takes & BP__TAKES_BIAS) && d->bias != 0;
-    L->slope = L->act == BP_ACT_LEAKY_RELU
-                   ? (d->slope > 0.0f ? d->slope : BP_LEAKY_SLOPE_DEFAULT)
-                   : 0.0f;
-    if (K->plan(L, d, why, sizeof why) != 0)
-        return bp__error_set(err, BP_ESPEC, "layer %d (%s): %s", l + 1, entry, why);
-    return 0;
+    if (!bp_act_name(d->act)) {
+        bp__format(why, sizeof why, "unknown activation %d", (int)d->act);
+    } else if (d->act != BP_ACT_IDENTITY && !(K->takes & BP__TAKES_ACT)) {
+        bp__format(why, sizeof why, "a %s layer takes no activation", K->word);
+    } else if (d->act == BP_ACT_LEAKY_RELU && !(d->slope >= 0.0f && d->slope < 1.0f)) {
+        bp__format(why, sizeof why, "leaky_relu slope must be in (0, 1), got %g", (double)d->slope);
+    } else if ((K->takes & BP__SPATIAL_IN) && L->in.h == 0) {
+        bp__format(why, sizeof why,
+                   "needs a CxHxW input, gets a flat vector of %d "
+                   "(start the spec with the input's shape, e.g. 1x28x28)",
+                   L->in.c);
+    } else {
+        L->kind = K;
+        L->act = d->act;
+        L->bias = (K->takes & BP__TAKES_BIAS) && d->bias != 0;
+        L->slope = L->act == BP_ACT_LEAKY_RELU
+                       ? (d->slope > 0.0f ? d->slope : BP_LEAKY_SLOPE_DEFAULT)
+                       : 0.0f;
+        if (K->plan(L, d, why, sizeof why) == 0)
+            return 0;
+    }
+    bp__spec_entry(d, entry, sizeof entry);
+    return bp__error_set(err, BP_ESPEC, "layer %d (%s): %s", l + 1, entry, why);
 }
 
 bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *descs,
@@ -150,10 +149,6 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
 
 bp_net *bp_net_create(int inputs, int n_layers, const bp_layer_desc *descs, bp_error *err)
 {
-    if (inputs <= 0) {
-        bp__error_set(err, BP_ESPEC, "a network needs a positive input width and at least one layer");
-        return NULL;
-    }
     return bp_net_create_shaped((bp_shape){inputs, 0, 0}, n_layers, descs, err);
 }
 
@@ -178,23 +173,34 @@ void bp_net_free(bp_net *net)
     bp__free(net);
 }
 
+int bp_net_layer_spec(const bp_net *net, int l, char *buf, size_t size)
+{
+    char entry[96];
+    if (l < -1 || l >= net->n_layers)
+        return BP_EINVAL;
+    if (l < 0) {
+        bp__spec_shape(net->in_shape, entry, sizeof entry);
+    } else {
+        bp_layer_desc d = bp_net_layer(net, l);
+        bp__spec_entry(&d, entry, sizeof entry);
+    }
+    return snprintf(buf, size, "%s", entry);
+}
+
 int bp_net_spec(const bp_net *net, char *buf, size_t size)
 {
-    int total = 0, n;
-    char dummy[1], entry[96];
+    int total = 0;
+    char dummy[1];
     if (!buf || size == 0) {
         buf = dummy;
         size = 1;
     }
     for (int l = -1; l < net->n_layers; l++) {
         size_t used = (size_t)total < size ? (size_t)total : size - 1;
-        if (l < 0)
-            bp__spec_shape(net->in_shape, entry, sizeof entry);
-        else {
-            bp_layer_desc d = bp_net_layer(net, l);
-            bp__spec_entry(&d, entry, sizeof entry);
-        }
-        n = snprintf(buf + used, size - used, "%s%s", l < 0 ? "" : ",", entry);
+        if (l >= 0 && used + 1 < size)
+            buf[used++] = ',';
+        total += l >= 0;
+        int n = bp_net_layer_spec(net, l, buf + used, size - used);
         if (n < 0)
             return BP_EINVAL;
         total += n;
@@ -726,8 +732,8 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
 
 size_t bp__net_row_floats(const bp_net *net)
 {
-    return net->sum_widths + (size_t)bp_net_outputs(net) + 2 * (size_t)net->max_width +
-           net->sum_scratch;
+    return net->sum_widths + (size_t)bp_net_outputs(net) + (size_t)net->delta_width[0] +
+           (size_t)net->delta_width[1] + net->sum_scratch;
 }
 
 int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err)
@@ -735,8 +741,7 @@ int bp__net_dense_only(const bp_net *net, const char *what, bp_error *err)
     for (int l = 0; l < net->n_layers; l++)
         if (net->layers[l].kind->id != BP_LAYER_DENSE) {
             char entry[96];
-            bp_layer_desc d = bp_net_layer(net, l);
-            bp__spec_entry(&d, entry, sizeof entry);
+            bp_net_layer_spec(net, l, entry, sizeof entry);
             return bp__error_set(err, BP_EINVAL, "%s takes dense layers only; layer %d is %s",
                                  what, l + 1, entry);
         }
