@@ -51,11 +51,9 @@ int cli_norms_add(cli_norms *r, double epoch, bp_net *net, const double *grad)
         /* Weights then bias lie together in the block (dense (O, I), conv
          * (OUT, C, K, K)); a pool has none, and no norm. */
         size_t cnt = bp_net_layer_params(net, l);
-        const float *w = cnt ? bp_net_weight(net, l) : NULL;
+        const float *w = bp_net_weight(net, l);
         double s = 0.0;
-        if (!w)
-            w = bp_net_bias(net, l);
-        for (size_t i = 0; w && i < cnt; i++)
+        for (size_t i = 0; i < cnt; i++)
             s += (double)w[i] * (double)w[i];
         r->weight[r->n * (size_t)L + (size_t)l] = cnt ? sqrt(s) : NAN;
         r->grad[r->n * (size_t)L + (size_t)l] = grad && cnt ? grad[l] : NAN;
