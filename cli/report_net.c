@@ -18,16 +18,6 @@
 #define MAX_CHANNELS 16 /* above this, a filter's channel mean is drawn */
 #define PAGE_WIDTH 760  /* pixels the grid of filters may span */
 
-/* "32x28x28" or "128". */
-static const char *shape_text(char *buf, size_t size, bp_shape s)
-{
-    if (s.h > 0)
-        snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
-    else
-        snprintf(buf, size, "%d", s.c);
-    return buf;
-}
-
 static void cell(FILE *f, const char *cls, const char *text)
 {
     fprintf(f, "<td class=\"%s\">", cls);
@@ -58,7 +48,7 @@ int cli_report_layers(FILE *f, const bp_net *net)
     fputs("<tr data-layer=\"input\"><td>input</td>", f);
     cell(f, "entry", entry);
     cell(f, "in", "");
-    cell(f, "out", shape_text(out, sizeof out, prev));
+    cell(f, "out", cli_shape(out, sizeof out, prev));
     fputs("<td class=\"weights\"></td><td class=\"params\"></td></tr>\n", f);
     for (int l = 0; l < L; l++) {
         bp_shape s = bp_net_layer_shape(net, l);
@@ -68,7 +58,7 @@ int cli_report_layers(FILE *f, const bp_net *net)
         next = next ? strchr(next, ',') : NULL;
         if (next)
             *next++ = '\0';
-        shape_text(in, sizeof in, prev);
+        cli_shape(in, sizeof in, prev);
         if (prev.h > 0 && bp_net_layer(net, l).kind == BP_LAYER_DENSE) {
             size_t len = strlen(in);
             snprintf(in + len, sizeof in - len, " flattened to %zu", bp_shape_size(prev));
@@ -81,7 +71,7 @@ int cli_report_layers(FILE *f, const bp_net *net)
         fprintf(f, "<tr data-layer=\"%d\"><td>%d</td>", l, l);
         cell(f, "entry", entry);
         cell(f, "in", in);
-        cell(f, "out", shape_text(out, sizeof out, s));
+        cell(f, "out", cli_shape(out, sizeof out, s));
         cell(f, "weights", rank ? dims_text : "none");
         snprintf(num, sizeof num, "%zu", bp_net_layer_params(net, l));
         cell(f, "params", num);
