@@ -77,22 +77,25 @@ compile_run() {
     "$TMP/run" <"$3" >"$TMP/c.csv" || fail "the exported C failed"
 }
 
-# export_cnn NET DATA PREDICT_DATA INPUTS IN ROWS: train NET on DATA, export
-# it as C, run it on INPUTS and predict on PREDICT_DATA into $TMP/c.csv and
-# $TMP/lib.csv (3 outputs), each of ROWS rows.
+# export_cnn NET DATA PREDICT_DATA INPUTS IN ROWS [OUTS [TRAIN OPTIONS]]:
+# train NET on DATA, export it as C, run it on INPUTS and predict on
+# PREDICT_DATA into $TMP/c.csv and $TMP/lib.csv (OUTS outputs, 3 unless
+# given), each of ROWS rows.
 export_cnn() {
-    net=$1 data=$2 pdata=$3 inputs=$4 in=$5 rows=$6
+    net=$1 data=$2 pdata=$3 inputs=$4 in=$5 rows=$6 outs=${7:-3}
+    shift 6
+    [ $# -eq 0 ] || shift
     run "$BP" train --data "$data" --net "$net" --epochs 2 --batch 8 --seed 3 --quiet \
-        --out "$TMP/m.safetensors"
+        --out "$TMP/m.safetensors" "$@"
     expect_rc 0 "train $net"
     run "$BP" export --model "$TMP/m.safetensors" --out "$TMP/m.c"
     expect_rc 0 "export $net as C"
     has "wrote $TMP/m.c: C99 source" "export $net as C"
     ! grep -q '#include <[^m]' "$TMP/m.c" || fail "$net: the C file includes more than math.h"
-    compile_run "$in" 3 "$inputs"
+    compile_run "$in" "$outs" "$inputs"
     run "$BP" predict --model "$TMP/m.safetensors" --data "$pdata" --out "$TMP/pred.csv"
     expect_rc 0 "predict $net"
-    pred_outputs 3 "$TMP/pred.csv" "$TMP/lib.csv"
+    pred_outputs "$outs" "$TMP/pred.csv" "$TMP/lib.csv"
     [ "$(wc -l <"$TMP/c.csv")" -eq "$rows" ] || fail "$net: $(wc -l <"$TMP/c.csv") rows from C"
     [ "$(wc -l <"$TMP/lib.csv")" -eq "$rows" ] || fail "$net: $(wc -l <"$TMP/lib.csv") rows from predict"
 }
@@ -153,6 +156,14 @@ grep -q '^    predict_maxpool(4, 4, 4, 3, 1, 2, 2, h\[0\], h\[1\]); /\* layer 1 
     fail "maxpool call"
 grep -q '^    predict_avgpool(4, 2, 2, 2, 2, 1, 1, h\[1\], h\[0\]); /\* layer 2 \*/$' "$TMP/m.c" ||
     fail "avgpool call"
+
+# A regression on a standardized target: its scale and mean end predict,
+# as predict applies them.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { $NF = "t"; print; next }
+    { $NF = sprintf("%.3f", 500 + 7 * $1 - 3 * $40 + $55 * $20); print }' "$TMP/data.csv" >"$TMP/reg.csv"
+export_cnn 2x6x6,conv:2:3:tanh:stride=3,1 "$TMP/reg.csv" "$TMP/test.csv" "$TMP/test_in.csv" 72 40 1
+same "regression"
+grep -q "the target's scale and mean" "$TMP/m.c" || fail "regression: no target scaling"
 
 # IDX images: scaled by 1/255, one constant rather than an array.
 # idx H W N FILE: N images of H x W bytes, pixel i of the set (i * 7) % 100 + 1,

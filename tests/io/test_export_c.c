@@ -59,9 +59,10 @@ static void test_cnn_source(void **state)
     assert_non_null(strstr(src, "static const float cnn_shift = 0.5f;"));
     assert_non_null(strstr(src, "static const float cnn_mul = 2.0f;"));
     assert_non_null(strstr(src, "        s[j] = (x[j] - cnn_shift) * cnn_mul;\n"));
-    /* One function per kind used, one call per layer with its geometry:
-     * conv (C, H, W, K, S, P, OUT, Ho, Wo), pools (C, H, W, K, S, Ho, Wo). */
-    assert_non_null(strstr(src, "\nstatic void cnn_conv(int C, int H, int W, int K, int S, "));
+    /* One function per kind used, one call per layer with its geometry. */
+    assert_non_null(strstr(src, "\nstatic void cnn_conv(int channels, int height, int width, "
+                                "int ksize, int stride,\n    int pad, int filters, int out_h, "
+                                "int out_w, const float *w, const float *b,\n"));
     assert_non_null(strstr(src, "\nstatic void cnn_maxpool("));
     assert_non_null(strstr(src, "\nstatic void cnn_dense("));
     assert_null(strstr(src, "cnn_avgpool"));
