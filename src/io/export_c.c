@@ -218,9 +218,10 @@ static void conv_helper(FILE *f, const char *name)
             "                float sum = 0.0f, acc = 0.0f;\n"
             "                for (int c = 0; c < channels; c++)\n"
             "                    for (int ky = ky0; ky < ky1; ky++) {\n"
-            "                        const float *xr = x + ((long)c * height + iy + ky) * width + ix;\n"
+            "                        const float *xr =\n"
+            "                            x + ((long)c * height + iy + ky) * width + ix;\n"
             "                        const float *wr = filt + ((long)c * ksize + ky) * ksize;\n"
-            "                        int at = (c * ksize + ky) * ksize; /* wr's place in the filter */\n"
+            "                        int at = (c * ksize + ky) * ksize; /* wr's place in filt */\n"
             "                        for (int kx = kx0; kx < kx1; kx++) {\n"
             "                            if (at + kx >= next) {\n"
             "                                sum += acc;\n"
@@ -244,7 +245,8 @@ static void conv_call(const ctx *c, int l, const char *in, const char *out)
     const bp__layer *L = c->x[l].L;
     char w[MAX_NAME + 32], b[MAX_NAME + 32];
     param_names(c, l, w, b, sizeof w);
-    fprintf(c->f, "    %s_conv(%d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %s, %s, %s); /* layer %d */\n",
+    fprintf(c->f,
+            "    %s_conv(%d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %s, %s, %s); /* layer %d */\n",
             c->name, L->in.c, L->in.h, L->in.w, L->k, L->stride, L->pad, L->out.c, L->out.h,
             L->out.w, w, b, in, out, l);
 }
@@ -465,7 +467,7 @@ static const char *scale_array(const ctx *c, const char *what, int I, const floa
         same = memcmp(&v[j], &v[0], sizeof *v) == 0;
     snprintf(var, sizeof var, "%s_%s", c->name, what);
     if (same && I > 1) {
-        fprintf(c->f, "static const float %s = %s; /* every input's; scaling: (x - shift) * mul */\n\n",
+        fprintf(c->f, "static const float %s = %s; /* every input's: (x - shift) * mul */\n\n",
                 var, literal(num, sizeof num, v[0]));
         return "";
     }
