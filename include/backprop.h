@@ -1368,17 +1368,25 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_er
  * library and its math functions (link with -lm): the weights, biases and
  * input scaling as `static const float` arrays, and
  *     void NAME(const float *x, float *y);
- * which writes the O outputs for one sample of I raw inputs (the scaling is
+ * which writes the O outputs for one sample of I raw inputs (a CxHxW input
+ * channel by channel, each row by row; the scaling is
  * applied inside; for a standardized regression target,
  * bp_meta_get_target_scaling, the outputs are then in the target's units,
  * y = (float)((double)y * scale + mean), as `backprop predict` computes
  * them, so that step matches it bit for bit). NAME is a C identifier of at
- * most 64 characters (NULL: "predict"). The arithmetic is the library's, operation for operation, in
+ * most 64 characters (NULL: "predict"). Every layer kind is written (dense,
+ * conv, maxpool, avgpool), one function per kind looping over the geometry;
+ * a kind the export has no code for is refused with BP_EINVAL naming the
+ * layer. The arithmetic is the library's, operation for operation, in
  * the order of its built-in blocked matrix kernel: each output sums its
- * products in input order in blocks of 256, then adds the bias. Compiled
+ * products in input order (a conv output: channel, kernel row, kernel
+ * column) in blocks of 256, then adds the bias. Compiled
  * without fast-math and without floating-point contraction (the default of
  * -std=c99), it gives the library's bits wherever the library sums in that
- * order; elsewhere it differs by rounding alone. Written atomically.
+ * order; elsewhere it differs by rounding alone. NAME's scratch is on the
+ * stack up to 256 KiB, else static (one call at a time); the file's macro
+ * NAME_SCRATCH, defined when compiling it, chooses either. Written
+ * atomically.
  */
 int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *name,
                 bp_error *err);

@@ -1,23 +1,37 @@
 /*
  * export_c.c - a network as one dependency-free C99 source file: the
  * parameters and the input scaling as static const float arrays, and a
- * predict function for one sample.
+ * predict function for one sample that walks the layers in turn.
+ *
+ * Each layer kind is one entry in the table of emitters below: the
+ * function it needs (written once, looping over the geometry its call
+ * passes, so the file grows with the parameters, not with the products),
+ * its arrays, and its call. The writer walks the table and never switches
+ * on a kind. A kind without a call passes its input on unchanged (as
+ * dropout does at inference); a kind with a fold hook may merge itself
+ * into the layer before it (as batch norm folds into conv or dense
+ * weights), which then writes a changed copy of its parameters. Each
+ * layer's activation applies in place after its call, or to the values it
+ * passed on when it has none.
  *
  * The generated code repeats the library's forward pass operation for
  * operation: the scaling (x - shift) * mul (each step left out when it is
- * the identity, which changes no bit), each layer's sums in input order in
- * blocks of 256 (the built-in blocked kernel's order) started from 0 and
- * then the bias, and the activations as src/nn/activation.c computes them
- * (the stable sigmoid, the softmax with its sum in double), and for a
+ * the identity, which changes no bit), each dense output's and each conv
+ * position's sum of products in the order of the library's column matrix
+ * (input order; channel, kernel row, kernel column) in blocks of 256 (the
+ * built-in blocked kernel's order) started from 0 and then the bias; the
+ * pools as src/nn/pool.c computes them (a NaN wins a max window, as in
+ * PyTorch); the activations as src/nn/activation.c computes them (the
+ * stable sigmoid, the softmax with its sum in double); and for a
  * standardized regression target y * scale + mean as `backprop predict`
  * computes it (in double, rounded once to float). Every float is printed
  * with nine significant digits and every double with seventeen, so each
- * reads back as the same value.
- * Only the activations the network uses are emitted, so the file compiles
- * cleanly with -Wall -Wextra -Werror.
+ * reads back as the same value. Only the functions the network uses are
+ * emitted, so the file compiles cleanly with -Wall -Wextra -Werror.
  */
 #include "io/file.h"
 #include "internal.h"
+#include "nn/layer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +41,9 @@
 #define SUM_BLOCK 256
 #define MAX_NAME 64
 #define PER_LINE 6
+/* Scratch up to this many bytes stays on the stack by default; more is
+ * static (the NAME_SCRATCH macro overrides either). */
+#define STACK_SCRATCH (256 * 1024)
 
 /* A float as a C literal that reads back as the same float: "1.5f",
  * "-0.0f", "1e-05f". */
@@ -70,19 +87,89 @@ static int valid_name(const char *s)
     return 1;
 }
 
-/* The helpers the network needs, each once. */
-static void helpers(FILE *f, const char *name, const unsigned *used)
+/* One layer as the file holds it. */
+typedef struct emitter emitter;
+typedef struct xlayer {
+    const bp__layer *L;
+    const emitter *e;   /* its kind's entry in the table */
+    const float *w, *b; /* the weights and bias to write (the model's or owned); NULL: none */
+    float *owned;       /* a changed copy of them made by a fold, freed with the file */
+    int folded;         /* merged into the layer before: passes its input on */
+} xlayer;
+
+/* The file being written. */
+typedef struct ctx {
+    FILE *f;
+    const char *name;
+    xlayer *x; /* (n) the layers */
+    int n;
+    int fold;  /* let kinds with a fold hook merge into the layer before */
+} ctx;
+
+/* What the file holds for a layer kind. */
+struct emitter {
+    bp_layer_kind id;
+    /* The kind's function, written once when a layer of the kind has code. */
+    void (*helper)(FILE *f, const char *name);
+    /* Layer l's static const arrays; NULL: none. */
+    void (*arrays)(const ctx *c, int l);
+    /* The statement in predict computing layer l's L->O values into out
+     * from its L->I values in. NULL: the identity at inference. */
+    void (*call)(const ctx *c, int l, const char *in, const char *out);
+    /* Merge layer l (l >= 1) into layer l - 1 where it can: give x[l - 1]
+     * an owned copy of its parameters with layer l applied, and set
+     * x[l].folded. 0 or a negative BP_E* code; NULL: the kind never folds. */
+    int (*fold)(ctx *c, int l, bp_error *err);
+};
+
+/* ---- the parameters ---------------------------------------------------- */
+
+/* Weights in the shape PyTorch's module holds them, then the bias. */
+static void param_arrays(const ctx *c, int l)
+{
+    const xlayer *X = &c->x[l];
+    const bp__layer *L = X->L;
+    char var[MAX_NAME + 32], shape[128];
+    size_t at = (size_t)snprintf(shape, sizeof shape, "(");
+    for (int d = 0; d < L->w_rank && at < sizeof shape; d++)
+        at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%zu", d ? ", " : "",
+                               L->w_dims[d]);
+    if (at < sizeof shape)
+        snprintf(shape + at, sizeof shape - at, ") layer %d weights", l);
+    snprintf(var, sizeof var, "%s_w%d", c->name, l);
+    array(c->f, var, shape, L->n_w, X->w);
+    if (X->b) {
+        snprintf(var, sizeof var, "%s_b%d", c->name, l);
+        snprintf(shape, sizeof shape, "(%d) layer %d bias", L->out.c, l);
+        array(c->f, var, shape, (size_t)L->out.c, X->b);
+    }
+}
+
+/* The names of layer l's arrays, "0" for a missing bias. */
+static void param_names(const ctx *c, int l, char *w, char *b, size_t size)
+{
+    snprintf(w, size, "%s_w%d", c->name, l);
+    if (c->x[l].b)
+        snprintf(b, size, "%s_b%d", c->name, l);
+    else
+        snprintf(b, size, "0");
+}
+
+/* ---- dense ------------------------------------------------------------- */
+
+static void dense_helper(FILE *f, const char *name)
 {
     fprintf(f,
-            "/* z (O) = W (O, I) x (I) + b: each sum in input order, in blocks of %d. */\n"
-            "static void %s_dense(int O, int I, const float *w, const float *b, const float *x,\n"
-            "                     float *z)\n"
+            "/* z (outs) = w (outs, ins) x (ins) + b: each sum in input order, in blocks\n"
+            " * of %d. */\n"
+            "static void %s_dense(int outs, int ins, const float *w, const float *b,\n"
+            "    const float *x, float *z)\n"
             "{\n"
-            "    for (int o = 0; o < O; o++) {\n"
-            "        const float *row = w + (long)o * I;\n"
+            "    for (int o = 0; o < outs; o++) {\n"
+            "        const float *row = w + (long)o * ins;\n"
             "        float sum = 0.0f;\n"
-            "        for (int k0 = 0; k0 < I; k0 += %d) {\n"
-            "            int k1 = I - k0 < %d ? I : k0 + %d;\n"
+            "        for (int k0 = 0; k0 < ins; k0 += %d) {\n"
+            "            int k1 = ins - k0 < %d ? ins : k0 + %d;\n"
             "            float acc = 0.0f;\n"
             "            for (int k = k0; k < k1; k++)\n"
             "                acc += x[k] * row[k];\n"
@@ -92,6 +179,184 @@ static void helpers(FILE *f, const char *name, const unsigned *used)
             "    }\n"
             "}\n\n",
             SUM_BLOCK, name, SUM_BLOCK, SUM_BLOCK, SUM_BLOCK);
+}
+
+static void dense_call(const ctx *c, int l, const char *in, const char *out)
+{
+    const bp__layer *L = c->x[l].L;
+    char w[MAX_NAME + 32], b[MAX_NAME + 32];
+    param_names(c, l, w, b, sizeof w);
+    fprintf(c->f, "    %s_dense(%d, %d, %s, %s, %s, %s); /* layer %d */\n", c->name, L->O, L->I,
+            w, b, in, out, l);
+}
+
+/* ---- conv -------------------------------------------------------------- */
+
+/* Products falling on the padding are left out: each adds a zero, which
+ * changes no bit of a sum started from +0. A block of the sum is flushed
+ * before its first real product, which gives the same sum as flushing at
+ * its start. */
+static void conv_helper(FILE *f, const char *name)
+{
+    fprintf(f,
+            "/* z (filters, out_h, out_w) = the cross-correlation of x (channels, height,\n"
+            " * width), padded with pad zeros on each side, with w (filters, channels, ksize,\n"
+            " * ksize) at stride, + b (filters): each sum in the order (channel, kernel row,\n"
+            " * kernel column), in blocks of %d of that order. */\n"
+            "static void %s_conv(int channels, int height, int width, int ksize, int stride,\n"
+            "    int pad, int filters, int out_h, int out_w, const float *w, const float *b,\n"
+            "    const float *x, float *z)\n"
+            "{\n"
+            "    for (int o = 0; o < filters; o++) {\n"
+            "        const float *filt = w + (long)o * channels * ksize * ksize;\n"
+            "        for (int y = 0; y < out_h; y++) {\n"
+            "            int iy = y * stride - pad, ky0 = iy < 0 ? -iy : 0;\n"
+            "            int ky1 = height - iy < ksize ? height - iy : ksize;\n"
+            "            for (int xo = 0; xo < out_w; xo++) {\n"
+            "                int ix = xo * stride - pad, kx0 = ix < 0 ? -ix : 0;\n"
+            "                int kx1 = width - ix < ksize ? width - ix : ksize, next = %d;\n"
+            "                float sum = 0.0f, acc = 0.0f;\n"
+            "                for (int c = 0; c < channels; c++)\n"
+            "                    for (int ky = ky0; ky < ky1; ky++) {\n"
+            "                        const float *xr =\n"
+            "                            x + ((long)c * height + iy + ky) * width + ix;\n"
+            "                        const float *wr = filt + ((long)c * ksize + ky) * ksize;\n"
+            "                        int at = (c * ksize + ky) * ksize; /* wr's place in filt */\n"
+            "                        for (int kx = kx0; kx < kx1; kx++) {\n"
+            "                            if (at + kx >= next) {\n"
+            "                                sum += acc;\n"
+            "                                acc = 0.0f;\n"
+            "                                next = (at + kx) / %d * %d + %d;\n"
+            "                            }\n"
+            "                            acc += xr[kx] * wr[kx];\n"
+            "                        }\n"
+            "                    }\n"
+            "                sum += acc;\n"
+            "                z[((long)o * out_h + y) * out_w + xo] = b ? sum + b[o] : sum;\n"
+            "            }\n"
+            "        }\n"
+            "    }\n"
+            "}\n\n",
+            SUM_BLOCK, name, SUM_BLOCK, SUM_BLOCK, SUM_BLOCK, SUM_BLOCK);
+}
+
+static void conv_call(const ctx *c, int l, const char *in, const char *out)
+{
+    const bp__layer *L = c->x[l].L;
+    char w[MAX_NAME + 32], b[MAX_NAME + 32];
+    param_names(c, l, w, b, sizeof w);
+    fprintf(c->f,
+            "    %s_conv(%d, %d, %d, %d, %d, %d, %d, %d, %d, %s, %s, %s, %s); /* layer %d */\n",
+            c->name, L->in.c, L->in.h, L->in.w, L->k, L->stride, L->pad, L->out.c, L->out.h,
+            L->out.w, w, b, in, out, l);
+}
+
+/* ---- pools ------------------------------------------------------------- */
+
+static void maxpool_helper(FILE *f, const char *name)
+{
+    fprintf(f,
+            "/* z (channels, out_h, out_w): the largest value of each ksize x ksize window\n"
+            " * of x (channels, height, width) at stride; a value replaces the window's\n"
+            " * maximum when larger or NaN. */\n"
+            "static void %s_maxpool(int channels, int height, int width, int ksize,\n"
+            "    int stride, int out_h, int out_w, const float *x, float *z)\n"
+            "{\n"
+            "    for (int c = 0; c < channels; c++)\n"
+            "        for (int y = 0; y < out_h; y++)\n"
+            "            for (int xo = 0; xo < out_w; xo++) {\n"
+            "                const float *r = x + ((long)c * height + (long)y * stride) * width +\n"
+            "                                 (long)xo * stride;\n"
+            "                float m = r[0];\n"
+            "                for (int ky = 0; ky < ksize; ky++)\n"
+            "                    for (int kx = 0; kx < ksize; kx++) {\n"
+            "                        float v = r[(long)ky * width + kx];\n"
+            "                        if (v > m || isnan(v))\n"
+            "                            m = v;\n"
+            "                    }\n"
+            "                *z++ = m;\n"
+            "            }\n"
+            "}\n\n",
+            name);
+}
+
+static void avgpool_helper(FILE *f, const char *name)
+{
+    fprintf(f,
+            "/* z (channels, out_h, out_w): the mean of each ksize x ksize window of x\n"
+            " * (channels, height, width) at stride, summed in row order, then divided by\n"
+            " * ksize * ksize. */\n"
+            "static void %s_avgpool(int channels, int height, int width, int ksize,\n"
+            "    int stride, int out_h, int out_w, const float *x, float *z)\n"
+            "{\n"
+            "    float n = (float)ksize * (float)ksize;\n"
+            "    for (int c = 0; c < channels; c++)\n"
+            "        for (int y = 0; y < out_h; y++)\n"
+            "            for (int xo = 0; xo < out_w; xo++) {\n"
+            "                const float *r = x + ((long)c * height + (long)y * stride) * width +\n"
+            "                                 (long)xo * stride;\n"
+            "                float s = 0.0f;\n"
+            "                for (int ky = 0; ky < ksize; ky++)\n"
+            "                    for (int kx = 0; kx < ksize; kx++)\n"
+            "                        s += r[(long)ky * width + kx];\n"
+            "                *z++ = s / n;\n"
+            "            }\n"
+            "}\n\n",
+            name);
+}
+
+static void pool_call(const ctx *c, int l, const char *in, const char *out, const char *word)
+{
+    const bp__layer *L = c->x[l].L;
+    fprintf(c->f, "    %s_%s(%d, %d, %d, %d, %d, %d, %d, %s, %s); /* layer %d */\n", c->name, word,
+            L->in.c, L->in.h, L->in.w, L->k, L->stride, L->out.h, L->out.w, in, out, l);
+}
+
+static void maxpool_call(const ctx *c, int l, const char *in, const char *out)
+{
+    pool_call(c, l, in, out, "maxpool");
+}
+
+static void avgpool_call(const ctx *c, int l, const char *in, const char *out)
+{
+    pool_call(c, l, in, out, "avgpool");
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static const emitter EMITTERS[] = {
+    {BP_LAYER_DENSE, dense_helper, param_arrays, dense_call, NULL},
+    {BP_LAYER_CONV, conv_helper, param_arrays, conv_call, NULL},
+    {BP_LAYER_MAXPOOL, maxpool_helper, NULL, maxpool_call, NULL},
+    {BP_LAYER_AVGPOOL, avgpool_helper, NULL, avgpool_call, NULL},
+};
+#define N_EMITTERS (int)(sizeof EMITTERS / sizeof EMITTERS[0])
+
+/* The entry of a kind; NULL when the kind has no C form. */
+static const emitter *find_emitter(bp_layer_kind id)
+{
+    for (int k = 0; k < N_EMITTERS; k++)
+        if (EMITTERS[k].id == id)
+            return &EMITTERS[k];
+    return NULL;
+}
+
+static const emitter *emitter_of(const ctx *c, int l)
+{
+    return c->x[l].e;
+}
+
+/* Whether layer l computes new values (into a buffer of its own). */
+static int writes(const ctx *c, int l)
+{
+    return emitter_of(c, l)->call && !c->x[l].folded;
+}
+
+/* ---- activations ------------------------------------------------------- */
+
+/* The activation functions the network uses, each once. */
+static void act_helpers(FILE *f, const char *name, const unsigned *used)
+{
     if (used[BP_ACT_RELU])
         fprintf(f, "static void %s_relu(int n, float *v)\n{\n"
                    "    for (int i = 0; i < n; i++)\n"
@@ -124,103 +389,175 @@ static void helpers(FILE *f, const char *name, const unsigned *used)
                    "        m = v[k] > m ? v[k] : m;\n"
                    "    for (int k = 0; k < n; k++) {\n"
                    "        v[k] = expf(v[k] - m);\n"
-                   "        sum += v[k];\n"
+                   "        sum += (double)v[k];\n"
                    "    }\n"
                    "    float inv = (float)(1.0 / sum);\n"
                    "    for (int k = 0; k < n; k++)\n"
                    "        v[k] *= inv;\n}\n\n", name);
 }
 
-/* target: the target's scale and mean, or NULL. */
-static void write_source(FILE *f, bp_net *net, const char *spec, const char *name,
-                         const float *shift, const float *mul, const double *target)
+/* Layer L's activation over its L->O values in v, in place. */
+static void act_call(const ctx *c, const bp__layer *L, const char *v)
 {
-    const float *p = bp_net_params(net);
-    int I = bp_net_inputs(net), O = bp_net_outputs(net), L = bp_net_layers(net), maxw = I;
-    unsigned used[BP_ACT_SOFTMAX + 1] = {0};
-    char var[MAX_NAME + 32], bvar[MAX_NAME + 32], shape[64], num[48];
-    for (int l = 0; l < L; l++) {
-        const bp__layer *ly = bp__net_layer(net, l);
-        used[ly->act] = 1;
-        maxw = ly->O > maxw ? ly->O : maxw;
+    char num[48];
+    if (L->act == BP_ACT_LEAKY_RELU)
+        fprintf(c->f, "    %s_leaky_relu(%d, %s, %s);\n", c->name, L->O,
+                literal(num, sizeof num, L->slope), v);
+    else if (L->act != BP_ACT_IDENTITY)
+        fprintf(c->f, "    %s_%s(%d, %s);\n", c->name, bp_act_name(L->act), L->O, v);
+}
+
+/* ---- predict ----------------------------------------------------------- */
+
+/* The buffers predict's values pass through: the raw input (read only),
+ * the scaled input, the two scratch rows in turn, the output. */
+enum { BUF_X, BUF_S, BUF_H0, BUF_H1, BUF_Y };
+static const char *const BUF[] = {"x", "s", "h[0]", "h[1]", "y"};
+
+static void copy_call(const ctx *c, int n, int from, int to)
+{
+    fprintf(c->f, "    for (int j = 0; j < %d; j++)\n        %s[j] = %s[j];\n", n, BUF[to],
+            BUF[from]);
+}
+
+/* The layers' statements from the buffer `from` into y, each layer that
+ * writes going to the scratch row its input is not in, the last one to y;
+ * an activation of a layer without code applies in place, after a copy
+ * when the values are still the caller's x. Written when emit, else only
+ * measured: returns the floats each scratch row needs (0: no scratch). */
+static int walk(const ctx *c, int from, int emit)
+{
+    int cur = from, last = -1, need = 0;
+    for (int l = 0; l < c->n; l++)
+        if (writes(c, l))
+            last = l;
+    if (last < 0) {
+        if (emit)
+            copy_call(c, c->x[0].L->I, cur, BUF_Y);
+        cur = BUF_Y;
     }
+    for (int l = 0; l < c->n; l++) {
+        const bp__layer *L = c->x[l].L;
+        if (writes(c, l)) {
+            const int out = l == last ? BUF_Y : cur == BUF_H0 ? BUF_H1 : BUF_H0;
+            if (out != BUF_Y)
+                need = L->O > need ? L->O : need;
+            if (emit)
+                emitter_of(c, l)->call(c, l, BUF[cur], BUF[out]);
+            cur = out;
+        } else if (L->act != BP_ACT_IDENTITY && cur == BUF_X) {
+            need = L->I > need ? L->I : need;
+            if (emit)
+                copy_call(c, L->I, cur, BUF_H0);
+            cur = BUF_H0;
+        }
+        if (emit)
+            act_call(c, L, BUF[cur]);
+    }
+    return need;
+}
+
+/* An input scaling array, or one constant when every value is the same;
+ * the index to read it with ("[j]" or ""). */
+static const char *scale_array(const ctx *c, const char *what, int I, const float *v)
+{
+    char var[MAX_NAME + 32], shape[96], num[48];
+    int same = 1;
+    for (int j = 1; j < I && same; j++)
+        same = memcmp(&v[j], &v[0], sizeof *v) == 0;
+    snprintf(var, sizeof var, "%s_%s", c->name, what);
+    if (same && I > 1) {
+        fprintf(c->f, "static const float %s = %s; /* every input's: (x - shift) * mul */\n\n",
+                var, literal(num, sizeof num, v[0]));
+        return "";
+    }
+    snprintf(shape, sizeof shape, "(%d) input scaling: (x - shift) * mul", I);
+    array(c->f, var, shape, (size_t)I, v);
+    return "[j]";
+}
+
+/* target: the target's scale and mean, or NULL. */
+static void write_source(const ctx *c, const bp_net *net, const char *spec, const float *shift,
+                         const float *mul, const double *target)
+{
+    FILE *f = c->f;
+    const char *name = c->name, *ishift = "", *imul = "";
+    const int I = bp_net_inputs(net), O = bp_net_outputs(net);
+    const bp_shape is = bp_net_input_shape(net);
+    const int from = shift || mul ? BUF_S : BUF_X, need = walk(c, from, 0);
+    const size_t bytes = (2 * (size_t)need + (from == BUF_S ? (size_t)I : 0)) * sizeof(float);
+    unsigned used_act[BP_ACT_SOFTMAX + 1] = {0};
+    unsigned char used_kind[N_EMITTERS] = {0};
+    char layout[96] = "";
+    for (int l = 0; l < c->n; l++) {
+        const bp__layer *L = c->x[l].L;
+        if ((int)L->act >= 0 && L->act <= BP_ACT_SOFTMAX)
+            used_act[L->act] = 1;
+        if (writes(c, l))
+            used_kind[c->x[l].e - EMITTERS] = 1;
+    }
+    if (is.h > 0)
+        snprintf(layout, sizeof layout, " (%dx%dx%d: channel by channel, each row by row)", is.c,
+                 is.h, is.w);
 
     fprintf(f,
             "/*\n"
-            " * A dense network exported by backprop %s as plain C99, with no\n"
+            " * A network exported by backprop %s as plain C99, with no\n"
             " * dependency beyond the C library's math functions (link with -lm).\n"
             " *\n"
             " *   network: %s\n"
             " *   void %s(const float *x, float *y);\n"
-            " *     x: the %d raw inputs of one sample (the input scaling is applied here)\n"
+            " *     x: the %d raw inputs of one sample%s\n"
+            " *        (the input scaling is applied here)\n"
             " *     y: receives the %d outputs%s\n"
-            " *\n"
+            " *\n",
+            bp_version(), spec, name, I, layout, O,
+            target ? ", in the target's units (y * scale + mean)" : "");
+    if (bytes)
+        fprintf(f,
+                " * Its scratch, %zu bytes, is %s by default; compile with\n"
+                " * -D%s_SCRATCH=static to keep it off the stack (then one call at a time),\n"
+                " * or with -D%s_SCRATCH= to put it on the stack.\n"
+                " *\n",
+                bytes, bytes > STACK_SCRATCH ? "static (one call at a time)" : "on the stack",
+                name, name);
+    fprintf(f,
             " * Compiled without -ffast-math and without floating-point contraction (the\n"
             " * default of -std=c99), it repeats backprop's arithmetic step by step.\n"
             " */\n"
             "#include <math.h>\n\n"
             "void %s(const float *x, float *y);\n\n",
-            bp_version(), spec, name, I, O,
-            target ? ", in the target's units (y * scale + mean)" : "", name);
-    if (shift) {
-        snprintf(var, sizeof var, "%s_shift", name);
-        snprintf(shape, sizeof shape, "(%d) input scaling: (x - shift) * mul", I);
-        array(f, var, shape, (size_t)I, shift);
-    }
-    if (mul) {
-        snprintf(var, sizeof var, "%s_mul", name);
-        snprintf(shape, sizeof shape, "(%d) input scaling: (x - shift) * mul", I);
-        array(f, var, shape, (size_t)I, mul);
-    }
-    for (int l = 0; l < L; l++) {
-        const bp__layer *ly = bp__net_layer(net, l);
-        snprintf(var, sizeof var, "%s_w%d", name, l);
-        snprintf(shape, sizeof shape, "(%d, %d) layer %d weights", ly->O, ly->I, l);
-        array(f, var, shape, (size_t)ly->O * (size_t)ly->I, p + ly->w_off);
-        if (ly->bias) {
-            snprintf(var, sizeof var, "%s_b%d", name, l);
-            snprintf(shape, sizeof shape, "(%d) layer %d bias", ly->O, l);
-            array(f, var, shape, (size_t)ly->O, p + ly->b_off);
-        }
-    }
-    helpers(f, name, used);
+            name);
+    if (bytes)
+        fprintf(f, "#ifndef %s_SCRATCH\n#define %s_SCRATCH%s\n#endif\n\n", name, name,
+                bytes > STACK_SCRATCH ? " static" : "");
+    if (shift)
+        ishift = scale_array(c, "shift", I, shift);
+    if (mul)
+        imul = scale_array(c, "mul", I, mul);
+    for (int l = 0; l < c->n; l++)
+        if (!c->x[l].folded && emitter_of(c, l)->arrays)
+            emitter_of(c, l)->arrays(c, l);
+    for (int k = 0; k < N_EMITTERS; k++)
+        if (used_kind[k] && EMITTERS[k].helper)
+            EMITTERS[k].helper(f, name);
+    act_helpers(f, name, used_act);
 
     fprintf(f, "void %s(const float *x, float *y)\n{\n", name);
-    if (L > 1)
-        fprintf(f, "    float h[2][%d]; /* the hidden layers' values, in turn */\n", maxw);
-    const char *in = "x";
-    if (shift || mul) {
-        fprintf(f, "    float s[%d]; /* (I) the scaled inputs */\n", I);
+    if (need)
+        fprintf(f, "    %s_SCRATCH float h[2][%d]; /* the layers' values, in turn */\n", name,
+                need);
+    if (from == BUF_S) {
+        fprintf(f, "    %s_SCRATCH float s[%d]; /* (I) the scaled inputs */\n", name, I);
         fprintf(f, "    for (int j = 0; j < %d; j++)\n        s[j] = ", I);
         if (shift && mul)
-            fprintf(f, "(x[j] - %s_shift[j]) * %s_mul[j];\n", name, name);
+            fprintf(f, "(x[j] - %s_shift%s) * %s_mul%s;\n", name, ishift, name, imul);
         else if (shift)
-            fprintf(f, "x[j] - %s_shift[j];\n", name);
+            fprintf(f, "x[j] - %s_shift%s;\n", name, ishift);
         else
-            fprintf(f, "x[j] * %s_mul[j];\n", name);
-        in = "s";
+            fprintf(f, "x[j] * %s_mul%s;\n", name, imul);
     }
-    for (int l = 0; l < L; l++) {
-        const bp__layer *ly = bp__net_layer(net, l);
-        char out[16];
-        if (l == L - 1)
-            snprintf(out, sizeof out, "y");
-        else
-            snprintf(out, sizeof out, "h[%d]", l % 2);
-        snprintf(var, sizeof var, "%s_w%d", name, l);
-        if (ly->bias)
-            snprintf(bvar, sizeof bvar, "%s_b%d", name, l);
-        else
-            snprintf(bvar, sizeof bvar, "0");
-        fprintf(f, "    %s_dense(%d, %d, %s, %s, %s, %s); /* layer %d */\n", name, ly->O, ly->I,
-                var, bvar, in, out, l);
-        if (ly->act == BP_ACT_LEAKY_RELU)
-            fprintf(f, "    %s_leaky_relu(%d, %s, %s);\n", name, ly->O,
-                    literal(num, sizeof num, ly->slope), out);
-        else if (ly->act != BP_ACT_IDENTITY)
-            fprintf(f, "    %s_%s(%d, %s);\n", name, bp_act_name(ly->act), ly->O, out);
-        in = l % 2 ? "h[1]" : "h[0]";
-    }
+    walk(c, from, 1);
     if (target)
         fprintf(f, "    for (int o = 0; o < %d; o++) /* the target's scale and mean */\n"
                    "        y[o] = (float)((double)y[o] * %.17g + %.17g);\n",
@@ -232,6 +569,7 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
                 bp_error *err)
 {
     bp__atomic a;
+    ctx c = {NULL, NULL, NULL, 0, 1};
     char spec[8192];
     float *scale = NULL;
     const float *shift = NULL, *mul = NULL;
@@ -244,10 +582,15 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
     if (!valid_name(name))
         return bp__error_set(err, BP_EINVAL, "the function name '%s' is not a C identifier of "
                              "at most %d characters (nor a keyword)", name, MAX_NAME);
-    if ((rc = bp__net_dense_only(net, "the C export", err)) != 0)
-        return rc;
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec)
         return bp__error_set(err, BP_EINVAL, "the network spec is too long to export");
+    for (int l = 0; l < bp_net_layers(net); l++)
+        if (!find_emitter(bp__net_layer(net, l)->kind->id)) {
+            char entry[96];
+            bp_net_layer_spec(net, l, entry, sizeof entry);
+            return bp__error_set(err, BP_EINVAL, "the C export cannot write layer %d (%s): "
+                                 "its kind has no C form yet", l + 1, entry);
+        }
     {
         const float *p = bp_net_params(net);
         for (size_t k = 0; k < bp_net_param_count(net); k++)
@@ -255,9 +598,27 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
                 return bp__error_set(err, BP_ENONFINITE,
                                      "%s: not exported: parameter %zu is not finite", path, k);
     }
-    I = bp_net_inputs(net);
-    if (!(scale = bp__calloc(2 * (size_t)I, sizeof *scale)))
+    c.name = name;
+    c.n = bp_net_layers(net);
+    if (!(c.x = bp__calloc((size_t)c.n, sizeof *c.x)))
         return bp__error_set(err, BP_ENOMEM, "out of memory writing %s", path);
+    for (int l = 0; l < c.n; l++) {
+        const bp__layer *L = bp__net_layer(net, l);
+        c.x[l].L = L;
+        c.x[l].e = find_emitter(L->kind->id);
+        c.x[l].w = L->n_w ? bp_net_params(net) + L->w_off : NULL;
+        c.x[l].b = L->n_b ? bp_net_params(net) + L->b_off : NULL;
+    }
+    /* Each layer that can merges into the one before (batch norm into its
+     * conv or dense layer), so that predict has one pass less to make. */
+    for (int l = 1; l < c.n && c.fold; l++)
+        if (emitter_of(&c, l)->fold && (rc = emitter_of(&c, l)->fold(&c, l, err)) != 0)
+            goto done;
+    I = bp_net_inputs(net);
+    if (!(scale = bp__calloc(2 * (size_t)I, sizeof *scale))) {
+        rc = bp__error_set(err, BP_ENOMEM, "out of memory writing %s", path);
+        goto done;
+    }
     if ((rc = bp_meta_get_scaling(meta, I, scale, scale + I, err)) < 0)
         goto done;
     if (rc == 0)
@@ -272,9 +633,13 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
     t_scaled = rc == 0;
     if ((rc = bp__atomic_open(&a, path, err)) != 0)
         goto done;
-    write_source(a.f, net, spec, name, shift, mul, t_scaled ? target : NULL);
+    c.f = a.f;
+    write_source(&c, net, spec, shift, mul, t_scaled ? target : NULL);
     rc = bp__atomic_commit(&a, err);
 done:
+    for (int l = 0; l < c.n && c.x; l++)
+        bp__free(c.x[l].owned);
+    bp__free(c.x);
     bp__free(scale);
     return rc;
 }
