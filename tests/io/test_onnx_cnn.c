@@ -5,8 +5,8 @@
  * Flatten where an image turns flat; attribute bytes worked out by hand and
  * packed ones read as well; altered files refused with a message naming the
  * node; a softmax over an image only as the last layer; every byte changed
- * in turn handled. (onnx's checker and ONNX Runtime run the files in
- * tests/ref/test_onnx_cnn.sh.)
+ * in turn and every allocation failing in turn handled. (onnx's checker and
+ * ONNX Runtime run the files in tests/ref/test_onnx_cnn.sh.)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -304,7 +304,8 @@ static bp_net *onnx_read(const char *path, bp_meta **meta, bp_error *err)
     return bp_onnx_load(path, meta, NULL, err);
 }
 
-/* Every allocation of a load may fail: an error, nothing leaked. */
+/* Every allocation of a save and of a load may fail: an error, nothing
+ * leaked, and a failed save leaves the previous file alone. */
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -313,6 +314,26 @@ static void test_alloc_failures(void **state)
     const char *path = tu_path("alloc.onnx");
     TU_ASSERT_OK(bp_onnx_save(path, net, NULL, &err));
     tu_read_each_alloc_failing(onnx_read, path);
+    size_t n0;
+    unsigned char *before = tu_read_file(path, &n0);
+    tu_counter c;
+    for (long k = 1;; k++) {
+        tu_counter_install(&c);
+        tu_counter_fail_in(&c, k);
+        int rc = bp_onnx_save(path, net, NULL, &err);
+        assert_int_equal(c.live, 0);
+        bp_set_allocator(NULL);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, BP_ENOMEM);
+        size_t n;
+        unsigned char *now = tu_read_file(path, &n);
+        assert_int_equal(n, n0);
+        assert_memory_equal(now, before, n);
+        free(now);
+        assert_true(k < 1000);
+    }
+    free(before);
     bp_net_free(net);
 }
 
