@@ -209,7 +209,7 @@ static void json_shape(bp_shape s)
         printf("[%d, %d, %d]", s.c, s.h, s.w);
 }
 
-static void print_onnx(const bp_onnx_info *x, int I, int O, int json)
+static void print_onnx(const bp_onnx_info *x, bp_shape in, int O, int json)
 {
     if (json) {
         printf("\"format\": \"onnx\", \"onnx\": {\"ir_version\": %lld, \"opset\": %lld, "
@@ -233,7 +233,10 @@ static void print_onnx(const bp_onnx_info *x, int I, int O, int json)
     printf("graph:  %s, %d node%s, %d initializer%s: %s\n", x->graph[0] ? x->graph : "(unnamed)",
            x->nodes, x->nodes == 1 ? "" : "s", x->initializers, x->initializers == 1 ? "" : "s",
            x->ops);
-    printf("input:  %s float32 [%s, %d]\n", x->input, x->batch[0] ? x->batch : "?", I);
+    printf("input:  %s float32 [%s, %d", x->input, x->batch[0] ? x->batch : "?", in.c);
+    if (in.h)
+        printf(", %d, %d", in.h, in.w);
+    printf("]\n");
     printf("output: %s float32 [%s, %d]\n\n", x->output, x->batch[0] ? x->batch : "?", O);
 }
 
@@ -256,7 +259,7 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
             printf(", ");
         }
         if (onnx)
-            print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 1);
+            print_onnx(onnx, bp_net_input_shape(net), bp_net_outputs(net), 1);
         printf("\"spec\": ");
         cli_json_string(stdout, spec);
         bp_shape in = bp_net_input_shape(net);
@@ -268,7 +271,7 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
         if (path)
             printf("model: %s\n%s", path, onnx ? "" : "\n");
         if (onnx)
-            print_onnx(onnx, bp_net_inputs(net), bp_net_outputs(net), 0);
+            print_onnx(onnx, bp_net_input_shape(net), bp_net_outputs(net), 0);
     }
     /* the column of entries as wide as the longest */
     int ew = 5;

@@ -1314,13 +1314,20 @@ int bp_meta_get_target_scaling(const bp_meta *meta, double *mean, double *scale,
 
 /*
  * Export a network as an ONNX model: IR version 7, opset 13, one graph with
- * the float32 input "input" (batch, I) and output "output" (batch, O), the
- * batch dimension named "batch". The model's input scaling (meta's
- * "scaling", when present) comes first as Sub (x - shift) and Mul (* mul),
- * each left out when it is the identity; then per layer a Gemm (transB 1:
- * the weights initializer is layers.N.weight (O, I), the bias layers.N.bias
- * (O)) and the activation's op: Relu, LeakyRelu (alpha = the slope),
- * Sigmoid, Tanh, Softmax (axis -1), none for identity. A regression model
+ * the float32 input "input" (batch, I), or (batch, C, H, W) for a network
+ * whose input is an image, and output "output" (batch, O), the batch
+ * dimension named "batch". The model's input scaling (meta's "scaling",
+ * when present) comes first as Sub (x - shift) and Mul (* mul), each left
+ * out when it is the identity; then per layer: dense, a Gemm (transB 1: the
+ * weights initializer is layers.N.weight (O, I), the bias layers.N.bias
+ * (O)), after a Flatten (axis 1) when it reads an image; conv, a Conv
+ * (layers.N.weight (OUT, C, K, K), the bias optional; kernel_shape,
+ * strides, pads, group 1); maxpool and avgpool, MaxPool and AveragePool
+ * (kernel_shape, strides, no padding); then the activation's op: Relu,
+ * LeakyRelu (alpha = the slope), Sigmoid, Tanh, Softmax (axis -1, after a
+ * Flatten over an image: only the last layer may take a softmax over an
+ * image, else BP_EINVAL), none for identity. A last layer whose output is
+ * an image is followed by a Flatten. A regression model
  * with a standardized target (bp_meta_get_target_scaling) ends in Mul by
  * "target.scale" and Add of "target.mean" (float32, shape (1)), so the
  * outputs are in the target's units; without one the tail is left out
@@ -1347,9 +1354,10 @@ typedef struct bp_onnx_info {
 
 /*
  * Read back an ONNX model of the form bp_onnx_save writes (the chain of
- * optional Sub and Mul, then Gemm and activation per layer, then the
- * optional Mul and Add of the target's scaling, opset 13 or later) into a
- * new network, whose outputs are those before that tail. *meta (may be
+ * optional Sub and Mul, then each layer's nodes and activation, Flatten
+ * where an image turns flat, then the optional Mul and Add of the target's
+ * scaling, opset 13 or later) into a new network of the same spec and input
+ * shape, whose outputs are those before that tail. *meta (may be
  * NULL) receives metadata_props and, when the graph scales its input,
  * "scaling" rebuilt from the Sub and Mul tensors (a "scaling" entry in
  * metadata_props is ignored: the graph is what runs). The tail's scale and

@@ -3,10 +3,12 @@
  * our own protocol-buffers encoder (onnx_pb.c) and read back by the same
  * means, so no protobuf library is needed.
  *
- * The graph is one chain: the input (batch, I), the model's input scaling as
- * Sub and Mul (each left out when it would change nothing), then per layer a
- * Gemm with transB = 1 (the weights stay (O, I), as the parameter block holds
- * them) and the activation's op, and for a regression model with a
+ * The graph is one chain: the input (batch, I) or (batch, C, H, W), the
+ * model's input scaling as Sub and Mul (each left out when it would change
+ * nothing), then each layer's nodes as its kind's entry in onnx_layers.c
+ * writes them (Gemm, Conv, MaxPool, AveragePool, Flatten before a dense
+ * layer that reads an image, the activation's op), a Flatten when the last
+ * layer's output is C x H x W, and for a regression model with a
  * standardized target a Mul by its scale and an Add of its mean, so that the
  * graph's outputs are in the target's units. Every value the graph holds is
  * a float32 initializer stored as little-endian raw data.
@@ -24,30 +26,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The op of each activation; NULL for identity (no node). */
-static const char *act_op(bp_act act)
-{
-    switch (act) {
-    case BP_ACT_RELU:
-        return "Relu";
-    case BP_ACT_LEAKY_RELU:
-        return "LeakyRelu";
-    case BP_ACT_SIGMOID:
-        return "Sigmoid";
-    case BP_ACT_TANH:
-        return "Tanh";
-    case BP_ACT_SOFTMAX:
-        return "Softmax";
-    case BP_ACT_IDENTITY:
-        break;
-    }
-    return NULL;
-}
+/* ---- the graph's pieces, for onnx_layers.c too ------------------------ */
 
-/* ---- writing ------------------------------------------------------------ */
-
-static void put_tensor(bp__pb *graph, const char *name, int rank, const int64_t *dims,
-                       const float *v)
+void bp__onnx_put_tensor(bp__onnx_writer *w, const char *name, int rank, const int64_t *dims,
+                         const float *v)
 {
     bp__pb t = {0};
     size_t n = 1;
@@ -58,19 +40,91 @@ static void put_tensor(bp__pb *graph, const char *name, int rank, const int64_t 
     bp__pb_varint(&t, BP__ONNX_TENSOR_TYPE, BP__ONNX_FLOAT);
     bp__pb_string(&t, BP__ONNX_TENSOR_NAME, name);
     bp__pb_floats(&t, BP__ONNX_TENSOR_RAW, v, n);
-    bp__pb_message(graph, BP__ONNX_GRAPH_INITIALIZER, &t);
+    bp__pb_message(w->graph, BP__ONNX_GRAPH_INITIALIZER, &t);
     bp__pb_free(&t);
 }
 
-/* A graph input or output: float32 (batch, width). */
-static void put_value(bp__pb *graph, int field, const char *name, int width)
+/* Write the node held back, its output named out when out is not NULL. */
+static void flush(bp__onnx_writer *w, const char *out)
+{
+    bp__pb node = {0};
+    if (!w->held)
+        return;
+    for (int k = 0; k < w->held_n_in; k++)
+        bp__pb_string(&node, BP__ONNX_NODE_INPUT, w->held_in[k]);
+    bp__pb_string(&node, BP__ONNX_NODE_OUTPUT, out ? out : w->held_out);
+    bp__pb_string(&node, BP__ONNX_NODE_NAME, w->held_name);
+    bp__pb_string(&node, BP__ONNX_NODE_OP, w->held_op);
+    bp__pb_append(&node, &w->held_attrs);
+    bp__pb_message(w->graph, BP__ONNX_GRAPH_NODE, &node);
+    bp__pb_free(&node);
+    bp__pb_free(&w->held_attrs);
+    w->held = 0;
+}
+
+void bp__onnx_put_node(bp__onnx_writer *w, const char *name, const char *op,
+                       const char *const *more, int n_more, const char *out,
+                       const bp__pb *attrs)
+{
+    flush(w, NULL);
+    snprintf(w->held_name, sizeof w->held_name, "%s", name);
+    snprintf(w->held_op, sizeof w->held_op, "%s", op);
+    snprintf(w->held_in[0], sizeof w->held_in[0], "%s", w->cur);
+    for (int k = 0; k < n_more && k < 4; k++)
+        snprintf(w->held_in[k + 1], sizeof w->held_in[k + 1], "%s", more[k]);
+    w->held_n_in = 1 + (n_more < 4 ? n_more : 4);
+    snprintf(w->held_out, sizeof w->held_out, "%s", out);
+    if (attrs)
+        bp__pb_append(&w->held_attrs, attrs);
+    w->held = 1;
+    snprintf(w->cur, sizeof w->cur, "%s", out);
+}
+
+void bp__onnx_attr_int(bp__pb *attrs, const char *name, int64_t v)
+{
+    bp__pb a = {0};
+    bp__pb_string(&a, BP__ONNX_ATTR_NAME, name);
+    bp__pb_int64(&a, BP__ONNX_ATTR_I, v);
+    bp__pb_varint(&a, BP__ONNX_ATTR_TYPE, BP__ONNX_ATTR_INT);
+    bp__pb_message(attrs, BP__ONNX_NODE_ATTR, &a);
+    bp__pb_free(&a);
+}
+
+void bp__onnx_attr_ints(bp__pb *attrs, const char *name, int n, const int64_t *v)
+{
+    bp__pb a = {0};
+    bp__pb_string(&a, BP__ONNX_ATTR_NAME, name);
+    for (int k = 0; k < n; k++) /* unpacked, as onnx.proto (proto2) has it */
+        bp__pb_int64(&a, BP__ONNX_ATTR_INTS_F, v[k]);
+    bp__pb_varint(&a, BP__ONNX_ATTR_TYPE, BP__ONNX_ATTR_INTS);
+    bp__pb_message(attrs, BP__ONNX_NODE_ATTR, &a);
+    bp__pb_free(&a);
+}
+
+void bp__onnx_attr_float(bp__pb *attrs, const char *name, float v)
+{
+    bp__pb a = {0};
+    bp__pb_string(&a, BP__ONNX_ATTR_NAME, name);
+    bp__pb_float(&a, BP__ONNX_ATTR_F, v);
+    bp__pb_varint(&a, BP__ONNX_ATTR_TYPE, BP__ONNX_ATTR_FLOAT);
+    bp__pb_message(attrs, BP__ONNX_NODE_ATTR, &a);
+    bp__pb_free(&a);
+}
+
+/* ---- the graph ---------------------------------------------------------- */
+
+/* A graph input or output: float32 (batch, dims of s), s flat or C x H x W. */
+static void put_value(bp__pb *graph, int field, const char *name, bp_shape s)
 {
     bp__pb dim = {0}, shape = {0}, tensor = {0}, type = {0}, value = {0};
+    const int64_t dims[3] = {s.c, s.h, s.w};
     bp__pb_string(&dim, BP__ONNX_DIM_PARAM, "batch");
     bp__pb_message(&shape, BP__ONNX_SHAPE_DIM, &dim);
-    bp__pb_free(&dim);
-    bp__pb_int64(&dim, BP__ONNX_DIM_VALUE, width);
-    bp__pb_message(&shape, BP__ONNX_SHAPE_DIM, &dim);
+    for (int k = 0; k < (s.h ? 3 : 1); k++) {
+        bp__pb_free(&dim);
+        bp__pb_int64(&dim, BP__ONNX_DIM_VALUE, dims[k]);
+        bp__pb_message(&shape, BP__ONNX_SHAPE_DIM, &dim);
+    }
     bp__pb_varint(&tensor, BP__ONNX_TTENSOR_ELEM, BP__ONNX_FLOAT);
     bp__pb_message(&tensor, BP__ONNX_TTENSOR_SHAPE, &shape);
     bp__pb_message(&type, BP__ONNX_TYPE_TENSOR, &tensor);
@@ -84,108 +138,57 @@ static void put_value(bp__pb *graph, int field, const char *name, int width)
     bp__pb_free(&value);
 }
 
-/* One node; in2 and in3 may be NULL. attr (may be NULL) is one attribute
- * message already encoded. */
-static void put_node(bp__pb *graph, const char *name, const char *op, const char *in1,
-                     const char *in2, const char *in3, const char *out, const bp__pb *attr)
-{
-    bp__pb node = {0};
-    bp__pb_string(&node, BP__ONNX_NODE_INPUT, in1);
-    if (in2)
-        bp__pb_string(&node, BP__ONNX_NODE_INPUT, in2);
-    if (in3)
-        bp__pb_string(&node, BP__ONNX_NODE_INPUT, in3);
-    bp__pb_string(&node, BP__ONNX_NODE_OUTPUT, out);
-    bp__pb_string(&node, BP__ONNX_NODE_NAME, name);
-    bp__pb_string(&node, BP__ONNX_NODE_OP, op);
-    if (attr)
-        bp__pb_message(&node, BP__ONNX_NODE_ATTR, attr);
-    bp__pb_message(graph, BP__ONNX_GRAPH_NODE, &node);
-    bp__pb_free(&node);
-}
-
-static void attr_int(bp__pb *a, const char *name, int64_t v)
-{
-    bp__pb_string(a, BP__ONNX_ATTR_NAME, name);
-    bp__pb_int64(a, BP__ONNX_ATTR_I, v);
-    bp__pb_varint(a, BP__ONNX_ATTR_TYPE, BP__ONNX_ATTR_INT);
-}
-
-static void attr_float(bp__pb *a, const char *name, float v)
-{
-    bp__pb_string(a, BP__ONNX_ATTR_NAME, name);
-    bp__pb_float(a, BP__ONNX_ATTR_F, v);
-    bp__pb_varint(a, BP__ONNX_ATTR_TYPE, BP__ONNX_ATTR_FLOAT);
-}
-
-/* The graph of net with the scaling (shift, mul) of its I inputs (either
- * may be NULL: no such node) and the target's scaling (target: scale, mean;
- * NULL: none). */
-static void put_graph(bp__pb *g, bp_net *net, const char *spec, const float *shift,
+/* The graph of net with the scaling (shift, mul) of its inputs (either may
+ * be NULL: no such node) and the target's scaling (target: scale, mean;
+ * NULL: none). Each layer's nodes come from its kind's entry in the table
+ * (onnx_layers.c); a network ending in a C x H x W output ends in a
+ * Flatten, so the graph's output is (batch, O) as predict's rows are. */
+static void put_graph(bp__onnx_writer *w, bp_net *net, const char *spec, const float *shift,
                       const float *mul, const float *target)
 {
-    const float *p = bp_net_params(net);
-    int I = bp_net_inputs(net), L = bp_net_layers(net);
-    char cur[64], name[64], w[64], b[64], z[64];
-    int64_t dims[2];
-    bp__pb_string(g, BP__ONNX_GRAPH_NAME, "backprop");
-    bp__pb_string(g, BP__ONNX_GRAPH_DOC, spec);
-    snprintf(cur, sizeof cur, "input");
-    dims[0] = I;
+    const bp_shape in = bp_net_input_shape(net);
+    int L = bp_net_layers(net);
+    /* The scaling's tensors take the input's shape so that they broadcast. */
+    int64_t dims[3] = {in.c, in.h, in.w};
+    const int rank = in.h ? 3 : 1;
+    const char *more[1];
+    bp__pb_string(w->graph, BP__ONNX_GRAPH_NAME, "backprop");
+    bp__pb_string(w->graph, BP__ONNX_GRAPH_DOC, spec);
+    snprintf(w->cur, sizeof w->cur, "input");
+    w->shape = in;
     if (shift) {
-        put_tensor(g, "scaling.shift", 1, dims, shift);
-        put_node(g, "scaling.sub", "Sub", cur, "scaling.shift", NULL, "scaling.shifted", NULL);
-        snprintf(cur, sizeof cur, "scaling.shifted");
+        bp__onnx_put_tensor(w, "scaling.shift", rank, dims, shift);
+        more[0] = "scaling.shift";
+        bp__onnx_put_node(w, "scaling.sub", "Sub", more, 1, "scaling.shifted", NULL);
     }
     if (mul) {
-        put_tensor(g, "scaling.mul", 1, dims, mul);
-        put_node(g, "scaling.mul", "Mul", cur, "scaling.mul", NULL, "scaling.scaled", NULL);
-        snprintf(cur, sizeof cur, "scaling.scaled");
+        bp__onnx_put_tensor(w, "scaling.mul", rank, dims, mul);
+        more[0] = "scaling.mul";
+        bp__onnx_put_node(w, "scaling.mul", "Mul", more, 1, "scaling.scaled", NULL);
     }
     for (int l = 0; l < L; l++) {
         const bp__layer *ly = bp__net_layer(net, l);
-        const char *op = act_op(ly->act);
+        bp__onnx_kind_of(bp_net_layer(net, l).kind)->put(w, ly, l);
+    }
+    if (w->shape.h) {
         bp__pb attr = {0};
-        snprintf(w, sizeof w, "layers.%d.weight", l);
-        snprintf(b, sizeof b, "layers.%d.bias", l);
-        dims[0] = ly->O;
-        dims[1] = ly->I;
-        put_tensor(g, w, 2, dims, p + ly->w_off);
-        if (ly->bias)
-            put_tensor(g, b, 1, dims, p + ly->b_off);
-        if (l == L - 1 && !op && !target)
-            snprintf(z, sizeof z, "output");
-        else
-            snprintf(z, sizeof z, "layers.%d.z", l);
-        snprintf(name, sizeof name, "layers.%d.gemm", l);
-        attr_int(&attr, "transB", 1);
-        put_node(g, name, "Gemm", cur, w, ly->bias ? b : NULL, z, &attr);
+        bp__onnx_attr_int(&attr, "axis", 1);
+        bp__onnx_put_node(w, "flatten", "Flatten", NULL, 0, "flat", &attr);
         bp__pb_free(&attr);
-        snprintf(cur, sizeof cur, "%s", z);
-        if (!op)
-            continue;
-        if (ly->act == BP_ACT_LEAKY_RELU)
-            attr_float(&attr, "alpha", ly->slope);
-        else if (ly->act == BP_ACT_SOFTMAX)
-            attr_int(&attr, "axis", -1);
-        if (l == L - 1 && !target)
-            snprintf(z, sizeof z, "output");
-        else
-            snprintf(z, sizeof z, "layers.%d.a", l);
-        snprintf(name, sizeof name, "layers.%d.%s", l, bp_act_name(ly->act));
-        put_node(g, name, op, cur, NULL, NULL, z, attr.len ? &attr : NULL);
-        bp__pb_free(&attr);
-        snprintf(cur, sizeof cur, "%s", z);
+        w->shape = (bp_shape){(int)bp_shape_size(w->shape), 0, 0};
     }
     if (target) {
         dims[0] = 1;
-        put_tensor(g, "target.scale", 1, dims, target);
-        put_tensor(g, "target.mean", 1, dims, target + 1);
-        put_node(g, "target.mul", "Mul", cur, "target.scale", NULL, "target.scaled", NULL);
-        put_node(g, "target.add", "Add", "target.scaled", "target.mean", NULL, "output", NULL);
+        bp__onnx_put_tensor(w, "target.scale", 1, dims, target);
+        bp__onnx_put_tensor(w, "target.mean", 1, dims, target + 1);
+        more[0] = "target.scale";
+        bp__onnx_put_node(w, "target.mul", "Mul", more, 1, "target.scaled", NULL);
+        more[0] = "target.mean";
+        bp__onnx_put_node(w, "target.add", "Add", more, 1, "output", NULL);
     }
-    put_value(g, BP__ONNX_GRAPH_INPUT, "input", I);
-    put_value(g, BP__ONNX_GRAPH_OUTPUT, "output", bp_net_outputs(net));
+    flush(w, "output");
+    put_value(w->graph, BP__ONNX_GRAPH_INPUT, "input", in);
+    put_value(w->graph, BP__ONNX_GRAPH_OUTPUT, "output", (bp_shape){bp_net_outputs(net), 0, 0});
 }
 
 static void put_entry(bp__pb *m, const char *k, const char *v)
@@ -232,8 +235,10 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
     int rc;
     if (!path || !net)
         return bp__error_set(err, BP_EINVAL, "exporting a model needs a path and a network");
-    if ((rc = bp__net_dense_only(net, "the ONNX export", err)) != 0)
-        return rc;
+    for (int l = 0; l < bp_net_layers(net); l++)
+        if ((rc = bp__onnx_can_put(bp__net_layer(net, l), l, l == bp_net_layers(net) - 1,
+                                   err)) != 0)
+            return rc;
     if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec)
         return bp__error_set(err, BP_EINVAL, "the network spec is too long to export");
     {
@@ -254,14 +259,23 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
         goto done;
     }
 
-    put_graph(&graph, net, spec, shift, mul, rc == 0 ? target : NULL);
+    {
+        bp__onnx_writer w;
+        memset(&w, 0, sizeof w);
+        w.graph = &graph;
+        w.params = bp_net_params(net);
+        put_graph(&w, net, spec, shift, mul, rc == 0 ? target : NULL);
+        if (w.held_attrs.failed)
+            graph.failed = 1;
+        bp__pb_free(&w.held_attrs);
+    }
     rc = 0;
     bp__pb_string(&opset, BP__ONNX_OPSET_DOMAIN, "");
     bp__pb_int64(&opset, BP__ONNX_OPSET_VERSION, BP__ONNX_OPSET);
     bp__pb_int64(&model, BP__ONNX_MODEL_IR_VERSION, BP__ONNX_IR_VERSION);
     bp__pb_string(&model, BP__ONNX_MODEL_PRODUCER, "backprop");
     bp__pb_string(&model, BP__ONNX_MODEL_PRODUCER_VERSION, bp_version());
-    snprintf(producer, sizeof producer, "a dense network trained by backprop %s", bp_version());
+    snprintf(producer, sizeof producer, "a network trained by backprop %s", bp_version());
     bp__pb_string(&model, BP__ONNX_MODEL_DOC, producer);
     bp__pb_message(&model, BP__ONNX_MODEL_GRAPH, &graph);
     bp__pb_message(&model, BP__ONNX_MODEL_OPSET, &opset);

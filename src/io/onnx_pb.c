@@ -123,6 +123,15 @@ void bp__pb_floats(bp__pb *b, int field, const float *v, size_t n)
     }
 }
 
+void bp__pb_append(bp__pb *b, const bp__pb *sub)
+{
+    if (sub->failed) {
+        b->failed = 1;
+        return;
+    }
+    put(b, sub->data, sub->len);
+}
+
 bp__pb_reader bp__pb_open(const void *data, size_t len)
 {
     bp__pb_reader r;
@@ -203,6 +212,13 @@ int bp__pb_next(bp__pb_reader *r, bp__pb_field *f, char *msg, size_t size)
                  f->offset, f->number, f->wire);
         return -1;
     }
+}
+
+int bp__pb_next_varint(bp__pb_reader *r, uint64_t *v)
+{
+    if (r->p >= r->end)
+        return 0;
+    return read_varint(r, v) == 0 ? 1 : -1;
 }
 
 bp__pb_reader bp__pb_sub(const bp__pb_reader *r, const bp__pb_field *f)

@@ -35,6 +35,9 @@ void bp__pb_string(bp__pb *b, int field, const char *s);
 void bp__pb_message(bp__pb *b, int field, const bp__pb *sub);
 /* n floats as little-endian bytes (a tensor's raw_data). */
 void bp__pb_floats(bp__pb *b, int field, const float *v, size_t n);
+/* The bytes of sub as they are: fields already encoded (a failed sub
+ * fails b too). */
+void bp__pb_append(bp__pb *b, const bp__pb *sub);
 
 /* A reader over one message; `base` is the start of the whole buffer, so
  * positions can be reported as offsets in the file. */
@@ -57,6 +60,9 @@ bp__pb_reader bp__pb_open(const void *data, size_t len);
 int bp__pb_next(bp__pb_reader *r, bp__pb_field *f, char *msg, size_t size);
 /* A reader over a LEN field's bytes (a nested message). */
 bp__pb_reader bp__pb_sub(const bp__pb_reader *r, const bp__pb_field *f);
+/* The next varint of a packed array (a reader over a LEN field's bytes):
+ * 1 when one was read, 0 at the end, -1 when one runs past the end. */
+int bp__pb_next_varint(bp__pb_reader *r, uint64_t *v);
 /* The float of an I32 field. */
 float bp__pb_float_of(const bp__pb_field *f);
 

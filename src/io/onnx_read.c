@@ -1,8 +1,10 @@
 /*
  * onnx_read.c - reading an ONNX model back into a network: the chain that
- * bp_onnx_save writes (optional Sub and Mul of the input scaling, then per
- * layer a Gemm with transB = 1 and the activation's op), so an exported
- * file can be checked against the model it came from.
+ * bp_onnx_save writes (optional Sub and Mul of the input scaling, then each
+ * layer's nodes as its kind's entry in onnx_layers.c reads them, Flatten
+ * where a C x H x W value turns flat, then the optional Mul and Add of the
+ * target's scaling), so an exported file can be checked against the model
+ * it came from.
  *
  * Nothing is trusted: every field's wire type, every node's op, inputs,
  * outputs and attributes, every tensor's type, shape, size and values (all
@@ -14,74 +16,28 @@
 #include "io/onnx.h"
 #include "io/onnx_pb.h"
 #include "internal.h"
+#include "nn/layer.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_ATTRS 8
-#define MAX_NODE_IO 4
+typedef bp__onnx_str str;
+typedef bp__onnx_attr attr;
+typedef bp__onnx_node node;
+typedef bp__onnx_tensor tensor;
+typedef bp__onnx_value value;
+typedef bp__onnx_reader reader;
 
-typedef struct str {
-    const char *s;
-    size_t n;
-} str;
+#define MAX_ATTRS BP__ONNX_MAX_ATTRS
+#define MAX_NODE_IO BP__ONNX_MAX_NODE_IO
 
-typedef struct attr {
-    str name;
-    int64_t type;
-    float f;
-    int64_t i;
-    int has_f, has_i;
-} attr;
+/* This file's short names for the shared helpers (onnx.h). */
+#define fail bp__onnx_fail
+#define is bp__onnx_is
 
-typedef struct node {
-    str op, name, domain;
-    str in[MAX_NODE_IO], out[MAX_NODE_IO];
-    int n_in, n_out, n_attr;
-    attr attrs[MAX_ATTRS];
-    size_t offset;
-} node;
-
-typedef struct tensor {
-    str name;
-    int rank;
-    int64_t dims[2];
-    int64_t dtype;
-    const unsigned char *data; /* little-endian float32 values */
-    size_t len;
-    int external;
-    size_t offset;
-} tensor;
-
-typedef struct value {
-    str name;
-    int64_t elem;
-    int rank;
-    int64_t dim[2];
-    str param[2];
-} value;
-
-typedef struct reader {
-    const char *path;
-    bp_error *err;
-    bp__pb_reader file;
-    char msg[192];
-    node *nodes;
-    tensor *tensors;
-    int n_nodes, n_tensors;
-    value input, output;
-    int n_inputs, n_outputs;
-} reader;
-
-static int fail(reader *r, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int fail(reader *r, int code, const char *fmt, ...)
+int bp__onnx_fail(reader *r, int code, const char *fmt, ...)
 {
     char buf[224];
     va_list ap;
@@ -91,7 +47,7 @@ static int fail(reader *r, int code, const char *fmt, ...)
     return bp__error_set(r->err, code, "%s: %s", r->path, buf);
 }
 
-static int is(str a, const char *b)
+int bp__onnx_is(str a, const char *b)
 {
     return a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
 }
@@ -148,6 +104,22 @@ static int read_attr(reader *r, const bp__pb_field *af, attr *a)
                    (rc = wire(r, &f, BP__PB_VARINT, "attribute i")) == 0) {
             a->i = (int64_t)f.value;
             a->has_i = 1;
+        } else if (f.number == BP__ONNX_ATTR_INTS_F && f.wire == BP__PB_VARINT) {
+            if (a->n_ints < BP__ONNX_MAX_INTS)
+                a->ints[a->n_ints] = (int64_t)f.value;
+            a->n_ints += a->n_ints < 0x7fff;
+        } else if (f.number == BP__ONNX_ATTR_INTS_F &&
+                   (rc = wire(r, &f, BP__PB_LEN, "attribute ints")) == 0) {
+            bp__pb_reader p = bp__pb_sub(&r->file, &f); /* packed */
+            uint64_t v;
+            while ((rc = bp__pb_next_varint(&p, &v)) == 1) {
+                if (a->n_ints < BP__ONNX_MAX_INTS)
+                    a->ints[a->n_ints] = (int64_t)v;
+                a->n_ints += a->n_ints < 0x7fff;
+            }
+            if (rc < 0)
+                return fail(r, BP_EFORMAT, "byte %zu: attribute ints: a varint runs past the "
+                            "end", f.offset);
         } else if (f.number == BP__ONNX_ATTR_TYPE &&
                    (rc = wire(r, &f, BP__PB_VARINT, "attribute type")) == 0)
             a->type = (int64_t)f.value;
@@ -204,9 +176,9 @@ static int read_tensor(reader *r, const bp__pb_field *tf, tensor *t)
             if ((rc = wire(r, &f, BP__PB_VARINT, "tensor dims")) < 0)
                 return fail(r, BP_EFORMAT, "byte %zu: tensor dims: expected one varint each "
                             "(unpacked), found wire type %d", f.offset, f.wire);
-            if (rank < 2)
+            if (rank < BP__ONNX_MAX_RANK)
                 t->dims[rank] = (int64_t)f.value;
-            rank++;
+            rank += rank < 0x7fff;
         } else if (f.number == BP__ONNX_TENSOR_TYPE) {
             if ((rc = wire(r, &f, BP__PB_VARINT, "tensor data_type")) == 0)
                 t->dtype = (int64_t)f.value;
@@ -231,7 +203,7 @@ static int read_tensor(reader *r, const bp__pb_field *tf, tensor *t)
     return rc;
 }
 
-/* A graph input or output: its name, element type and shape (up to rank 2
+/* A graph input or output: its name, element type and shape (up to rank 4
  * kept; the rank counted). */
 static int read_value(reader *r, const bp__pb_field *vf, value *v)
 {
@@ -265,7 +237,7 @@ static int read_value(reader *r, const bp__pb_field *vf, value *v)
                         d = bp__pb_sub(&r->file, &k);
                         bp__pb_field e;
                         while (rc >= 0 && (rc = next(r, &d, &e)) == 1) {
-                            if (v->rank >= 2)
+                            if (v->rank >= BP__ONNX_MAX_RANK)
                                 continue;
                             if (e.number == BP__ONNX_DIM_VALUE &&
                                 (rc = wire(r, &e, BP__PB_VARINT, "dim_value")) == 0)
@@ -274,7 +246,7 @@ static int read_value(reader *r, const bp__pb_field *vf, value *v)
                                 rc = get_str(r, &e, "dim_param", &v->param[v->rank]);
                         }
                         if (rc >= 0)
-                            v->rank++;
+                            v->rank += v->rank < 0x7fff;
                     }
                 }
             }
@@ -345,8 +317,7 @@ static const attr *find_attr(const node *n, const char *name)
     return NULL;
 }
 
-/* Node k's description for messages: "node 3 (Gemm 'layers.0.gemm')". */
-static const char *where(reader *r, int k, char *buf, size_t size)
+const char *bp__onnx_where(const reader *r, int k, char *buf, size_t size)
 {
     const node *n = &r->nodes[k];
     snprintf(buf, size, "node %d (%.*s '%.*s')", k, (int)(n->op.n > 32 ? 32 : n->op.n), n->op.s,
@@ -354,25 +325,22 @@ static const char *where(reader *r, int k, char *buf, size_t size)
     return buf;
 }
 
-/* Check node k: `ins` inputs (or ins_max when it is larger), one output, the
- * first input is the value `cur`, and only the attributes listed (a
- * space-separated list) are present. */
-static int check_node(reader *r, int k, str cur, int ins, int ins_max, const char *attrs)
+int bp__onnx_check_node(reader *r, int k, str cur, int ins, int ins_max, const char *attrs)
 {
     const node *n = &r->nodes[k];
     char w[128];
     if (n->domain.n && !is(n->domain, "ai.onnx"))
         return fail(r, BP_EFORMAT, "%s: domain '%.*s', expected the default domain",
-                    where(r, k, w, sizeof w), (int)n->domain.n, n->domain.s);
+                    bp__onnx_where(r, k, w, sizeof w), (int)n->domain.n, n->domain.s);
     if (n->n_in < ins || n->n_in > ins_max)
-        return fail(r, BP_EFORMAT, "%s: expected %d input%s, found %d", where(r, k, w, sizeof w),
+        return fail(r, BP_EFORMAT, "%s: expected %d input%s, found %d", bp__onnx_where(r, k, w, sizeof w),
                     ins, ins == 1 ? "" : "s", n->n_in);
     if (n->n_out != 1)
-        return fail(r, BP_EFORMAT, "%s: expected 1 output, found %d", where(r, k, w, sizeof w),
+        return fail(r, BP_EFORMAT, "%s: expected 1 output, found %d", bp__onnx_where(r, k, w, sizeof w),
                     n->n_out);
     if (!same(n->in[0], cur))
         return fail(r, BP_EFORMAT, "%s: its input is '%.*s', expected '%.*s' (the graph is not "
-                    "one chain)", where(r, k, w, sizeof w), (int)n->in[0].n, n->in[0].s,
+                    "one chain)", bp__onnx_where(r, k, w, sizeof w), (int)n->in[0].n, n->in[0].s,
                     (int)cur.n, cur.s);
     for (int a = 0; a < n->n_attr; a++) {
         const char *list = attrs;
@@ -385,13 +353,12 @@ static int check_node(reader *r, int k, str cur, int ins, int ins_max, const cha
         }
         if (!ok)
             return fail(r, BP_EFORMAT, "%s: unexpected attribute '%.*s'",
-                        where(r, k, w, sizeof w), (int)len, n->attrs[a].name.s);
+                        bp__onnx_where(r, k, w, sizeof w), (int)len, n->attrs[a].name.s);
     }
     return 0;
 }
 
-/* An integer attribute (default def when absent), or a float one. */
-static int attr_int(reader *r, int k, const char *name, int64_t def, int64_t *out)
+int bp__onnx_attr_int_of(reader *r, int k, const char *name, int64_t def, int64_t *out)
 {
     const attr *a = find_attr(&r->nodes[k], name);
     char w[128];
@@ -400,12 +367,12 @@ static int attr_int(reader *r, int k, const char *name, int64_t def, int64_t *ou
         return 0;
     if (!a->has_i || (a->type && a->type != BP__ONNX_ATTR_INT))
         return fail(r, BP_EFORMAT, "%s: attribute %s: expected an integer",
-                    where(r, k, w, sizeof w), name);
+                    bp__onnx_where(r, k, w, sizeof w), name);
     *out = a->i;
     return 0;
 }
 
-static int attr_float(reader *r, int k, const char *name, float def, float *out)
+int bp__onnx_attr_float_of(reader *r, int k, const char *name, float def, float *out)
 {
     const attr *a = find_attr(&r->nodes[k], name);
     char w[128];
@@ -414,24 +381,54 @@ static int attr_float(reader *r, int k, const char *name, float def, float *out)
         return 0;
     if (!a->has_f || (a->type && a->type != BP__ONNX_ATTR_FLOAT))
         return fail(r, BP_EFORMAT, "%s: attribute %s: expected a float",
-                    where(r, k, w, sizeof w), name);
+                    bp__onnx_where(r, k, w, sizeof w), name);
     *out = a->f;
     return 0;
 }
 
-/* The initializer named by node k's input `in`: float32 with the given
- * rank and dims (dims[1] ignored for rank 1), its values finite; copied to
- * out when not NULL. */
-static int weights(reader *r, int k, int in, int rank, int64_t d0, int64_t d1, float *out)
+int bp__onnx_attr_ints_of(reader *r, int k, const char *name, int n, int64_t *out)
+{
+    const attr *a = find_attr(&r->nodes[k], name);
+    char w[128];
+    if (!a)
+        return 0;
+    if (a->type != BP__ONNX_ATTR_INTS || a->n_ints != n)
+        return fail(r, BP_EFORMAT, "%s: attribute %s: expected %d integers",
+                    bp__onnx_where(r, k, w, sizeof w), name, n);
+    memcpy(out, a->ints, (size_t)n * sizeof *out);
+    return 0;
+}
+
+const tensor *bp__onnx_tensor_of(const reader *r, int k, int in)
+{
+    return in < r->nodes[k].n_in ? find_tensor(r, r->nodes[k].in[in]) : NULL;
+}
+
+/* "[2, 3]" for a shape; "rank R" past the ranks kept. */
+static void shape_text(char *buf, size_t size, int rank, const int64_t *dims)
+{
+    size_t len = 0;
+    if (rank > BP__ONNX_MAX_RANK) {
+        snprintf(buf, size, "rank %d", rank);
+        return;
+    }
+    len += (size_t)snprintf(buf, size, "[");
+    for (int j = 0; j < rank && len < size; j++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", j ? ", " : "",
+                                (long long)dims[j]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+}
+
+int bp__onnx_weights(reader *r, int k, int in, int rank, const int64_t *dims, float *out)
 {
     const node *n = &r->nodes[k];
-    const tensor *t = find_tensor(r, n->in[in]);
-    char w[128], shape[64];
-    where(r, k, w, sizeof w);
-    if (rank == 1)
-        snprintf(shape, sizeof shape, "[%lld]", (long long)d0);
-    else
-        snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)d0, (long long)d1);
+    const tensor *t = bp__onnx_tensor_of(r, k, in);
+    char w[128], shape[80], found[80];
+    size_t count = 1;
+    int ok;
+    bp__onnx_where(r, k, w, sizeof w);
+    shape_text(shape, sizeof shape, rank, dims);
     if (!t)
         return fail(r, BP_EFORMAT, "%s: input '%.*s' is not an initializer",
                     w, (int)n->in[in].n, n->in[in].s);
@@ -441,21 +438,19 @@ static int weights(reader *r, int k, int in, int rank, int64_t d0, int64_t d1, f
     if (t->external)
         return fail(r, BP_EFORMAT, "%s: tensor '%.*s': external data is not supported", w,
                     (int)t->name.n, t->name.s);
-    if (t->rank != rank || t->dims[0] != d0 || (rank == 2 && t->dims[1] != d1)) {
-        char found[64];
-        if (t->rank == 1)
-            snprintf(found, sizeof found, "[%lld]", (long long)t->dims[0]);
-        else if (t->rank == 2)
-            snprintf(found, sizeof found, "[%lld, %lld]", (long long)t->dims[0],
-                     (long long)t->dims[1]);
-        else
-            snprintf(found, sizeof found, "rank %d", t->rank);
+    ok = t->rank == rank;
+    for (int j = 0; j < rank && ok; j++)
+        ok = t->dims[j] == dims[j];
+    if (!ok) {
+        shape_text(found, sizeof found, t->rank, t->dims);
         return fail(r, BP_EFORMAT, "%s: tensor '%.*s': shape %s, expected %s", w,
                     (int)t->name.n, t->name.s, found, shape);
     }
-    size_t count = (size_t)d0 * (size_t)(rank == 2 ? d1 : 1);
-    if ((rank == 2 && (uint64_t)d0 > (uint64_t)(SIZE_MAX / 4) / (uint64_t)d1) ||
-        t->len != count * 4)
+    for (int j = 0; j < rank && ok; j++) {
+        ok = dims[j] >= 0 && (dims[j] == 0 || count <= SIZE_MAX / 4 / (uint64_t)dims[j]);
+        count *= ok ? (size_t)dims[j] : 1;
+    }
+    if (!ok || t->len != count * 4)
         return fail(r, BP_EFORMAT, "%s: tensor '%.*s': %zu data bytes, expected %zu for %s", w,
                     (int)t->name.n, t->name.s, t->len, count * 4, shape);
     for (size_t i = 0; i < count; i++) {
@@ -473,136 +468,119 @@ static int weights(reader *r, int k, int in, int rank, int64_t d0, int64_t d1, f
     return 0;
 }
 
-/* The activation whose op is `op`, or -1. */
-static int act_of(str op)
+/* What node k, which starts no layer, should have been, for its message. */
+static int not_a_layer(reader *r, int k, int l, int after_layer)
 {
-    static const struct {
-        const char *op;
-        bp_act act;
-    } ops[] = {{"Relu", BP_ACT_RELU}, {"LeakyRelu", BP_ACT_LEAKY_RELU},
-               {"Sigmoid", BP_ACT_SIGMOID}, {"Tanh", BP_ACT_TANH},
-               {"Softmax", BP_ACT_SOFTMAX}};
-    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
-        if (is(op, ops[k].op))
-            return (int)ops[k].act;
-    return -1;
+    char w[128], ops[128];
+    bp__onnx_layer_ops(ops, sizeof ops);
+    if (bp__onnx_act_of(r->nodes[k].op) >= 0)
+        return fail(r, BP_EFORMAT, "%s: an activation that follows no layer taking one "
+                    "(expected %s or Flatten)", bp__onnx_where(r, k, w, sizeof w), ops);
+    return fail(r, BP_EFORMAT, "%s: expected %s or Flatten%s", bp__onnx_where(r, k, w, sizeof w),
+                ops,
+                l == 0         ? " (or the scaling's Sub, then Mul)"
+                : after_layer ? ", an activation (Relu, LeakyRelu, Sigmoid, Tanh, Softmax) or "
+                                "the target's Mul, then Add"
+                               : " (or the target's Mul, then Add)");
 }
 
-/* Walk the chain: count its layers into *n_layers; with descs, also check
- * every tensor and describe each layer; with net (built from those
- * descriptions), fill its weights. shift and mul (I values each) receive the
- * scaling's tensors and *scaled is set when the graph has either; target
- * (scale, mean) receives the tail's and *t_scaled is set when it has one. */
-static int walk(reader *r, int I, bp_layer_desc *descs, int *n_layers, bp_net *net,
+/* Walk the chain from the input of shape `in`: count its layers into
+ * *n_layers; with descs, also check every tensor and describe each layer;
+ * with net (built from those descriptions), fill its weights. Each layer's
+ * nodes are read by its kind's entry in the table (onnx_layers.c). shift
+ * and mul (the input's size each) receive the scaling's tensors and
+ * *scaled is set when the graph has either; target (scale, mean) receives
+ * the tail's and *t_scaled is set when it has one. */
+static int walk(reader *r, bp_shape in, bp_layer_desc *descs, int *n_layers, bp_net *net,
                 float *shift, float *mul, int *scaled, float *target, int *t_scaled)
 {
-    str cur = r->input.name;
-    int k = 0, l = 0, width = I, rc;
+    bp__onnx_step s;
+    int k = 0, l = 0, rc, after_layer = 0;
+    const int64_t dims[3] = {in.c, in.h, in.w}, one = 1;
+    const int rank = in.h ? 3 : 1;
     char w[128];
+    memset(&s, 0, sizeof s);
+    s.cur = r->input.name;
+    s.shape = in;
     if (k < r->n_nodes && is(r->nodes[k].op, "Sub")) {
-        if ((rc = check_node(r, k, cur, 2, 2, "")) != 0 ||
-            (rc = weights(r, k, 1, 1, I, 0, shift)) != 0)
+        if ((rc = bp__onnx_check_node(r, k, s.cur, 2, 2, "")) != 0 ||
+            (rc = bp__onnx_weights(r, k, 1, rank, dims, shift)) != 0)
             return rc;
         *scaled = 1;
-        cur = r->nodes[k++].out[0];
+        s.cur = r->nodes[k++].out[0];
     }
     if (k < r->n_nodes && is(r->nodes[k].op, "Mul")) {
-        if ((rc = check_node(r, k, cur, 2, 2, "")) != 0 ||
-            (rc = weights(r, k, 1, 1, I, 0, mul)) != 0)
+        if ((rc = bp__onnx_check_node(r, k, s.cur, 2, 2, "")) != 0 ||
+            (rc = bp__onnx_weights(r, k, 1, rank, dims, mul)) != 0)
             return rc;
         *scaled = 1;
-        cur = r->nodes[k++].out[0];
+        s.cur = r->nodes[k++].out[0];
     }
     while (k < r->n_nodes) {
         const node *n = &r->nodes[k];
-        int64_t ta, tb;
-        float alpha, beta;
-        bp_layer_desc d = {.width = 0, .act = BP_ACT_IDENTITY, .bias = 0, .slope = 0.0f};
-        if (l > 0 && is(n->op, "Mul"))
+        const bp__onnx_kind *K;
+        if (l > 0 && !s.shape.h && is(n->op, "Mul"))
             break; /* the target's scaling */
-        if (!is(n->op, "Gemm"))
-            return fail(r, BP_EFORMAT, "%s: expected %s", where(r, k, w, sizeof w),
-                        k > 0 && is(r->nodes[k - 1].op, "Gemm")
-                            ? "Gemm or an activation (Relu, LeakyRelu, Sigmoid, Tanh, Softmax)"
-                        : l == 0 ? "Gemm (or the scaling's Sub, then Mul)"
-                                 : "Gemm (or the target's Mul, then Add)");
-        if ((rc = check_node(r, k, cur, 2, 3, "alpha beta transA transB")) != 0 ||
-            (rc = attr_int(r, k, "transA", 0, &ta)) != 0 ||
-            (rc = attr_int(r, k, "transB", 0, &tb)) != 0 ||
-            (rc = attr_float(r, k, "alpha", 1.0f, &alpha)) != 0 ||
-            (rc = attr_float(r, k, "beta", 1.0f, &beta)) != 0)
+        if (is(n->op, "Flatten")) {
+            int64_t axis;
+            if ((rc = bp__onnx_check_node(r, k, s.cur, 1, 1, "axis")) != 0 ||
+                (rc = bp__onnx_attr_int_of(r, k, "axis", 1, &axis)) != 0)
+                return rc;
+            if (axis != 1 || !s.shape.h)
+                return fail(r, BP_EFORMAT, "%s: expected axis 1 over a C x H x W value; found "
+                            "axis %lld over a %s value", bp__onnx_where(r, k, w, sizeof w),
+                            (long long)axis, s.shape.h ? "C x H x W" : "flat");
+            s.shape = (bp_shape){(int)bp_shape_size(s.shape), 0, 0};
+            s.cur = n->out[0];
+            k++;
+            after_layer = 0;
+            continue;
+        }
+        if (!(K = bp__onnx_kind_by_op(n->op)) || !K->read)
+            return not_a_layer(r, k, l, after_layer);
+        memset(&s.d, 0, sizeof s.d);
+        s.d.act = BP_ACT_IDENTITY;
+        s.k = k;
+        s.net = net;
+        s.l = l;
+        if ((rc = K->read(r, &s)) != 0)
             return rc;
-        if (ta != 0 || tb != 1 || alpha != 1.0f || beta != 1.0f)
-            return fail(r, BP_EFORMAT, "%s: expected transA 0, transB 1, alpha 1, beta 1; found "
-                        "%lld, %lld, %g, %g", where(r, k, w, sizeof w), (long long)ta,
-                        (long long)tb, (double)alpha, (double)beta);
-        const tensor *t = find_tensor(r, n->in[1]);
-        if (!t || t->rank != 2 || t->dims[0] < 1 || t->dims[0] > 0x7fffffff)
-            return fail(r, BP_EFORMAT, "%s: its weights are not an initializer of shape [O, %d]",
-                        where(r, k, w, sizeof w), width);
-        d.width = (int)t->dims[0];
-        d.bias = n->n_in == 3;
-        if (descs || net) {
-            float *wt = net ? bp_net_weight(net, l) : NULL, *bt = net ? bp_net_bias(net, l) : NULL;
-            if ((rc = weights(r, k, 1, 2, d.width, width, wt)) != 0 ||
-                (d.bias && (rc = weights(r, k, 2, 1, d.width, 0, bt)) != 0))
-                return rc;
-        }
-        cur = n->out[0];
-        k++;
-        int act = k < r->n_nodes ? act_of(r->nodes[k].op) : -1;
-        if (act >= 0) {
-            d.act = (bp_act)act;
-            if (d.act == BP_ACT_LEAKY_RELU) {
-                if ((rc = check_node(r, k, cur, 1, 1, "alpha")) != 0 ||
-                    (rc = attr_float(r, k, "alpha", 0.01f, &d.slope)) != 0)
-                    return rc;
-                if (!(d.slope > 0.0f && d.slope < 1.0f))
-                    return fail(r, BP_EFORMAT, "%s: alpha %g, expected a value in (0, 1)",
-                                where(r, k, w, sizeof w), (double)d.slope);
-            } else if (d.act == BP_ACT_SOFTMAX) {
-                int64_t axis;
-                if ((rc = check_node(r, k, cur, 1, 1, "axis")) != 0 ||
-                    (rc = attr_int(r, k, "axis", -1, &axis)) != 0)
-                    return rc;
-                if (axis != -1 && axis != 1)
-                    return fail(r, BP_EFORMAT, "%s: axis %lld, expected -1 (the last axis)",
-                                where(r, k, w, sizeof w), (long long)axis);
-            } else if ((rc = check_node(r, k, cur, 1, 1, "")) != 0) {
-                return rc;
-            }
-            cur = r->nodes[k++].out[0];
-        }
+        /* a layer that takes an activation and was followed by none */
+        after_layer = s.d.act == BP_ACT_IDENTITY &&
+                      (bp__kind_of(s.d.kind)->takes & BP__TAKES_ACT);
+        k = s.k;
         if (descs)
-            descs[l] = d;
-        width = d.width;
+            descs[l] = s.d;
         l++;
     }
     if (l == 0)
-        return fail(r, BP_EFORMAT, "the graph has no Gemm node: no layer to read");
+        return fail(r, BP_EFORMAT, "the graph has no layer's node: no layer to read");
     int tail = 0; /* Mul by the target's scale, then Add of its mean */
     for (; tail < 2 && k < r->n_nodes; tail++, k++) {
         if (!is(r->nodes[k].op, tail ? "Add" : "Mul"))
             return fail(r, BP_EFORMAT, "%s: expected Add (of the target's mean)",
-                        where(r, k, w, sizeof w));
-        if ((rc = check_node(r, k, cur, 2, 2, "")) != 0 ||
-            (rc = weights(r, k, 1, 1, 1, 0, target + tail)) != 0)
+                        bp__onnx_where(r, k, w, sizeof w));
+        if ((rc = bp__onnx_check_node(r, k, s.cur, 2, 2, "")) != 0 ||
+            (rc = bp__onnx_weights(r, k, 1, 1, &one, target + tail)) != 0)
             return rc;
-        cur = r->nodes[k].out[0];
+        s.cur = r->nodes[k].out[0];
     }
     if (tail == 1)
         return fail(r, BP_EFORMAT, "%s: expected an Add (of the target's mean) after it",
-                    where(r, k - 1, w, sizeof w));
+                    bp__onnx_where(r, k - 1, w, sizeof w));
     if (k < r->n_nodes)
         return fail(r, BP_EFORMAT, "%s: expected nothing after the target's Add",
-                    where(r, k, w, sizeof w));
+                    bp__onnx_where(r, k, w, sizeof w));
     *t_scaled = tail == 2;
-    if (!same(cur, r->output.name))
+    if (!same(s.cur, r->output.name))
         return fail(r, BP_EFORMAT, "the chain ends in '%.*s', but the graph's output is '%.*s'",
-                    (int)cur.n, cur.s, (int)r->output.name.n, r->output.name.s);
-    if (r->output.elem != BP__ONNX_FLOAT || r->output.rank != 2 || r->output.dim[1] != width)
+                    (int)s.cur.n, s.cur.s, (int)r->output.name.n, r->output.name.s);
+    if (s.shape.h)
+        return fail(r, BP_EFORMAT, "the chain ends in a %dx%dx%d value, expected a Flatten "
+                    "last", s.shape.c, s.shape.h, s.shape.w);
+    if (r->output.elem != BP__ONNX_FLOAT || r->output.rank != 2 || r->output.dim[1] != s.shape.c)
         return fail(r, BP_EFORMAT, "output '%.*s': expected float32 [batch, %d]",
-                    (int)r->output.name.n, r->output.name.s, width);
+                    (int)r->output.name.n, r->output.name.s, s.shape.c);
     *n_layers = l;
     return 0;
 }
@@ -747,6 +725,7 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
     float *scale = NULL;
     float target[2] = {1.0f, 0.0f};
     int rc, L = 0, scaled = 0, t_scaled = 0, I;
+    bp_shape in = {0, 0, 0};
     memset(&r, 0, sizeof r);
     memset(&info, 0, sizeof info);
     if (meta_out)
@@ -772,13 +751,23 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
                   r.n_inputs, r.n_outputs);
         goto done;
     }
-    if (r.input.elem != BP__ONNX_FLOAT || r.input.rank != 2 || r.input.dim[1] < 1 ||
-        r.input.dim[1] > 0x7fffffff) {
-        rc = fail(&r, BP_EFORMAT, "input '%.*s': expected float32 [batch, I] with I >= 1",
-                  (int)r.input.name.n, r.input.name.s);
-        goto done;
+    /* [batch, I] or [batch, C, H, W] */
+    {
+        const value *v = &r.input;
+        int ok = v->elem == BP__ONNX_FLOAT && (v->rank == 2 || v->rank == 4);
+        for (int j = 1; j < v->rank && ok; j++)
+            ok = v->dim[j] >= 1 && v->dim[j] <= 0x7fffffff;
+        if (ok && v->rank == 4)
+            in = (bp_shape){(int)v->dim[1], (int)v->dim[2], (int)v->dim[3]};
+        else if (ok)
+            in = (bp_shape){(int)v->dim[1], 0, 0};
+        if (!ok || bp_shape_size(in) > 0x7fffffff) {
+            rc = fail(&r, BP_EFORMAT, "input '%.*s': expected float32 [batch, I] or [batch, C, "
+                      "H, W] with each size at least 1", (int)v->name.n, v->name.s);
+            goto done;
+        }
     }
-    I = (int)r.input.dim[1];
+    I = (int)bp_shape_size(in);
     if (!(scale = bp__calloc(2 * (size_t)I, sizeof *scale))) {
         rc = fail(&r, BP_ENOMEM, "out of memory");
         goto done;
@@ -786,22 +775,22 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta_out, bp_onnx_info *info_ou
     for (int j = 0; j < I; j++)
         scale[I + j] = 1.0f;
     /* First walk: the layers' shapes; then build the network; then fill it. */
-    if ((rc = walk(&r, I, NULL, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
+    if ((rc = walk(&r, in, NULL, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     if (!(descs = bp__calloc((size_t)L, sizeof *descs))) {
         rc = fail(&r, BP_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = walk(&r, I, descs, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
+    if ((rc = walk(&r, in, descs, &L, NULL, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     {
         bp_error e;
-        if (!(net = bp_net_create(I, L, descs, &e))) {
+        if (!(net = bp_net_create_shaped(in, L, descs, &e))) {
             rc = fail(&r, e.code, "%s", e.message);
             goto done;
         }
     }
-    if ((rc = walk(&r, I, NULL, &L, net, scale, scale + I, &scaled, target, &t_scaled)) != 0)
+    if ((rc = walk(&r, in, NULL, &L, net, scale, scale + I, &scaled, target, &t_scaled)) != 0)
         goto done;
     if (scaled && (rc = bp_meta_set_scaling(meta, I, scale, scale + I)) != 0) {
         rc = fail(&r, rc, "the scaling: %s", bp_strerror(rc));
