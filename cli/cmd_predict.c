@@ -207,8 +207,11 @@ static int predict(bp_net *net, bp_loss loss, const bp_dataset *ds, int json, FI
             row(f, &l, ds, first + (size_t)b, yb, l.C > 0 ? pb : NULL, json);
         }
     }
-    if (json)
-        fputs(n ? "\n]}\n" : "]}\n", f);
+    if (json) {
+        fputs(n ? "\n], " : "], ", f);
+        cli_json_net(f, net);
+        fputs("}\n", f);
+    }
     rc = CLI_OK;
 unlayout:
     layout_free(&l);
@@ -245,7 +248,8 @@ int cmd_predict(int argc, char **argv)
         {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
         {"json", CLI_OPT_FLAG, NULL, &json,
          .help = "write {\"columns\": [\"row\", \"prediction\", ...], \"rows\": [[1, ...], "
-                 "...]}, the CSV's header and rows, instead of CSV",
+                 "...], \"network\": {...}}, the CSV's header and rows and the network's "
+                 "layers with their shapes (as info --json gives them), instead of CSV",
          .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
