@@ -32,7 +32,10 @@ static const cli_help HELP = {
     "in any order (extra columns left out with a notice) or by position\n"
     "without a header; a label column, if present, is not used (a file of\n"
     "one column serves a model of one input). A model without a saved\n"
-    "preprocessing reads its inputs as the first columns.\n"
+    "preprocessing (one trained on images, the JSON form) reads its inputs as\n"
+    "the first columns, leaving out a header's unnamed first column (a row\n"
+    "index, as pandas writes one); :label=COL in the spec names a label column\n"
+    "to leave out wherever it is. A row of C*H*W values feeds a CxHxW network.\n"
     "The model's input scaling is applied.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv\n"
