@@ -125,6 +125,11 @@ run "$BP" predict --model m.st --data first.csv:label=nope
 expect_rc 1 "a label column that is not there"
 err_has "first.csv: no column named 'nope'" "a label column that is not there"
 
+run "$BP" gradcheck --model m.st --data "$IDX" --batch 2 --json
+expect_rc 0 "gradcheck --json of the model"
+has '"pass": true, "network": {"spec": "' "gradcheck --json: the network after the verdict"
+has '"shape": [4, 14, 14], "activation": null' "gradcheck --json: the first pool's shape"
+
 # ---- lr-find ---------------------------------------------------------------
 
 # Three rates from 0.001 to 0.1, full batch from the model's weights: the
