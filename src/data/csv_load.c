@@ -516,6 +516,18 @@ static int position_order(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
+/* Whether a header cell reads "label" (any case). */
+static int is_label_name(const bp__colstat *s)
+{
+    static const char name[] = "label";
+    if (s->first_n != sizeof name - 1)
+        return 0;
+    for (size_t i = 0; i < s->first_n; i++)
+        if ((s->first[i] | 0x20) != name[i])
+            return 0;
+    return 1;
+}
+
 /* A plan by position whose every column is an input or the label (a model
  * without saved column names), read from a file with a header that leads
  * with a row index (as pandas and R write one), or with label (the spec's
@@ -529,6 +541,15 @@ static int match_by_position(bp__reader *r, const char *label, bp_error *err)
         return 0;
     if (label && (rc = bp__r_find_column(r, label, strlen(label), "label", &lab, err)) != 0)
         return rc;
+    /* a header that names a label column before the last one would feed it
+     * in as an input: say how to name it instead */
+    for (int c = 0; !label && r->header && c < r->cols - 1; c++)
+        if (is_label_name(&r->st[c]))
+            return bp__error_set(err, BP_EFORMAT, "%s: column %d is named '%.*s', but the "
+                                 "model saved no column names and reads its inputs from the "
+                                 "first columns, a label last; give the data as %s:label=%.*s",
+                                 r->f.path, c, (int)r->st[c].first_n, r->st[c].first,
+                                 r->f.path, (int)r->st[c].first_n, r->st[c].first);
     /* the row index by training's rule (choose_columns) */
     first = r->header && r->cols >= 3 && lab != 0 && is_index_name(&r->st[0]) &&
             !is_empty_column(r, 0);

@@ -121,6 +121,12 @@ run "$BP" predict --model m.st --data short.csv:label=label --out q.csv
 expect_rc 1 "predict on 783 pixels"
 err_has "short.csv: 783 columns besides the label; the model takes 784 inputs" "predict on 783 pixels"
 [ ! -e q.csv ] || fail "predict wrote rows for data of another width"
+# A label first, not named: it would be read as the first pixel.
+run "$BP" predict --model m.st --data first.csv --out q.csv
+expect_rc 1 "predict on a label first, not named"
+err_has "first.csv: column 0 is named 'label', but the model saved no column names and reads its inputs from the first columns, a label last; give the data as first.csv:label=label" \
+    "predict on a label first, not named"
+[ ! -e q.csv ] || fail "predict wrote rows reading the label as a pixel"
 run "$BP" predict --model m.st --data first.csv:label=nope
 expect_rc 1 "a label column that is not there"
 err_has "first.csv: no column named 'nope'" "a label column that is not there"
