@@ -2,10 +2,11 @@
 # the tool: train's header and JSON name the input shape; eval and predict
 # give the same figures on the IDX images, gzipped or not, and on the same
 # pixels as CSV (pandas' to_csv with its row index, the label last or
-# first); a CSV of another width is refused naming both; lr-find runs it
-# and starts from the model's own loss; report's page and JSON carry the
-# shapes, the filters and the norms; regions refuses images and image
-# networks, and trains a 2-input convolution.
+# first); a CSV of another width, or a label first not named, is refused;
+# gradcheck's JSON carries the shapes; lr-find runs it and starts from the
+# model's own loss; report's page and JSON carry the shapes, the filters
+# and the norms; regions refuses images and image networks, and trains a
+# 2-input convolution.
 # Usage: sh test_cnn_tool.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 case $BP in /*) ;; *) BP="$(pwd)/$BP" ;; esac
@@ -139,26 +140,29 @@ has '"shape": [4, 14, 14], "activation": null' "gradcheck --json: the first pool
 # ---- lr-find ---------------------------------------------------------------
 
 # Three rates from 0.001 to 0.1, full batch from the model's weights: the
-# first loss is recorded before any step, the model's loss on the data.
-run "$BP" lr-find --data "$IDX" --init m.st --optimizer gd --batch 0 --min-lr 0.001 --max-lr 0.1 \
-    --steps 3 --json
-expect_rc 0 "lr-find from the CNN model"
+# first loss is recorded before any step, the model's loss on the data,
+# from the images or their CSV (scaled by the model's saved scaling).
 loss=$(sed -n 's/^loss \([^ ]*\) .*/\1/p' eval_idx)
-tr -d '\n' <"$TMP/out" | sed 's/.*"steps": \[//' | awk -F'[{}]' -v want="$loss" '{
-    split("0.001 0.01 0.1", lr, " "); n = 0
-    for (i = 2; i <= NF; i += 2) {
-        if ($i !~ /"lr"/) continue
-        n++
-        match($i, /"lr": [^,]*/); a = substr($i, RSTART + 6, RLENGTH - 6)
-        if (a - lr[n] > 1e-12 || lr[n] - a > 1e-12) { print "FAIL: rate " n ": " a; exit 1 }
-        if (n == 1) {
-            match($i, /"loss": [^,]*/); b = substr($i, RSTART + 8, RLENGTH - 8)
-            d = b - want; if (d < 0) d = -d
-            if (d > 1e-5 * want) { print "FAIL: first loss " b ", eval " want; exit 1 }
+for data in "$IDX" pandas.csv; do
+    run "$BP" lr-find --data "$data" --init m.st --optimizer gd --batch 0 --min-lr 0.001 --max-lr 0.1 \
+        --steps 3 --json
+    expect_rc 0 "lr-find from the CNN model on $data"
+    tr -d '\n' <"$TMP/out" | sed 's/.*"steps": \[//' | awk -F'[{}]' -v want="$loss" '{
+        split("0.001 0.01 0.1", lr, " "); n = 0
+        for (i = 2; i <= NF; i += 2) {
+            if ($i !~ /"lr"/) continue
+            n++
+            match($i, /"lr": [^,]*/); a = substr($i, RSTART + 6, RLENGTH - 6)
+            if (a - lr[n] > 1e-12 || lr[n] - a > 1e-12) { print "FAIL: rate " n ": " a; exit 1 }
+            if (n == 1) {
+                match($i, /"loss": [^,]*/); b = substr($i, RSTART + 8, RLENGTH - 8)
+                d = b - want; if (d < 0) d = -d
+                if (d > 1e-5 * want) { print "FAIL: first loss " b ", eval " want; exit 1 }
+            }
         }
-    }
-    if (n != 3) { print "FAIL: " n " steps"; exit 1 }
-}' >&2 || fail "lr-find: the rates, and the first loss against eval's"
+        if (n != 3) { print "FAIL: " n " steps"; exit 1 }
+    }' >&2 || fail "lr-find on $data: the rates, and the first loss against eval's"
+done
 has "\"network\": {\"spec\": \"$NET\", \"inputs\": 784, \"outputs\": 3, \"input_shape\": [1, 28, 28]" "lr-find --json: the network"
 run "$BP" lr-find --data "$IDX" --net "$NET" --batch 20 --steps 6 --min-lr 0.001 --max-lr 1 \
     --plot lr.svg
