@@ -186,6 +186,14 @@ void cli_json_float(FILE *f, float v);
 /* "[a, b, c]" for n doubles or floats. */
 void cli_json_array(FILE *f, const double *v, int n);
 void cli_json_farray(FILE *f, const float *v, int n);
+/* A network as JSON members (json_net.c): "spec", "inputs", "outputs",
+ * "input_shape" ([n] flat, [c, h, w] spatial), "layers" (each {layer, entry,
+ * kind, inputs, outputs, shape, activation, weight_dims, bias, parameters})
+ * and "parameters"; "spec" is null past 4095 characters. */
+void cli_json_net_members(FILE *f, const bp_net *net);
+/* The same inside "network": {...}, for the commands whose JSON is about
+ * something else (train, eval, predict, lr-find, report). */
+void cli_json_net(FILE *f, const bp_net *net);
 
 /* ---- interruption and checkpoints (checkpoint.c) ----------------------- */
 

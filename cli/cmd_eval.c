@@ -57,7 +57,8 @@ int cmd_eval(int argc, char **argv)
                  "macro_recall, macro_f1, classes (each {class, name, precision, recall, f1, "
                  "support}) and confusion (rows: true class); a regression with a "
                  "standardized target adds target_mean and target_scale, the loss, mae and "
-                 "rmse being in its units",
+                 "rmse being in its units; last, network: the layers with their shapes, as "
+                 "info --json gives them",
          .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)

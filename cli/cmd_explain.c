@@ -557,6 +557,8 @@ static int print_json(bp_net *net, const explain_case *c, const bp_explain *ex,
         return CLI_RUNTIME;
     if (step)
         print_step_json(net, step, c->t, c->T);
+    printf(", ");
+    cli_json_net(stdout, net);
     printf("}\n");
     return CLI_OK;
 }
@@ -669,7 +671,8 @@ int cmd_explain(int argc, char **argv)
                  "layer L's weight O,I (dense) or OUT,C,KY,KX (conv), e.g. 0:3,0,1,2 (in "
                  "parentheses or not), or its flat index, e.g. 0:7",
          .def = "every weight of a dense network; each layer's largest slopes otherwise"},
-        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print every figure as JSON"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print every figure as JSON, ending with the network's layers and "
+                 "their shapes (\"network\", as info --json gives them)"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
         rc = rc < 0 ? CLI_OK : rc;

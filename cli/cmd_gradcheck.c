@@ -200,7 +200,8 @@ int cmd_gradcheck(int argc, char **argv)
          .help = "finite-difference step, relative to max(1, |w|)", .def = "1e-6"},
         {"tol", CLI_OPT_POSITIVE, "X", &tol, .help = "largest relative error that passes",
          .def = "1e-3"},
-        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the report as JSON"},
+        {"json", CLI_OPT_FLAG, NULL, &json, .help = "print the report as JSON, ending with the network's layers and "
+                 "their shapes (\"network\", as info --json gives them)"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0) {
         rc = rc < 0 ? CLI_OK : rc;
@@ -327,7 +328,9 @@ int cmd_gradcheck(int argc, char **argv)
             printf("%ld", kinks);
         else
             printf("null");
-        printf(", \"pass\": %s}\n", failed ? "false" : "true");
+        printf(", \"pass\": %s, ", failed ? "false" : "true");
+        cli_json_net(stdout, net);
+        printf("}\n");
     } else {
         printf("gradient check of %s, loss %s, batch %d, seed %llu, eps %g, tol %g\n",
                spec_buf, bp_loss_name(loss), B, (unsigned long long)seed, eps, tol);

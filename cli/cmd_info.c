@@ -189,26 +189,8 @@ static void print_meta_json(const bp_meta *meta)
     printf("}");
 }
 
-static void layer_name(char *buf, size_t size, bp_layer_desc d)
-{
-    if (d.act == BP_ACT_LEAKY_RELU)
-        snprintf(buf, size, "%s=%g", bp_act_name(d.act),
-                 (double)(d.slope > 0.0f ? d.slope : BP_LEAKY_SLOPE_DEFAULT));
-    else
-        snprintf(buf, size, "%s", bp_act_name(d.act));
-}
-
 /* What an ONNX file holds besides its layers, as text lines or as JSON
  * members. */
-/* A shape as a JSON array: [n] for a flat vector, [c, h, w] for an image. */
-static void json_shape(bp_shape s)
-{
-    if (s.h == 0 && s.w == 0)
-        printf("[%d]", s.c);
-    else
-        printf("[%d, %d, %d]", s.c, s.h, s.w);
-}
-
 static void print_onnx(const bp_onnx_info *x, bp_shape in, int O, int json)
 {
     if (json) {
@@ -245,12 +227,8 @@ static void print_onnx(const bp_onnx_info *x, bp_shape in, int O, int json)
 static int print_net(bp_net *net, const char *path, const bp_meta *meta,
                      const bp_onnx_info *onnx, int json)
 {
-    char spec[4096], act[64];
+    char spec[4096], in[64];
     int L = bp_net_layers(net);
-    if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec) {
-        cli_error("the network's spec is too long to print");
-        return CLI_RUNTIME;
-    }
     if (json) {
         printf("{");
         if (path) {
@@ -260,19 +238,20 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
         }
         if (onnx)
             print_onnx(onnx, bp_net_input_shape(net), bp_net_outputs(net), 1);
-        printf("\"spec\": ");
-        cli_json_string(stdout, spec);
-        bp_shape in = bp_net_input_shape(net);
-        printf(", \"inputs\": %d, \"outputs\": %d, \"input_shape\": ", bp_net_inputs(net),
-               bp_net_outputs(net));
-        json_shape(in);
-        printf(", \"layers\": [");
-    } else {
+        cli_json_net_members(stdout, net);
         if (path)
-            printf("model: %s\n%s", path, onnx ? "" : "\n");
-        if (onnx)
-            print_onnx(onnx, bp_net_input_shape(net), bp_net_outputs(net), 0);
+            print_meta_json(meta);
+        printf("}\n");
+        return CLI_OK;
     }
+    if (bp_net_spec(net, spec, sizeof spec) >= (int)sizeof spec) {
+        cli_error("the network's spec is too long to print");
+        return CLI_RUNTIME;
+    }
+    if (path)
+        printf("model: %s\n%s", path, onnx ? "" : "\n");
+    if (onnx)
+        print_onnx(onnx, bp_net_input_shape(net), bp_net_outputs(net), 0);
     /* the column of entries as wide as the longest */
     int ew = 5;
     for (int l = 0; l < L; l++) {
@@ -280,57 +259,24 @@ static int print_net(bp_net *net, const char *path, const bp_meta *meta,
         if (cli_spec_entry(net, l, entry, sizeof entry) == 0 && (int)strlen(entry) > ew)
             ew = (int)strlen(entry);
     }
-    if (!json) {
-        char in[64];
-        printf("%5s  %-*s  %-12s  %10s\n", "layer", ew, "entry", "output", "parameters");
-        printf("%5s  %-*s  %s\n", "input", ew, "",
-               cli_shape(in, sizeof in, bp_net_input_shape(net)));
-    }
+    printf("%5s  %-*s  %-12s  %10s\n", "layer", ew, "entry", "output", "parameters");
+    printf("%5s  %-*s  %s\n", "input", ew, "", cli_shape(in, sizeof in, bp_net_input_shape(net)));
     for (int l = 0; l < L; l++) {
-        bp_layer_desc d = bp_net_layer(net, l);
-        bp_shape out = bp_net_layer_shape(net, l);
-        size_t params = bp_net_layer_params(net, l), dims[4];
-        int rank = bp_net_weight_dims(net, l, dims);
         char entry[256], shape[64];
         if (cli_spec_entry(net, l, entry, sizeof entry) != 0)
             snprintf(entry, sizeof entry, "?");
-        cli_shape(shape, sizeof shape, out);
-        layer_name(act, sizeof act, d);
-        if (json) {
-            printf("%s\n  {\"layer\": %d, \"entry\": ", l ? "," : "", l);
-            cli_json_string(stdout, entry);
-            printf(", \"kind\": \"%s\", \"inputs\": %d, \"outputs\": %zu, \"shape\": ",
-                   bp_layer_kind_name(d.kind), bp_net_layer_inputs(net, l),
-                   bp_shape_size(out));
-            json_shape(out);
-            printf(", \"activation\": ");
-            if (rank > 0)
-                cli_json_string(stdout, act);
-            else
-                printf("null");
-            printf(", \"weight_dims\": [");
-            for (int k = 0; k < rank; k++)
-                printf("%s%zu", k ? ", " : "", dims[k]);
-            printf("], \"bias\": %s, \"parameters\": %zu}", d.bias ? "true" : "false", params);
-        } else {
-            printf("%5d  %-*s  %-12s  %10zu\n", l, ew, entry, shape, params);
-        }
+        printf("%5d  %-*s  %-12s  %10zu\n", l, ew, entry,
+               cli_shape(shape, sizeof shape, bp_net_layer_shape(net, l)),
+               bp_net_layer_params(net, l));
     }
-    if (json) {
-        printf("\n], \"parameters\": %zu", bp_net_param_count(net));
-        if (path)
-            print_meta_json(meta);
-        printf("}\n");
-    } else {
-        double mean, scale;
-        char m[32], sc[32];
-        printf("\ntotal parameters: %zu\nspec: %s\n", bp_net_param_count(net), spec);
-        if (path && bp_meta_get_target_scaling(meta, &mean, &scale, NULL) == 0)
-            printf("target: standardized; in its units, output * %s + %s\n", cli_num(sc, scale),
-                   cli_num(m, mean));
-        if (path)
-            print_meta_text(meta);
-    }
+    double mean, scale;
+    char m[32], sc[32];
+    printf("\ntotal parameters: %zu\nspec: %s\n", bp_net_param_count(net), spec);
+    if (path && bp_meta_get_target_scaling(meta, &mean, &scale, NULL) == 0)
+        printf("target: standardized; in its units, output * %s + %s\n", cli_num(sc, scale),
+               cli_num(m, mean));
+    if (path)
+        print_meta_text(meta);
     return CLI_OK;
 }
 

@@ -97,7 +97,8 @@ static int parse(int argc, char **argv, finder *s)
          .help = "seed of the weights, the shuffling and synthetic data", .def = "1"},
         {"plot", CLI_OPT_STRING, "FILE.svg", &s->plot,
          .help = "draw the loss against the rate, log scale", .def = "none"},
-        {"json", CLI_OPT_FLAG, NULL, &s->json, .help = "print the result and every step as JSON",
+        {"json", CLI_OPT_FLAG, NULL, &s->json, .help = "print the result, the network's layers with their shapes (\"network\", as "
+                 "info --json gives them) and every step as JSON",
          .def = "off"},
         {0}};
     int rc;
@@ -384,7 +385,9 @@ int cmd_lrfind(int argc, char **argv)
         cli_json_number(stdout, w.smooth[w.best]);
         printf(", \"stopped_lr\": ");
         cli_json_number(stdout, w.lr[w.n - 1]);
-        printf(", \"stop\": \"%s\", \"steps\": [", w.diverged ? "diverged" : "max-lr");
+        printf(", \"stop\": \"%s\", ", w.diverged ? "diverged" : "max-lr");
+        cli_json_net(stdout, net);
+        printf(", \"steps\": [");
         for (int i = 0; i < w.n; i++) {
             printf("%s\n  {\"lr\": ", i ? "," : "");
             cli_json_number(stdout, w.lr[i]);

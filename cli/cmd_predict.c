@@ -32,7 +32,10 @@ static const cli_help HELP = {
     "in any order (extra columns left out with a notice) or by position\n"
     "without a header; a label column, if present, is not used (a file of\n"
     "one column serves a model of one input). A model without a saved\n"
-    "preprocessing reads its inputs as the first columns.\n"
+    "preprocessing (one trained on images, the JSON form) reads its inputs as\n"
+    "the first columns, leaving out a header's unnamed first column (a row\n"
+    "index, as pandas writes one); :label=COL in the spec names a label column\n"
+    "to leave out wherever it is. A row of C*H*W values feeds a CxHxW network.\n"
     "The model's input scaling is applied.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop predict --model examples/lesson.json --data examples/lesson-data.csv\n"
@@ -207,8 +210,11 @@ static int predict(bp_net *net, bp_loss loss, const bp_dataset *ds, int json, FI
             row(f, &l, ds, first + (size_t)b, yb, l.C > 0 ? pb : NULL, json);
         }
     }
-    if (json)
-        fputs(n ? "\n]}\n" : "]}\n", f);
+    if (json) {
+        fputs(n ? "\n], " : "], ", f);
+        cli_json_net(f, net);
+        fputs("}\n", f);
+    }
     rc = CLI_OK;
 unlayout:
     layout_free(&l);
@@ -245,7 +251,8 @@ int cmd_predict(int argc, char **argv)
         {"seed", CLI_OPT_SEED, "N", &seed, .help = "seed of synthetic data sets", .def = "1"},
         {"json", CLI_OPT_FLAG, NULL, &json,
          .help = "write {\"columns\": [\"row\", \"prediction\", ...], \"rows\": [[1, ...], "
-                 "...]}, the CSV's header and rows, instead of CSV",
+                 "...], \"network\": {...}}, the CSV's header and rows and the network's "
+                 "layers with their shapes (as info --json gives them), instead of CSV",
          .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)

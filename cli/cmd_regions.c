@@ -7,6 +7,8 @@
  * Each panel paints a grid over the data's range with the class the
  * trained network predicts at each cell's centre, and draws the training
  * points on top; its title gives the accuracy measured on those points.
+ * The network is 2,H:relu,C:softmax, or any --net of 2 inputs ending in
+ * C:softmax; an image network has no plane to paint and is refused.
  */
 #include "cli.h"
 #include "paths.h"
@@ -30,12 +32,15 @@ static const cli_help HELP = {
     "accuracy on them, one row per data set.",
     NULL, "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop regions --out regions.svg\n"
-    "  backprop regions --data spiral:100:3 --data xor --hidden 50 --epochs 300 --out two.svg\n"};
+    "  backprop regions --data spiral:100:3 --data xor --hidden 50 --epochs 300 --out two.svg\n"
+    "  backprop regions --data spiral:100:3 --net 2,32:tanh,32:tanh,3:softmax --out deep.svg\n"};
 
 typedef struct regions {
     const char *data[MAX_DATA];
     int n_data;
     long hidden, epochs, grid;
+    const char *net;       /* --net SPEC; NULL: 2,hidden:relu,C:softmax */
+    int hidden_set;
     double gd_lr, adam_lr, scale;
     uint64_t seed;
     const char *out;
@@ -56,14 +61,40 @@ static int add_data(const char *arg, void *ctx)
     return CLI_OK;
 }
 
+/* --net: a network of 2 inputs, whatever its kinds of layers. */
+static int check_net(const char *spec)
+{
+    char in[64];
+    bp_net *net = cli_parse_net("--net", spec);
+    if (!net)
+        return CLI_USAGE;
+    bp_shape s = bp_net_input_shape(net);
+    int I = bp_net_inputs(net);
+    bp_net_free(net);
+    if (I == 2)
+        return CLI_OK;
+    cli_shape(in, sizeof in, s);
+    if (s.h > 0)
+        return cli_usage(CMD, "--net: the network takes %s images (%d inputs); regions paints "
+                         "the classes over a plane of 2 inputs, which an image network does "
+                         "not have", in, I);
+    return cli_usage(CMD, "--net: the network takes %d inputs; regions paints the classes over "
+                     "a plane of 2 inputs", I);
+}
+
 static int parse(int argc, char **argv, regions *s)
 {
     const cli_opt opts[] = {
         {"data", CLI_OPT_STRING, "SPEC", NULL, .fn = add_data,
          .help = "a 2-input data set with class labels; give it up to 4 times",
          .def = "spiral:100:3 and vertical:100:3"},
-        {"hidden", CLI_OPT_INT, "N", &s->hidden, .min = 1, .max = 100000,
+        {"hidden", CLI_OPT_INT, "N", &s->hidden, .min = 1, .max = 100000, .given = &s->hidden_set,
          .help = "hidden relu units of the network 2,N:relu,C:softmax", .def = "100"},
+        {"net", CLI_OPT_STRING, "SPEC", &s->net,
+         .help = "the network instead: any spec of 2 inputs (2, or a shape of 2 values such "
+                 "as 1x1x2) ending in C:softmax for the data's C classes; an image network "
+                 "is refused, having no plane to paint",
+         .def = "2,N:relu,C:softmax with N from --hidden"},
         {"epochs", CLI_OPT_INT, "N", &s->epochs, .min = 1, .max = 10000000,
          .help = "steps (full batch) of each optimizer", .def = "1000"},
         {"gd-lr", CLI_OPT_POSITIVE, "F", &s->gd_lr, .help = "gradient descent's rate", .def = "1"},
@@ -88,6 +119,11 @@ static int parse(int argc, char **argv, regions *s)
     s->scale = 0.05;
     s->seed = 1;
     if ((rc = cli_parse(&HELP, opts, argc, argv, s)) != 0)
+        return rc;
+    if (s->net && s->hidden_set)
+        return cli_usage(CMD, "--hidden and --net contradict each other: --hidden sizes the "
+                         "default network");
+    if (s->net && (rc = check_net(s->net)) != 0)
         return rc;
     /* unnamed, the picture never replaces a file */
     if (!s->out && cli_paths_free_name("regions", ".svg", s->free_out, sizeof s->free_out) == 0)
@@ -122,6 +158,14 @@ static int load(const regions *s, const char *spec, panel_data *p)
     }
     p->C = bp_dataset_classes(p->ds);
     p->n = bp_dataset_rows(p->ds);
+    int c, h, w;
+    bp_dataset_shape(p->ds, &c, &h, &w);
+    if (h > 0 && bp_dataset_inputs(p->ds) != 2) {
+        cli_error("--data %s: the data are %dx%dx%d images (%d inputs); regions paints the "
+                  "classes over a plane of 2 inputs, which images do not have", spec, c, h, w,
+                  bp_dataset_inputs(p->ds));
+        return CLI_RUNTIME;
+    }
     if (bp_dataset_inputs(p->ds) != 2 || bp_dataset_target_cols(p->ds) != 1 || p->C < 2 ||
         p->C > 10 || p->n > 100000) {
         cli_error("--data %s: expected 2 inputs and class labels (2 to 10 classes, at most "
@@ -151,6 +195,18 @@ static int load(const regions *s, const char *spec, panel_data *p)
     p->y0 = (lo[1] + hi[1]) / 2 - half;
     p->y1 = (lo[1] + hi[1]) / 2 + half;
     return CLI_OK;
+}
+
+/* Whether net ends in C:softmax for data of C classes. */
+static int fits(const bp_net *net, const char *spec, int C)
+{
+    int L = bp_net_layers(net);
+    if (bp_net_outputs(net) == C && bp_net_layer(net, L - 1).act == BP_ACT_SOFTMAX)
+        return CLI_OK;
+    cli_error("--net: the network must end in %d:softmax for --data %s (%d classes); it has %d "
+              "output%s%s", C, spec, C, bp_net_outputs(net), bp_net_outputs(net) == 1 ? "" : "s",
+              bp_net_layer(net, L - 1).act == BP_ACT_SOFTMAX ? "" : " and no softmax");
+    return CLI_RUNTIME;
 }
 
 /* Train a copy of start with one optimizer; measure its accuracy. */
@@ -249,6 +305,7 @@ int cmd_regions(int argc, char **argv)
     int *cls = NULL, rc = parse(argc, argv, &s);
     cli_outfile of = {NULL, NULL, NULL};
     double acc[MAX_DATA][3], loss[MAX_DATA][3];
+    char specs[MAX_DATA][64]; /* the default network of each data set */
     memset(p, 0, sizeof p);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
@@ -275,18 +332,19 @@ int cmd_regions(int argc, char **argv)
     int width = 3 * (PANEL + 30) + 30, height = s.n_data * (PANEL + 60) + 20;
     svg_begin(of.f, width, height, "regions");
     for (int d = 0; d < s.n_data; d++) {
-        char spec[64];
+        char *spec = specs[d];
+        const char *opt = s.net ? "--net" : "--hidden", *use = s.net ? s.net : spec;
         bp_rng rng;
-        snprintf(spec, sizeof spec, "2,%ld:relu,%d:softmax", s.hidden, p[d].C);
+        snprintf(spec, sizeof specs[d], "2,%ld:relu,%d:softmax", s.hidden, p[d].C);
         bp_net_free(start);
-        if (!(start = cli_parse_net("--hidden", spec)))
+        if (!(start = cli_parse_net(opt, use)) || fits(start, s.data[d], p[d].C) != 0)
             goto done;
         bp_rng_seed(&rng, s.seed);
         bp_net_init(start, &rng, BP_INIT_HE_NORMAL, 0.0);
         svg_text(of.f, 30, d * (PANEL + 60) + 22, 13, "start", bp_dataset_describe(p[d].ds));
         for (int k = 0; k < 3; k++) {
             bp_net_free(net);
-            if (!(net = cli_parse_net("--hidden", spec)))
+            if (!(net = cli_parse_net(opt, use)))
                 goto done;
             memcpy(bp_net_params(net), bp_net_params(start),
                    bp_net_param_count(net) * sizeof(float));
@@ -307,7 +365,10 @@ int cmd_regions(int argc, char **argv)
         printf("{\"out\": ");
         cli_json_string(stdout, s.out);
         printf(", \"runs\": [");
-        for (int d = 0; d < s.n_data; d++)
+        for (int d = 0; d < s.n_data; d++) {
+            bp_net_free(net);
+            if (!(net = cli_parse_net("--net", s.net ? s.net : specs[d])))
+                goto done;
             for (int k = 0; k < 3; k++) {
                 printf("%s\n  {\"data\": ", d || k ? "," : "");
                 cli_json_string(stdout, s.data[d]);
@@ -315,8 +376,11 @@ int cmd_regions(int argc, char **argv)
                 cli_json_number(stdout, loss[d][k]);
                 printf(", \"accuracy\": ");
                 cli_json_number(stdout, acc[d][k]);
+                printf(", ");
+                cli_json_net(stdout, net);
                 printf("}");
             }
+        }
         printf("\n]}\n");
     } else {
         printf("regions written to %s\n", s.out);

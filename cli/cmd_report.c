@@ -305,8 +305,9 @@ int cmd_report(int argc, char **argv)
         {"out", CLI_OPT_STRING, "FILE", &out, .help = "where to write the page",
          .def = "report.html, or report-2.html, ... when it exists"},
         {"json", CLI_OPT_FLAG, NULL, &json,
-         .help = "print {\"path\": ..., \"bytes\": ..., \"epochs\": ...} instead of the line "
-                 "naming the page",
+         .help = "print {\"path\": ..., \"bytes\": ..., \"epochs\": ..., \"network\": ...} "
+                 "(the network's layers with their shapes, as info --json gives them) instead "
+                 "of the line naming the page",
          .def = "off"},
         {0}};
     if ((rc = cli_parse(&HELP, opts, argc, argv, NULL)) != 0)
@@ -371,8 +372,10 @@ int cmd_report(int argc, char **argv)
         struct stat st;
         printf("{\"path\": ");
         cli_json_string(stdout, out);
-        printf(", \"bytes\": %lld, \"epochs\": %zu}\n",
+        printf(", \"bytes\": %lld, \"epochs\": %zu, ",
                stat(out, &st) == 0 ? (long long)st.st_size : -1LL, lg.n);
+        cli_json_net(stdout, m.net);
+        printf("}\n");
     } else {
         printf("report written to %s\n", out);
     }

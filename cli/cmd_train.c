@@ -493,12 +493,12 @@ static void print_task(const job *j)
 
 static void print_header(const job *j)
 {
-    char spec[1024], batch[32] = "full batch";
+    char spec[1024], batch[32] = "full batch", data[512];
     if (j->s.batch > 0)
         snprintf(batch, sizeof batch, "batch %ld", j->s.batch);
     bp_net_spec(j->net, spec, sizeof spec);
     printf("training %s (%zu parameters) on %s\n", spec, bp_net_param_count(j->net),
-           bp_dataset_describe(j->train));
+           cli_data_describe(data, sizeof data, j->train, j->net));
     print_task(j);
     if (j->opts.optim.kind == BP_OPTIM_RANDOM)
         printf("loss %s, random search with scale %g, %s, %ld epochs, seed %llu\n",

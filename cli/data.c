@@ -100,3 +100,19 @@ bp_dataset *cli_data_load_model(const cli_model *m, const char *spec, int needs_
     }
     return ds;
 }
+
+const char *cli_data_describe(char *buf, size_t size, const bp_dataset *ds, const bp_net *net)
+{
+    const char *d = bp_dataset_describe(ds), *at;
+    bp_shape in = bp_net_input_shape(net);
+    char flat[48];
+    int I = bp_dataset_inputs(ds);
+    snprintf(buf, size, "%s", d);
+    /* the count as bp_dataset_describe writes it: "(R rows, I inputs, ..." */
+    snprintf(flat, sizeof flat, ", %d inputs,", I);
+    if (in.h == 0 || bp_shape_size(in) != (size_t)I || !(at = strstr(d, flat)))
+        return buf;
+    snprintf(buf, size, "%.*s, %dx%dx%d inputs,%s", (int)(at - d), d, in.c, in.h, in.w,
+             at + strlen(flat));
+    return buf;
+}

@@ -83,4 +83,10 @@ bp_dataset *cli_data_load_schema(const char *spec, const char *schema, int needs
 bp_dataset *cli_data_load_model(const cli_model *m, const char *spec, int needs_label,
                                 const cli_data *d, uint64_t seed);
 
+/* The data's description (bp_dataset_describe) with its inputs in the
+ * network's shape, "(300 rows, 1x28x28 inputs, 10 classes)", when the
+ * network takes a CxHxW image of the data's width; as it is otherwise. Into
+ * buf; returns buf. */
+const char *cli_data_describe(char *buf, size_t size, const bp_dataset *ds, const bp_net *net);
+
 #endif

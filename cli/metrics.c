@@ -163,7 +163,16 @@ static void field(FILE *f, const char *name, double v)
     cli_json_number(f, v);
 }
 
-static void print_json(FILE *f, const bp_metrics *m, const bp_dataset *ds, int scaled)
+/* The object's end: the network, layer by layer with its shapes. */
+static void json_end(FILE *f, const bp_net *net)
+{
+    fputs(", ", f);
+    cli_json_net(f, net);
+    fputs("}\n", f);
+}
+
+static void print_json(FILE *f, const bp_metrics *m, const bp_net *net, const bp_dataset *ds,
+                       int scaled)
 {
     int C = m->classes;
     fputs("{\"loss\": ", f);
@@ -177,7 +186,7 @@ static void print_json(FILE *f, const bp_metrics *m, const bp_dataset *ds, int s
             field(f, "target_mean", m->target_mean);
             field(f, "target_scale", m->target_scale);
         }
-        fputs("}\n", f);
+        json_end(f, net);
         return;
     }
     field(f, "accuracy", m->accuracy);
@@ -205,7 +214,8 @@ static void print_json(FILE *f, const bp_metrics *m, const bp_dataset *ds, int s
             fprintf(f, "%s%zu", j ? ", " : "", m->confusion[(size_t)k * (size_t)C + (size_t)j]);
         fputc(']', f);
     }
-    fputs("]}\n", f);
+    fputc(']', f);
+    json_end(f, net);
 }
 
 /* ---- the run ----------------------------------------------------------- */
@@ -243,7 +253,7 @@ int cli_metrics_run(FILE *f, bp_net *net, const bp_dataset *ds, bp_loss loss, in
     else if (scaled && C == 0 && loss == BP_LOSS_MAE)
         m.loss *= m.target_scale;
     if (json)
-        print_json(f, &m, ds, scaled);
+        print_json(f, &m, net, ds, scaled);
     else if ((rc = print_text(f, &m, ds, scaled)) != CLI_OK)
         goto done;
     rc = CLI_OK;

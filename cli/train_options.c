@@ -212,7 +212,10 @@ int train_parse_options(int argc, char **argv, settings *s)
                  "self-contained page",
          .def = "none"},
         {"json", CLI_OPT_FLAG, NULL, &s->json,
-         .help = "print one JSON object at the end and nothing else", .def = "off"},
+         .help = "print one JSON object at the end and nothing else: the epochs, the model "
+                 "and log written, the task, the data and the network's layers with their "
+                 "shapes (\"network\", as info --json gives them)",
+         .def = "off"},
         {"quiet", CLI_OPT_FLAG, NULL, &s->quiet, .help = "print only errors", .def = "off"},
         {"checkpoint", CLI_OPT_STRING, "FILE", &s->checkpoint,
          .help = "save the whole training state to FILE (atomically) at the end of every "

@@ -127,7 +127,7 @@ int train_final_figures(job *j, cli_jtext *out)
 int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
 {
     const settings *s = &j->s;
-    char num[32];
+    char num[32], d[512];
     int I = bp_dataset_inputs(j->train), rc;
     /* the epochs done: one cut short by a signal does not count */
     int cut = j->interrupted && j->ss.at_batch < j->ss.batches && j->res.epochs_run > 0;
@@ -179,8 +179,9 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
         if (rc != 0 || (rc = put(meta, "class_weight_rule", s->class_weight)) != 0)
             return rc;
     }
-    if ((rc = put(meta, "data", bp_dataset_describe(j->train))) != 0 ||
-        (j->test && (rc = put(meta, "test_data", bp_dataset_describe(j->test))) != 0) ||
+    if ((rc = put(meta, "data", cli_data_describe(d, sizeof d, j->train, j->net))) != 0 ||
+        (j->test &&
+         (rc = put(meta, "test_data", cli_data_describe(d, sizeof d, j->test, j->net))) != 0) ||
         (final && final->len > 0 && (rc = put_json(meta, "final_metrics", final)) != 0))
         return rc;
     return put(meta, "created_by", "backprop train");
@@ -226,6 +227,7 @@ static void print_json_task(const job *j)
 void train_print_json(const job *j, const char *model, const char *log)
 {
     const bp_train_result *res = &j->res;
+    char d[512];
     printf("{\"epochs\": ");
     cli_progress_json(&j->ss.progress, stdout);
     if (model) {
@@ -252,6 +254,10 @@ void train_print_json(const job *j, const char *model, const char *log)
     if (res->best_epoch > 0)
         printf(", \"best_epoch\": %d", res->best_epoch);
     print_json_task(j);
+    printf(", \"data\": ");
+    cli_json_string(stdout, cli_data_describe(d, sizeof d, j->train, j->net));
+    printf(", ");
+    cli_json_net(stdout, j->net);
     printf(", \"threads\": %d, \"gemm\": \"%s\"", bp_threads(), bp_gemm_backend());
     if (isfinite(j->ss.startup)) {
         printf(", \"startup_seconds\": ");

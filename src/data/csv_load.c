@@ -516,12 +516,80 @@ static int position_order(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
+/* Whether a header cell reads "label" (any case). */
+static int is_label_name(const bp__colstat *s)
+{
+    static const char name[] = "label";
+    if (s->first_n != sizeof name - 1)
+        return 0;
+    for (size_t i = 0; i < s->first_n; i++)
+        if ((s->first[i] | 0x20) != name[i])
+            return 0;
+    return 1;
+}
+
+/* A plan by position whose every column is an input or the label (a model
+ * without saved column names), read from a file with a header that leads
+ * with a row index (as pandas and R write one), or with label (the spec's
+ * :label=COL) naming the label column: the inputs are the other columns in
+ * order. 1 when it applies and matched, 0 when it does not apply. */
+static int match_by_position(bp__reader *r, const char *label, bp_error *err)
+{
+    bp__plan *p = &r->plan;
+    int lab = -1, first, n = 0, rc;
+    if (p->header || p->file_cols != p->ncols + 1)
+        return 0;
+    if (label && (rc = bp__r_find_column(r, label, strlen(label), "label", &lab, err)) != 0)
+        return rc;
+    /* a header that names a label column before the last one would feed it
+     * in as an input: say how to name it instead */
+    for (int c = 0; !label && r->header && c < r->cols - 1; c++)
+        if (is_label_name(&r->st[c]))
+            return bp__error_set(err, BP_EFORMAT, "%s: column %d is named '%.*s', but the "
+                                 "model saved no column names and reads its inputs from the "
+                                 "first columns, a label last; give the data as %s:label=%.*s",
+                                 r->f.path, c, (int)r->st[c].first_n, r->st[c].first,
+                                 r->f.path, (int)r->st[c].first_n, r->st[c].first);
+    /* the row index by training's rule (choose_columns) */
+    first = r->header && r->cols >= 3 && lab != 0 && is_index_name(&r->st[0]) &&
+            !is_empty_column(r, 0);
+    if (lab < 0 && !first)
+        return 0;
+    for (int c = first; c < r->cols; c++)
+        n += c != lab;
+    if (n != p->ncols && n != p->ncols + (lab < 0))
+        return bp__error_set(err, BP_EFORMAT, "%s: %d column%s besides %s; the model takes %d "
+                             "inputs%s", r->f.path, n, n == 1 ? "" : "s",
+                             lab < 0    ? "the row index in column 0"
+                             : first    ? "the label and the row index in column 0"
+                                        : "the label",
+                             p->ncols, lab < 0 ? ", and a label may follow them" : "");
+    if (first)
+        bp__r_notice(r->o, "%s: column 0 has no name (a row index, as R and pandas write "
+                     "one); left out", r->f.path);
+    /* the k-th input by training position reads the k-th column left */
+    for (int i = 0; i < p->ncols; i++) {
+        int k = p->cols[i].pos - (p->cols[i].pos > p->label.pos);
+        n = first + k;
+        n += lab >= 0 && n >= lab;
+        p->cols[i].src = n;
+    }
+    n = first + p->ncols;
+    p->label.src = lab >= 0 ? lab : n < r->cols ? n : -1;
+    return 1;
+}
+
 /* A schema load: the file's columns for the plan's. */
-static int match_columns(bp__reader *r, int needs_label, bp_error *err)
+static int match_columns(bp__reader *r, const char *label, int needs_label, bp_error *err)
 {
     bp__plan *p = &r->plan;
     char names[LIST], col[BP__SHOW + 32];
-    if (r->header && p->header) {
+    int rc;
+    if ((rc = match_by_position(r, label, err)) < 0)
+        return rc;
+    if (rc == 1) {
+        /* matched */
+    } else if (r->header && p->header) {
         char *used = bp__calloc((size_t)r->cols, 1);
         size_t k = 0;
         if (!used)
@@ -578,9 +646,11 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
         bp__free(by);
         p->label.src = -1;
     } else {
-        return bp__error_set(err, BP_EFORMAT, "%s: %d column%s and no header; the model was "
-                             "trained on %d columns (%d without the label)", r->f.path, r->cols,
-                             r->cols == 1 ? "" : "s", p->file_cols, p->ncols);
+        return bp__error_set(err, BP_EFORMAT, "%s: %d column%s%s; the model was trained on %d "
+                             "columns (%d without the label)%s", r->f.path, r->cols,
+                             r->cols == 1 ? "" : "s", r->header ? "" : " and no header",
+                             p->file_cols, p->ncols,
+                             r->header && !p->header ? " and saved no column names" : "");
     }
     if (!needs_label)
         p->label.src = -1;
@@ -595,8 +665,8 @@ static int match_columns(bp__reader *r, int needs_label, bp_error *err)
     return 0;
 }
 
-bp_dataset *bp__csv_load_schema(const char *path, const char *schema, int needs_label,
-                                const bp_data_opts *o, bp_error *err)
+bp_dataset *bp__csv_load_schema(const char *path, const char *schema, const char *label,
+                                int needs_label, const bp_data_opts *o, bp_error *err)
 {
     bp__reader r;
     bp_dataset *ds = NULL;
@@ -614,7 +684,7 @@ bp_dataset *bp__csv_load_schema(const char *path, const char *schema, int needs_
     header = o->header >= 0 ? o->header
                             : r.plan.header ? names_a_column(&r) || other_header(&r)
                                             : bp__r_detect_header(&r);
-    if (read_header(&r, header, err) != 0 || match_columns(&r, needs_label, err) != 0 ||
+    if (read_header(&r, header, err) != 0 || match_columns(&r, label, needs_label, err) != 0 ||
         bp__r_check_missing(&r, err) != 0)
         goto fail;
     if (r.plan.label.src >= 0 && !r.plan.label.text && r.plan.task == BP_TASK_CLASSIFY) {

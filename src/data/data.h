@@ -147,8 +147,10 @@ int bp__utf8_valid(const char *s, size_t n);
  * legacy_labels: bp_dataset_load's rule for numeric labels. */
 bp_dataset *bp__csv_load(const char *path, const char *label, const bp_data_opts *o,
                          int legacy_labels, bp_error *err);
-bp_dataset *bp__csv_load_schema(const char *path, const char *schema, int needs_label,
-                                const bp_data_opts *o, bp_error *err);
+/* A schema load; label (may be NULL), the spec's :label=COL, places the
+ * label of a plan by position (a model without saved column names). */
+bp_dataset *bp__csv_load_schema(const char *path, const char *schema, const char *label,
+                                int needs_label, const bp_data_opts *o, bp_error *err);
 
 /* ---- idx.c: images (magic 0x803) and labels (0x801), gzipped or plain.
  * name (may be NULL: the images path) starts the description. */

@@ -287,7 +287,7 @@ static bp_dataset *load(const char *spec, const char *schema, int needs_label,
         return NULL;
     if (matched) {
         if (schema)
-            return bp__csv_load_schema(path, schema, needs_label, o, err);
+            return bp__csv_load_schema(path, schema, label, needs_label, o, err);
         return bp__csv_load(path, label, o, legacy, err);
     }
     bp__error_set(err, BP_EINVAL, "unknown data set '%s'; expected %s", spec, SPEC_FORMS);

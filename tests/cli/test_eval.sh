@@ -23,7 +23,7 @@ printf 'loss 37.5  n 4\nmae 6  rmse 6.123724356957945  r2 -6.5\n' >"$TMP/want"
 cmp -s "$TMP/out" "$TMP/want" || fail "lesson model: got '$(cat "$TMP/out")'"
 run "$BP" eval --model "$TMP/lesson.json" --data "$TMP/four.csv" --json
 expect_rc 0 "lesson model --json"
-[ "$(cat "$TMP/out")" = '{"loss": 37.5, "n": 4, "task": "regression", "mae": 6, "rmse": 6.123724356957945, "r2": -6.5}' ] ||
+[ "$(tr -d '\n' <"$TMP/out")" = '{"loss": 37.5, "n": 4, "task": "regression", "mae": 6, "rmse": 6.123724356957945, "r2": -6.5, "network": {"spec": "2,2:relu:nobias,1:relu:nobias", "inputs": 2, "outputs": 1, "input_shape": [2], "layers": [  {"layer": 0, "entry": "2:relu:nobias", "kind": "dense", "inputs": 2, "outputs": 2, "shape": [2], "activation": "relu", "weight_dims": [2, 2], "bias": false, "parameters": 4},  {"layer": 1, "entry": "1:relu:nobias", "kind": "dense", "inputs": 2, "outputs": 1, "shape": [1], "activation": "relu", "weight_dims": [1, 2], "bias": false, "parameters": 2}], "parameters": 6}}' ] ||
     fail "lesson model --json: got '$(cat "$TMP/out")'"
 # The lesson's second weights: errors 8.75, 7, -5, 7, so MSE
 # (76.5625 + 49 + 25 + 49) / 4 = 49.890625, printed exactly.
@@ -97,8 +97,8 @@ cmp -s "$TMP/got" "$TMP/want" || fail "classifier: got
 $(cat "$TMP/got")"
 run "$BP" eval --model "$TMP/three.json" --data "$TMP/cls.csv" --json
 expect_rc 0 "classifier --json"
-sed 's/^{"loss": [0-9.e+-]*, /{/' "$TMP/out" >"$TMP/got"
-[ "$(cat "$TMP/got")" = '{"n": 6, "task": "classification", "accuracy": 0.6666666666666666, "macro_precision": 0.6666666666666666, "macro_recall": 0.6666666666666666, "macro_f1": 0.6666666666666666, "classes": [{"class": 0, "name": "0", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 1, "name": "1", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 2, "name": "2", "precision": 1, "recall": 1, "f1": 1, "support": 2}], "confusion": [[1, 1, 0], [1, 1, 0], [0, 0, 2]]}' ] ||
+sed -n '1s/^{"loss": [0-9.e+-]*, /{/p' "$TMP/out" >"$TMP/got"
+[ "$(cat "$TMP/got")" = '{"n": 6, "task": "classification", "accuracy": 0.6666666666666666, "macro_precision": 0.6666666666666666, "macro_recall": 0.6666666666666666, "macro_f1": 0.6666666666666666, "classes": [{"class": 0, "name": "0", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 1, "name": "1", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}, {"class": 2, "name": "2", "precision": 1, "recall": 1, "f1": 1, "support": 2}], "confusion": [[1, 1, 0], [1, 1, 0], [0, 0, 2]], "network": {"spec": "2,3:softmax:nobias", "inputs": 2, "outputs": 3, "input_shape": [2], "layers": [' ] ||
     fail "classifier --json: got '$(cat "$TMP/out")'"
 
 # A trained spiral classifier: the table and matrix of its 3 classes, whose
@@ -115,7 +115,7 @@ sum=$(sed -n '/^true/,$p' "$TMP/out" | awk 'NR > 1 { for (i = 2; i <= NF; i++) s
 [ "$sum" = 120 ] || fail "spiral: the confusion matrix sums to $sum"
 run "$BP" eval --model "$TMP/spiral.safetensors" --data spiral:40:3 --json
 expect_rc 0 "spiral --json"
-grep -q -E '"confusion": \[\[[0-9]+, [0-9]+, [0-9]+\], \[[0-9]+, [0-9]+, [0-9]+\], \[[0-9]+, [0-9]+, [0-9]+\]\]\}$' \
+grep -q -E '"confusion": \[\[[0-9]+, [0-9]+, [0-9]+\], \[[0-9]+, [0-9]+, [0-9]+\], \[[0-9]+, [0-9]+, [0-9]+\]\], "network": \{"spec": "2,16:tanh,3:softmax", ' \
     "$TMP/out" || fail "spiral --json: got '$(cat "$TMP/out")'"
 # Over 20 classes: the averages in the terminal, the rest in --json.
 run "$BP" train --data spiral:3:21 --net 2,21:softmax --epochs 1 --quiet --out "$TMP/s21.safetensors"

@@ -111,7 +111,7 @@ expect_options predict model net data sep header no-header loss out seed json
 expect_options report log model net data sep header no-header name seed out json
 expect_options lr-find data sep header no-header features drop task missing no-standardize \
     net init loss optimizer momentum batch min-lr max-lr steps seed plot json
-expect_options regions data hidden epochs gd-lr adam-lr scale grid seed out json
+expect_options regions data hidden net epochs gd-lr adam-lr scale grid seed out json
 expect_options export model net out format name json
 expect_options info net model json
 
@@ -136,7 +136,7 @@ done
 cd "$TMP/work"
 run "$BP" predict --model examples/lesson.json --data examples/lesson-data.csv --json
 expect_rc 0 "predict --json"
-[ "$(tr -d ' \n' <"$TMP/out")" = '{"columns":["row","prediction"],"rows":[[1,9],[2,9],[3,0],[4,12]]}' ] ||
+[ "$(tr -d ' \n' <"$TMP/out")" = '{"columns":["row","prediction"],"rows":[[1,9],[2,9],[3,0],[4,12]],"network":{"spec":"2,2:relu:nobias,1:relu:nobias","inputs":2,"outputs":1,"input_shape":[2],"layers":[{"layer":0,"entry":"2:relu:nobias","kind":"dense","inputs":2,"outputs":2,"shape":[2],"activation":"relu","weight_dims":[2,2],"bias":false,"parameters":4},{"layer":1,"entry":"1:relu:nobias","kind":"dense","inputs":2,"outputs":1,"shape":[1],"activation":"relu","weight_dims":[1,2],"bias":false,"parameters":2}],"parameters":6}}' ] ||
     fail "predict --json: $(cat "$TMP/out")"
 run "$BP" predict --model examples/lesson.json --data examples/lesson-data.csv --json --out p.json
 expect_rc 0 "predict --json --out"
@@ -153,7 +153,7 @@ run "$BP" report --log spiral.csv --model spiral.safetensors --data spiral:100:3
 expect_rc 0 "report --json"
 bytes=$(wc -c <r.html | tr -d ' ')
 epochs=$(($(wc -l <spiral.csv) - 1))
-[ "$(cat "$TMP/out")" = "{\"path\": \"r.html\", \"bytes\": $bytes, \"epochs\": $epochs}" ] ||
+[ "$(head -n 1 "$TMP/out")" = "{\"path\": \"r.html\", \"bytes\": $bytes, \"epochs\": $epochs, \"network\": {\"spec\": \"2,256:relu,128:relu,3:softmax\", \"inputs\": 2, \"outputs\": 3, \"input_shape\": [2], \"layers\": [" ] ||
     fail "report --json: $(cat "$TMP/out")"
 cd /
 echo "ok"

@@ -68,7 +68,7 @@ done
 # Each panel's accuracy is the JSON's, and Adam separates the vertical set.
 acc=$(grep -o 'data-data="vertical:100:3" data-optimizer="adam" data-accuracy="[^"]*"' "$TMP/regions.svg" |
       sed 's/.*data-accuracy="//; s/"//')
-grep -q "\"data\": \"vertical:100:3\", \"optimizer\": \"adam\", \"loss\": [^,]*, \"accuracy\": $acc}" "$TMP/out" ||
+grep -q "\"data\": \"vertical:100:3\", \"optimizer\": \"adam\", \"loss\": [^,]*, \"accuracy\": $acc, \"network\": {\"spec\": \"2,[0-9]*:relu,3:softmax\"" "$TMP/out" ||
     fail "adam accuracy $acc not in the JSON"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.85) }' || fail "adam on vertical: accuracy $acc"
 # 20 x 20 cells per panel: the runs along each row cover it.

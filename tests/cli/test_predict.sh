@@ -88,7 +88,7 @@ err_has "--data is required" "no --data"
 printf 'a,b,c,d,y\n1,2,3,4,0\n' >"$TMP/four.csv"
 run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/four.csv"
 expect_rc 1 "data of another width"
-err_has "5 columns and no header; the model was trained on 3 columns (2 without the label)" \
+err_has "four.csv: 5 columns; the model was trained on 3 columns (2 without the label) and saved no column names" \
     "data of another width"
 run "$BP" predict --model "$TMP/lesson.json" --data "$TMP/five.csv" --out "$TMP/no/such/dir.csv"
 expect_rc 1 "--out in a missing directory"

@@ -50,7 +50,7 @@ sed -n 2,3p "$TMP/out" | cmp -s - "$TMP/want2" || fail "no header: got $(cat "$T
 # --json: the same columns and rows.
 run "$BP" predict --model "$TMP/cls.json" --data "$TMP/feat.csv" --json
 expect_rc 0 "--json"
-[ "$(tr -d '\n' <"$TMP/out")" = '{"columns": ["row", "prediction", "p_no", "p_yes, sure"], "rows": [  [1, "yes, sure", 0.26894143, 0.7310586],  [2, "no", 0.7310586, 0.26894143],  [3, "yes, sure", 0.26894143, 0.7310586]]}' ] ||
+[ "$(tr -d '\n' <"$TMP/out")" = '{"columns": ["row", "prediction", "p_no", "p_yes, sure"], "rows": [  [1, "yes, sure", 0.26894143, 0.7310586],  [2, "no", 0.7310586, 0.26894143],  [3, "yes, sure", 0.26894143, 0.7310586]], "network": {"spec": "3,2:softmax", "inputs": 3, "outputs": 2, "input_shape": [3], "layers": [  {"layer": 0, "entry": "2:softmax", "kind": "dense", "inputs": 3, "outputs": 2, "shape": [2], "activation": "softmax", "weight_dims": [2, 3], "bias": true, "parameters": 8}], "parameters": 8}}' ] ||
     fail "--json: got $(cat "$TMP/out")"
 
 # An unseen category: exit 1 naming the line, the column and the value.
@@ -96,7 +96,7 @@ expect_rc 0 "eval regression"
 has "loss 50000000  n 2" "eval: the loss in the target's units"
 has "mae 5000  rmse 7071.067811865475  r2 0.92" "eval: mae, rmse, r2 in the target's units"
 run "$BP" eval --model "$TMP/reg.json" --data "$TMP/ry.csv" --json
-[ "$(cat "$TMP/out")" = '{"loss": 50000000, "n": 2, "task": "regression", "mae": 5000, "rmse": 7071.067811865475, "r2": 0.92, "target_mean": 100000, "target_scale": 20000}' ] ||
+[ "$(tr -d '\n' <"$TMP/out")" = '{"loss": 50000000, "n": 2, "task": "regression", "mae": 5000, "rmse": 7071.067811865475, "r2": 0.92, "target_mean": 100000, "target_scale": 20000, "network": {"spec": "2,1:identity", "inputs": 2, "outputs": 1, "input_shape": [2], "layers": [  {"layer": 0, "entry": "1:identity", "kind": "dense", "inputs": 2, "outputs": 1, "shape": [1], "activation": "identity", "weight_dims": [1, 2], "bias": true, "parameters": 3}], "parameters": 3}}' ] ||
     fail "eval --json regression: got $(cat "$TMP/out")"
 
 # A model without a schema: a features-only file gives all its columns as
