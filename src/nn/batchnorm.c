@@ -69,6 +69,34 @@ static void bn_reset(const bp__layer *L, float *params, float *state)
     state[L->s_off + 2 * C] = 0.0f;
 }
 
+/* Channel c's sums in double over every row, in one pass: of x into *sx
+ * and of x * y into *sxy (y = x: the squares). Four running sums of each,
+ * over every fourth position, added at the end in a fixed order, so that
+ * the additions need not wait on one another and the result never depends
+ * on the thread count. */
+static void channel_sums(const bp__layer *L, int B, int c, const float *x, const float *y,
+                         double *sx, double *sxy)
+{
+    const int S = positions(L);
+    double a[4] = {0.0, 0.0, 0.0, 0.0}, q[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int b = 0; b < B; b++) {
+        const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
+        const float *xr = x + at, *yr = y + at;
+        int s = 0;
+        for (; s + 4 <= S; s += 4)
+            for (int k = 0; k < 4; k++) {
+                a[k] += xr[s + k];
+                q[k] += (double)xr[s + k] * yr[s + k];
+            }
+        for (; s < S; s++) {
+            a[s & 3] += xr[s];
+            q[s & 3] += (double)xr[s] * yr[s];
+        }
+    }
+    *sx = (a[0] + a[1]) + (a[2] + a[3]);
+    *sxy = (q[0] + q[1]) + (q[2] + q[3]);
+}
+
 /* A whole-batch pass of channels [c0, c1), for bp__for_blocks. */
 typedef struct bn_job {
     const bp__layer *L;
@@ -91,21 +119,15 @@ static void forward_channels(void *ctx, int blk, int n)
     for (int c = c0; c < c1; c++) {
         double mean, var;
         if (ps->training) {
-            double s1 = 0.0, s2 = 0.0;
-            for (int b = 0; b < B; b++) {
-                const float *x = j->in + (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
-                for (int s = 0; s < S; s++)
-                    s1 += x[s];
-            }
+            /* one pass: the sums of x and x^2 in double (a float's square
+             * is exact in double; the variance keeps float's precision
+             * while the mean is within about 1e4 standard deviations) */
+            double s1, sq;
+            channel_sums(L, B, c, j->in, j->in, &s1, &sq);
             mean = s1 / N;
-            for (int b = 0; b < B; b++) {
-                const float *x = j->in + (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
-                for (int s = 0; s < S; s++) {
-                    const double dv = x[s] - mean;
-                    s2 += dv * dv;
-                }
-            }
-            var = s2 / N;
+            var = sq / N - mean * mean;
+            var = var > 0.0 ? var : 0.0;
+            const double s2 = var * N;
             const double unbiased = N > 1.0 ? s2 / (N - 1.0) : var;
             rmean[c] = (float)((1.0 - L->momentum) * rmean[c] + L->momentum * mean);
             rvar[c] = (float)((1.0 - L->momentum) * rvar[c] + L->momentum * unbiased);
@@ -160,15 +182,9 @@ static void backward_channels(void *ctx, int blk, int n)
     const int c0 = BP__BLOCK_START(C, blk, n), c1 = BP__BLOCK_START(C, blk + 1, n);
     const double N = (double)B * (double)S;
     for (int c = c0; c < c1; c++) {
-        double sd = 0.0, sdx = 0.0; /* sums of dz and dz * xhat */
-        for (int b = 0; b < B; b++) {
-            const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
-            const float *d = j->dz + at, *xh = j->xhat + at;
-            for (int s = 0; s < S; s++) {
-                sd += d[s];
-                sdx += (double)d[s] * xh[s];
-            }
-        }
+        /* sums of dz and dz * xhat */
+        double sd, sdx;
+        channel_sums(L, B, c, j->dz, j->xhat, &sd, &sdx);
         float *gw = ps->grads + L->w_off + (size_t)c, *gb = ps->grads + L->b_off + (size_t)c;
         *gw = j->fresh ? (float)sdx : *gw + (float)sdx;
         *gb = j->fresh ? (float)sd : *gb + (float)sd;
