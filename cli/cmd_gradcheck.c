@@ -20,16 +20,19 @@ static const cli_help HELP = {
     "Compare every gradient entry from backpropagation with a central finite\n"
     "difference of the loss, and report the largest relative error of each layer.\n"
     "A network given by --net gets random weights; a model is checked at its own\n"
-    "weights. The samples are random unless --data gives them.",
+    "weights. The samples are random unless --data gives them. The network runs in\n"
+    "training mode: batch norms use the batch's statistics, dropout layers draw nothing.",
     "Each layer gets a row: a dense layer's weights are named w[l][o][i], a\n"
-    "convolution's w[l][out][c][ky][kx] (shape OUTxCxKxK), a bias b[l][o]; a\n"
-    "pooling layer has no parameters, and its row says so.",
+    "convolution's w[l][out][c][ky][kx] (shape OUTxCxKxK), a batch norm's w[l][c],\n"
+    "a bias b[l][o]; a pooling, activation or dropout layer has no parameters, and\n"
+    "its row says so.",
     "Exit status: 0 when every layer passes, 1 when one fails or a file cannot\n"
     "be read, 2 on bad usage.",
     "  backprop gradcheck --net 4,8:tanh,3:softmax\n"
     "  backprop gradcheck --model examples/lesson.json --data examples/lesson-data.csv\n"
     "  backprop gradcheck --net 2,3:relu,3:softmax --batch 8 --json\n"
-    "  backprop gradcheck --net 1x5x6,conv:3:3:tanh:pad=1:stride=2,maxpool:2,4:softmax\n"};
+    "  backprop gradcheck --net 1x5x6,conv:3:3:tanh:pad=1:stride=2,maxpool:2,4:softmax\n"
+    "  backprop gradcheck --net 1x6x6,conv:4:3:same,batchnorm,relu,maxpool:2,3:softmax\n"};
 
 /* "w[l][o][i]" (dense), "w[l][o][c][ky][kx]" (conv) or "b[l][o]" for entry j
  * of layer l's block; "" for a layer without parameters. */
@@ -258,6 +261,8 @@ int cmd_gradcheck(int argc, char **argv)
             x[k] = (float)bp_rng_normal(&rng);
         T = random_targets(&rng, loss, B, O, t);
     }
+    /* training mode: batch norms use the batch's statistics; dropout draws nothing */
+    bp_net_set_training(net, 1, NULL);
     int lib_rc = bp_gradcheck(net, loss, B, x, t, T, NULL, eps, report, &worst);
     if (lib_rc != 0) {
         rc = cli_lib_error("gradient check", lib_rc, net);

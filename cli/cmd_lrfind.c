@@ -240,6 +240,7 @@ static int run_sweep(const finder *s, bp_net *net, bp_loss loss, const bp_datase
     double mean, scale, mul = 1.0;
     if (bp_dataset_target_scaling(ds, &mean, &scale) == 0)
         mul = loss == BP_LOSS_MAE ? scale : scale * scale;
+    bp_net_set_training(net, 1, &rng); /* steps as training takes them: batch statistics */
     for (long k = 0; k < s->steps; k++) {
         double lr = s->min_lr * pow(s->max_lr / s->min_lr, (double)k / (double)(s->steps - 1));
         double value;

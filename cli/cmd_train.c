@@ -303,6 +303,27 @@ static int choose_out(job *j)
     return CLI_OK;
 }
 
+/* A layer whose batch coupling or draws a split over MPI ranks or
+ * --deterministic's parts would change: a usage error naming it. */
+static int unsplittable(const job *j)
+{
+    const int ranks = cli_dist_size() > 1;
+    if (!ranks && !j->s.deterministic)
+        return CLI_OK;
+    for (int l = 0; l < bp_net_layers(j->net); l++) {
+        const bp_layer_desc d = bp_net_layer(j->net, l);
+        char entry[96];
+        if (d.kind != BP_LAYER_BATCHNORM && !(d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
+            continue;
+        bp_net_layer_spec(j->net, l, entry, sizeof entry);
+        return cli_usage(TRAIN_CMD, "layer %d (%s) cannot be split over %s yet (%s)", l + 1, entry,
+                         ranks ? "MPI ranks" : "--deterministic's parts",
+                         d.kind == BP_LAYER_BATCHNORM ? "its batch statistics would differ"
+                                                      : "the masks would differ");
+    }
+    return CLI_OK;
+}
+
 /* Load, scale and check everything the run needs; fresh weights unless
  * --init. */
 static int prepare(job *j)
@@ -336,6 +357,8 @@ static int prepare(job *j)
     if ((rc = scale_data(j)) != 0 || (rc = class_weights(j)) != 0 || (rc = make_net(j)) != 0)
         return rc;
     if (!s->init && (rc = cli_parse_loss("--loss", s->loss, j->net, &j->loss)) != 0)
+        return rc;
+    if ((rc = unsplittable(j)) != 0)
         return rc;
     if (explicit_net)
         snprintf(prefix, sizeof prefix, "--net: ");

@@ -205,11 +205,15 @@ typedef enum bp_layer_kind {
     BP_LAYER_DENSE = 0, /* every output a weighted sum of every input, plus a bias */
     BP_LAYER_CONV,      /* 2-D convolution (cross-correlation, as PyTorch's Conv2d) */
     BP_LAYER_MAXPOOL,   /* the largest value of each window, per channel */
-    BP_LAYER_AVGPOOL    /* the mean of each window, per channel */
+    BP_LAYER_AVGPOOL,   /* the mean of each window, per channel */
+    BP_LAYER_ACT,       /* an activation standing alone (desc.act), shape kept */
+    BP_LAYER_DROPOUT,   /* inverted dropout of desc.rate, in training mode only */
+    BP_LAYER_BATCHNORM  /* batch normalization, per channel (spatial) or per feature */
 } bp_layer_kind;
 
 /* A kind's name as the spec writes it ("dense", "conv", "maxpool",
- * "avgpool"); NULL for an unknown kind. */
+ * "avgpool", "activation", "dropout", "batchnorm"); NULL for an unknown
+ * kind. (A standalone activation's spec entry is its activation's name.) */
 const char *bp_layer_kind_name(bp_layer_kind kind);
 
 /* The shape of what flows between layers: a flat vector of c values (h and
@@ -236,6 +240,9 @@ typedef struct bp_layer_desc {
     int kernel;  /* conv, pools: the window's side */
     int stride;  /* conv, pools: 0 means the default (conv 1, pools kernel) */
     int pad;     /* conv: zeros added on each side; BP_PAD_SAME keeps H x W at stride 1 */
+    double rate;     /* dropout: the probability of zeroing a value, in [0, 1) */
+    double momentum; /* batchnorm: running statistics' momentum in (0, 1]; 0 means 0.1 */
+    double eps;      /* batchnorm: added to the variance, > 0; 0 means 1e-5 */
 } bp_layer_desc;
 
 #define BP_PAD_SAME (-1)
@@ -251,6 +258,11 @@ typedef struct bp_net bp_net;
  *   WIDTH[:ACTIVATION][:nobias]                       a dense layer
  *   conv:OUT:K[:ACTIVATION][:same|:pad=P][:stride=S][:nobias]
  *   maxpool:K[:stride=S], avgpool:K[:stride=S]
+ *   relu, tanh, sigmoid, softmax, identity, leaky_relu[=SLOPE]
+ *                                     an activation standing alone
+ *   dropout:P                         inverted dropout (training mode only)
+ *   batchnorm[:momentum=M][:eps=E]    batch normalization (as BatchNorm2d
+ *                                     after a spatial layer, else BatchNorm1d)
  * e.g. "784,256:relu,128:relu,10:softmax", "2,2:relu:nobias,1:relu:nobias"
  * or "1x28x28,conv:32:3:relu:same,maxpool:2,128:relu,10:softmax". A
  * leaky_relu slope is written "leaky_relu=0.2". A dense layer after a
@@ -296,6 +308,29 @@ int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4]);
 size_t bp_net_param_count(const bp_net *net);
 float *bp_net_params(bp_net *net);
 float *bp_net_grads(bp_net *net);
+
+/* The network's state: what forward passes in training mode change besides
+ * the parameters, in one flat float block (borrowed, valid for the life of
+ * the network), layer by layer. A batchnorm layer of C channels holds its
+ * running_mean (C), running_var (C, unbiased) and num_batches_tracked (1,
+ * exact up to 2^24); other kinds hold nothing. bp_net_layer_state gives
+ * layer l's share (NULL and *count 0 when it has none). Checkpoints and
+ * models save the block; optimizers never touch it. */
+size_t bp_net_state_count(const bp_net *net);
+float *bp_net_state(bp_net *net);
+float *bp_net_layer_state(bp_net *net, int l, size_t *count);
+
+/* Training or evaluation mode, as PyTorch's module.train() and .eval(). A
+ * network starts in evaluation mode, so that passes which serve
+ * predictions need no call. In training mode (on nonzero) dropout layers
+ * draw their masks from rng (borrowed; with rng NULL they pass values
+ * through, as gradient checks want), the global dropout
+ * (bp_net_set_dropout) acts, and batch normalization uses the batch's
+ * statistics and updates its running ones on each forward pass; in
+ * evaluation mode dropout is the identity and batch normalization uses its
+ * running statistics. Returns 0, or BP_EINVAL for a NULL network. */
+int bp_net_set_training(bp_net *net, int on, bp_rng *rng);
+int bp_net_training(const bp_net *net);
 
 /* Views of layer l inside those blocks: its weights (NULL for a pool), its
  * bias (NULL when it has none). Borrowed; writable. */
@@ -890,11 +925,11 @@ const char *bp_dataset_label(const bp_dataset *ds);
 /* Training                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Inverted dropout on the hidden layers (not the output layer): while p > 0,
- * each forward pass zeroes every hidden value with probability p, drawn
- * from rng (borrowed), and scales the kept ones by 1 / (1 - p); backward
- * applies the same mask. p = 0 (the default) turns it off, as it must be
- * outside training. p must be in [0, 1). */
+/* Inverted dropout on the hidden layers (not the output layer): while p > 0
+ * and the network is in training mode (bp_net_set_training), each forward
+ * pass zeroes every hidden value with probability p, drawn from rng
+ * (borrowed), and scales the kept ones by 1 / (1 - p); backward applies the
+ * same mask. p = 0 (the default) turns it off. p must be in [0, 1). */
 int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng);
 
 /* Short epochs are timed in groups of about this many seconds (see
@@ -1148,9 +1183,9 @@ int bp_net_check_data(const bp_net *net, bp_loss loss, const bp_dataset *ds, con
 int bp_net_check_inputs(const bp_net *net, const bp_dataset *ds, const char *what,
                         bp_error *err);
 
-/* Loss and accuracy of net over every row of ds (in batches; dropout off).
- * accuracy (may be NULL) gets -1 unless the loss is a classification loss
- * (cce or bce). */
+/* Loss and accuracy of net over every row of ds (in batches, in
+ * evaluation mode, which it leaves set). accuracy (may be NULL) gets -1
+ * unless the loss is a classification loss (cce or bce). */
 int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
                 double *accuracy, bp_error *err);
 
@@ -1212,7 +1247,7 @@ void bp_metrics_init(bp_metrics *m, size_t *confusion, bp_class_metrics *per_cla
  * classification loss on O > 1 outputs, 2 on one output, 0 for regression. */
 int bp_metrics_classes(const bp_net *net, bp_loss loss);
 
-/* Run net over every row of ds (in batches; dropout off) and fill m. The
+/* Run net over every row of ds (in batches, in evaluation mode) and fill m. The
  * data are checked as bp_evaluate checks them. BP_EINVAL when m's capacity
  * is below bp_metrics_classes; BP_ENONFINITE, naming the row and output,
  * when an output or the loss is not finite (m is then incomplete). */

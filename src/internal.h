@@ -303,6 +303,11 @@ typedef struct bp__layer {
     size_t w_dims[4];  /* its shape as PyTorch's module holds it */
     double fan_in, fan_out; /* for the init schemes */
     size_t scratch;    /* floats per sample the kind keeps from forward for backward */
+    size_t keep;       /* floats per batch a whole-batch kind keeps (batch statistics) */
+    size_t keep_off;   /* their offset in the network's keep block */
+    size_t s_off, n_s; /* the layer's share of the state block (running statistics) */
+    double rate;       /* dropout: the probability of zeroing a value */
+    double momentum, eps; /* batchnorm: running statistics' momentum, variance's epsilon */
     size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
 } bp__layer;

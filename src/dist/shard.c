@@ -37,6 +37,13 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
     if (o->dropout > 0.0)
         return bp__error_set(err, BP_EINVAL,
                              "shard: dropout cannot be split over parts (its draws would differ)");
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp_layer_desc d = bp_net_layer(net, l);
+        if (d.kind == BP_LAYER_BATCHNORM || (d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
+            return bp__error_set(err, BP_EINVAL, "shard: layer %d (%s) cannot be split over parts "
+                                 "(its %s would differ)", l + 1, bp_layer_kind_name(d.kind),
+                                 d.kind == BP_LAYER_BATCHNORM ? "batch statistics" : "draws");
+    }
     /* reduce with several parts: each part's gradient kept; alone with
      * several parts: one running sum; one part for reduce: in place. */
     if (sh->reduce && sh->count > 1)

@@ -1,7 +1,8 @@
 /*
  * checkpoint.c - training state to and from a file: safetensors (an 8-byte
  * little-endian header length, a JSON header, little-endian data) holding
- * the tensors "params", "optim.0", "optim.1", "best" (F32, [P] each) and
+ * the tensors "params", "optim.0", "optim.1", "best" (F32, [P] each),
+ * "state" (F32, [S], the network's running statistics, when it has any) and
  * "order" (U64, [n]), and in __metadata__ the spec, the position and the
  * generator. Integers are written in decimal, doubles in C99 hex notation
  * (%a), so every bit reads back. Writing is atomic (file.c); reading
@@ -127,7 +128,7 @@ int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp
     if (!path || !s)
         return bp__error_set(err, BP_EINVAL, "saving a checkpoint needs a path and a state");
     P = s->P;
-    if (P > SIZE_MAX / 8 / 4 || s->n_rows > SIZE_MAX / 16)
+    if (P > SIZE_MAX / 8 / 4 || s->n_rows > SIZE_MAX / 16 || s->S > SIZE_MAX / 8 / 4)
         return bp__error_set(err, BP_EOVERFLOW, "checkpoint of %zu parameters is too large", P);
     quoted = bp__json_quote(s->spec, spec_json, 0);
     cap = HEADER_CAP + quoted + model_meta_size(meta);
@@ -166,6 +167,8 @@ int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp
     }
     if (s->best)
         off = tensor_entry(h, cap, &pos, "best", "F32", P, 4, off);
+    if (s->S)
+        off = tensor_entry(h, cap, &pos, "state", "F32", s->S, 4, off);
     off = tensor_entry(h, cap, &pos, "order", "U64", s->n_rows, 8, off);
     if (pos + 2 >= cap) {
         rc = bp__error_set(err, BP_EOVERFLOW, "checkpoint header for %s is too large", path);
@@ -181,7 +184,8 @@ int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp
     if (put_bytes(a.f, len8, 8) != 0 || put_bytes(a.f, (unsigned char *)h, pos) != 0 ||
         put_floats(a.f, s->params, P) != 0 ||
         put_floats(a.f, s->optim, (size_t)s->blocks * P) != 0 ||
-        (s->best && put_floats(a.f, s->best, P) != 0) || put_u64s(a.f, s->order, s->n_rows) != 0) {
+        (s->best && put_floats(a.f, s->best, P) != 0) ||
+        (s->S && put_floats(a.f, s->state, s->S) != 0) || put_u64s(a.f, s->order, s->n_rows) != 0) {
         int e = errno ? errno : EIO;
         bp__atomic_abort(&a);
         rc = bp__error_set(err, BP_EIO, "cannot write %s: %s", path, strerror(e));
@@ -352,7 +356,8 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     size_t len = 0, P = 0, n = 0, nb = 0, spec_len, total, bytes;
     bp__json *root = NULL;
     bp_train_state *s = NULL;
-    const unsigned char *tp, *to, *tb, *tk[2] = {NULL, NULL};
+    const unsigned char *tp, *to, *tb, *ts, *tk[2] = {NULL, NULL};
+    size_t S = 0;
     reader r = {path, NULL, err};
     uint64_t hlen = 0;
     unsigned char *seen = NULL;
@@ -418,12 +423,18 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
                       "params)", path, nb, P);
         goto fail;
     }
+    ts = tensor(&r, root, "state", "F32", 4, &S, body, body_len, 0, &rc);
+    if (rc != 0)
+        goto fail;
+    if (!ts)
+        S = 0;
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i];
         if (strcmp(k, "__metadata__") && strcmp(k, "params") && strcmp(k, "order") &&
-            strcmp(k, "best") && strcmp(k, "optim.0") && (blocks < 2 || strcmp(k, "optim.1"))) {
+            strcmp(k, "best") && strcmp(k, "optim.0") && (blocks < 2 || strcmp(k, "optim.1")) &&
+            strcmp(k, "state")) {
             bp__error_set(err, BP_EFORMAT, "%s: unexpected tensor '%.60s' (expected params, "
-                          "optim.0, optim.1, best, order)", path, k);
+                          "optim.0, optim.1, best, state, order)", path, k);
             goto fail;
         }
     }
@@ -432,7 +443,7 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     spec_len = strlen(spec) + 1;
     total = sizeof *s;
     if (bp__mul_size(P, (size_t)(1 + blocks + (tb ? 1 : 0)) * sizeof(float), &bytes) ||
-        (total += bytes) < bytes || bp__mul_size(n, sizeof(size_t), &bytes) ||
+        (total += bytes) < bytes || S > SIZE_MAX / 8 || (total += S * sizeof(float)) < S || bp__mul_size(n, sizeof(size_t), &bytes) ||
         (total += bytes) < bytes || (total += spec_len) < spec_len) {
         bp__error_set(err, BP_EOVERFLOW, "%s: a checkpoint of %zu parameters is too large", path, P);
         goto fail;
@@ -448,7 +459,7 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     s->blocks = blocks;
     size_t *order = (size_t *)(void *)(s + 1);
     float *fl = (float *)(void *)(order + n);
-    char *sp = (char *)(fl + P * (size_t)(1 + blocks + (tb ? 1 : 0)));
+    char *sp = (char *)(fl + P * (size_t)(1 + blocks + (tb ? 1 : 0)) + S);
     memcpy(sp, spec, spec_len);
     s->spec = sp;
     get_floats(fl, tp, P);
@@ -467,6 +478,14 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
         if (finite_all(&r, "best", fl, P) != 0)
             goto fail;
         s->best = fl;
+        fl += P;
+    }
+    if (S) {
+        get_floats(fl, ts, S);
+        if (finite_all(&r, "state", fl, S) != 0)
+            goto fail;
+        s->S = S;
+        s->state = fl;
     }
     for (size_t i = 0; i < n; i++) {
         uint64_t v = 0;
@@ -594,7 +613,14 @@ bp_net *bp_checkpoint_load_model(const char *path, bp_meta **meta, bp_error *err
                       "holds %zu", path, s->spec, bp_net_param_count(net), s->P);
         goto fail;
     }
+    if (bp_net_state_count(net) != s->S) {
+        bp__error_set(err, BP_EFORMAT, "%s: the network %s has %zu state values (running "
+                      "statistics); the checkpoint holds %zu", path, s->spec,
+                      bp_net_state_count(net), s->S);
+        goto fail;
+    }
     memcpy(bp_net_params(net), s->params, s->P * sizeof(float));
+    memcpy(bp_net_state(net), s->state, s->S * sizeof(float));
     if (read_model_meta(path, &m, err) != 0)
         goto fail;
     snprintf(at, sizeof at, "epoch %d, batch %ld", s->epoch, s->batch);

@@ -19,6 +19,8 @@ struct bp_train_state {
     const float *params;    /* (P) */
     const float *optim;     /* (blocks, P) */
     const float *best;      /* (P) best weights, or NULL without patience */
+    size_t S;               /* the network's state (running statistics), 0 if none */
+    const float *state;     /* (S) */
     const size_t *order;    /* (n_rows) */
     bp_rng rng;             /* the run's generator */
     int epoch;              /* epoch in progress, 1-based */

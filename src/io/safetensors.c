@@ -3,7 +3,10 @@
  * header length N, N bytes of JSON naming each tensor's dtype, shape and
  * data offsets (plus __metadata__, a string map), then the data. Tensors are
  * layers.N.weight [O, I] and layers.N.bias [O], written in the order of the
- * parameter block, so the data section is that block byte for byte.
+ * parameter block, so the data section starts with that block byte for
+ * byte; then each batch norm's state: layers.N.running_mean [C],
+ * layers.N.running_var [C] (F32) and layers.N.num_batches_tracked (an I64
+ * scalar), as PyTorch's BatchNorm2d and BatchNorm1d hold them.
  *
  * The reader trusts nothing: header size, JSON, every tensor's name, dtype,
  * shape (against the spec in the metadata) and offsets (inside the data,
@@ -13,8 +16,8 @@
  * A file without "net" in its metadata (a PyTorch state dict saved with
  * safetensors.torch.save_file) is read with a spec given by the caller: its
  * tensors are PREFIX N.weight and PREFIX N.bias, one PREFIX for all ("",
- * "net.", "layers."), and the modules, sorted by N, are the spec's dense
- * layers in order (an nn.Sequential's activations hold no tensors).
+ * "net.", "layers."), and the modules, sorted by N, are the spec's layers
+ * with weights in order (an nn.Sequential's activations hold no tensors).
  */
 #include "io/file.h"
 #include "io/io.h"
@@ -47,12 +50,20 @@ static void swap4(void *p, size_t n)
     }
 }
 
-/* One tensor's header entry: F32 of the given shape at [begin, end). */
+/* The tensors' names after "layers.N.", by kind: the parameters, then the
+ * state. */
+enum { T_WEIGHT, T_BIAS, T_MEAN, T_VAR, T_COUNT, N_TENSOR_KINDS };
+static const char *const TENSOR_NAMES[N_TENSOR_KINDS] = {
+    "weight", "bias", "running_mean", "running_var", "num_batches_tracked"};
+
+/* One tensor's header entry: F32 (I64 for the count) of the given shape at
+ * [begin, end). */
 static void sb_tensor(bp__jbuf *b, int layer, const char *kind, int rank, const size_t *dims,
                       size_t begin, size_t end)
 {
     char t[320];
-    int n = snprintf(t, sizeof t, ",\"layers.%d.%s\":{\"dtype\":\"F32\",\"shape\":[", layer, kind);
+    int n = snprintf(t, sizeof t, ",\"layers.%d.%s\":{\"dtype\":\"%s\",\"shape\":[", layer, kind,
+                     strcmp(kind, "num_batches_tracked") == 0 ? "I64" : "F32");
     for (int i = 0; i < rank && n > 0 && (size_t)n < sizeof t; i++)
         n += snprintf(t + n, sizeof t - (size_t)n, "%s%zu", i ? "," : "", dims[i]);
     if (n > 0 && (size_t)n < sizeof t)
@@ -115,6 +126,17 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
         if (L->bias)
             sb_tensor(&h, l, "bias", 1, &L->n_b, L->b_off * 4, (L->b_off + L->n_b) * 4);
     }
+    /* the state after the parameters: per layer C means, C variances, the count */
+    size_t at = bp_net_param_count(net) * 4;
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        const bp__layer *L = bp__net_layer(net, l);
+        if (!L->n_s)
+            continue;
+        sb_tensor(&h, l, "running_mean", 1, &L->n_w, at, at + 4 * L->n_w);
+        sb_tensor(&h, l, "running_var", 1, &L->n_w, at + 4 * L->n_w, at + 8 * L->n_w);
+        sb_tensor(&h, l, "num_batches_tracked", 0, NULL, at + 8 * L->n_w, at + 8 * L->n_w + 8);
+        at += 8 * L->n_w + 8;
+    }
     bp__jbuf_str(&h, "}");
     while (!h.failed && h.n % 8 != 0) /* align the data to 8 bytes */
         bp__jbuf_str(&h, " ");
@@ -145,6 +167,24 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
             ok = fwrite(chunk, sizeof *chunk, m, a.f) == m;
         }
     }
+    for (int l = 0; ok && l < bp_net_layers(net); l++) {
+        const bp__layer *L = bp__net_layer(net, l);
+        const float *st = bp_net_state(net) + L->s_off;
+        unsigned char b[8];
+        for (size_t k = 0; ok && k < 2 * (L->n_s ? L->n_w : 0); k++) {
+            uint32_t u;
+            memcpy(&u, &st[k], 4);
+            for (int i = 0; i < 4; i++)
+                b[i] = (unsigned char)(u >> (8 * i));
+            ok = fwrite(b, 1, 4, a.f) == 4;
+        }
+        if (ok && L->n_s) {
+            const uint64_t count = (uint64_t)st[2 * L->n_w];
+            for (int i = 0; i < 8; i++)
+                b[i] = (unsigned char)(count >> (8 * i));
+            ok = fwrite(b, 1, 8, a.f) == 8;
+        }
+    }
     bp__free(h.s);
     if (!ok) {
         int e = errno ? errno : EIO;  /* before abort's close and remove touch it */
@@ -154,8 +194,17 @@ int bp_model_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *
     return bp__atomic_commit(&a, err);
 }
 
-/* Parse "layers.N.weight" / "layers.N.bias": layer index and kind (0
- * weight, 1 bias), or -1. */
+/* The tensor kind (T_*) a name ends with after its module, or -1. */
+static int tensor_kind(const char *suffix)
+{
+    for (int k = 0; k < N_TENSOR_KINDS; k++)
+        if (suffix[0] == '.' && strcmp(suffix + 1, TENSOR_NAMES[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* Parse "layers.N.weight", "layers.N.bias", "layers.N.running_mean", ...:
+ * layer index and kind (T_*), or -1. */
 static int tensor_name(const char *name, int *layer)
 {
     const char *p = name;
@@ -171,30 +220,26 @@ static int tensor_name(const char *name, int *layer)
             return -1;
     }
     *layer = (int)v;
-    if (strcmp(p, ".weight") == 0)
-        return 0;
-    if (strcmp(p, ".bias") == 0)
-        return 1;
-    return -1;
+    return tensor_kind(p);
 }
 
-/* Parse a state-dict name PREFIX N.weight or PREFIX N.bias, the prefix
- * empty or ending in '.' ("0.weight", "net.2.bias", "layers.3.weight"):
- * the prefix length, the module index N and the kind (0 weight, 1 bias),
- * or -1. */
+/* Parse a state-dict name PREFIX N.weight, PREFIX N.bias (or a batch
+ * norm's PREFIX N.running_mean, ...), the prefix empty or ending in '.'
+ * ("0.weight", "net.2.bias", "layers.3.weight"): the prefix length, the
+ * module index N and the kind (T_*), or -1. */
 static int module_name(const char *name, size_t *plen, long *index)
 {
     size_t n = strlen(name), d;
-    int kind;
-    if (n > 7 && strcmp(name + n - 7, ".weight") == 0) {
-        kind = 0;
-        n -= 7;
-    } else if (n > 5 && strcmp(name + n - 5, ".bias") == 0) {
-        kind = 1;
-        n -= 5;
-    } else {
-        return -1;
+    int kind = -1;
+    for (int k = 0; k < N_TENSOR_KINDS && kind < 0; k++) {
+        const size_t m = strlen(TENSOR_NAMES[k]) + 1;
+        if (n > m && tensor_kind(name + n - m) == k) {
+            kind = k;
+            n -= m;
+        }
     }
+    if (kind < 0)
+        return -1;
     for (d = n; d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9';)
         d--;
     if (d == n || n - d > 7 || (d > 0 && name[d - 1] != '.'))
@@ -247,6 +292,8 @@ static size_t dtype_size(const char *dtype)
         return 8;
     if (strcmp(dtype, "F16") == 0 || strcmp(dtype, "BF16") == 0)
         return 2;
+    if (strcmp(dtype, "I64") == 0) /* num_batches_tracked only */
+        return 8;
     return 0;
 }
 
@@ -480,7 +527,7 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
     }
 
     int n_layers = bp_net_layers(net), n_weighted = 0;
-    if (!(seen = bp__calloc((size_t)n_layers * 2, 1)) ||
+    if (!(seen = bp__calloc((size_t)n_layers * N_TENSOR_KINDS, 1)) ||
         !(weighted = bp__calloc((size_t)n_layers, sizeof *weighted)) ||
         (state_dict && !(mods = bp__calloc(root->n + 1, sizeof *mods)))) {
         bp__error_set(err, BP_ENOMEM, "out of memory reading %s", path);
@@ -541,6 +588,11 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
             }
         }
         const bp__layer *L = bp__net_layer(net, layer);
+        if (kind >= T_MEAN && !L->n_s) {
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' present, but layer %d of %s has no "
+                          "running statistics", path, name, layer, spec);
+            goto fail;
+        }
         if (kind == 0 && !L->n_w) {
             bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' present, but layer %d of %s has no weights",
                           path, name, layer, spec);
@@ -559,6 +611,12 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
         const bp__json *dtype = bp__json_get(t, "dtype"), *shape = bp__json_get(t, "shape");
         const bp__json *offs = bp__json_get(t, "data_offsets");
         size_t esize = dtype && dtype->type == BP__JSON_STRING ? dtype_size(dtype->string) : 0;
+        if ((kind == T_COUNT) != (esize == 8 && strcmp(dtype->string, "I64") == 0)) {
+            bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': dtype is \"%s\", expected %s", path, name,
+                          dtype && dtype->type == BP__JSON_STRING ? dtype->string : "not a string",
+                          kind == T_COUNT ? "\"I64\"" : "\"F32\", \"F64\", \"F16\" or \"BF16\"");
+            goto fail;
+        }
         if (esize == 0) {
             bp__error_set(err, BP_EFORMAT,
                           "%s: tensor '%s': dtype is %s%s%s, expected \"F32\", \"F64\", \"F16\" or \"BF16\"",
@@ -569,8 +627,8 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
                           dtype && dtype->type == BP__JSON_STRING ? "\"" : "");
             goto fail;
         }
-        const int want_dims = kind == 0 ? L->w_rank : 1;
-        const size_t *want = kind == 0 ? L->w_dims : &L->n_b;
+        const int want_dims = kind == T_WEIGHT ? L->w_rank : kind == T_COUNT ? 0 : 1;
+        const size_t *want = kind == T_WEIGHT ? L->w_dims : kind == T_BIAS ? &L->n_b : &L->n_w;
         int shape_ok = shape && shape->type == BP__JSON_ARRAY && shape->n == (size_t)want_dims;
         for (int d = 0; shape_ok && d < want_dims; d++) {
             size_t v;
@@ -585,7 +643,7 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
                           name, ft, wt, spec);
             goto fail;
         }
-        size_t count = kind == 0 ? L->n_w : L->n_b;
+        size_t count = kind == T_WEIGHT ? L->n_w : kind == T_BIAS ? L->n_b : kind == T_COUNT ? 1 : L->n_w;
         size_t begin, end;
         if (!offs || offs->type != BP__JSON_ARRAY || offs->n != 2 ||
             json_size(&offs->items[0], &begin) != 0 || json_size(&offs->items[1], &end) != 0 ||
@@ -596,17 +654,30 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
                           path, name, count * esize, body_len);
             goto fail;
         }
-        if (seen[2 * layer + kind]) { /* only a state dict's names can repeat a layer */
+        if (seen[N_TENSOR_KINDS * layer + kind]) { /* only a state dict's names can repeat a layer */
             bp__error_set(err, BP_EFORMAT, "%s: tensor '%s' repeats layer %d's %s", path, name, layer,
-                          kind == 0 ? "weight" : "bias");
+                          TENSOR_NAMES[kind]);
             goto fail;
         }
-        seen[2 * layer + kind] = 1;
+        seen[N_TENSOR_KINDS * layer + kind] = 1;
         covered += count * esize;
-        float *dst = params + (kind == 0 ? L->w_off : L->b_off);
+        float *dst = kind == T_WEIGHT ? params + L->w_off
+                     : kind == T_BIAS ? params + L->b_off
+                                      : bp_net_state(net) + L->s_off + (kind - T_MEAN) * L->n_w;
         size_t bad = 0;
         int why = 0;
-        if (esize == 4 && bp__little_endian()) {
+        if (kind == T_COUNT) { /* a little-endian int64, kept as a float */
+            const unsigned char *b = (const unsigned char *)body + begin;
+            uint64_t v = 0;
+            for (int k = 0; k < 8; k++)
+                v |= (uint64_t)b[k] << (8 * k);
+            if (v > (1u << 24)) {
+                bp__error_set(err, BP_EFORMAT, "%s: tensor '%s': %llu batches, more than the "
+                              "2^24 this reader keeps exactly", path, name, (unsigned long long)v);
+                goto fail;
+            }
+            *dst = (float)v;
+        } else if (esize == 4 && bp__little_endian()) {
             memcpy(dst, body + begin, count * 4);
             for (size_t k = 0; k < count && !why; k++)
                 if (!isfinite(dst[k])) {
@@ -623,18 +694,21 @@ bp_net *bp__safetensors_load_spec(const char *path, const char *data, size_t len
         }
     }
     for (int l = 0, j = 0; l < n_layers; j += bp__net_layer(net, l)->n_w != 0, l++)
-        for (int kind = 0; kind < 2; kind++)
-            if (!seen[2 * l + kind] &&
-                (kind == 0 ? bp__net_layer(net, l)->n_w != 0 : bp__net_layer(net, l)->bias)) {
+        for (int kind = 0; kind < N_TENSOR_KINDS; kind++)
+            if (!seen[N_TENSOR_KINDS * l + kind] &&
+                (kind == T_WEIGHT ? bp__net_layer(net, l)->n_w != 0
+                 : kind == T_BIAS ? bp__net_layer(net, l)->bias
+                                  : bp__net_layer(net, l)->n_s != 0)) {
                 if (state_dict)
                     bp__error_set(err, BP_EFORMAT,
                                   "%s: tensor '%.*s%ld.%s' is missing: layer %d of the spec %s has %s",
-                                  path, (int)plen, prefix, mods[j], kind == 0 ? "weight" : "bias", l,
-                                  spec, kind == 0 ? "weights" : "a bias (a Linear with bias=False is "
-                                                                "N:ACT:nobias in the spec)");
+                                  path, (int)plen, prefix, mods[j], TENSOR_NAMES[kind], l,
+                                  spec, kind == 0 ? "weights" : kind == 1 ? "a bias (a Linear with bias=False is "
+                                                                "N:ACT:nobias in the spec)"
+                                                          : "running statistics (a batch norm)");
                 else
                     bp__error_set(err, BP_EFORMAT, "%s: tensor 'layers.%d.%s' is missing (the spec is %s)",
-                                  path, l, kind == 0 ? "weight" : "bias", spec);
+                                  path, l, TENSOR_NAMES[kind], spec);
                 goto fail;
             }
     /* With every tensor the right size and no tensor twice, full coverage

@@ -41,7 +41,14 @@ int bp_explain_sample_d(bp_net *net, const double *p, bp_loss loss, const double
     n_layers = bp_net_layers(net);
     P = bp_net_param_count(net);
     for (int l = 0; l < n_layers; l++) {
-        size_t n = layer_doubles(bp__net_layer(net, l));
+        const bp__layer *L = bp__net_layer(net, l);
+        if (!L->kind->backward_d) { /* its slopes are not sums of products of one sample */
+            bp__net_set_message(net, "explain: layer %d (%s) couples the samples of a batch; "
+                                "its slopes have no one-sample form", l + 1,
+                                bp_layer_kind_name(L->kind->id));
+            return BP_EINVAL;
+        }
+        size_t n = layer_doubles(L);
         if (total > SIZE_MAX / 16 - n)
             return BP_EOVERFLOW;
         total += n;

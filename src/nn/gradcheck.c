@@ -4,7 +4,9 @@
  *
  * The reference pass runs in double, so the numeric slopes carry about
  * 1e-10 relative error and a 1% error in any single analytic entry stands
- * far above the noise of the float backward pass.
+ * far above the noise of the float backward pass. Both passes run in the
+ * network's mode (batch normalization's batch statistics in training mode);
+ * the running statistics the analytic pass moves are put back.
  */
 #include "internal.h"
 
@@ -18,7 +20,7 @@ int bp_gradcheck(bp_net *net, bp_loss loss, int B, const float *x,
                  bp_gradcheck_layer *report, double *max_rel_error)
 {
     double *p = NULL, *numeric = NULL;
-    float *grad = NULL;
+    float *grad = NULL, *state = NULL;
     int rc = 0;
     double worst_all = 0.0;
 
@@ -28,7 +30,7 @@ int bp_gradcheck(bp_net *net, bp_loss loss, int B, const float *x,
         return rc;
     if (!(eps > 0.0 && isfinite(eps)))
         eps = DEFAULT_EPS;
-    size_t P = bp_net_param_count(net);
+    size_t P = bp_net_param_count(net), S = bp_net_state_count(net);
     p = bp__calloc(P, sizeof *p);
     numeric = bp__calloc(P, sizeof *numeric);
     if (!p || !numeric) {
@@ -37,11 +39,15 @@ int bp_gradcheck(bp_net *net, bp_loss loss, int B, const float *x,
     }
     if (!analytic) {
         grad = bp__calloc(P, sizeof *grad);
-        if (!grad) {
+        state = bp__malloc((S ? S : 1) * sizeof *state);
+        if (!grad || !state) {
             rc = BP_ENOMEM;
             goto done;
         }
-        if ((rc = bp_net_gradient(net, loss, B, x, t, T, NULL)) != 0)
+        memcpy(state, bp_net_state(net), S * sizeof *state);
+        rc = bp_net_gradient(net, loss, B, x, t, T, NULL);
+        memcpy(bp_net_state(net), state, S * sizeof *state);
+        if (rc != 0)
             goto done;
         memcpy(grad, bp_net_grads(net), P * sizeof *grad);
         analytic = grad;
@@ -99,5 +105,6 @@ done:
     bp__free(p);
     bp__free(numeric);
     bp__free(grad);
+    bp__free(state);
     return rc;
 }

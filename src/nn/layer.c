@@ -12,6 +12,9 @@ static const bp__kind *const KINDS[] = {
     &bp__kind_conv,
     &bp__kind_maxpool,
     &bp__kind_avgpool,
+    &bp__kind_act,
+    &bp__kind_dropout,
+    &bp__kind_batchnorm,
 };
 enum { N_KINDS = (int)(sizeof KINDS / sizeof KINDS[0]) };
 

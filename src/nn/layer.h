@@ -6,9 +6,13 @@
  *
  * The float passes work on blocks of a batch so that the network can run
  * blocks on its threads; a block's result never depends on how the batch
- * was split, so the bits are the same at any thread count. The double
- * passes work on one sample, naively: the reference twins that gradient
- * checking differentiates and explain keeps factor by factor.
+ * was split, so the bits are the same at any thread count. A kind whose
+ * rows are not independent (batch statistics, dropout's draws in order)
+ * gives whole-batch passes instead and splits their work itself by a rule
+ * that never depends on the thread count (by channel). The double passes
+ * work on one sample, naively, or on the whole batch for such a kind: the
+ * reference twins that gradient checking differentiates and explain keeps
+ * factor by factor.
  */
 #ifndef BP_NN_LAYER_H
 #define BP_NN_LAYER_H
@@ -23,8 +27,27 @@ enum {
     BP__TAKES_STRIDE = 1 << 3, /* stride=S */
     BP__TAKES_BIAS = 1 << 4,   /* nobias, bias */
     BP__TAKES_ACT = 1 << 5,    /* an activation */
-    BP__SPATIAL_IN = 1 << 6    /* needs a C x H x W input */
+    BP__SPATIAL_IN = 1 << 6,   /* needs a C x H x W input */
+    BP__TAKES_RATE = 1 << 7,   /* a probability in [0, 1): dropout:P */
+    BP__TAKES_NORM = 1 << 8,   /* momentum=M, eps=E */
+    BP__ACT_WORD = 1 << 9      /* the entry's word is its activation ("relu") */
 };
+
+/* Batch normalization's defaults, as PyTorch's. */
+#define BP__BN_MOMENTUM 0.1
+#define BP__BN_EPS 1e-5
+
+/* What a whole-batch pass reads besides its layer: the blocks, the mode
+ * and the generator. */
+typedef struct bp__pass {
+    const float *params; /* (n_params) */
+    float *grads;        /* (n_params), same layout */
+    float *state;        /* the state block: running statistics */
+    float *keep;         /* the layer's keep floats (L->keep from keep_off) */
+    int training;        /* training mode: batch statistics, dropout's draws */
+    bp_rng *rng;         /* training mode's generator, NULL when none */
+    int B;               /* rows of the batch */
+} bp__pass;
 
 struct bp__kind {
     bp_layer_kind id;
@@ -36,6 +59,11 @@ struct bp__kind {
      * stride, pad. On a shape the kind cannot take, write why into msg
      * (the entry is named by the caller) and return -1. */
     int (*plan)(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size);
+
+    /* When set, what the network's creation and bp_net_init give the
+     * layer's parameters and state, without draws (batchnorm: weight 1,
+     * bias 0, running mean 0 and variance 1). */
+    void (*reset)(const bp__layer *L, float *params, float *state);
 
     /* Rows of a batch forward: z (rows, O) from in (rows, I), keeping what
      * backward needs in scratch (rows, L->scratch). The bias is added here;
@@ -52,6 +80,23 @@ struct bp__kind {
      * work (L->work floats) to write as it goes. */
     void (*grad_input)(const bp__layer *L, const float *params, int rows, const float *in,
                        const float *scratch, const float *dz, float *din, float *work);
+
+    /* Whole-batch passes, for a kind whose rows are not independent; when
+     * set, the network calls them instead of forward, grad_params and
+     * grad_input. forward_batch writes z (B, O) from in (B, I) and keeps
+     * what backward needs in scratch (B, L->scratch) and ps->keep;
+     * backward_batch writes (fresh) or adds the parameter slopes and
+     * writes din (B, I) when not NULL. */
+    void (*forward_batch)(const bp__layer *L, const bp__pass *ps, const float *in, float *z,
+                          float *scratch);
+    void (*backward_batch)(const bp__layer *L, const bp__pass *ps, const float *in,
+                           const float *scratch, const float *dz, float *din, int fresh);
+    /* The whole batch in double, for a kind whose rows are not independent
+     * in training mode: z (B, O) from in (B, I) with parameters p and the
+     * state block (read only); NULL when forward_d serves. A kind with it
+     * has no forward_d, backward_d nor weight_terms (explain refuses it). */
+    void (*forward_batch_d)(const bp__layer *L, const double *p, const float *state,
+                            int training, int B, const double *in, double *z);
 
     /* One sample in double: z (O) from in (I) with parameters p (the whole
      * block, indexed from L->w_off). */
@@ -92,5 +137,8 @@ extern const bp__kind bp__kind_dense;
 extern const bp__kind bp__kind_conv;
 extern const bp__kind bp__kind_maxpool;
 extern const bp__kind bp__kind_avgpool;
+extern const bp__kind bp__kind_act;
+extern const bp__kind bp__kind_dropout;
+extern const bp__kind bp__kind_batchnorm;
 
 #endif /* BP_NN_LAYER_H */

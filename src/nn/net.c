@@ -62,6 +62,7 @@ static int plan_layer(bp__layer *L, int l, const bp_layer_desc *d, bp_error *err
         L->kind = K;
         L->act = d->act;
         L->bias = (K->takes & BP__TAKES_BIAS) && d->bias != 0;
+        L->rate = L->momentum = L->eps = 0.0;
         L->slope = L->act == BP_ACT_LEAKY_RELU
                        ? (d->slope > 0.0f ? d->slope : BP_LEAKY_SLOPE_DEFAULT)
                        : 0.0f;
@@ -76,7 +77,7 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
                              bp_error *err)
 {
     bp_net *net = NULL;
-    size_t bytes, n_params = 0, sum_widths = 0, sum_scratch = 0, block;
+    size_t bytes, n_params = 0, sum_widths = 0, sum_scratch = 0, block, n_state = 0, n_keep = 0;
     size_t in_size = bp_shape_size(input);
     int max_width;
 
@@ -103,7 +104,8 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
             return NULL;
         }
         if (n_params > SIZE_MAX / 4 - bp__layer_params(L) ||
-            sum_scratch > SIZE_MAX / 4 - L->scratch || L->work > SIZE_MAX / 64) {
+            sum_scratch > SIZE_MAX / 4 - L->scratch || L->work > SIZE_MAX / 64 ||
+            n_state > SIZE_MAX / 16 - L->n_s || n_keep > SIZE_MAX / 16 - L->keep) {
             bp__error_set(err, BP_EOVERFLOW, "layer %d: too many parameters", l + 1);
             bp__free(net);
             return NULL;
@@ -111,6 +113,10 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
         L->w_off = n_params;
         L->b_off = n_params + L->n_w;
         n_params += bp__layer_params(L);
+        L->s_off = n_state;
+        n_state += L->n_s;
+        L->keep_off = n_keep;
+        n_keep += L->keep;
         net->act_off[l] = sum_widths;
         sum_widths += (size_t)L->O;
         net->scr_off[l] = sum_scratch;
@@ -120,13 +126,22 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
         net->max_macs = L->macs > net->max_macs ? L->macs : net->max_macs;
         prev = L->out;
     }
-    if (bp__mul_size(n_params, 2 * sizeof(float), &block) != 0 ||
+    /* one allocation: parameters, gradients, state, keep */
+    if (n_params > SIZE_MAX / 16 ||
+        bp__mul_size(2 * n_params + n_state + n_keep, sizeof(float), &block) != 0 ||
         !(net->params = bp__calloc(1, block ? block : 1))) {
         bp__free(net);
         bp__error_set(err, BP_ENOMEM, "out of memory allocating %zu parameters", n_params);
         return NULL;
     }
     net->grads = net->params + n_params;
+    net->state = net->grads + n_params;
+    net->n_state = n_state;
+    net->keep = net->state + n_state;
+    net->n_keep = n_keep;
+    for (int l = 0; l < n_layers; l++)
+        if (net->layers[l].kind->reset)
+            net->layers[l].kind->reset(&net->layers[l], net->params, net->state);
     net->inputs = (int)in_size;
     net->in_shape = input;
     net->n_layers = n_layers;
@@ -214,98 +229,26 @@ int bp_net_layers(const bp_net *net) { return net->n_layers; }
 size_t bp_net_param_count(const bp_net *net) { return net->n_params; }
 float *bp_net_params(bp_net *net) { return net->params; }
 float *bp_net_grads(bp_net *net) { return net->grads; }
+size_t bp_net_state_count(const bp_net *net) { return net->n_state; }
+float *bp_net_state(bp_net *net) { return net->state; }
+int bp_net_training(const bp_net *net) { return net ? net->training : 0; }
 
-static int layer_ok(const bp_net *net, int l)
+float *bp_net_layer_state(bp_net *net, int l, size_t *count)
 {
-    return net && l >= 0 && l < net->n_layers;
+    const int ok = net && l >= 0 && l < net->n_layers && net->layers[l].n_s > 0;
+    if (count)
+        *count = ok ? net->layers[l].n_s : 0;
+    return ok ? net->state + net->layers[l].s_off : NULL;
 }
 
-bp_layer_desc bp_net_layer(const bp_net *net, int l)
+int bp_net_set_training(bp_net *net, int on, bp_rng *rng)
 {
-    bp_layer_desc d = {0, BP_ACT_IDENTITY, 0, 0.0f, BP_LAYER_DENSE, 0, 0, 0};
-    if (layer_ok(net, l)) {
-        const bp__layer *L = &net->layers[l];
-        d.kind = L->kind->id;
-        d.width = (L->kind->takes & BP__TAKES_WIDTH) ? L->out.c : 0;
-        d.act = L->act;
-        d.bias = L->bias;
-        d.slope = L->slope;
-        d.kernel = L->k;
-        d.stride = L->stride;
-        d.pad = L->pad;
-        if ((L->kind->takes & BP__TAKES_PAD) && L->stride == 1 && L->k % 2 == 1 && L->pad > 0 &&
-            L->pad == (L->k - 1) / 2)
-            d.pad = BP_PAD_SAME; /* the spec's canonical word for it */
-    }
-    return d;
-}
-
-bp_shape bp_net_input_shape(const bp_net *net)
-{
-    return net->in_shape;
-}
-
-bp_shape bp_net_layer_shape(const bp_net *net, int l)
-{
-    return layer_ok(net, l) ? net->layers[l].out : (bp_shape){0, 0, 0};
-}
-
-size_t bp_net_layer_params(const bp_net *net, int l)
-{
-    return layer_ok(net, l) ? bp__layer_params(&net->layers[l]) : 0;
-}
-
-int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4])
-{
-    if (!layer_ok(net, l))
-        return 0;
-    const bp__layer *L = &net->layers[l];
-    for (int i = 0; i < L->w_rank; i++)
-        dims[i] = L->w_dims[i];
-    return L->w_rank;
-}
-
-int bp_net_layer_inputs(const bp_net *net, int l)
-{
-    return layer_ok(net, l) ? net->layers[l].I : 0;
-}
-
-float *bp_net_weight(bp_net *net, int l)
-{
-    return layer_ok(net, l) && net->layers[l].n_w ? net->params + net->layers[l].w_off : NULL;
-}
-
-float *bp_net_bias(bp_net *net, int l)
-{
-    return layer_ok(net, l) && net->layers[l].bias ? net->params + net->layers[l].b_off : NULL;
-}
-
-float *bp_net_weight_grad(bp_net *net, int l)
-{
-    return layer_ok(net, l) && net->layers[l].n_w ? net->grads + net->layers[l].w_off : NULL;
-}
-
-float *bp_net_bias_grad(bp_net *net, int l)
-{
-    return layer_ok(net, l) && net->layers[l].bias ? net->grads + net->layers[l].b_off : NULL;
-}
-
-int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b)
-{
-    if (!layer_ok(net, l) || !w) {
-        if (net)
-            bp__net_set_message(net, "set_layer: no layer %d (the network has %d)", l,
-                                net->n_layers);
+    if (!net)
         return BP_EINVAL;
-    }
-    const bp__layer *L = &net->layers[l];
-    if (b && !L->bias) {
-        bp__net_set_message(net, "set_layer: layer %d has no bias", l);
-        return BP_EINVAL;
-    }
-    memcpy(net->params + L->w_off, w, L->n_w * sizeof *w);
-    if (b)
-        memcpy(net->params + L->b_off, b, L->n_b * sizeof *b);
+    net->training = on != 0;
+    net->rng = on ? rng : NULL;
+    net->batch = 0;
+    net->have_delta = 0;
     return 0;
 }
 
@@ -320,6 +263,10 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
         double fan_in = L->fan_in, fan_out = L->fan_out, var;
+        if (L->kind->reset) {
+            L->kind->reset(L, net->params, net->state);
+            continue;
+        }
         if (L->n_w == 0)
             continue;
         int uniform = 0;
@@ -425,7 +372,7 @@ int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng)
 /* Whether layer l's output goes through dropout in the current mode. */
 static int dropping(const bp_net *net, int l)
 {
-    return net->drop_p > 0.0 && l < net->n_layers - 1;
+    return net->drop_p > 0.0 && net->training && l < net->n_layers - 1;
 }
 
 /* Inverted dropout over n values: keep each with probability 1 - p. The
@@ -451,9 +398,22 @@ static const float *output_of(const bp_net *net, int l)
     return dropping(net, l) ? net->dropped + off : net->acts + off;
 }
 
-/* Rows [b0, b1) of layer l's forward pass: z from its kind, the logits
- * kept for the output layer, then the activation in place. The rows are
- * independent, so blocks of them run on separate threads. */
+/* Rows [b0, b1) of layer l's z (B, O) once its kind wrote them: the logits
+ * kept for the output layer, then the activation in place. */
+static void finish_rows(bp_net *net, int l, int b0, int b1, float *z)
+{
+    const bp__layer *L = &net->layers[l];
+    const int rows = b1 - b0;
+    float *zr = z + (size_t)b0 * (size_t)L->O; /* (rows, O) */
+    if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
+        memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
+               (size_t)rows * (size_t)L->O * sizeof *zr);
+    bp__act_forward(L->act, L->slope, rows, L->O, zr);
+}
+
+/* Rows [b0, b1) of layer l's forward pass: z from its kind, then as
+ * finish_rows. The rows are independent, so blocks of them run on
+ * separate threads. */
 static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, float *z)
 {
     const bp__layer *L = &net->layers[l];
@@ -462,11 +422,17 @@ static void forward_rows(bp_net *net, int l, int b0, int b1, const float *in, fl
     float *zr = z + (size_t)b0 * (size_t)L->O;       /* (rows, O) */
     L->kind->forward(L, net->params, rows, x, zr,
                      bp__scratch_of(net, l) + (size_t)b0 * L->scratch);
-    /* the fused losses read the logits */
-    if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
-        memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
-               (size_t)rows * (size_t)L->O * sizeof *zr);
-    bp__act_forward(L->act, L->slope, rows, L->O, zr);
+    finish_rows(net, l, b0, b1, z);
+}
+
+/* A whole-batch pass's view of the network for layer l. */
+static bp__pass pass_of(bp_net *net, int l, int B)
+{
+    const bp__layer *L = &net->layers[l];
+    bp__pass ps = {.params = net->params, .grads = net->grads, .state = net->state,
+                   .keep = net->keep + L->keep_off, .training = net->training,
+                   .rng = net->rng, .B = B};
+    return ps;
 }
 
 /* Block b of n of a layer's forward pass, for bp__for_blocks. */
@@ -506,7 +472,11 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
             const bp__layer *L = &net->layers[l];
             float *z = bp__acts_of(net, l); /* (B, O) */
             const int n = small ? 1 : bp__blocks(B, (double)B * L->macs);
-            if (n == 1) { /* the same call, without the job */
+            if (L->kind->forward_batch) { /* the kind splits its own work */
+                const bp__pass ps = pass_of(net, l, B);
+                L->kind->forward_batch(L, &ps, in, z, bp__scratch_of(net, l));
+                finish_rows(net, l, 0, B, z);
+            } else if (n == 1) { /* the same call, without the job */
                 forward_rows(net, l, 0, B, in, z);
             } else {
                 forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
@@ -599,9 +569,10 @@ static void weight_grad_rows(bp_net *net, int l, int u0, int u1, const float *dz
                          fresh);
 }
 
+static void through_prev(bp_net *net, int l, int b0, int b1, float *din);
+
 /* Batch rows [b0, b1) of the slope with respect to layer l's input, then
- * back through the previous layer's dropout mask and activation, so din
- * becomes that layer's dz. */
+ * through_prev. */
 static void input_grad_rows(bp_net *net, int l, int block, int b0, int b1, const float *dz,
                             float *din)
 {
@@ -612,6 +583,17 @@ static void input_grad_rows(bp_net *net, int l, int block, int b0, int b1, const
     L->kind->grad_input(L, net->params, rows, in + (size_t)b0 * (size_t)L->I,
                         bp__scratch_of(net, l) + (size_t)b0 * L->scratch,
                         dz + (size_t)b0 * (size_t)L->O, dr, net->bwork + (size_t)block * net->max_work);
+    through_prev(net, l, b0, b1, din);
+}
+
+/* Rows [b0, b1) of din (B, I), layer l's input slope, back through the
+ * previous layer's dropout mask and activation, so din becomes that
+ * layer's dz. */
+static void through_prev(bp_net *net, int l, int b0, int b1, float *din)
+{
+    const bp__layer *L = &net->layers[l];
+    const int rows = b1 - b0;
+    float *dr = din + (size_t)b0 * (size_t)L->I; /* (rows, I) */
     if (l == 0)
         return;
     const bp__layer *P = &net->layers[l - 1];
@@ -667,6 +649,16 @@ static int backward(bp_net *net, float *dx, int fresh)
         const int units = bp__layer_units(L);
         const int want_din = l > 0 || dx;
         float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
+        if (L->kind->backward_batch) { /* the kind splits its own work */
+            const bp__pass ps = pass_of(net, l, B);
+            const float *in = l == 0 ? net->x : output_of(net, l - 1);
+            L->kind->backward_batch(L, &ps, in, bp__scratch_of(net, l), net->delta[cur],
+                                    want_din ? din : NULL, fresh);
+            if (want_din)
+                through_prev(net, l, 0, B, din);
+            cur = 1 - cur;
+            continue;
+        }
         /* Two independent jobs read dz: the parameter slopes by blocks of
          * output units, d in by blocks of batch rows. */
         int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);

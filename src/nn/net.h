@@ -38,6 +38,12 @@ struct bp_net {
 
     double drop_p;           /* dropout probability on hidden layers (0: off) */
     bp_rng *drop_rng;        /* borrowed */
+    int training;            /* training mode (bp_net_set_training) */
+    bp_rng *rng;             /* borrowed: training mode's draws, NULL when none */
+    float *state;            /* (n_state) running statistics, after the gradients */
+    size_t n_state;
+    float *keep;             /* (n_keep) what whole-batch kinds keep per batch */
+    size_t n_keep;
 
     int batch;               /* rows of the last forward pass, 0 if none */
     const float *x;          /* (B, I) input of the last forward pass */

@@ -4,12 +4,14 @@
  * "784,256:relu,128:relu,10:softmax" or
  * "1x28x28,conv:32:3:relu:same,maxpool:2,128:relu,10:softmax".
  *
- * An entry is a dense layer's width, or a kind's word (nn/layer.c's table)
+ * An entry is a dense layer's width, an activation's name standing alone
+ * ("relu", "leaky_relu=0.2"), or a kind's word (nn/layer.c's table)
  * followed by the counts the kind takes (conv: filters, then kernel; the
- * pools: kernel); then options in any order: an activation (identity when
- * none; leaky_relu takes its slope as "leaky_relu=0.2"), nobias, same,
- * pad=P, stride=S, as the kind takes them. Blanks around entries are
- * ignored. Errors name the entry and what was expected.
+ * pools: kernel; dropout: its probability); then options in any order: an
+ * activation (identity when none; leaky_relu takes its slope as
+ * "leaky_relu=0.2"), nobias, same, pad=P, stride=S, momentum=M, eps=E, as
+ * the kind takes them. Blanks around entries are ignored. Errors name the
+ * entry and what was expected.
  */
 #include "nn/layer.h"
 
@@ -58,12 +60,13 @@ static void kind_words(char *buf, size_t size)
     int n, used = 0, k = 0;
     const bp__kind *const *kinds = bp__kinds(&n);
     buf[0] = '\0';
+#define NAMED(K) ((K)->word && !((K)->takes & BP__ACT_WORD))
     for (int i = 0; i < n; i++) {
-        if (!kinds[i]->word)
+        if (!NAMED(kinds[i]))
             continue;
         int left = 0;
         for (int j = i + 1; j < n; j++)
-            left += kinds[j]->word != NULL;
+            left += NAMED(kinds[j]);
         int w = snprintf(buf + used, size - (size_t)used, "%s%s", k == 0 ? "" : left ? ", " : " or ",
                          kinds[i]->word);
         if (w < 0 || (size_t)(used + w) >= size)
@@ -71,15 +74,40 @@ static void kind_words(char *buf, size_t size)
         used += w;
         k++;
     }
+#undef NAMED
 }
 
 /* How many counts (a width, a kernel) a kind's entry takes after its word. */
 static int kind_counts(const bp__kind *K)
 {
-    return !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL);
+    return !!(K->takes & BP__TAKES_WIDTH) + !!(K->takes & BP__TAKES_KERNEL) +
+           !!(K->takes & BP__TAKES_RATE);
 }
 
+/* A finite number from the NUL-terminated s, into *out; -1 when s is not one. */
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A leaky_relu slope from s into d, or the entry's error. */
 #define ENTRY_ERR(...) bp__error_set(err, BP_ESPEC, "layer %d ('%.*s'): " __VA_ARGS__)
+static int parse_slope(const char *val, bp_layer_desc *d, int index, const char *s,
+                       const char *e, bp_error *err)
+{
+    double slope;
+    if (parse_number(val, &slope) != 0 || slope <= 0.0 || slope >= 1.0)
+        return ENTRY_ERR("leaky_relu slope must be a number in (0, 1), got '%s'", index,
+                         (int)(e - s), s, val);
+    d->slope = (float)slope;
+    return 0;
+}
 
 /* Parse one option field `word` (value after '=' in `val`, or NULL) into d. */
 static int parse_option(const bp__kind *K, const char *word, const char *val, bp_layer_desc *d,
@@ -111,17 +139,22 @@ static int parse_option(const bp__kind *K, const char *word, const char *val, bp
     } else if ((K->takes & BP__TAKES_ACT) && bp_act_parse(word, &act) == 0) {
         d->act = act;
         if (val) {
-            char *end;
-            errno = 0;
-            double slope = strtod(val, &end);
             if (act != BP_ACT_LEAKY_RELU)
                 return ENTRY_ERR("only leaky_relu takes a parameter", index, n, s);
-            if (end == val || *end != '\0' || errno || !isfinite(slope) || slope <= 0.0 ||
-                slope >= 1.0)
-                return ENTRY_ERR("leaky_relu slope must be a number in (0, 1), got '%s'", index,
-                                 n, s, val);
-            d->slope = (float)slope;
+            if (parse_slope(val, d, index, s, e, err) != 0)
+                return BP_ESPEC;
         }
+    } else if ((K->takes & BP__TAKES_NORM) && val &&
+               (strcmp(word, "momentum") == 0 || strcmp(word, "eps") == 0)) {
+        double x;
+        const int is_m = word[0] == 'm';
+        if (parse_number(val, &x) != 0 || !(is_m ? x > 0.0 && x <= 1.0 : x > 0.0))
+            return ENTRY_ERR("%s must be a number in %s, got '%s'", index, n, s, word,
+                             is_m ? "(0, 1]" : "(0, inf)", val);
+        if (is_m)
+            d->momentum = x;
+        else
+            d->eps = x;
     } else {
         if (first && (K->takes & BP__TAKES_ACT) && !val)
             return ENTRY_ERR("unknown activation '%s' (expected " ACT_LIST ")", index, n, s, word);
@@ -136,6 +169,7 @@ static int parse_option(const bp__kind *K, const char *word, const char *val, bp
         EXPECT(K->takes & BP__TAKES_BIAS, "nobias");
         EXPECT(K->takes & BP__TAKES_PAD, "same, pad=P");
         EXPECT(K->takes & BP__TAKES_STRIDE, "stride=S");
+        EXPECT(K->takes & BP__TAKES_NORM, "momentum=M, eps=E");
 #undef EXPECT
         if (val)
             return ENTRY_ERR("unknown option '%s=%s' (expected %s)", index, n, s, word, val,
@@ -164,8 +198,35 @@ static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d
         trim(&fs, &fe);
         size_t len = (size_t)(fe - fs);
         if (field == 0) {
-            /* A width (dense) or a kind's word. */
+            /* An activation standing alone, a width (dense) or a kind's word. */
+            char name[32];
+            const char *eq = memchr(fs, '=', len);
+            const size_t nl = eq ? (size_t)(eq - fs) : len;
+            bp_act act;
             K = len > 0 && isalpha((unsigned char)*fs) ? bp__kind_by_word(fs, len) : NULL;
+            if (K && (K->takes & BP__ACT_WORD))
+                K = NULL; /* written by its activation's name */
+            if (nl < sizeof name) {
+                memcpy(name, fs, nl);
+                name[nl] = '\0';
+            }
+            if (!K && nl < sizeof name && bp_act_parse(name, &act) == 0) {
+                K = bp__kind_of(BP_LAYER_ACT);
+                d->act = act;
+                if (eq) {
+                    char val[32];
+                    const size_t vl = (size_t)(fe - eq - 1);
+                    if (act != BP_ACT_LEAKY_RELU)
+                        return ENTRY_ERR("only leaky_relu takes a parameter", index, n, s);
+                    if (vl >= sizeof val)
+                        return ENTRY_ERR("leaky_relu slope must be a number in (0, 1)", index,
+                                         n, s);
+                    memcpy(val, eq + 1, vl);
+                    val[vl] = '\0';
+                    if (parse_slope(val, d, index, s, e, err) != 0)
+                        return BP_ESPEC;
+                }
+            }
             if (!K) {
                 char words[64];
                 kind_words(words, sizeof words);
@@ -181,6 +242,30 @@ static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d
                 counts = 1;
             }
             d->kind = K->id;
+        } else if (K->takes & BP__ACT_WORD) {
+            /* leaky_relu:SLOPE, the slope as its own field */
+            char val[32];
+            if (field > 1 || d->act != BP_ACT_LEAKY_RELU || d->slope != 0.0f)
+                return ENTRY_ERR("an activation layer takes no options", index, n, s);
+            if (len == 0 || len >= sizeof val)
+                return ENTRY_ERR("leaky_relu slope must be a number in (0, 1)", index, n, s);
+            memcpy(val, fs, len);
+            val[len] = '\0';
+            if (parse_slope(val, d, index, s, e, err) != 0)
+                return BP_ESPEC;
+        } else if ((K->takes & BP__TAKES_RATE) && counts == 0) {
+            /* dropout's probability */
+            char val[32];
+            double r;
+            if (len >= sizeof val)
+                len = sizeof val - 1;
+            memcpy(val, fs, len);
+            val[len] = '\0';
+            if (parse_number(val, &r) != 0 || !(r >= 0.0 && r < 1.0))
+                return ENTRY_ERR("the probability must be a number in [0, 1), got '%.*s' "
+                                 "(expected %s:P)", index, n, s, (int)len, fs, K->word);
+            d->rate = r;
+            counts++;
         } else if (counts < kind_counts(K)) {
             /* The counts the kind takes, in order: width, then kernel. */
             const int is_width = counts == 0 && (K->takes & BP__TAKES_WIDTH);
@@ -218,7 +303,9 @@ static int parse_layer(const char *s, const char *e, int index, bp_layer_desc *d
     }
     if (counts < kind_counts(K))
         return ENTRY_ERR("expected %s:%s", index, n, s, K->word,
-                         K->takes & BP__TAKES_WIDTH ? "OUT:K" : "K");
+                         K->takes & BP__TAKES_RATE    ? "P"
+                         : K->takes & BP__TAKES_WIDTH ? "OUT:K"
+                                                      : "K");
     return 0;
 }
 
@@ -307,6 +394,16 @@ void bp__spec_shape(bp_shape s, char *buf, size_t size)
         snprintf(buf, size, "%dx%dx%d", s.c, s.h, s.w);
 }
 
+/* The shortest decimal of v that reads back to v. */
+static void shortest(double v, char *buf, size_t size)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 void bp__spec_entry(const bp_layer_desc *d, char *buf, size_t size)
 {
     const bp__kind *K = bp__kind_of(d->kind);
@@ -323,6 +420,30 @@ void bp__spec_entry(const bp_layer_desc *d, char *buf, size_t size)
     buf[0] = '\0';
     if (!K) {
         PUT("kind %d", (int)d->kind);
+        return;
+    }
+    if (K->takes & BP__ACT_WORD) {
+        PUT("%s", bp_act_name(d->act) ? bp_act_name(d->act) : "?");
+        if (d->act == BP_ACT_LEAKY_RELU && d->slope != 0.0f &&
+            d->slope != BP_LEAKY_SLOPE_DEFAULT)
+            PUT("=%g", (double)d->slope);
+        return;
+    }
+    if (K->takes & (BP__TAKES_RATE | BP__TAKES_NORM)) {
+        char num[32];
+        PUT("%s", K->word);
+        if (K->takes & BP__TAKES_RATE) {
+            shortest(d->rate, num, sizeof num);
+            PUT(":%s", num);
+        }
+        if ((K->takes & BP__TAKES_NORM) && d->momentum != 0.0 && d->momentum != BP__BN_MOMENTUM) {
+            shortest(d->momentum, num, sizeof num);
+            PUT(":momentum=%s", num);
+        }
+        if ((K->takes & BP__TAKES_NORM) && d->eps != 0.0 && d->eps != BP__BN_EPS) {
+            shortest(d->eps, num, sizeof num);
+            PUT(":eps=%s", num);
+        }
         return;
     }
     if (K->word)

@@ -218,7 +218,7 @@ int bp_metrics_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, bp_metr
     /* bce on an identity output layer reads its outputs as logits. */
     bp_layer_desc last = bp_net_layer(net, bp_net_layers(net) - 1);
     float cut = loss == BP_LOSS_BCE && last.act == BP_ACT_IDENTITY ? 0.0f : 0.5f;
-    bp_net_set_dropout(net, 0.0, NULL);
+    bp_net_set_training(net, 0, NULL);
     double lsum = 0.0;
     for (size_t s = 0; s < n; s += (size_t)rows) {
         int b = (int)(n - s < (size_t)rows ? n - s : (size_t)rows);

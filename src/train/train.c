@@ -161,7 +161,8 @@ int bp_net_check_data(const bp_net *net, bp_loss loss, const bp_dataset *ds, con
     return check_data(net, ds, what, loss, err);
 }
 
-/* Loss and accuracy over rows of ds, in chunks, with dropout off. */
+/* Loss and accuracy over rows of ds, in chunks; the caller has set
+ * evaluation mode. */
 static int evaluate(run *r, const bp_dataset *ds, const size_t *rows, size_t n,
                     double *loss, double *acc)
 {
@@ -453,6 +454,8 @@ static int checkpoint(run *r, int epoch, long batch, long step, double lsum, dou
     s.params = bp_net_params(r->net);
     s.optim = s.blocks ? bp_optim_state(r->optim, 0) : NULL;
     s.best = r->best;
+    s.S = bp_net_state_count(r->net);
+    s.state = bp_net_state(r->net);
     s.order = r->order;
     s.rng = r->rng;
     s.epoch = epoch;
@@ -491,7 +494,12 @@ static int restore(run *r, const bp_train_state *s, bp_train_result *res, bp_err
         return bp__error_set(err, BP_EINVAL, "the checkpoint stands at epoch %d, batch %ld; this "
                              "run has %d epochs of %ld batches", s->epoch, s->batch,
                              r->opts->epochs, batches);
+    if (s->S != bp_net_state_count(r->net))
+        return bp__error_set(err, BP_ESHAPE, "the checkpoint holds %zu state values (running "
+                             "statistics); this run's network has %zu", s->S,
+                             bp_net_state_count(r->net));
     memcpy(bp_net_params(r->net), s->params, P * sizeof(float));
+    memcpy(bp_net_state(r->net), s->state, s->S * sizeof(float));
     for (int k = 0; k < s->blocks; k++)
         memcpy(bp_optim_state(r->optim, k), s->optim + (size_t)k * P, P * sizeof(float));
     bp_optim_set_steps(r->optim, s->optim_steps);
@@ -558,8 +566,11 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
             int B = (int)(r.n_train - first < (size_t)r.B ? r.n_train - first : (size_t)r.B);
             double loss = 0.0, acc = 0.0;
             int bad_layer = -1;
-            if (opts->dropout > 0.0)
-                bp_net_set_dropout(net, opts->dropout, &r.rng);
+            /* training mode for the step: dropout, batch statistics */
+            if ((rc = bp_net_set_training(net, 1, &r.rng)) != 0) {
+                bp__error_set(err, rc, "%s", bp_net_message(net));
+                goto done;
+            }
             /* the one batch of a full-batch run is the same every epoch */
             if (!(batches == 1 && gathered)) {
                 if ((rc = bp_dataset_gather(train, r.order + first, 0, B, r.xb, r.tb)) != 0) {
@@ -585,7 +596,6 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 res->bad_batch = b + 1;
                 res->bad_layer = bad_layer;
                 rc = 0;
-                bp_net_set_dropout(net, 0.0, NULL);
                 goto done;
             }
             step++;
@@ -609,8 +619,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
         const double t_batches = timed ? bp__seconds() : NAN;
         first_batch = 0;
         lsum0 = asum0 = norm0 = 0.0;
-        if (opts->dropout > 0.0)
-            bp_net_set_dropout(net, 0.0, NULL);
+        bp_net_set_training(net, 0, NULL); /* evaluation mode for the figures */
         /* The figures go straight into res->last, every field set (for the
          * lessons' network, clearing and copying a separate struct took a
          * twentieth of an epoch's time). */
@@ -673,6 +682,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     rc = 0;
 done:
     bp_net_set_dropout(net, 0.0, NULL);
+    bp_net_set_training(net, 0, NULL);
     if (net)
         bp__net_set_class_weight(net, NULL);
     run_free(&r);
@@ -704,7 +714,7 @@ int bp_evaluate(bp_net *net, const bp_dataset *ds, bp_loss loss, double *value,
         return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r.eval_rows);
     r.tb = r.xb + (size_t)r.eval_rows * (size_t)r.I;
     double v = 0.0, a = -1.0;
-    bp_net_set_dropout(net, 0.0, NULL);
+    bp_net_set_training(net, 0, NULL);
     rc = evaluate(&r, ds, NULL, n, &v, &a);
     if (rc != 0)
         bp__error_set(err, rc, "%s", bp_net_message(net));

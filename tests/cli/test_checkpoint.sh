@@ -149,4 +149,25 @@ run "$BP" train $CNN --net 1x6x6,conv:4:3:relu,maxpool:2,3:softmax --epochs 6 \
 expect_rc 1 "CNN, another network"
 err_has "backprop: --resume: the checkpoint is of the network 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax; this run trains 1x6x6,conv:4:3:relu,maxpool:2,3:softmax" "CNN, another network"
 [ ! -e "$TMP/x.safetensors" ] || fail "a model was written by a failed resume"
+
+# A CNN with batch norms and a dropout layer: the running statistics (in the
+# model's tensors compared) and the masks' draws resume to the same bits,
+# from a checkpoint in the middle of an epoch too.
+BN="$CNN --net 1x6x6,conv:4:3:same,batchnorm,relu,maxpool:2,dropout:0.2,6,batchnorm,tanh,3:softmax"
+# shellcheck disable=SC2086
+run "$BP" train $BN --epochs 4 --out "$TMP/bn4.safetensors"
+expect_rc 0 "BN CNN, 4 epochs"
+# shellcheck disable=SC2086
+run "$BP" train $BN --epochs 2 --out "$TMP/bn2.safetensors" --checkpoint "$TMP/bn.ckpt" \
+    --checkpoint-every 5
+expect_rc 0 "BN CNN, 2 epochs"
+# shellcheck disable=SC2086
+run "$BP" train $BN --epochs 4 --out "$TMP/bn24.safetensors" --checkpoint "$TMP/bn.ckpt" \
+    --resume "$TMP/bn.ckpt"
+expect_rc 0 "BN CNN, resumed to 4 epochs"
+tensors "$TMP/bn4.safetensors" >"$TMP/bn4.hex"
+tensors "$TMP/bn24.safetensors" | cmp -s - "$TMP/bn4.hex" ||
+    fail "BN CNN: 2 epochs resumed to 4 differ from 4 in one run"
+tensors "$TMP/bn2.safetensors" | cmp -s - "$TMP/bn4.hex" &&
+    fail "BN CNN: 2 epochs give the weights of 4 (the comparison means nothing)"
 echo "ok"
