@@ -305,6 +305,7 @@ typedef struct bp__layer {
     size_t scratch;    /* floats per sample the kind keeps from forward for backward */
     size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
+    void *state;       /* what the kind's prepare made (owned, freed by its release); NULL if none */
 } bp__layer;
 
 /* The layer's parameters, weights then bias: n_w + n_b from w_off. */
