@@ -33,7 +33,8 @@ unsigned bp__conv_prims_passes(const bp__conv_prims *P);
  * forward: z (rows, O) from in (rows, I), weights w (OUT, C, K, K) and bias
  * (OUT, or NULL). grad_input: din (rows, I) from dz (rows, O). grad_weights:
  * the slopes of filters [u0, u1) over the B rows into dw (the layer's
- * whole (OUT, C, K, K) block), written when fresh, else added. */
+ * whole (OUT, C, K, K) block), written when fresh, else added; a failure
+ * after the first sample leaves the samples before it added. */
 int bp__conv_prims_forward(const bp__conv_prims *P, const float *w, const float *bias, int rows,
                            const float *in, float *z);
 int bp__conv_prims_grad_input(const bp__conv_prims *P, const float *w, int rows, const float *dz,

@@ -453,9 +453,7 @@ int bp__conv_prims_grad_weights(const bp__conv_prims *P, int u0, int u1, int B, 
                 continue;
             const float *dzg = dz + (size_t)b * P->O + (size_t)start * P->HW;
             a[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, input(P, S, W_DDST, dzg, &rc)};
-            a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_WEIGHTS, S->user[W_DW]};
-            if (P->t[W_DW].reorder)
-                a[3].memory = S->prim[W_DW];
+            a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_WEIGHTS, S->prim[W_DW]};
             rc |= run(P->d, S, P->prim[P_BWD_W], 4, a);
             output_done(P, S, W_DW, &rc);
             if (rc != 0)
