@@ -6,7 +6,7 @@
  *     four outputs at a time in rows of 8 or more), where any library call
  *     or packing would cost more than the arithmetic;
  *   - oneDNN's sgemm when the build found it (BP_HAVE_DNNL), loaded on
- *     the first product that needs it (BP_DNNL_SONAME) so that a run whose
+ *     the first product that needs it (math/dnnl.c) so that a run whose
  *     products all take the plain loops never pays for loading it; a
  *     oneDNN that cannot be loaded leaves the products to the built-in
  *     kernel;
@@ -26,16 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#ifdef BP_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.h>
-#endif
-#ifdef BP_DNNL_SONAME
-#include <dlfcn.h>
-#include <pthread.h>
-#endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "math/dnnl.h"
 
 #define AT(X, ld, r, c) ((X)[(size_t)(r) * (size_t)(ld) + (size_t)(c)])
 
@@ -244,75 +235,20 @@ __attribute__((noinline)) void bp__gemm_wide(int ta, int tb, int M, int N, int K
         bp__gemm_rows(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-#ifdef BP_HAVE_DNNL
-typedef dnnl_status_t sgemm_fn(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, float,
-                               const float *, dnnl_dim_t, const float *, dnnl_dim_t, float,
-                               float *, dnnl_dim_t);
-#ifdef BP_DNNL_SONAME
-/* Loading oneDNN (and the C++ runtime under it) took 1.0 ms of every
- * process's start, a fortieth of a 200,000-epoch run of the lessons'
- * network, which never calls it. */
-static sgemm_fn *dnnl_sgemm_fn; /* set before dnnl_tried; NULL: it did not load */
-static atomic_int dnnl_tried;   /* 1 once the load was tried */
-static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
-
-static void dnnl_load(void)
-{
-    void *lib = dlopen(BP_DNNL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *sym = lib ? dlsym(lib, "dnnl_sgemm") : NULL;
-    /* ISO C has no conversion from an object pointer to a function pointer */
-    if (sym)
-        memcpy(&dnnl_sgemm_fn, &sym, sizeof dnnl_sgemm_fn);
-    atomic_store_explicit(&dnnl_tried, 1, memory_order_release);
-}
-
-/* Loaded once: the first caller loads it, and any other thread that comes
- * meanwhile (products run in row blocks on several threads) sleeps until
- * it is done. */
-static sgemm_fn *dnnl(void)
-{
-    pthread_once(&dnnl_once, dnnl_load);
-    return dnnl_sgemm_fn;
-}
-#else
-static sgemm_fn *dnnl(void)
-{
-    return dnnl_sgemm;
-}
-#endif
-
-/* Without loading oneDNN: whether it is known not to load. */
-static int dnnl_failed(void)
-{
-#ifdef BP_DNNL_SONAME
-    return atomic_load_explicit(&dnnl_tried, memory_order_acquire) && !dnnl_sgemm_fn;
-#else
-    return 0;
-#endif
-}
-#endif
-
 void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc)
 {
 #ifdef BP_HAVE_DNNL
-    sgemm_fn *const sgemm = dnnl();
-    if (sgemm && M > 0 && N > 0 && K > 0) {
+    const bp__dnnl_api *dnnl = bp__dnnl();
+    if (dnnl && M > 0 && N > 0 && K > 0) {
         /* oneDNN threads a call made outside a parallel region over the
          * OpenMP pool, and may then split K: a different sum. Every call is
          * single-threaded instead (the caller splits rows over threads). */
-        dnnl_status_t st;
-#ifdef _OPENMP
-        int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-        if (threads > 1)
-            omp_set_num_threads(1);
-#endif
-        st = sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-#ifdef _OPENMP
-        if (threads > 1)
-            omp_set_num_threads(threads);
-#endif
+        const int saved = bp__dnnl_solo_begin();
+        dnnl_status_t st = dnnl->sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B,
+                                       ldb, beta, C, ldc);
+        bp__dnnl_solo_end(saved);
         if (st == dnnl_success)
             return;
     }
@@ -323,7 +259,7 @@ void bp__gemm_large(int ta, int tb, int M, int N, int K, float alpha,
 const char *bp_gemm_backend(void)
 {
 #ifdef BP_HAVE_DNNL
-    return dnnl_failed() ? "builtin" : "onednn";
+    return bp__dnnl_failed() ? "builtin" : "onednn";
 #else
     return "builtin";
 #endif

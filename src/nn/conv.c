@@ -3,17 +3,22 @@
  * channels, cross-correlation as PyTorch's Conv2d, zeros padded on each
  * side, weights [OUT, C, K, K] row-major then an optional bias [OUT].
  *
- * The float passes unfold each sample's input into its column matrix
- * (C*K*K, Hout*Wout) in the forward pass and keep it in scratch, so the
- * weight slopes are one product per sample and backward never unfolds
- * again; the input's slope is the column slope folded back. Every pass works sample by sample in a fixed order, so a block's
- * bits never depend on how the batch was split. The double twins are the
- * direct loops, the reference that gradient checks differentiate.
+ * The float passes take oneDNN's convolution primitives where the build
+ * has oneDNN, it loads and the rule in conv_passes picks them (made by the
+ * prepare hook, nn/conv_dnnl.c). Otherwise, the built-in path: the forward
+ * pass unfolds each sample's input into its column matrix (C*K*K,
+ * Hout*Wout) and keeps it in scratch, so the weight slopes are one product
+ * per sample and backward never unfolds again; the input's slope is the
+ * column slope folded back. Every pass works sample by sample in a fixed
+ * order, so a block's bits never depend on how the batch was split. The
+ * double twins are the direct loops, the reference that gradient checks
+ * differentiate.
  */
-#include "nn/layer.h"
+#include "nn/conv.h"
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The layer's sizes as ints, all checked to fit by plan. */
@@ -187,11 +192,78 @@ static void col2im(const geom *g, const float *dcol, float *dx)
     }
 }
 
+/* Filters [u0, u1)' slopes dw (u1 - u0, CKK) by direct loops, sample by
+ * sample: the fallback when oneDNN fails at run time and the forward pass
+ * kept no columns. */
+static void direct_grad_weights(const geom *g, int u0, int u1, int B, int I, int O,
+                                const float *in, const float *dz, float *dw, int fresh)
+{
+    if (fresh)
+        memset(dw, 0, (size_t)(u1 - u0) * (size_t)g->CKK * sizeof *dw);
+    for (int b = 0; b < B; b++)
+        for (int o = u0; o < u1; o++)
+            for (int c = 0; c < g->C; c++)
+                for (int ky = 0; ky < g->K; ky++)
+                    for (int kx = 0; kx < g->K; kx++) {
+                        const float *x = in + (size_t)b * (size_t)I + (size_t)c * g->H * g->W;
+                        const float *d = dz + (size_t)b * (size_t)O + (size_t)o * g->HW;
+                        float s = 0.0f;
+                        for (int y = 0; y < g->Ho; y++)
+                            for (int xo = 0; xo < g->Wo; xo++) {
+                                const int iy = y * g->S - g->P + ky, ix = xo * g->S - g->P + kx;
+                                if (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W)
+                                    s += d[y * g->Wo + xo] * x[(size_t)iy * g->W + ix];
+                            }
+                        dw[((size_t)(o - u0) * g->C + c) * g->K * g->K + (size_t)ky * g->K +
+                           kx] += s;
+                    }
+}
+
+/* Which passes run as oneDNN's primitives. BP_CONV=im2col in the
+ * environment (read when a network first reserves its workspace) keeps
+ * the layer on the built-in path, BP_CONV=onednn puts every pass on the
+ * primitives; otherwise the forward pass and the filters' slopes take the
+ * primitives, and the input's slope too from 16 input channels on: below
+ * that, oneDNN's backward-data kernel is slower than the product over
+ * columns (docs/PERFORMANCE.md). */
+static unsigned conv_passes(const bp__layer *L)
+{
+    const char *env = getenv("BP_CONV");
+    if (env && strcmp(env, "im2col") == 0)
+        return 0;
+    if ((env && strcmp(env, "onednn") == 0) || L->in.c >= 16)
+        return BP__CONV_FWD | BP__CONV_BWD_D | BP__CONV_BWD_W;
+    return BP__CONV_FWD | BP__CONV_BWD_W;
+}
+
+static int conv_prepare(bp__layer *L)
+{
+    bp__conv_prims *P;
+    int rc = bp__conv_prims_make(L, conv_passes(L), &P);
+    L->state = P;
+    return rc;
+}
+
+static void conv_release(bp__layer *L)
+{
+    bp__conv_prims_free(L->state);
+    L->state = NULL;
+}
+
 static void conv_forward(const bp__layer *L, const float *params, int rows, const float *in,
                          float *z, float *scratch)
 {
     const geom g = geom_of(L);
     const float *w = params + L->w_off; /* (OUT, CKK) */
+    const unsigned prims = bp__conv_prims_passes(L->state);
+    if ((prims & BP__CONV_FWD) &&
+        bp__conv_prims_forward(L->state, w, L->n_b ? params + L->b_off : NULL, rows, in, z) == 0) {
+        /* the columns only when the filters' slopes are formed from them */
+        if (!(prims & BP__CONV_BWD_W))
+            for (int b = 0; b < rows; b++)
+                im2col(&g, in + (size_t)b * (size_t)L->I, scratch + (size_t)b * L->scratch);
+        return;
+    }
     for (int b = 0; b < rows; b++) {
         float *col = scratch + (size_t)b * L->scratch; /* (CKK, HW) */
         float *zb = z + (size_t)b * (size_t)L->O;      /* (OUT, HW) */
@@ -214,12 +286,17 @@ static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const fl
 {
     const geom g = geom_of(L);
     float *dw = grads + L->w_off + (size_t)u0 * (size_t)g.CKK; /* (u1 - u0, CKK) */
-    (void)in;
-    for (int b = 0; b < B; b++) {
-        const float *dzb = dz + (size_t)b * (size_t)L->O + (size_t)u0 * (size_t)g.HW;
-        bp__gemm(0, 1, u1 - u0, g.CKK, g.HW, 1.0f, dzb, g.HW, scratch + (size_t)b * L->scratch,
-                 g.HW, b == 0 && fresh ? 0.0f : 1.0f, dw, g.CKK);
-    }
+    const unsigned prims = bp__conv_prims_passes(L->state);
+    if (!(prims & BP__CONV_BWD_W))
+        for (int b = 0; b < B; b++) {
+            const float *dzb = dz + (size_t)b * (size_t)L->O + (size_t)u0 * (size_t)g.HW;
+            bp__gemm(0, 1, u1 - u0, g.CKK, g.HW, 1.0f, dzb, g.HW,
+                     scratch + (size_t)b * L->scratch, g.HW, b == 0 && fresh ? 0.0f : 1.0f, dw,
+                     g.CKK);
+        }
+    else if (bp__conv_prims_grad_weights(L->state, u0, u1, B, in, dz, grads + L->w_off, fresh))
+        /* oneDNN failed, and the forward pass kept no columns */
+        direct_grad_weights(&g, u0, u1, B, L->I, L->O, in, dz, dw, fresh);
     if (L->n_b) {
         /* in double, eight running sums by position mod 8 (independent
          * chains that vectorize), added in a fixed order */
@@ -249,6 +326,9 @@ static void conv_grad_input(const bp__layer *L, const float *params, int rows, c
     const float *w = params + L->w_off; /* (OUT, CKK) */
     (void)in;
     (void)scratch;
+    if ((bp__conv_prims_passes(L->state) & BP__CONV_BWD_D) &&
+        bp__conv_prims_grad_input(L->state, w, rows, dz, din) == 0)
+        return;
     memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {
         bp__gemm(1, 0, g.CKK, g.HW, g.OUT, 1.0f, w, g.CKK, dz + (size_t)b * (size_t)L->O, g.HW,
@@ -343,6 +423,8 @@ const bp__kind bp__kind_conv = {
     .forward = conv_forward,
     .grad_params = conv_grad_params,
     .grad_input = conv_grad_input,
+    .prepare = conv_prepare,
+    .release = conv_release,
     .forward_d = conv_forward_d,
     .backward_d = conv_backward_d,
     .weight_terms = conv_weight_terms,

@@ -80,6 +80,13 @@ struct bp__kind {
      * work (L->work floats) to write as it goes. */
     void (*grad_input)(const bp__layer *L, const float *params, int rows, const float *in,
                        const float *scratch, const float *dz, float *din, float *work);
+    /* Optional (NULL: nothing to make): what the float passes need beside
+     * the workspace (a library's primitives), made into L->state when the
+     * workspace is first reserved, never inside a step. 0, or a negative
+     * BP_E* code; a kind that cannot make it leaves L->state NULL and its
+     * passes take their plain path. release frees L->state. */
+    int (*prepare)(bp__layer *L);
+    void (*release)(bp__layer *L);
 
     /* Whole-batch passes, for a kind whose rows are not independent; when
      * set, the network calls them instead of forward, grad_params and

@@ -183,6 +183,9 @@ void bp_net_free(bp_net *net)
 {
     if (!net)
         return;
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind->release)
+            net->layers[l].kind->release(&net->layers[l]);
     bp__free(net->work);
     bp__free(net->params);
     bp__free(net);
@@ -322,6 +325,16 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     if (!work) {
         bp__net_set_message(net, "out of memory reserving a workspace for %d rows", rows);
         return BP_ENOMEM;
+    }
+    /* the kinds' own state, once: it does not depend on the rows */
+    for (int l = 0; l < net->n_layers; l++) {
+        bp__layer *L = &net->layers[l];
+        int rc = L->kind->prepare && !L->state ? L->kind->prepare(L) : 0;
+        if (rc != 0) {
+            bp__free(work);
+            bp__net_set_message(net, "out of memory preparing layer %d", l + 1);
+            return rc;
+        }
     }
     bp__free(net->work);
     net->work = work;
