@@ -310,7 +310,7 @@ typedef struct bp__layer {
     double momentum, eps; /* batchnorm: running statistics' momentum, variance's epsilon */
     size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
-    void *state;       /* what the kind's prepare made (owned, freed by its release); NULL if none */
+    void *prims;       /* what the kind's prepare made (owned, freed by its release); NULL if none */
 } bp__layer;
 
 /* The layer's parameters, weights then bias: n_w + n_b from w_off. */

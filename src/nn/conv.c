@@ -240,14 +240,14 @@ static int conv_prepare(bp__layer *L)
 {
     bp__conv_prims *P;
     int rc = bp__conv_prims_make(L, conv_passes(L), &P);
-    L->state = P;
+    L->prims = P;
     return rc;
 }
 
 static void conv_release(bp__layer *L)
 {
-    bp__conv_prims_free(L->state);
-    L->state = NULL;
+    bp__conv_prims_free(L->prims);
+    L->prims = NULL;
 }
 
 static void conv_forward(const bp__layer *L, const float *params, int rows, const float *in,
@@ -255,9 +255,9 @@ static void conv_forward(const bp__layer *L, const float *params, int rows, cons
 {
     const geom g = geom_of(L);
     const float *w = params + L->w_off; /* (OUT, CKK) */
-    const unsigned prims = bp__conv_prims_passes(L->state);
+    const unsigned prims = bp__conv_prims_passes(L->prims);
     if ((prims & BP__CONV_FWD) &&
-        bp__conv_prims_forward(L->state, w, L->n_b ? params + L->b_off : NULL, rows, in, z) == 0) {
+        bp__conv_prims_forward(L->prims, w, L->n_b ? params + L->b_off : NULL, rows, in, z) == 0) {
         /* the columns only when the filters' slopes are formed from them */
         if (!(prims & BP__CONV_BWD_W))
             for (int b = 0; b < rows; b++)
@@ -286,7 +286,7 @@ static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const fl
 {
     const geom g = geom_of(L);
     float *dw = grads + L->w_off + (size_t)u0 * (size_t)g.CKK; /* (u1 - u0, CKK) */
-    const unsigned prims = bp__conv_prims_passes(L->state);
+    const unsigned prims = bp__conv_prims_passes(L->prims);
     if (!(prims & BP__CONV_BWD_W))
         for (int b = 0; b < B; b++) {
             const float *dzb = dz + (size_t)b * (size_t)L->O + (size_t)u0 * (size_t)g.HW;
@@ -294,7 +294,7 @@ static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const fl
                      scratch + (size_t)b * L->scratch, g.HW, b == 0 && fresh ? 0.0f : 1.0f, dw,
                      g.CKK);
         }
-    else if (bp__conv_prims_grad_weights(L->state, u0, u1, B, in, dz, grads + L->w_off, fresh))
+    else if (bp__conv_prims_grad_weights(L->prims, u0, u1, B, in, dz, grads + L->w_off, fresh))
         /* oneDNN failed, and the forward pass kept no columns */
         direct_grad_weights(&g, u0, u1, B, L->I, L->O, in, dz, dw, fresh);
     if (L->n_b) {
@@ -326,8 +326,8 @@ static void conv_grad_input(const bp__layer *L, const float *params, int rows, c
     const float *w = params + L->w_off; /* (OUT, CKK) */
     (void)in;
     (void)scratch;
-    if ((bp__conv_prims_passes(L->state) & BP__CONV_BWD_D) &&
-        bp__conv_prims_grad_input(L->state, w, rows, dz, din) == 0)
+    if ((bp__conv_prims_passes(L->prims) & BP__CONV_BWD_D) &&
+        bp__conv_prims_grad_input(L->prims, w, rows, dz, din) == 0)
         return;
     memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {

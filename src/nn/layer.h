@@ -81,10 +81,10 @@ struct bp__kind {
     void (*grad_input)(const bp__layer *L, const float *params, int rows, const float *in,
                        const float *scratch, const float *dz, float *din, float *work);
     /* Optional (NULL: nothing to make): what the float passes need beside
-     * the workspace (a library's primitives), made into L->state when the
+     * the workspace (a library's primitives), made into L->prims when the
      * workspace is first reserved, never inside a step. 0, or a negative
-     * BP_E* code; a kind that cannot make it leaves L->state NULL and its
-     * passes take their plain path. release frees L->state. */
+     * BP_E* code; a kind that cannot make it leaves L->prims NULL and its
+     * passes take their plain path. release frees L->prims. */
     int (*prepare)(bp__layer *L);
     void (*release)(bp__layer *L);
 

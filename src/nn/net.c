@@ -329,7 +329,7 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     /* the kinds' own state, once: it does not depend on the rows */
     for (int l = 0; l < net->n_layers; l++) {
         bp__layer *L = &net->layers[l];
-        int rc = L->kind->prepare && !L->state ? L->kind->prepare(L) : 0;
+        int rc = L->kind->prepare && !L->prims ? L->kind->prepare(L) : 0;
         if (rc != 0) {
             bp__free(work);
             bp__net_set_message(net, "out of memory preparing layer %d", l + 1);

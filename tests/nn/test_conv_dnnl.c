@@ -77,7 +77,7 @@ static void check_shape(const shape *s, int B)
     assert_int_equal(bp__conv_prims_make(&D, all, &P), 0);
     skip_without(P);
     assert_int_equal(bp__conv_prims_passes(P), all);
-    D.state = P;
+    D.prims = P;
     const size_t np = bp__layer_params(&A), I = (size_t)A.I, O = (size_t)A.O;
     float *params = tu_xmalloc(np * sizeof *params);
     float *in = tu_xmalloc((size_t)B * I * sizeof *in), *dz = tu_xmalloc((size_t)B * O * sizeof *dz);
@@ -116,7 +116,7 @@ static void check_shape(const shape *s, int B)
     assert_near("din", dd, da, (size_t)B * I);
 
     D.kind->release(&D);
-    assert_null(D.state);
+    assert_null(D.prims);
     free(params), free(in), free(dz), free(za), free(zd), free(ga), free(gd), free(gs);
     free(da), free(dd), free(scratch), free(work);
 }
@@ -141,7 +141,7 @@ static void test_some_passes(void **state)
     assert_int_equal(bp__conv_prims_make(&D, BP__CONV_FWD, &P), 0);
     skip_without(P);
     assert_int_equal(bp__conv_prims_passes(P), BP__CONV_FWD);
-    D.state = P;
+    D.prims = P;
     const int B = 2;
     const size_t np = bp__layer_params(&A);
     float *params = tu_xmalloc(np * sizeof *params), *ga = tu_xmalloc(np * sizeof *ga);
