@@ -1,7 +1,9 @@
 # test_export_cnn.sh - the C export of networks with convolution and
 # pooling layers: compiled with -std=c99 -Wall -Wextra -Wpedantic -Werror
 # and run on a test set, it gives `backprop predict`'s outputs (bit for bit
-# where the library sums with plain loops, else within 1e-5) for conv with
+# where the library sums with plain loops in the column order of its im2col
+# path, which BP_CONV=im2col picks; else, and with oneDNN's primitives,
+# within 1e-5) for conv with
 # padding, stride, no bias and many channels, max and average pooling with
 # and without a stride, and the flatten into dense layers; on CSV data
 # (standardized) and on IDX images (scaled by 1/255, one constant); with its
@@ -10,6 +12,7 @@
 # Usage: sh test_export_cnn.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C
+export BP_CONV=im2col
 
 CC=${CC:-cc}
 command -v "$CC" >/dev/null 2>&1 || CC=gcc
@@ -127,6 +130,13 @@ grep -q " \* *x: the 72 raw inputs of one sample (2x6x6: channel by channel" "$T
 # The scratch made static gives the same outputs.
 compile_run 72 3 "$TMP/test_in.csv" -Dpredict_SCRATCH=static
 same "static scratch"
+# oneDNN's primitives, where they load, sum in their own order: within 1e-5.
+unset BP_CONV
+run "$BP" predict --model "$TMP/m.safetensors" --data "$TMP/test.csv" --out "$TMP/pred.csv"
+expect_rc 0 "predict with the default convolution path"
+pred_outputs 3 "$TMP/pred.csv" "$TMP/lib.csv"
+within "conv same, maxpool, default path"
+export BP_CONV=im2col
 
 # Many channels (a conv sum of 288 products, past one block of 256), no
 # bias, stride and padding, average pooling with a stride of 1, a 1x1 conv,
