@@ -304,7 +304,8 @@ static int choose_out(job *j)
 }
 
 /* A layer whose batch coupling or draws a split over MPI ranks or
- * --deterministic's parts would change: a usage error naming it. */
+ * --deterministic's parts would change: a usage error naming it. Batch
+ * norm across ranks sums its statistics over them (the default form). */
 static int unsplittable(const job *j)
 {
     const int ranks = cli_dist_size() > 1;
@@ -313,11 +314,14 @@ static int unsplittable(const job *j)
     for (int l = 0; l < bp_net_layers(j->net); l++) {
         const bp_layer_desc d = bp_net_layer(j->net, l);
         char entry[96];
+        if (d.kind == BP_LAYER_BATCHNORM && !j->s.deterministic)
+            continue;
         if (d.kind != BP_LAYER_BATCHNORM && !(d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
             continue;
         bp_net_layer_spec(j->net, l, entry, sizeof entry);
         return cli_usage(TRAIN_CMD, "layer %d (%s) cannot be split over %s yet (%s)", l + 1, entry,
-                         ranks ? "MPI ranks" : "--deterministic's parts",
+                         d.kind == BP_LAYER_BATCHNORM || !ranks ? "--deterministic's parts"
+                                                                : "MPI ranks",
                          d.kind == BP_LAYER_BATCHNORM ? "its batch statistics would differ"
                                                       : "the masks would differ");
     }
@@ -779,6 +783,8 @@ int cmd_train(int argc, char **argv)
         rc = rc == CLI_OK ? CLI_INTERRUPTED : rc;
         goto done;
     }
+    if ((rc = cli_dist_same_end(j->net)) != CLI_OK)
+        goto done;
     rc = cli_dist_rank() == 0 ? finish(j) : j->res.nonfinite ? CLI_RUNTIME : CLI_OK;
 done:
     cli_progress_free(&j->ss.progress);

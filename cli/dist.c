@@ -75,12 +75,15 @@ int cli_dist_init(int *argc, char ***argv)
 
 void cli_dist_finalize(void)
 {
-    double sec;
-    long calls = bp_dist_stats(D.dist, &sec);
+    double sec, bn_sec;
+    long calls = bp_dist_stats(D.dist, &sec), bn_calls = bp_dist_stats_allsum(D.dist, &bn_sec);
     if (D.verbose && D.rank == 0 && calls > 0 && D.train_seconds > 0.0)
         printf("gradient reductions: %ld in %.3g s of %.3g s training (%.0f%%), %.3g MB of "
                "gradient each\n", calls, sec, D.train_seconds, 100.0 * sec / D.train_seconds,
                (double)D.P * sizeof(float) * 1e-6);
+    if (D.verbose && D.rank == 0 && bn_calls > 0 && D.train_seconds > 0.0)
+        printf("batch norm statistics sums: %ld in %.3g s (%.0f%% of training)\n", bn_calls,
+               bn_sec, 100.0 * bn_sec / D.train_seconds);
     bp_dist_free(D.dist);
     D.dist = NULL;
 #ifdef BP_HAVE_MPI
@@ -242,6 +245,36 @@ int cli_dist_agree(int rc, const bp_dataset *train, bp_net *net, const bp_train_
     (void)net;
     (void)o;
     return rc;
+#endif
+}
+
+int cli_dist_same_end(bp_net *net)
+{
+#ifdef BP_HAVE_MPI
+    uint64_t mine = 14695981039346656037ull, *all;
+    int differ = 0;
+    if (!D.started || D.size == 1)
+        return CLI_OK;
+    mine = hash_words(mine, bp_net_params(net), bp_net_param_count(net) * sizeof(float));
+    mine = hash_words(mine, bp_net_state(net), bp_net_state_count(net) * sizeof(float));
+    if (!(all = malloc((size_t)D.size * sizeof *all))) {
+        cli_error("out of memory");
+        cli_dist_abort(CLI_RUNTIME);
+        return CLI_RUNTIME;
+    }
+    MPI_Allgather(&mine, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+    for (int r = 1; r < D.size; r++)
+        differ += all[r] != all[0];
+    free(all);
+    if (differ == 0)
+        return CLI_OK;
+    if (D.rank == 0)
+        cli_error("%d of %d ranks end with other weights or running statistics than rank 0's",
+                  differ, D.size);
+    return CLI_RUNTIME;
+#else
+    (void)net;
+    return CLI_OK;
 #endif
 }
 

@@ -37,6 +37,9 @@ int cli_dist_configure(bp_train_opts *o, const bp_net *net, int parts, int verbo
 
 /* A line for the run's header on how the batches are shared ("" alone). */
 void cli_dist_header(int parts);
+/* After training, that every rank holds rank 0's weights and running
+ * statistics (bit for bit); CLI_RUNTIME (printed by rank 0) when not. */
+int cli_dist_same_end(bp_net *net);
 
 /* After a failure inside training on this rank: end every rank (other
  * ranks may be waiting for this one). Alone: nothing. */

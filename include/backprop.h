@@ -1003,7 +1003,8 @@ typedef int (*bp_checkpoint_fn)(const bp_train_state *state, void *ctx);
  * reduce that adds in that same order (bp_dist's deterministic form) gives
  * the same bits over any number of processes. parts 0 (the default) trains
  * on whole batches, as without sharding. Sharding refuses dropout and
- * random search, whose draws would differ between processes.
+ * random search, whose draws would differ between processes, and batch
+ * norm unless allsum is set and each process computes one part.
  *
  * The reduction: grads holds this process's `count` part gradients of n
  * floats each (the gradient block's layout), in part order; with count 1
@@ -1014,12 +1015,23 @@ typedef int (*bp_checkpoint_fn)(const bp_train_state *state, void *ctx);
  */
 typedef int (*bp_reduce_fn)(const float *grads, int count, size_t n, float *out,
                             double *sums, void *ctx);
+/* Sums v (n doubles) over every process in place, the same result on
+ * every process; called by batch norm layers in training mode, a few times
+ * per step, with ctx the shard's. Returns 0 or a negative BP_E* code. */
+typedef int (*bp_allsum_fn)(double *v, size_t n, void *ctx);
 
 typedef struct bp_shard {
     int parts;              /* sub-batches per batch; 0: off */
     int first, count;       /* the parts this process computes */
     bp_reduce_fn reduce;    /* NULL: this process computes and adds every part */
-    void *ctx;              /* passed to reduce */
+    void *ctx;              /* passed to reduce and allsum */
+    /* Batch norm over the global batch: with one part per process (count
+     * 1), each batch norm's forward sums its per-channel sums of x and x^2
+     * and its backward those of dz and dz * xhat over every process, so
+     * batch statistics, slopes and running statistics are those of the
+     * whole batch on every process (PyTorch's SyncBatchNorm). NULL: batch
+     * norm is refused with several parts. */
+    bp_allsum_fn allsum;
 } bp_shard;
 
 typedef struct bp_train_opts {
@@ -1165,6 +1177,8 @@ bp_shard bp_dist_shard(bp_dist *dist);
 /* The reductions this process has run, and (seconds, may be NULL) the
  * wall time they took, waiting for slower processes included. */
 long bp_dist_stats(const bp_dist *dist, double *seconds);
+/* Likewise for the batch norm statistics' sums (bp_shard.allsum). */
+long bp_dist_stats_allsum(const bp_dist *dist, double *seconds);
 
 /* Whether ds fits net under loss, by the rule bp_train and bp_evaluate
  * apply: the inputs as bp_net_check_inputs says, at least one row, and

@@ -311,6 +311,7 @@ typedef struct bp__layer {
     size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
     void *prims;       /* what the kind's prepare made (owned, freed by its release); NULL if none */
+    struct bp__allsum *allsum; /* batchnorm: sums over every process, NULL: alone */
 } bp__layer;
 
 /* The layer's parameters, weights then bias: n_w + n_b from w_off. */
@@ -354,10 +355,33 @@ int bp__reference_loss(const bp_net *net, const double *params, bp_loss loss,
 
 /* ---- dist/shard.c: a batch's gradient as the sum of fixed sub-batches
  * (bp_shard). The work buffers are allocated once, by setup. */
+/* Batch norm's sums over every process (bp_shard.allsum) during one
+ * part's passes: set on the network's batch norm layers by
+ * bp__net_set_allsum and read by their training passes. */
+typedef struct bp__allsum {
+    bp_allsum_fn sum;
+    void *ctx;
+    int rows;       /* rows of the global batch */
+    double share;   /* this process's rows / rows: the scale of its slopes */
+    double *buf;    /* (4 C) for the widest batch norm */
+    int rc;         /* the first failure of sum, 0 if none */
+} bp__allsum;
+
+/* nn/batchnorm.c: point every batch norm layer of net at a (NULL: sums of
+ * this process alone, the one-process arithmetic). */
+void bp__net_set_allsum(bp_net *net, bp__allsum *a);
+/* The largest channel count of net's batch norm layers, 0 if none. */
+size_t bp__net_bn_channels(const bp_net *net);
+/* For a process with no rows in this part: the sums its batch norm
+ * layers' forward (in layer order, with the running statistics' update)
+ * and backward (in reverse order) would take part in, with zeros. */
+void bp__net_allsum_idle(bp_net *net, bp__allsum *a);
+
 typedef struct bp__shard_work {
     float *grads;   /* (count, P) part gradients for reduce, or (P) the running
                      * sum when this process adds the parts; NULL when neither */
     double *sums;   /* (count, 2) each part's loss and accuracy times its rows */
+    bp__allsum allsum; /* batch norm's sums over every process (buf NULL: none) */
 } bp__shard_work;
 
 /* Check o->shard against the options and the network, and allocate w

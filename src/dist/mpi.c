@@ -13,6 +13,9 @@
  * alone), and MPI_Allgatherv hands the summed slices to everyone. The
  * parts' sums travel by MPI_Allgatherv and are added in part order too.
  *
+ * Batch norm's per-channel sums (bp_shard.allsum, the default form only)
+ * are one MPI_Allreduce of a few doubles each.
+ *
  * The library works on its own duplicate of MPI_COMM_WORLD. Every buffer
  * is allocated by bp_dist_create; a reduction allocates nothing.
  */
@@ -38,6 +41,8 @@ struct bp_dist {
     double *psums;      /* (parts, 2) every part's sums */
     long calls;         /* reductions so far, and the seconds they took */
     double seconds;
+    long sum_calls;     /* batch norm's sums so far, and their seconds */
+    double sum_seconds;
 };
 
 int bp_dist_available(void)
@@ -227,6 +232,28 @@ static int reduce(const float *grads, int count, size_t n, float *out, double *s
     return rc;
 }
 
+/* Batch norm's sums over every process. */
+static int allsum(double *v, size_t n, void *ctx)
+{
+    bp_dist *d = ctx;
+    double t0 = MPI_Wtime();
+    int rc = 0;
+    if (n > INT_MAX)
+        return BP_EOVERFLOW;
+    if (MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, d->comm) != MPI_SUCCESS)
+        rc = BP_EIO;
+    d->sum_calls++;
+    d->sum_seconds += MPI_Wtime() - t0;
+    return rc;
+}
+
+long bp_dist_stats_allsum(const bp_dist *d, double *seconds)
+{
+    if (seconds)
+        *seconds = d ? d->sum_seconds : 0.0;
+    return d ? d->sum_calls : 0;
+}
+
 long bp_dist_stats(const bp_dist *d, double *seconds)
 {
     if (seconds)
@@ -245,5 +272,6 @@ bp_shard bp_dist_shard(bp_dist *d)
     s.count = d->count;
     s.reduce = reduce;
     s.ctx = d;
+    s.allsum = d->parts == 0 ? allsum : NULL; /* one part per process */
     return s;
 }

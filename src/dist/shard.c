@@ -10,6 +10,12 @@
  * rows and the weights, never on which process computes it, so a
  * reduction that adds in part order reproduces this file's sum bit for bit.
  * A part with no rows (a short last batch) contributes zeros.
+ *
+ * Batch norm couples a batch's rows, so a part alone would normalize by
+ * its own statistics; with one part per process and the shard's allsum,
+ * the batch norm layers sum their per-channel sums over every process
+ * (nn/batchnorm.c) and see the whole batch. A process without rows in
+ * its part still takes part in those sums, with zeros.
  */
 #include "internal.h"
 
@@ -39,6 +45,8 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
                              "shard: dropout cannot be split over parts (its draws would differ)");
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp_layer_desc d = bp_net_layer(net, l);
+        if (d.kind == BP_LAYER_BATCHNORM && sh->allsum && sh->count == 1)
+            continue; /* statistics summed over the processes */
         if (d.kind == BP_LAYER_BATCHNORM || (d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
             return bp__error_set(err, BP_EINVAL, "shard: layer %d (%s) cannot be split over parts "
                                  "(its %s would differ)", l + 1, bp_layer_kind_name(d.kind),
@@ -60,6 +68,15 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
         bp__shard_free(w);
         return bp__error_set(err, BP_ENOMEM, "out of memory for the parts' sums");
     }
+    const size_t C = sh->allsum ? bp__net_bn_channels(net) : 0;
+    if (C > 0) {
+        if (!(w->allsum.buf = bp__calloc(4 * C, sizeof *w->allsum.buf))) {
+            bp__shard_free(w);
+            return bp__error_set(err, BP_ENOMEM, "out of memory for batch norm's sums");
+        }
+        w->allsum.sum = sh->allsum;
+        w->allsum.ctx = sh->ctx;
+    }
     return 0;
 }
 
@@ -67,26 +84,58 @@ void bp__shard_free(bp__shard_work *w)
 {
     bp__free(w->grads);
     bp__free(w->sums);
+    bp__free(w->allsum.buf);
     w->grads = NULL;
     w->sums = NULL;
+    w->allsum.buf = NULL;
+}
+
+/* The passes of part k with batch norm's sums over every process when a
+ * is set; a failure of those sums is the pass's. */
+static int part_passes(bp_net *net, bp__allsum *a, bp_loss loss, int b, const float *x,
+                       const float *t, int T, const float **out, double *value)
+{
+    int rc;
+    if (a)
+        bp__net_set_allsum(net, a);
+    if (a && b == 0) {
+        bp__net_allsum_idle(net, a);
+        rc = 0;
+    } else if ((rc = bp_net_forward(net, b, x, out)) == 0 &&
+               (rc = bp__net_loss_checked(net, loss, t, T, value)) == 0) {
+        rc = bp_net_backward(net, NULL);
+    }
+    if (a) {
+        bp__net_set_allsum(net, NULL);
+        if (rc == 0 && a->rc != 0) {
+            bp__net_set_message(net, "batch norm's sums over the processes failed: %s",
+                                bp_strerror(a->rc));
+            rc = a->rc;
+        }
+    }
+    return rc;
 }
 
 /* Part k's gradient into the gradient block, scaled to its share of the
  * batch, and its loss and accuracy times its rows into s[0], s[1]. */
-static int part_gradient(bp_net *net, bp_loss loss, int B, int lo, int hi, const float *x,
-                         const float *t, int T, int classify, double *s)
+static int part_gradient(bp_net *net, bp__allsum *a, bp_loss loss, int B, int lo, int hi,
+                         const float *x, const float *t, int T, int classify, double *s)
 {
     size_t I = (size_t)bp_net_inputs(net), P = bp_net_param_count(net);
-    const float *out;
-    double value;
+    const float *out = NULL;
+    double value = 0.0;
     int b = hi - lo, rc;
     bp_net_zero_grad(net);
     s[0] = s[1] = 0.0;
-    if (b == 0)
+    if (a) {
+        a->rows = B;
+        a->share = (double)b / (double)B;
+        a->rc = 0;
+    }
+    if (b == 0 && !a)
         return 0;
-    if ((rc = bp_net_forward(net, b, x + (size_t)lo * I, &out)) != 0 ||
-        (rc = bp__net_loss_checked(net, loss, t + (size_t)lo * (size_t)T, T, &value)) != 0 ||
-        (rc = bp_net_backward(net, NULL)) != 0)
+    if ((rc = part_passes(net, a, loss, b, x + (size_t)lo * I, t + (size_t)lo * (size_t)T, T,
+                          &out, &value)) != 0 || b == 0)
         return rc;
     s[0] = value * b;
     if (classify)
@@ -110,7 +159,8 @@ int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_lo
     for (int j = 0; j < sh->count; j++) {
         int k = sh->first + j;
         int lo = BP__BLOCK_START(B, k, sh->parts), hi = BP__BLOCK_START(B, k + 1, sh->parts);
-        if ((rc = part_gradient(net, loss, B, lo, hi, x, t, T, classify, s + 2 * j)) != 0)
+        if ((rc = part_gradient(net, w->allsum.buf ? &w->allsum : NULL, loss, B, lo, hi, x, t,
+                                T, classify, s + 2 * j)) != 0)
             return rc;
         if (sh->reduce) {
             if (sh->count > 1)

@@ -12,8 +12,15 @@
  * state. The batch's statistics couple the rows, so the passes run over
  * the whole batch, split by channel: each channel's sums run in a fixed
  * order, so the bits never depend on the thread count.
+ *
+ * Across processes (L->allsum set), each channel's sums over this
+ * process's rows are summed over every process before they are used:
+ * those of x and x^2 in forward, those of dz and dz * xhat in backward,
+ * so the statistics are the global batch's and every process moves its
+ * running statistics alike. Alone, the arithmetic is unchanged.
  */
 #include "nn/layer.h"
+#include "nn/net.h"
 
 #include <math.h>
 #include <string.h>
@@ -105,7 +112,49 @@ typedef struct bn_job {
     float *z, *xhat;      /* (B, I) */
     float *din;           /* (B, I), NULL when not wanted */
     int fresh;
+    double *sums;         /* (4 C) with L->allsum: this process's sums, then every one's */
 } bn_job;
+
+/* Mean and biased variance from the sums of x and x^2 over N values. */
+static void batch_stats(double s1, double sq, double N, double *mean, double *var)
+{
+    *mean = s1 / N;
+    *var = sq / N - *mean * *mean;
+    *var = *var > 0.0 ? *var : 0.0;
+}
+
+/* Move channel c's running statistics towards the batch's. */
+static void track(const bp__layer *L, float *state, int c, double mean, double var, double N)
+{
+    float *rmean = state + L->s_off, *rvar = rmean + L->n_w;
+    const double s2 = var * N;
+    const double unbiased = N > 1.0 ? s2 / (N - 1.0) : var;
+    rmean[c] = (float)((1.0 - L->momentum) * rmean[c] + L->momentum * mean);
+    rvar[c] = (float)((1.0 - L->momentum) * rvar[c] + L->momentum * unbiased);
+}
+
+/* This process's sums of channels [c0, c1) into sums (x and x^2 in
+ * forward, dz and dz * xhat in backward): the first pass across processes. */
+static void local_sums(void *ctx, int blk, int n)
+{
+    const bn_job *j = ctx;
+    const int C = (int)j->L->n_w;
+    const int c0 = BP__BLOCK_START(C, blk, n), c1 = BP__BLOCK_START(C, blk + 1, n);
+    for (int c = c0; c < c1; c++) {
+        if (j->dz)
+            channel_sums(j->L, j->ps->B, c, j->dz, j->xhat, &j->sums[2 * c], &j->sums[2 * c + 1]);
+        else
+            channel_sums(j->L, j->ps->B, c, j->in, j->in, &j->sums[2 * c], &j->sums[2 * c + 1]);
+    }
+}
+
+/* Sum v (n) over every process; on a failure, keep it for the caller. */
+static void allsum(bp__allsum *a, double *v, size_t n)
+{
+    int rc = a->sum(v, n, a->ctx);
+    if (rc != 0 && a->rc == 0)
+        a->rc = rc;
+}
 
 static void forward_channels(void *ctx, int blk, int n)
 {
@@ -114,7 +163,7 @@ static void forward_channels(void *ctx, int blk, int n)
     const bp__pass *ps = j->ps;
     const int C = (int)L->n_w, S = positions(L), B = ps->B;
     const int c0 = BP__BLOCK_START(C, blk, n), c1 = BP__BLOCK_START(C, blk + 1, n);
-    const double N = (double)B * (double)S;
+    const double N = (j->sums ? (double)L->allsum->rows : (double)B) * (double)S;
     float *rmean = ps->state + L->s_off, *rvar = rmean + C;
     for (int c = c0; c < c1; c++) {
         double mean, var;
@@ -123,14 +172,14 @@ static void forward_channels(void *ctx, int blk, int n)
              * is exact in double; the variance keeps float's precision
              * while the mean is within about 1e4 standard deviations) */
             double s1, sq;
-            channel_sums(L, B, c, j->in, j->in, &s1, &sq);
-            mean = s1 / N;
-            var = sq / N - mean * mean;
-            var = var > 0.0 ? var : 0.0;
-            const double s2 = var * N;
-            const double unbiased = N > 1.0 ? s2 / (N - 1.0) : var;
-            rmean[c] = (float)((1.0 - L->momentum) * rmean[c] + L->momentum * mean);
-            rvar[c] = (float)((1.0 - L->momentum) * rvar[c] + L->momentum * unbiased);
+            if (j->sums) {
+                s1 = j->sums[2 * c];
+                sq = j->sums[2 * c + 1];
+            } else {
+                channel_sums(L, B, c, j->in, j->in, &s1, &sq);
+            }
+            batch_stats(s1, sq, N, &mean, &var);
+            track(L, ps->state, c, mean, var, N);
         } else {
             mean = rmean[c];
             var = rvar[c];
@@ -168,6 +217,11 @@ static void bn_forward_batch(const bp__layer *L, const bp__pass *ps, const float
 {
     bn_job job = {.L = L, .ps = ps, .in = in, .z = z, .xhat = scratch};
     const int n = channel_blocks(L, ps->B);
+    if (ps->training && L->allsum) { /* the global batch's sums first */
+        job.sums = L->allsum->buf;
+        bp__for_blocks(n, n, local_sums, &job);
+        allsum(L->allsum, job.sums, 2 * L->n_w);
+    }
     bp__for_blocks(n, n, forward_channels, &job);
     if (ps->training)
         ps->state[L->s_off + 2 * L->n_w] += 1.0f; /* num_batches_tracked */
@@ -184,7 +238,12 @@ static void backward_channels(void *ctx, int blk, int n)
     for (int c = c0; c < c1; c++) {
         /* sums of dz and dz * xhat */
         double sd, sdx;
-        channel_sums(L, B, c, j->dz, j->xhat, &sd, &sdx);
+        if (j->sums) {
+            sd = j->sums[2 * c];
+            sdx = j->sums[2 * c + 1];
+        } else {
+            channel_sums(L, B, c, j->dz, j->xhat, &sd, &sdx);
+        }
         float *gw = ps->grads + L->w_off + (size_t)c, *gb = ps->grads + L->b_off + (size_t)c;
         *gw = j->fresh ? (float)sdx : *gw + (float)sdx;
         *gb = j->fresh ? (float)sd : *gb + (float)sd;
@@ -194,7 +253,15 @@ static void backward_channels(void *ctx, int blk, int n)
         if (ps->training) {
             /* dx = g inv (dz - mean dz - xhat mean(dz xhat)), in double: the
              * terms cancel, and a layer before reads their sum over the batch */
-            const double k = g * (double)ps->keep[c], md = sd / N, mdx = sdx / N;
+            double md = sd / N, mdx = sdx / N;
+            if (j->sums) { /* the global means, in this process's scale */
+                const bp__allsum *a = L->allsum;
+                const double Ng = (double)a->rows * (double)S * a->share;
+                const double *gs = j->sums + 2 * C;
+                md = gs[2 * c] / Ng;
+                mdx = gs[2 * c + 1] / Ng;
+            }
+            const double k = g * (double)ps->keep[c];
             for (int b = 0; b < B; b++) {
                 const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
                 const float *d = j->dz + at, *xh = j->xhat + at;
@@ -219,6 +286,18 @@ static void bn_backward_batch(const bp__layer *L, const bp__pass *ps, const floa
     bn_job job = {.L = L, .ps = ps, .in = in, .dz = dz, .xhat = (float *)scratch, .din = din,
                   .fresh = fresh};
     const int n = channel_blocks(L, ps->B);
+    if (ps->training && L->allsum) {
+        /* this process's sums (for the parameters' slopes), then every
+         * process's, each weighed by its share of the batch: a process's
+         * dz is the slope of the mean loss over its own rows */
+        const size_t C = L->n_w;
+        double *gs = L->allsum->buf + 2 * C;
+        job.sums = L->allsum->buf;
+        bp__for_blocks(n, n, local_sums, &job);
+        for (size_t i = 0; i < 2 * C; i++)
+            gs[i] = job.sums[i] * L->allsum->share;
+        allsum(L->allsum, gs, 2 * C);
+    }
     bp__for_blocks(n, n, backward_channels, &job);
 }
 
@@ -251,6 +330,47 @@ static void bn_forward_batch_d(const bp__layer *L, const double *p, const float 
                 const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S + (size_t)s;
                 z[at] = p[L->w_off + (size_t)c] * (in[at] - mean) * inv + p[L->b_off + (size_t)c];
             }
+    }
+}
+
+void bp__net_set_allsum(bp_net *net, bp__allsum *a)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind->id == BP_LAYER_BATCHNORM)
+            net->layers[l].allsum = a;
+}
+
+size_t bp__net_bn_channels(const bp_net *net)
+{
+    size_t C = 0;
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind->id == BP_LAYER_BATCHNORM && net->layers[l].n_w > C)
+            C = net->layers[l].n_w;
+    return C;
+}
+
+void bp__net_allsum_idle(bp_net *net, bp__allsum *a)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        const double N = (double)a->rows * (double)positions(L);
+        if (L->kind->id != BP_LAYER_BATCHNORM)
+            continue;
+        memset(a->buf, 0, 2 * L->n_w * sizeof *a->buf);
+        allsum(a, a->buf, 2 * L->n_w);
+        for (int c = 0; c < (int)L->n_w; c++) {
+            double mean, var;
+            batch_stats(a->buf[2 * c], a->buf[2 * c + 1], N, &mean, &var);
+            track(L, net->state, c, mean, var, N);
+        }
+        net->state[L->s_off + 2 * L->n_w] += 1.0f;
+    }
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        const bp__layer *L = &net->layers[l];
+        if (L->kind->id != BP_LAYER_BATCHNORM)
+            continue;
+        memset(a->buf, 0, 2 * L->n_w * sizeof *a->buf);
+        allsum(a, a->buf, 2 * L->n_w);
     }
 }
 

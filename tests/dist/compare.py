@@ -1,5 +1,5 @@
 """compare.py - the largest difference between the weights of two model
-files (safetensors, float32), relative to the largest weight of the tensor.
+files (safetensors, float32; int64 counts compared exactly), relative to the largest weight of the tensor.
 
 Usage: python3 compare.py A.safetensors B.safetensors TOLERANCE
 Prints each tensor's relative difference; exits 1 when one exceeds the
@@ -21,6 +21,11 @@ def tensors(path):
     for name, t in header.items():
         if name == "__metadata__":
             continue
+        if t["dtype"] == "I64":  # a count (num_batches_tracked): compared exactly
+            lo, hi = t["data_offsets"]
+            raw = data[base + lo:base + hi]
+            out[name] = (t["shape"], raw, struct.unpack("<%dq" % (len(raw) // 8), raw))
+            continue
         if t["dtype"] != "F32":
             sys.exit("%s: tensor %s has dtype %s, expected F32" % (path, name, t["dtype"]))
         lo, hi = t["data_offsets"]
@@ -39,7 +44,7 @@ def main():
         (sa, ra, va), (sb, rb, vb) = a[name], b[name]
         if sa != sb:
             sys.exit("tensor %s: shape %s against %s" % (name, sa, sb))
-        scale = max(abs(x) for x in vb) or 1.0
+        scale = max((abs(x) for x in vb), default=0.0) or 1.0
         diff = max(abs(x - y) for x, y in zip(va, vb)) / scale
         same = ra == rb
         print("%-20s max relative difference %.3g%s" % (name, diff, " (same bits)" if same else ""))

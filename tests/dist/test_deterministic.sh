@@ -35,6 +35,9 @@ err_has "--parts applies only with --deterministic" "--parts alone"
 run "$BP" train --data xor --deterministic --dropout 0.2
 expect_rc 2 "--deterministic with dropout"
 err_has "--dropout cannot be split" "--deterministic with dropout"
+run "$BP" train --data xor --net 2,4,batchnorm,relu,1:sigmoid --deterministic
+expect_rc 2 "--deterministic with batch norm"
+err_has "layer 2 (batchnorm) cannot be split over --deterministic's parts yet" "batch norm"
 run "$BP" train --data xor --deterministic --optimizer random
 expect_rc 2 "--deterministic with random search"
 err_has "--deterministic does not apply to --optimizer random" "random search"

@@ -6,7 +6,9 @@
  * library's own sum; and ranks simulated by threads, each computing its
  * run of parts and meeting at a barrier to add them, must end with the
  * weights of one process, bit for bit in the ordered form and to rounding
- * in the one-part-per-rank form. Bad shards are refused.
+ * in the one-part-per-rank form. With batch norm and an allsum that adds
+ * the ranks' statistics, the ranks end with one process's weights and
+ * running statistics to rounding, all alike. Bad shards are refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
@@ -184,6 +186,8 @@ typedef struct world {
     size_t P;
     float *slots;          /* (parts, P) */
     double *sums;          /* (parts, 2) */
+    double *vecs;          /* (ranks, VEC_MAX) each rank's vector for allsum */
+    long allsums;          /* rank 0's allsum calls */
     pthread_barrier_t barrier;
     const bp_dataset *ds;
     bp_optim_kind kind;
@@ -196,6 +200,29 @@ typedef struct rank {
     bp_train_result res;
     int rc;
 } rank;
+
+#define VEC_MAX 64
+
+/* Sum v over the ranks in rank order, at the barrier. */
+static int barrier_allsum(double *v, size_t n, void *ctx)
+{
+    rank *r = ctx;
+    world *w = r->w;
+    if (n > VEC_MAX)
+        return BP_ESHAPE;
+    memcpy(w->vecs + (size_t)r->id * VEC_MAX, v, n * sizeof *v);
+    if (r->id == 0)
+        w->allsums++;
+    pthread_barrier_wait(&w->barrier);
+    for (size_t i = 0; i < n; i++) {
+        double s = w->vecs[i];
+        for (int k = 1; k < w->ranks; k++)
+            s += w->vecs[(size_t)k * VEC_MAX + i];
+        v[i] = s;
+    }
+    pthread_barrier_wait(&w->barrier);
+    return 0;
+}
 
 static int barrier_sum(const float *grads, int count, size_t n, float *out, double *sums,
                        void *ctx)
@@ -235,14 +262,16 @@ static void *rank_main(void *arg)
     o.shard.first = r->first;
     o.shard.count = K * (r->id + 1) / w->ranks - r->first;
     o.shard.reduce = barrier_sum;
+    o.shard.allsum = w->parts == 0 ? barrier_allsum : NULL;
     o.shard.ctx = r;
     bp_set_threads(1); /* each thread's own OpenMP setting: the ranks are the threads */
     r->rc = bp_train(r->net, w->ds, NULL, &o, &r->res, &err);
     return NULL;
 }
 
-/* Train over `ranks` threads; every rank's weights into nets[]. */
-static void run_ranks(const bp_dataset *ds, bp_optim_kind kind, int ranks, int parts,
+/* Train over `ranks` threads; every rank's weights into nets[]. Returns
+ * the allsum calls of each rank. */
+static long run_ranks(const bp_dataset *ds, bp_optim_kind kind, int ranks, int parts,
                       bp_net **nets)
 {
     world w = {.ranks = ranks, .parts = parts, .ds = ds, .kind = kind};
@@ -252,6 +281,7 @@ static void run_ranks(const bp_dataset *ds, bp_optim_kind kind, int ranks, int p
     w.P = bp_net_param_count(nets[0]);
     w.slots = tu_xcalloc((size_t)K * w.P, sizeof *w.slots);
     w.sums = tu_xcalloc(2 * (size_t)K, sizeof *w.sums);
+    w.vecs = tu_xcalloc((size_t)ranks * VEC_MAX, sizeof *w.vecs);
     assert_int_equal(pthread_barrier_init(&w.barrier, NULL, (unsigned)ranks), 0);
     for (int i = 0; i < ranks; i++) {
         r[i] = (rank){.w = &w, .id = i, .net = nets[i]};
@@ -266,6 +296,8 @@ static void run_ranks(const bp_dataset *ds, bp_optim_kind kind, int ranks, int p
     pthread_barrier_destroy(&w.barrier);
     free(w.slots);
     free(w.sums);
+    free(w.vecs);
+    return w.allsums;
 }
 
 static void test_thread_ranks(void **state)
@@ -306,6 +338,73 @@ static void test_thread_ranks(void **state)
     bp_dataset_free(ds);
 }
 
+/* Batch norm's statistics summed over the ranks: one process's weights
+ * and running statistics to rounding on every rank, the same bits on all;
+ * 40 rows split 20/20 and 13/13/14 (the slopes weighed by the shares). */
+#define BN_SPEC "2,16:nobias,batchnorm,relu,3:softmax"
+
+static bp_net *start_bn_net(void)
+{
+    bp_net *net = tu_net(BN_SPEC);
+    bp_rng rng;
+    bp_rng_seed(&rng, 11);
+    TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0));
+    return net;
+}
+
+static double state_diff(bp_net *a, bp_net *b)
+{
+    const float *sa = bp_net_state(a), *sb = bp_net_state(b);
+    double d = 0.0, m = 0.0;
+    for (size_t i = 0; i < bp_net_state_count(a); i++) {
+        d = fmax(d, fabs((double)sa[i] - (double)sb[i]));
+        m = fmax(m, fabs((double)sb[i]));
+    }
+    return d / m;
+}
+
+static void test_batchnorm_thread_ranks(void **state)
+{
+    (void)state;
+    bp_dataset *ds = spiral();
+    bp_train_opts o = options(BP_OPTIM_ADAM, 40);
+    bp_train_result r0;
+    bp_net *whole = start_bn_net();
+    bp_error err;
+    TU_ASSERT_OK(bp_train(whole, ds, NULL, &o, &r0, &err));
+    const float *st = bp_net_state(whole);
+    assert_int_equal(bp_net_state_count(whole), 33);
+    TU_ASSERT_EXACT(st[32], 24.0); /* num_batches_tracked: 3 epochs of 8 batches */
+    for (int ranks = 2; ranks <= 3; ranks++) {
+        bp_net *nets[MAX_RANKS];
+        for (int i = 0; i < ranks; i++)
+            nets[i] = start_bn_net();
+        long calls = run_ranks(ds, BP_OPTIM_ADAM, ranks, 0, nets);
+        assert_int_equal(calls, 24 * 2); /* one forward and one backward sum a step */
+        for (int i = 0; i < ranks; i++) {
+            double d = rel_diff(nets[i], whole), ds_ = state_diff(nets[i], whole);
+            if (!(d <= 1e-5) || !(ds_ <= 1e-5))
+                fail_msg("%d ranks, rank %d: relative difference %g (weights), %g (running "
+                         "statistics)", ranks, i, d, ds_);
+            assert_true(same_bits(nets[i], nets[0]));
+            assert_memory_equal(bp_net_state(nets[i]), bp_net_state(nets[0]),
+                                bp_net_state_count(nets[0]) * sizeof(float));
+        }
+        for (int i = 0; i < ranks; i++)
+            bp_net_free(nets[i]);
+    }
+    /* the statistics of each rank alone would be another training */
+    bp_train_opts lo = options(BP_OPTIM_ADAM, 20);
+    bp_train_result rl;
+    bp_net *half = start_bn_net();
+    lo.epochs = 1;
+    TU_ASSERT_OK(bp_train(half, ds, NULL, &lo, &rl, &err));
+    assert_true(state_diff(half, whole) > 1e-3);
+    bp_net_free(half);
+    bp_net_free(whole);
+    bp_dataset_free(ds);
+}
+
 /* Shards that cannot work are refused before training, with the reason. */
 static void test_refused(void **state)
 {
@@ -326,6 +425,20 @@ static void test_refused(void **state)
         {4, 0, 4, 0, BP_OPTIM_RANDOM, 0.0, "random search"},
         {4, 0, 4, 0, BP_OPTIM_SGD, 0.2, "dropout"},
     };
+    /* batch norm needs the statistics' sum and one part per process */
+    bp_net *bn = start_bn_net();
+    for (int k = 0; k < 2; k++) {
+        bp_train_opts o = options(BP_OPTIM_SGD, 40);
+        counting c = {0, 0, 0};
+        o.shard.parts = 4;
+        o.shard.count = k == 0 ? 4 : 1;
+        o.shard.reduce = k == 0 ? NULL : ordered_sum;
+        o.shard.ctx = &c;
+        memset(&err, 0, sizeof err);
+        TU_ASSERT_RC(bp_train(bn, ds, NULL, &o, NULL, &err), BP_EINVAL);
+        assert_non_null(strstr(err.message, "layer 2 (batchnorm) cannot be split"));
+    }
+    bp_net_free(bn);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bp_train_opts o = options(cases[i].kind, 40);
         counting c = {0, 0, 0};
@@ -388,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_parts_match_whole_batches),
         cmocka_unit_test(test_reduce_hook_gives_the_same_bits),
         cmocka_unit_test(test_thread_ranks),
+        cmocka_unit_test(test_batchnorm_thread_ranks),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_reduce_failure),
         cmocka_unit_test(test_dist_needs_mpi),
