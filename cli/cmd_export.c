@@ -37,7 +37,7 @@ static const cli_help HELP = {
     "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop export --model spiral.safetensors --out spiral.onnx\n"
     "  backprop export --model spiral.safetensors --out spiral.c --name spiral_predict\n"
-    "  backprop export --model cnn.safetensors --out cnn.c --no-fold-bn\n"
+    "  backprop export --model spiral.safetensors --out spiral.c --no-fold-bn\n"
     "  backprop export --model examples/lesson.json --out lesson.onnx --json\n"};
 
 static int ends_with(const char *s, const char *suffix)
