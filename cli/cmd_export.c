@@ -25,16 +25,19 @@ static const cli_help HELP = {
     "  onnx  an ONNX model (IR version 7, opset 13): input \"input\", float32\n"
     "        [batch, width] or [batch, C, H, W] for images, and output \"output\",\n"
     "        [batch, width]; Sub and Mul for the scaling, then per layer Gemm,\n"
-    "        Conv, MaxPool or AveragePool (a Flatten where an image turns flat)\n"
-    "        and the activation's op, then Mul and Add for the target's scale\n"
-    "        and mean\n"
+    "        Conv, MaxPool, AveragePool or BatchNormalization (a Flatten where\n"
+    "        an image turns flat) and the activation's op, then Mul and Add for\n"
+    "        the target's scale and mean; dropout writes no node\n"
     "  c     one C99 source file with no dependency beyond the C library (link\n"
     "        with -lm): the weights as static const float arrays and\n"
-    "        void NAME(const float *x, float *y) for one sample",
+    "        void NAME(const float *x, float *y) for one sample; a batch norm\n"
+    "        folds into the conv or dense layer before it when that layer has\n"
+    "        no activation (--no-fold-bn keeps it a pass of its own)",
     "backprop info --model FILE.onnx reads an exported ONNX file back.",
     "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.",
     "  backprop export --model spiral.safetensors --out spiral.onnx\n"
     "  backprop export --model spiral.safetensors --out spiral.c --name spiral_predict\n"
+    "  backprop export --model spiral.safetensors --out spiral.c --no-fold-bn\n"
     "  backprop export --model examples/lesson.json --out lesson.onnx --json\n"};
 
 static int ends_with(const char *s, const char *suffix)
@@ -46,7 +49,7 @@ static int ends_with(const char *s, const char *suffix)
 int cmd_export(int argc, char **argv)
 {
     const char *model_path = NULL, *out = NULL, *name = NULL, *spec = NULL;
-    int format = FORMAT_NONE, json = 0, rc, lib;
+    int format = FORMAT_NONE, json = 0, fold_bn = 0, no_fold_bn = 0, rc, lib;
     cli_model m = {NULL, NULL};
     bp_error err;
 
@@ -59,6 +62,13 @@ int cmd_export(int argc, char **argv)
          .def = "from FILE's extension, .onnx or .c"},
         {"name", CLI_OPT_STRING, "NAME", &name, .help = "c: the predict function's name",
          .def = "predict"},
+        {"fold-bn", CLI_OPT_FLAG, NULL, &fold_bn,
+         .help = "c: fold each batch norm into the conv or dense layer before it where "
+                 "that layer has no activation (outputs differ from predict's by rounding)",
+         .def = "on"},
+        {"no-fold-bn", CLI_OPT_FLAG, NULL, &no_fold_bn,
+         .help = "c: write each batch norm as a pass of its own, as predict computes it",
+         .def = "off"},
         {"json", CLI_OPT_FLAG, NULL, &json,
          .help = "print {\"path\": ..., \"format\": ..., \"bytes\": ..., \"inputs\": ..., "
                  "\"outputs\": ..., \"layers\": ..., \"parameters\": ...}",
@@ -77,6 +87,11 @@ int cmd_export(int argc, char **argv)
         return cli_usage(CMD, "--format is needed: '%s' ends in neither .onnx nor .c", out);
     if (name && format != FORMAT_C)
         return cli_usage(CMD, "--name applies to --format c only");
+    if ((fold_bn || no_fold_bn) && format != FORMAT_C)
+        return cli_usage(CMD, "--%s applies to --format c only",
+                         fold_bn ? "fold-bn" : "no-fold-bn");
+    if (fold_bn && no_fold_bn)
+        return cli_usage(CMD, "--fold-bn and --no-fold-bn contradict each other");
 
     {
         const cli_file outs[] = {{"--out", out, 0, NULL}};
@@ -88,8 +103,13 @@ int cmd_export(int argc, char **argv)
         goto done;
     if (format == FORMAT_ONNX)
         lib = bp_onnx_save(out, m.net, m.meta, &err);
-    else
-        lib = bp_export_c(out, m.net, m.meta, name, &err);
+    else {
+        bp_export_c_opts o;
+        bp_export_c_opts_defaults(&o);
+        o.name = name;
+        o.fold_bn = !no_fold_bn;
+        lib = bp_export_c_with(out, m.net, m.meta, &o, &err);
+    }
     if (lib != 0) {
         cli_error("%s", err.message);
         rc = lib == BP_EINVAL && format == FORMAT_C && name ? CLI_USAGE : CLI_RUNTIME;

@@ -1432,7 +1432,9 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_er
  * y = (float)((double)y * scale + mean), as `backprop predict` computes
  * them, so that step matches it bit for bit). NAME is a C identifier of at
  * most 64 characters (NULL: "predict"). Every layer kind is written (dense,
- * conv, maxpool, avgpool), one function per kind looping over the geometry;
+ * conv, maxpool, avgpool, batchnorm folded where it can, see
+ * bp_export_c_opts; activation and dropout), one function per kind looping
+ * over the geometry;
  * a kind the export has no code for is refused with BP_EINVAL naming the
  * layer. The arithmetic is the library's, operation for operation, in
  * the order of its built-in blocked matrix kernel: each output sums its
@@ -1447,6 +1449,24 @@ bp_net *bp_onnx_load(const char *path, bp_meta **meta, bp_onnx_info *info, bp_er
  */
 int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *name,
                 bp_error *err);
+
+/* bp_export_c's options. A batch norm layer is written as a per-channel
+ * pass over its running statistics (in double, as the library computes
+ * it, so the bits match), or with fold_bn folded into the conv or dense
+ * layer before it where that layer has no activation: its weights scaled
+ * per output channel and its bias shifted, one pass less, the outputs
+ * differing from the library's by rounding. Dropout writes nothing (the
+ * identity at inference); a standalone activation applies in place. */
+typedef struct bp_export_c_opts {
+    const char *name; /* the predict function's name; NULL: "predict" */
+    int fold_bn;      /* nonzero: fold batch norm where it can (default 1) */
+} bp_export_c_opts;
+
+/* name "predict", fold_bn 1. */
+void bp_export_c_opts_defaults(bp_export_c_opts *o);
+/* bp_export_c with options (NULL: the defaults). */
+int bp_export_c_with(const char *path, bp_net *net, const bp_meta *meta,
+                     const bp_export_c_opts *opts, bp_error *err);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,7 @@ typedef struct ctx {
     xlayer *x; /* (n) the layers */
     int n;
     int fold;  /* let kinds with a fold hook merge into the layer before */
+    const float *state; /* the network's state block: batch norm's running statistics */
 } ctx;
 
 /* What the file holds for a layer kind. */
@@ -322,6 +323,84 @@ static void avgpool_call(const ctx *c, int l, const char *in, const char *out)
     pool_call(c, l, in, out, "avgpool");
 }
 
+/* ---- batchnorm --------------------------------------------------------- */
+
+/* The running mean and variance beside the weight and bias. */
+static void bn_arrays(const ctx *c, int l)
+{
+    const bp__layer *L = c->x[l].L;
+    char var[MAX_NAME + 32], shape[96];
+    param_arrays(c, l);
+    snprintf(var, sizeof var, "%s_m%d", c->name, l);
+    snprintf(shape, sizeof shape, "(%zu) layer %d running mean", L->n_w, l);
+    array(c->f, var, shape, L->n_w, c->state + L->s_off);
+    snprintf(var, sizeof var, "%s_v%d", c->name, l);
+    snprintf(shape, sizeof shape, "(%zu) layer %d running variance", L->n_w, l);
+    array(c->f, var, shape, L->n_w, c->state + L->s_off + L->n_w);
+}
+
+static void bn_helper(FILE *f, const char *name)
+{
+    fprintf(f,
+            "/* z (channels, positions) = w (x - mean) / sqrt(var + eps) + b per channel,\n"
+            " * the normalization in double, rounded once to float. */\n"
+            "static void %s_batchnorm(int channels, int positions, double eps, const float *w,\n"
+            "    const float *b, const float *mean, const float *var, const float *x, float *z)\n"
+            "{\n"
+            "    for (int c = 0; c < channels; c++) {\n"
+            "        double inv = 1.0 / sqrt((double)var[c] + eps);\n"
+            "        for (int s = 0; s < positions; s++) {\n"
+            "            long at = (long)c * positions + s;\n"
+            "            float xh = (float)(((double)x[at] - (double)mean[c]) * inv);\n"
+            "            z[at] = w[c] * xh + b[c];\n"
+            "        }\n"
+            "    }\n"
+            "}\n\n",
+            name);
+}
+
+static void bn_call(const ctx *c, int l, const char *in, const char *out)
+{
+    const bp__layer *L = c->x[l].L;
+    fprintf(c->f, "    %s_batchnorm(%zu, %d, %.17g, %s_w%d, %s_b%d, %s_m%d, %s_v%d, %s, %s); "
+                  "/* layer %d */\n",
+            c->name, L->n_w, L->in.h ? L->in.h * L->in.w : 1, L->eps, c->name, l, c->name, l,
+            c->name, l, c->name, l, in, out, l);
+}
+
+/* Batch norm into the conv or dense layer before it, when that layer has
+ * no activation and no fold of its own: each output channel's weights
+ * times s = w / sqrt(var + eps), its bias (b - mean) s + beta, in double
+ * and rounded once, so the result differs from the pass by rounding. */
+static int bn_fold(ctx *c, int l, bp_error *err)
+{
+    xlayer *P = &c->x[l - 1];
+    const bp__layer *L = c->x[l].L, *Q = P->L;
+    const float *g = c->x[l].w, *be = c->x[l].b, *mean = c->state + L->s_off,
+                *var = mean + L->n_w;
+    const size_t C = L->n_w;
+    if ((Q->kind->id != BP_LAYER_DENSE && Q->kind->id != BP_LAYER_CONV) ||
+        Q->act != BP_ACT_IDENTITY || P->folded || P->owned || !P->w || (size_t)Q->out.c != C)
+        return 0;
+    const size_t per = Q->n_w / C;
+    float *o = bp__calloc(Q->n_w + C, sizeof *o);
+    if (!o)
+        return bp__error_set(err, BP_ENOMEM, "out of memory folding layer %d's batch norm",
+                             l + 1);
+    for (size_t ch = 0; ch < C; ch++) {
+        const double sc = (double)g[ch] / sqrt((double)var[ch] + L->eps);
+        for (size_t j = 0; j < per; j++)
+            o[ch * per + j] = (float)((double)P->w[ch * per + j] * sc);
+        o[Q->n_w + ch] =
+            (float)(((P->b ? (double)P->b[ch] : 0.0) - (double)mean[ch]) * sc + (double)be[ch]);
+    }
+    P->owned = o;
+    P->w = o;
+    P->b = o + Q->n_w;
+    c->x[l].folded = 1;
+    return 0;
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 static const emitter EMITTERS[] = {
@@ -329,6 +408,9 @@ static const emitter EMITTERS[] = {
     {BP_LAYER_CONV, conv_helper, param_arrays, conv_call, NULL},
     {BP_LAYER_MAXPOOL, maxpool_helper, NULL, maxpool_call, NULL},
     {BP_LAYER_AVGPOOL, avgpool_helper, NULL, avgpool_call, NULL},
+    {BP_LAYER_BATCHNORM, bn_helper, bn_arrays, bn_call, bn_fold},
+    {BP_LAYER_ACT, NULL, NULL, NULL, NULL},     /* the activation alone, applied in place */
+    {BP_LAYER_DROPOUT, NULL, NULL, NULL, NULL}, /* the identity at inference */
 };
 #define N_EMITTERS (int)(sizeof EMITTERS / sizeof EMITTERS[0])
 
@@ -565,11 +647,28 @@ static void write_source(const ctx *c, const bp_net *net, const char *spec, cons
     fprintf(f, "}\n");
 }
 
+void bp_export_c_opts_defaults(bp_export_c_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->name = "predict";
+    o->fold_bn = 1;
+}
+
 int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *name,
                 bp_error *err)
 {
+    bp_export_c_opts o;
+    bp_export_c_opts_defaults(&o);
+    o.name = name;
+    return bp_export_c_with(path, net, meta, &o, err);
+}
+
+int bp_export_c_with(const char *path, bp_net *net, const bp_meta *meta,
+                     const bp_export_c_opts *opts, bp_error *err)
+{
     bp__atomic a;
-    ctx c = {NULL, NULL, NULL, 0, 1};
+    ctx c = {NULL, NULL, NULL, 0, 1, NULL};
+    const char *name = opts ? opts->name : NULL;
     char spec[8192];
     float *scale = NULL;
     const float *shift = NULL, *mul = NULL;
@@ -599,6 +698,8 @@ int bp_export_c(const char *path, bp_net *net, const bp_meta *meta, const char *
                                      "%s: not exported: parameter %zu is not finite", path, k);
     }
     c.name = name;
+    c.fold = opts ? opts->fold_bn != 0 : 1;
+    c.state = bp_net_state(net);
     c.n = bp_net_layers(net);
     if (!(c.x = bp__calloc((size_t)c.n, sizeof *c.x)))
         return bp__error_set(err, BP_ENOMEM, "out of memory writing %s", path);

@@ -264,6 +264,7 @@ int bp_onnx_save(const char *path, bp_net *net, const bp_meta *meta, bp_error *e
         memset(&w, 0, sizeof w);
         w.graph = &graph;
         w.params = bp_net_params(net);
+        w.state = bp_net_state(net);
         put_graph(&w, net, spec, shift, mul, rc == 0 ? target : NULL);
         if (w.held_attrs.failed)
             graph.failed = 1;

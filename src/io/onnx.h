@@ -56,6 +56,7 @@ enum {
 typedef struct bp__onnx_writer {
     bp__pb *graph;
     const float *params; /* the network's parameter block */
+    const float *state;  /* its state block: batch norm's running statistics */
     char cur[64];        /* the value the next node reads */
     bp_shape shape;      /* that value's shape per sample (h = w = 0: flat) */
     int held;            /* a node is held back */
@@ -145,6 +146,7 @@ typedef struct bp__onnx_reader {
  * activation included; with net, it also copies layer l's parameters in. */
 typedef struct bp__onnx_step {
     int k;
+    int first; /* the layer's first node, whose name says which layer it is */
     bp__onnx_str cur;
     bp_shape shape;
     bp_layer_desc d;
@@ -200,7 +202,8 @@ const bp__onnx_kind *bp__onnx_kind_by_op(bp__onnx_str op);
 int bp__onnx_can_put(const bp__layer *L, int l, int last, bp_error *err);
 /* The activation whose op is `op`, or -1. */
 int bp__onnx_act_of(bp__onnx_str op);
-/* The op types that start a layer, for messages: "Gemm, Conv, ...". */
+/* The op types that start a layer other than a standalone activation,
+ * for messages: "Gemm, Conv, ...". */
 void bp__onnx_layer_ops(char *buf, size_t size);
 
 #endif

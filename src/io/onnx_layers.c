@@ -8,16 +8,24 @@
  *   conv     Conv (kernel_shape, strides, pads, group 1), bias optional
  *   maxpool  MaxPool (kernel_shape, strides; no padding, ceil_mode 0)
  *   avgpool  AveragePool (the same)
+ *   batchnorm  BatchNormalization in its inference form (scale, B, mean,
+ *            var; epsilon, and momentum as ONNX counts it: 1 - ours)
+ *   activation  its op alone, named as its own layer's ("layers.3.relu")
+ *   dropout  no node: the identity at inference (read back, the layer is
+ *            gone, as is a standalone identity's)
  *
  * then the layer's activation when it has one (Relu, LeakyRelu, Sigmoid,
  * Tanh, Softmax; a softmax over a C x H x W output is preceded by a
- * Flatten, since ONNX's takes one axis). Weights keep the parameter
+ * Flatten, since ONNX's takes one axis). An activation node belongs to the
+ * layer before it unless its name gives another layer's index, so that a
+ * standalone one reads back standing alone. Weights keep the parameter
  * block's layout, which is ONNX's: dense (O, I), conv (OUT, C, K, K).
  */
 #include "io/onnx.h"
 #include "nn/layer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- activations, which every kind that takes one shares ----------------- */
@@ -73,12 +81,35 @@ static void put_act(bp__onnx_writer *w, const bp__layer *L, int l)
     bp__pb_free(&attr);
 }
 
-/* The activation op at node s->k, when there is one, into s->d: a
- * Flatten then Softmax after a C x H x W output, or one of ACTS. */
+/* The length of a node name's "layers.N." prefix, 0 when it has none. */
+static size_t layer_prefix(bp__onnx_str name)
+{
+    size_t n = 7;
+    if (name.n < 9 || memcmp(name.s, "layers.", 7) != 0)
+        return 0;
+    while (n < name.n && name.s[n] >= '0' && name.s[n] <= '9')
+        n++;
+    return n > 7 && n < name.n && name.s[n] == '.' ? n + 1 : 0;
+}
+
+/* Whether node k belongs to the layer that starts at node `first`: yes
+ * unless both names give a layer's index and the indices differ. */
+static int same_layer(const bp__onnx_reader *r, int first, int k)
+{
+    const bp__onnx_str a = r->nodes[first].name, b = r->nodes[k].name;
+    const size_t m = layer_prefix(a), n = layer_prefix(b);
+    return !m || !n || (m == n && memcmp(a.s, b.s, m) == 0);
+}
+
+/* The activation op at node s->k, when there is one of the layer that
+ * starts at node s->first, into s->d: a Flatten then Softmax after a
+ * C x H x W output, or one of ACTS. */
 static int read_act(bp__onnx_reader *r, bp__onnx_step *s)
 {
     char w[128];
     int rc, act;
+    if (s->k >= r->n_nodes || !same_layer(r, s->first, s->k))
+        return 0;
     if (s->k + 1 < r->n_nodes && s->shape.h && bp__onnx_is(r->nodes[s->k].op, "Flatten") &&
         bp__onnx_is(r->nodes[s->k + 1].op, "Softmax")) {
         int64_t axis;
@@ -359,6 +390,103 @@ static int read_pool(bp__onnx_reader *r, bp__onnx_step *s)
     return 0;
 }
 
+/* ---- activation, dropout ------------------------------------------------------ */
+
+static void put_alone(bp__onnx_writer *w, const bp__layer *L, int l)
+{
+    w->shape = L->out;
+    put_act(w, L, l);
+}
+
+static int read_alone(bp__onnx_reader *r, bp__onnx_step *s)
+{
+    const int k = s->k;
+    int rc;
+    s->d.kind = BP_LAYER_ACT;
+    if ((rc = plan(r, k, s)) != 0 || (rc = read_act(r, s)) != 0)
+        return rc;
+    return 0;
+}
+
+/* ---- batchnorm ------------------------------------------------------------------ */
+
+/* The shortest decimal whose float is (float)v: a float attribute's value
+ * as it was written ("1e-05", not 1.0000000000000001e-05). */
+static double short_float(double v)
+{
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        double x = strtod(buf, NULL);
+        if ((float)x == (float)v)
+            return x;
+    }
+    return v;
+}
+
+static void put_bn(bp__onnx_writer *w, const bp__layer *L, int l)
+{
+    static const char *const what[4] = {"weight", "bias", "running_mean", "running_var"};
+    char name[64], in[4][64], out[64];
+    const char *more[4] = {in[0], in[1], in[2], in[3]};
+    const int64_t dims[1] = {(int64_t)L->n_w};
+    const float *v[4] = {w->params + L->w_off, w->params + L->b_off, w->state + L->s_off,
+                         w->state + L->s_off + L->n_w};
+    bp__pb attr = {0};
+    for (int j = 0; j < 4; j++) {
+        snprintf(in[j], sizeof in[j], "layers.%d.%s", l, what[j]);
+        bp__onnx_put_tensor(w, in[j], 1, dims, v[j]);
+    }
+    bp__onnx_attr_float(&attr, "epsilon", (float)L->eps);
+    bp__onnx_attr_float(&attr, "momentum", (float)(1.0 - L->momentum));
+    snprintf(name, sizeof name, "layers.%d.batchnorm", l);
+    snprintf(out, sizeof out, "layers.%d.z", l);
+    bp__onnx_put_node(w, name, "BatchNormalization", more, 4, out, &attr);
+    bp__pb_free(&attr);
+    w->shape = L->out;
+    put_act(w, L, l);
+}
+
+static int read_bn(bp__onnx_reader *r, bp__onnx_step *s)
+{
+    const int k = s->k, C = s->shape.c;
+    const int64_t dims[1] = {C};
+    float eps, mom, *state = NULL;
+    char w[128];
+    int rc;
+    if ((rc = bp__onnx_check_node(r, k, s->cur, 5, 5, "epsilon momentum")) != 0 ||
+        (rc = bp__onnx_attr_float_of(r, k, "epsilon", 1e-5f, &eps)) != 0 ||
+        (rc = bp__onnx_attr_float_of(r, k, "momentum", 0.9f, &mom)) != 0)
+        return rc;
+    if (!(eps > 0.0f && mom >= 0.0f && mom < 1.0f))
+        return bp__onnx_fail(r, BP_EFORMAT, "%s: expected epsilon > 0 and momentum in [0, 1); "
+                             "found %g and %g", bp__onnx_where(r, k, w, sizeof w), (double)eps,
+                             (double)mom);
+    s->d.kind = BP_LAYER_BATCHNORM;
+    s->d.eps = short_float(eps);
+    s->d.momentum = short_float(1.0 - short_float(mom));
+    if (s->net) {
+        size_t n;
+        state = bp_net_layer_state(s->net, s->l, &n);
+    }
+    if ((rc = plan(r, k, s)) != 0 ||
+        (rc = bp__onnx_weights(r, k, 1, 1, dims, s->net ? bp_net_weight(s->net, s->l) : NULL)) !=
+            0 ||
+        (rc = bp__onnx_weights(r, k, 2, 1, dims, s->net ? bp_net_bias(s->net, s->l) : NULL)) !=
+            0 ||
+        (rc = bp__onnx_weights(r, k, 3, 1, dims, state)) != 0 ||
+        (rc = bp__onnx_weights(r, k, 4, 1, dims, state ? state + C : NULL)) != 0)
+        return rc;
+    for (int c = 0; state && c < C; c++)
+        if (state[C + c] < 0.0f)
+            return bp__onnx_fail(r, BP_EFORMAT, "%s: var[%d] is %g, expected a variance of at "
+                                 "least 0", bp__onnx_where(r, k, w, sizeof w), c,
+                                 (double)state[C + c]);
+    s->cur = r->nodes[k].out[0];
+    s->k++;
+    return read_act(r, s);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 static const bp__onnx_kind KINDS[] = {
@@ -366,6 +494,9 @@ static const bp__onnx_kind KINDS[] = {
     {BP_LAYER_CONV, "Conv", put_conv, read_conv},
     {BP_LAYER_MAXPOOL, "MaxPool", put_pool, read_pool},
     {BP_LAYER_AVGPOOL, "AveragePool", put_pool, read_pool},
+    {BP_LAYER_BATCHNORM, "BatchNormalization", put_bn, read_bn},
+    {BP_LAYER_ACT, "Relu LeakyRelu Sigmoid Tanh Softmax", put_alone, read_alone},
+    {BP_LAYER_DROPOUT, NULL, put_alone, NULL},
 };
 
 const bp__onnx_kind *bp__onnx_kind_of(bp_layer_kind kind)
@@ -395,7 +526,7 @@ void bp__onnx_layer_ops(char *buf, size_t size)
     size_t len = 0;
     buf[0] = '\0';
     for (size_t k = 0; k < sizeof KINDS / sizeof KINDS[0] && len < size; k++)
-        if (KINDS[k].ops)
+        if (KINDS[k].ops && KINDS[k].kind != BP_LAYER_ACT)
             len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", KINDS[k].ops);
 }
 

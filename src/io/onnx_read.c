@@ -469,19 +469,13 @@ int bp__onnx_weights(reader *r, int k, int in, int rank, const int64_t *dims, fl
 }
 
 /* What node k, which starts no layer, should have been, for its message. */
-static int not_a_layer(reader *r, int k, int l, int after_layer)
+static int not_a_layer(reader *r, int k, int l)
 {
-    char w[128], ops[128];
+    char w[128], ops[160];
     bp__onnx_layer_ops(ops, sizeof ops);
-    if (bp__onnx_act_of(r->nodes[k].op) >= 0)
-        return fail(r, BP_EFORMAT, "%s: an activation that follows no layer taking one "
-                    "(expected %s or Flatten)", bp__onnx_where(r, k, w, sizeof w), ops);
-    return fail(r, BP_EFORMAT, "%s: expected %s or Flatten%s", bp__onnx_where(r, k, w, sizeof w),
-                ops,
-                l == 0         ? " (or the scaling's Sub, then Mul)"
-                : after_layer ? ", an activation (Relu, LeakyRelu, Sigmoid, Tanh, Softmax) or "
-                                "the target's Mul, then Add"
-                               : " (or the target's Mul, then Add)");
+    return fail(r, BP_EFORMAT, "%s: expected %s, Flatten or an activation (Relu, LeakyRelu, "
+                "Sigmoid, Tanh, Softmax)%s", bp__onnx_where(r, k, w, sizeof w), ops,
+                l == 0 ? " (or the scaling's Sub, then Mul)" : " (or the target's Mul, then Add)");
 }
 
 /* Walk the chain from the input of shape `in`: count its layers into
@@ -495,7 +489,7 @@ static int walk(reader *r, bp_shape in, bp_layer_desc *descs, int *n_layers, bp_
                 float *shift, float *mul, int *scaled, float *target, int *t_scaled)
 {
     bp__onnx_step s;
-    int k = 0, l = 0, rc, after_layer = 0;
+    int k = 0, l = 0, rc;
     const int64_t dims[3] = {in.c, in.h, in.w}, one = 1;
     const int rank = in.h ? 3 : 1;
     char w[128];
@@ -521,7 +515,12 @@ static int walk(reader *r, bp_shape in, bp_layer_desc *descs, int *n_layers, bp_
         const bp__onnx_kind *K;
         if (l > 0 && !s.shape.h && is(n->op, "Mul"))
             break; /* the target's scaling */
-        if (is(n->op, "Flatten")) {
+        str op = n->op;
+        /* a Flatten then a Softmax over an image: a softmax standing alone */
+        if (is(op, "Flatten") && s.shape.h && k + 1 < r->n_nodes &&
+            is(r->nodes[k + 1].op, "Softmax"))
+            op = r->nodes[k + 1].op;
+        else if (is(op, "Flatten")) {
             int64_t axis;
             if ((rc = bp__onnx_check_node(r, k, s.cur, 1, 1, "axis")) != 0 ||
                 (rc = bp__onnx_attr_int_of(r, k, "axis", 1, &axis)) != 0)
@@ -533,21 +532,18 @@ static int walk(reader *r, bp_shape in, bp_layer_desc *descs, int *n_layers, bp_
             s.shape = (bp_shape){(int)bp_shape_size(s.shape), 0, 0};
             s.cur = n->out[0];
             k++;
-            after_layer = 0;
             continue;
         }
-        if (!(K = bp__onnx_kind_by_op(n->op)) || !K->read)
-            return not_a_layer(r, k, l, after_layer);
+        if (!(K = bp__onnx_kind_by_op(op)) || !K->read)
+            return not_a_layer(r, k, l);
         memset(&s.d, 0, sizeof s.d);
         s.d.act = BP_ACT_IDENTITY;
         s.k = k;
+        s.first = k;
         s.net = net;
         s.l = l;
         if ((rc = K->read(r, &s)) != 0)
             return rc;
-        /* a layer that takes an activation and was followed by none */
-        after_layer = s.d.act == BP_ACT_IDENTITY &&
-                      (bp__kind_of(s.d.kind)->takes & BP__TAKES_ACT);
         k = s.k;
         if (descs)
             descs[l] = s.d;

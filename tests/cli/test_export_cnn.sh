@@ -7,8 +7,9 @@
 # padding, stride, no bias and many channels, max and average pooling with
 # and without a stride, and the flatten into dense layers; on CSV data
 # (standardized) and on IDX images (scaled by 1/255, one constant); with its
-# scratch on the stack or static; and one function per kind, however many
-# layers use it.
+# scratch on the stack or static; one function per kind, however many
+# layers use it; and batch norm folded into the layer before or not,
+# dropout and standalone activations.
 # Usage: sh test_export_cnn.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C
@@ -219,5 +220,35 @@ within "large scratch"
 grep -q "^#define predict_SCRATCH static$" "$TMP/m.c" || fail "large scratch: not static by default"
 compile_run 4096 3 "$TMP/big.idx.csv" -Dpredict_SCRATCH=
 within "large scratch on the stack"
+
+# Batch norm after a conv and after a dense layer, trained so that its
+# running statistics moved, standalone activations and dropout: folded
+# into the layers before (the default) and written as passes of their
+# own, both within 1e-5 of predict.
+N=2x6x6,conv:4:3:same,batchnorm,relu,maxpool:2,dropout:0.25,8,batchnorm,relu,3:softmax
+export_cnn "$N" "$TMP/data.csv" "$TMP/test.csv" "$TMP/test_in.csv" 72 40
+within "batch norm folded"
+! grep -q "predict_batchnorm\|predict_[mv][0-9]" "$TMP/m.c" || fail "folded batch norm: a batch norm pass is left"
+[ "$(grep -c '^    predict_relu(' "$TMP/m.c")" -eq 2 ] || fail "folded: not two relu calls"
+run "$BP" export --model "$TMP/m.safetensors" --out "$TMP/m.c" --no-fold-bn
+expect_rc 0 "export $N --no-fold-bn"
+compile_run 72 3 "$TMP/test_in.csv"
+within "batch norm unfolded"
+[ "$(grep -c '^    predict_batchnorm(' "$TMP/m.c")" -eq 2 ] || fail "unfolded: not two batch norm calls"
+grep -q '^static const float predict_v1\[4\] = { /\* (4) layer 1 running variance \*/$' "$TMP/m.c" ||
+    fail "unfolded: no running variance array"
+# A batch norm after a layer with an activation stays a pass; the one after
+# a dense layer without one folds.
+export_cnn 2x6x6,conv:3:3:tanh,batchnorm,avgpool:2,5,batchnorm,sigmoid,3:softmax "$TMP/data.csv" \
+    "$TMP/test.csv" "$TMP/test_in.csv" 72 40
+within "batch norm after an activation"
+[ "$(grep -c '^    predict_batchnorm(3, 16, ' "$TMP/m.c")" -eq 1 ] || fail "not one batch norm call"
+grep -c 'predict_batchnorm(' "$TMP/m.c" | grep -qx 2 || fail "the batch norm function: not once"
+# --fold-bn and --no-fold-bn are for the C form alone, and contradict.
+run "$BP" export --model "$TMP/m.safetensors" --out "$TMP/m.onnx" --no-fold-bn
+expect_rc 2 "--no-fold-bn with ONNX"
+err_has "applies to --format c only" "--no-fold-bn with ONNX"
+run "$BP" export --model "$TMP/m.safetensors" --out "$TMP/m.c" --fold-bn --no-fold-bn
+expect_rc 2 "--fold-bn --no-fold-bn"
 
 echo "ok: export_cnn"

@@ -112,7 +112,7 @@ expect_options report log model net data sep header no-header name seed out json
 expect_options lr-find data sep header no-header features drop task missing no-standardize \
     net init loss optimizer momentum batch min-lr max-lr steps seed plot json
 expect_options regions data hidden net epochs gd-lr adam-lr scale grid seed out json
-expect_options export model net out format name json
+expect_options export model net out format name fold-bn no-fold-bn json
 expect_options info net model json
 
 # The examples run, from a folder beside the repository's examples (those on

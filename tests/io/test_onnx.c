@@ -274,7 +274,8 @@ static void test_refused(void **state)
     /* An op that is not in the chain. */
     altered(path, bad, "Relu", "Selu", 4);
     expect_refused(bad, BP_EFORMAT, "node 1 (Selu 'layers.0.relu')",
-                   "expected Gemm, Conv, MaxPool, AveragePool or Flatten, an activation");
+                   "expected Gemm, Conv, MaxPool, AveragePool, BatchNormalization, Flatten or "
+                   "an activation");
     /* Weights of the wrong shape: dims 7, 5 becomes 7, 4. */
     static const unsigned char dims[] = {0x08, 0x07, 0x08, 0x05, 0x10, 0x01};
     static const unsigned char dims4[] = {0x08, 0x07, 0x08, 0x04, 0x10, 0x01};

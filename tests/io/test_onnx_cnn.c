@@ -4,7 +4,8 @@
  * the same spec, input shape and scaling; the nodes each layer becomes,
  * Flatten where an image turns flat; attribute bytes worked out by hand and
  * packed ones read as well; altered files refused with a message naming the
- * node; a softmax over an image only as the last layer; every byte changed
+ * node; a softmax over an image only as the last layer; batch norm with
+ * its running statistics, standalone activations and dropout; every byte changed
  * in turn and every allocation failing in turn handled. (onnx's checker and
  * ONNX Runtime run the files in tests/ref/test_onnx_cnn.sh.)
  */
@@ -124,6 +125,75 @@ static void test_roundtrip(void **state)
     bp_net_free(net);
 }
 
+/* Batch norm after a conv (over C x H x W) and after a dense layer (over
+ * features), its running statistics away from their start: the same
+ * spec, parameters, running mean and variance and outputs; momentum and
+ * eps read back as written. */
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    bp_net *net = random_net("2x9x9,conv:4:3:same,batchnorm,relu,maxpool:2,8,"
+                             "batchnorm:momentum=0.3:eps=0.001,tanh,3:softmax",
+                             9);
+    bp_rng rng;
+    bp_rng_seed(&rng, 3);
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        size_t n;
+        float *st = bp_net_layer_state(net, l, &n);
+        for (size_t c = 0; st && c < (n - 1) / 2; c++) {
+            st[c] = (float)bp_rng_normal(&rng);                        /* running_mean */
+            st[(n - 1) / 2 + c] = 0.5f + (float)bp_rng_uniform(&rng); /* running_var */
+        }
+    }
+    bp_net *got = roundtrip(net, NULL,
+                            "Conv BatchNormalization Relu MaxPool Flatten Gemm "
+                            "BatchNormalization Tanh Gemm Softmax",
+                            NULL);
+    for (int l = 0; l < bp_net_layers(net); l++) {
+        size_t n1, n2;
+        const float *a = bp_net_layer_state(net, l, &n1), *b = bp_net_layer_state(got, l, &n2);
+        assert_int_equal(n1, n2);
+        if (n1) /* the running statistics; num_batches_tracked has no place in ONNX */
+            assert_memory_equal(a, b, (n1 - 1) * sizeof *a);
+    }
+    bp_layer_desc d = bp_net_layer(got, 5);
+    assert_int_equal(d.kind, BP_LAYER_BATCHNORM);
+    assert_true(d.momentum == 0.3 && d.eps == 0.001);
+    bp_net_free(got);
+    bp_net_free(net);
+}
+
+/* Standalone activations read back standing alone (conv,relu stays
+ * conv,relu); dropout writes no node, so the network read back has none. */
+static void test_alone(void **state)
+{
+    (void)state;
+    bp_net *net = random_net("2x5x5,conv:3:3,relu,dropout:0.5,4,sigmoid,dropout:0.1,2,softmax", 4);
+    bp_error err;
+    const char *path = tu_path("alone.onnx");
+    TU_ASSERT_OK(bp_onnx_save(path, net, NULL, &err));
+    bp_onnx_info info;
+    bp_net *got = bp_onnx_load(path, NULL, &info, &err);
+    if (!got)
+        fail_msg("load: %s", err.message);
+    char spec[256];
+    bp_net_spec(got, spec, sizeof spec);
+    assert_string_equal(spec, "2x5x5,conv:3:3,relu,4:identity,sigmoid,2:identity,softmax");
+    assert_string_equal(info.ops, "Conv Relu Flatten Gemm Sigmoid Gemm Softmax");
+    float x[50];
+    const float *y;
+    float want[4];
+    bp_rng rng;
+    bp_rng_seed(&rng, 8);
+    tu_fill_normal(&rng, x, 50, 1.0);
+    TU_ASSERT_OK(bp_net_forward(net, 2, x, &y));
+    memcpy(want, y, sizeof want);
+    TU_ASSERT_OK(bp_net_forward(got, 2, x, &y));
+    assert_memory_equal(want, y, sizeof want);
+    bp_net_free(got);
+    bp_net_free(net);
+}
+
 /* The shapes at the edges: an image read by a dense layer straight away,
  * a network whose last layer is an image (a Flatten ends the graph), a
  * softmax over a whole image as the last layer. */
@@ -237,7 +307,8 @@ static void test_attributes(void **state)
     /* No Flatten before the dense layer. */
     altered(path, bad, "Flatten", "Flattex", 7);
     expect_refused(bad, "node 3 (Flattex 'layers.2.flatten')",
-                   "expected Gemm, Conv, MaxPool, AveragePool or Flatten");
+                   "expected Gemm, Conv, MaxPool, AveragePool, BatchNormalization, Flatten or "
+                   "an activation");
     /* A pool whose strides differ between the axes: MaxPool's [2, 2]
      * (one varint each after the name) becomes [2, 1]. */
     {
@@ -342,6 +413,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_alone),
         cmocka_unit_test(test_attributes),
         cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_alloc_failures),

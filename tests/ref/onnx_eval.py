@@ -120,6 +120,14 @@ def run_node(node, env):
         return pool(x[0], a, "max")
     if op == "AveragePool":
         return pool(x[0], a, "mean")
+    if op == "BatchNormalization":
+        # the inference form: per channel (axis 1) over [N, C] or [N, C, H, W]
+        if len(x) != 5 or a.get("training_mode", 0):
+            fail("BatchNormalization: the inference form (five inputs) expected")
+        shape = (1, -1) + (1,) * (x[0].ndim - 2)
+        scale, bias, mean, var = (v.reshape(shape) for v in x[1:])
+        eps = np.float32(a.get("epsilon", 1e-5))
+        return ((x[0] - mean) / np.sqrt(var + eps) * scale + bias).astype(np.float32)
     if op == "Flatten":
         if a.get("axis", 1) != 1:
             fail("Flatten: axis 1 expected")
