@@ -1,8 +1,9 @@
 /*
  * checkpoint.c - training state to and from a file: safetensors (an 8-byte
  * little-endian header length, a JSON header, little-endian data) holding
- * the tensors "params", "optim.0", "optim.1", "best" (F32, [P] each),
- * "state" (F32, [S], the network's running statistics, when it has any) and
+ * the tensors "params", "optim.0", "optim.1" (F32, [P] each), "best" (F32,
+ * [P + S], the best weights then their running statistics), "state" (F32,
+ * [S], the network's running statistics, when it has any) and
  * "order" (U64, [n]), and in __metadata__ the spec, the position and the
  * generator. Integers are written in decimal, doubles in C99 hex notation
  * (%a), so every bit reads back. Writing is atomic (file.c); reading
@@ -166,7 +167,7 @@ int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp
         off = tensor_entry(h, cap, &pos, name, "F32", P, 4, off);
     }
     if (s->best)
-        off = tensor_entry(h, cap, &pos, "best", "F32", P, 4, off);
+        off = tensor_entry(h, cap, &pos, "best", "F32", P + s->S, 4, off);
     if (s->S)
         off = tensor_entry(h, cap, &pos, "state", "F32", s->S, 4, off);
     off = tensor_entry(h, cap, &pos, "order", "U64", s->n_rows, 8, off);
@@ -184,7 +185,7 @@ int bp_train_state_save_meta(const char *path, const bp_train_state *s, const bp
     if (put_bytes(a.f, len8, 8) != 0 || put_bytes(a.f, (unsigned char *)h, pos) != 0 ||
         put_floats(a.f, s->params, P) != 0 ||
         put_floats(a.f, s->optim, (size_t)s->blocks * P) != 0 ||
-        (s->best && put_floats(a.f, s->best, P) != 0) ||
+        (s->best && put_floats(a.f, s->best, P + s->S) != 0) ||
         (s->S && put_floats(a.f, s->state, s->S) != 0) || put_u64s(a.f, s->order, s->n_rows) != 0) {
         int e = errno ? errno : EIO;
         bp__atomic_abort(&a);
@@ -415,19 +416,19 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
         }
         blocks++;
     }
-    tb = tensor(&r, root, "best", "F32", 4, &nb, body, body_len, 0, &rc);
-    if (rc != 0)
-        goto fail;
-    if (tb && nb != P) {
-        bp__error_set(err, BP_EFORMAT, "%s: tensor 'best' has %zu values, expected %zu (as "
-                      "params)", path, nb, P);
-        goto fail;
-    }
     ts = tensor(&r, root, "state", "F32", 4, &S, body, body_len, 0, &rc);
     if (rc != 0)
         goto fail;
     if (!ts)
         S = 0;
+    tb = tensor(&r, root, "best", "F32", 4, &nb, body, body_len, 0, &rc);
+    if (rc != 0)
+        goto fail;
+    if (tb && nb != P + S) {
+        bp__error_set(err, BP_EFORMAT, "%s: tensor 'best' has %zu values, expected %zu (as "
+                      "params and state)", path, nb, P + S);
+        goto fail;
+    }
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i];
         if (strcmp(k, "__metadata__") && strcmp(k, "params") && strcmp(k, "order") &&
@@ -443,7 +444,8 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     spec_len = strlen(spec) + 1;
     total = sizeof *s;
     if (bp__mul_size(P, (size_t)(1 + blocks + (tb ? 1 : 0)) * sizeof(float), &bytes) ||
-        (total += bytes) < bytes || S > SIZE_MAX / 8 || (total += S * sizeof(float)) < S || bp__mul_size(n, sizeof(size_t), &bytes) ||
+        (total += bytes) < bytes || S > SIZE_MAX / 16 ||
+        (total += (tb ? 2 : 1) * S * sizeof(float)) < S || bp__mul_size(n, sizeof(size_t), &bytes) ||
         (total += bytes) < bytes || (total += spec_len) < spec_len) {
         bp__error_set(err, BP_EOVERFLOW, "%s: a checkpoint of %zu parameters is too large", path, P);
         goto fail;
@@ -459,7 +461,7 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     s->blocks = blocks;
     size_t *order = (size_t *)(void *)(s + 1);
     float *fl = (float *)(void *)(order + n);
-    char *sp = (char *)(fl + P * (size_t)(1 + blocks + (tb ? 1 : 0)) + S);
+    char *sp = (char *)(fl + P * (size_t)(1 + blocks + (tb ? 1 : 0)) + (tb ? 2 : 1) * S);
     memcpy(sp, spec, spec_len);
     s->spec = sp;
     get_floats(fl, tp, P);
@@ -474,11 +476,11 @@ bp_train_state *bp_train_state_load(const char *path, bp_error *err)
     }
     s->optim = blocks ? s->params + P : NULL;
     if (tb) {
-        get_floats(fl, tb, P);
-        if (finite_all(&r, "best", fl, P) != 0)
+        get_floats(fl, tb, P + S);
+        if (finite_all(&r, "best", fl, P + S) != 0)
             goto fail;
         s->best = fl;
-        fl += P;
+        fl += P + S;
     }
     if (S) {
         get_floats(fl, ts, S);

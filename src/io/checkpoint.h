@@ -18,7 +18,8 @@ struct bp_train_state {
     long optim_steps;
     const float *params;    /* (P) */
     const float *optim;     /* (blocks, P) */
-    const float *best;      /* (P) best weights, or NULL without patience */
+    const float *best;      /* (P + S) best weights then their state, or NULL
+                             * without patience */
     size_t S;               /* the network's state (running statistics), 0 if none */
     const float *state;     /* (S) */
     const size_t *order;    /* (n_rows) */

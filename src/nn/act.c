@@ -3,11 +3,13 @@
  * an activation standing alone ("relu" after "batchnorm"), whose kind
  * passes its input through and lets the network apply the activation as
  * for any layer (so a standalone softmax at the output still fuses with
- * the loss); and inverted dropout ("dropout:P", as PyTorch's nn.Dropout),
- * which in training mode zeroes each value with probability P and scales
- * the kept ones by 1 / (1 - P), and in evaluation mode passes its input
- * through. Dropout draws its masks over the whole batch in order, on one
- * thread, so the bits never depend on the thread count.
+ * the loss), in place on its input's buffer where the network can give
+ * it that (BP__PASS_THROUGH: nothing is copied then); and inverted
+ * dropout ("dropout:P", as PyTorch's nn.Dropout), which in training mode
+ * zeroes each value with probability P and scales the kept ones by
+ * 1 / (1 - P), and in evaluation mode passes its input through. Dropout
+ * draws its masks over the whole batch in order, on one thread, so the
+ * bits never depend on the thread count.
  */
 #include "nn/layer.h"
 
@@ -45,7 +47,8 @@ static void copy_forward(const bp__layer *L, const float *params, int rows, cons
 {
     (void)params;
     (void)scratch;
-    memcpy(z, in, (size_t)rows * (size_t)L->I * sizeof *z);
+    if (z != in) /* in place: nothing to do */
+        memcpy(z, in, (size_t)rows * (size_t)L->I * sizeof *z);
 }
 
 static void copy_grad_input(const bp__layer *L, const float *params, int rows, const float *in,
@@ -76,7 +79,7 @@ static void copy_backward_d(const bp__layer *L, const double *p, const double *i
 const bp__kind bp__kind_act = {
     .id = BP_LAYER_ACT,
     .word = "activation",
-    .takes = BP__TAKES_ACT | BP__ACT_WORD,
+    .takes = BP__TAKES_ACT | BP__ACT_WORD | BP__PASS_THROUGH,
     .plan = act_plan,
     .forward = copy_forward,
     .grad_input = copy_grad_input,

@@ -30,7 +30,8 @@ enum {
     BP__SPATIAL_IN = 1 << 6,   /* needs a C x H x W input */
     BP__TAKES_RATE = 1 << 7,   /* a probability in [0, 1): dropout:P */
     BP__TAKES_NORM = 1 << 8,   /* momentum=M, eps=E */
-    BP__ACT_WORD = 1 << 9      /* the entry's word is its activation ("relu") */
+    BP__ACT_WORD = 1 << 9,     /* the entry's word is its activation ("relu") */
+    BP__PASS_THROUGH = 1 << 10 /* z is in, and din is dz: the network runs it in place */
 };
 
 /* Batch normalization's defaults, as PyTorch's. */

@@ -12,7 +12,11 @@
  * forward, loss, backward allocates once the workspace fits the batch.
  * With dropout on, a hidden layer's activations stay unmasked in `acts`
  * (the activation's backward needs them) and the masked copy the next
- * layer reads is in `dropped`, with the mask beside it.
+ * layer reads is in `dropped`, with the mask beside it. An activation
+ * standing alone after a layer without one runs in place on that layer's
+ * buffer (no kind reads its own output back, and an identity needs none
+ * for its slope), and backward hands its slope straight to the layer
+ * before it, so neither pass copies.
  */
 #include "internal.h"
 #include "nn/net.h"
@@ -37,6 +41,22 @@ void bp__net_set_message(bp_net *net, const char *fmt, ...)
 const char *bp_net_message(const bp_net *net)
 {
     return net ? net->message : "no network";
+}
+
+/* Whether layer l (planned, as every layer before it) runs in place on
+ * its input's buffer: a kind that passes its input through, after a layer
+ * whose activation (identity) needs no values for its slope. */
+static int in_place(const bp_net *net, int l)
+{
+    return (net->layers[l].kind->takes & BP__PASS_THROUGH) && l > 0 &&
+           net->layers[l - 1].act == BP_ACT_IDENTITY;
+}
+
+/* Whether backward hands layer l's slope dz on to the layer before it as
+ * that layer's own, in the same buffer. */
+static int passes_slope(const bp_net *net, int l)
+{
+    return (net->layers[l].kind->takes & BP__PASS_THROUGH) && l > 0;
 }
 
 /* Plan layer L from its description and input shape; on an error, fill
@@ -77,7 +97,8 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
                              bp_error *err)
 {
     bp_net *net = NULL;
-    size_t bytes, n_params = 0, sum_widths = 0, sum_scratch = 0, block, n_state = 0, n_keep = 0;
+    size_t bytes, n_params = 0, sum_widths = 0, sum_acts = 0, sum_scratch = 0, block;
+    size_t n_state = 0, n_keep = 0;
     size_t in_size = bp_shape_size(input);
     int max_width;
 
@@ -86,7 +107,7 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
         bp__error_set(err, BP_ESPEC, "a network needs a positive input shape and at least one layer");
         return NULL;
     }
-    bytes = sizeof *net + (size_t)n_layers * (sizeof(bp__layer) + 2 * sizeof(size_t));
+    bytes = sizeof *net + (size_t)n_layers * (sizeof(bp__layer) + 3 * sizeof(size_t));
     net = bp__calloc(1, bytes);
     if (!net) {
         bp__error_set(err, BP_ENOMEM, "out of memory creating the network");
@@ -94,6 +115,7 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
     }
     net->act_off = (size_t *)(void *)&net->layers[n_layers];
     net->scr_off = net->act_off + n_layers;
+    net->acts_at = net->scr_off + n_layers;
     max_width = (int)in_size;
     bp_shape prev = input;
     for (int l = 0; l < n_layers; l++) {
@@ -119,6 +141,12 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
         n_keep += L->keep;
         net->act_off[l] = sum_widths;
         sum_widths += (size_t)L->O;
+        if (in_place(net, l)) {
+            net->acts_at[l] = net->acts_at[l - 1];
+        } else {
+            net->acts_at[l] = sum_acts;
+            sum_acts += (size_t)L->O;
+        }
         net->scr_off[l] = sum_scratch;
         sum_scratch += L->scratch;
         net->max_work = L->work > net->max_work ? L->work : net->max_work;
@@ -148,15 +176,19 @@ bp_net *bp_net_create_shaped(bp_shape input, int n_layers, const bp_layer_desc *
     net->n_params = n_params;
     net->max_width = max_width;
     net->sum_widths = sum_widths;
+    net->sum_acts = sum_acts;
     net->sum_scratch = sum_scratch;
     /* Backward alternates the two slope buffers layer by layer from the
-     * output: layer l's dz in one, its input's slope in the other. */
-    for (int l = n_layers - 1; l >= 0; l--) {
-        const int cur = (n_layers - 1 - l) & 1;
+     * output: layer l's dz in one, its input's slope in the other; a
+     * layer that passes its slope through keeps to the one it was given. */
+    for (int l = n_layers - 1, cur = 0; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];
         net->delta_width[cur] = L->O > net->delta_width[cur] ? L->O : net->delta_width[cur];
+        if (passes_slope(net, l))
+            continue;
         if (l > 0 && L->I > net->delta_width[1 - cur])
             net->delta_width[1 - cur] = L->I;
+        cur = 1 - cur;
     }
     net->small_rows = bp__small_rows(net);
     return net;
@@ -301,11 +333,11 @@ static int workspace_alloc(bp_net *net, int rows, int dropout)
     size_t cap = (size_t)rows, acts, logits, delta0, delta1, scr, bw, floats, bytes;
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
     const int blocks = bp__blocks(rows, 1e300); /* the most grad_input blocks of rows */
-    /* floats: acts (cap * sum_widths), logits (cap * O_last), the two
+    /* floats: acts (cap * sum_acts), logits (cap * O_last), the two
      * slopes (cap * delta_width), the layers' scratch (cap * sum_scratch),
      * each block's work for grad_input, with dropout a mask and a masked
      * copy (cap * hidden each). */
-    if (bp__mul_size(cap, net->sum_widths, &acts) ||
+    if (bp__mul_size(cap, net->sum_acts, &acts) ||
         bp__mul_size(cap, (size_t)bp_net_outputs(net), &logits) ||
         bp__mul_size(cap, (size_t)net->delta_width[0], &delta0) ||
         bp__mul_size(cap, (size_t)net->delta_width[1], &delta1) ||
@@ -407,8 +439,8 @@ static void dropout_apply(bp_net *net, size_t n, const float *a, float *mask, fl
 /* What layer l + 1 reads: the masked copy under dropout, else the values. */
 static const float *output_of(const bp_net *net, int l)
 {
-    size_t off = (size_t)net->capacity * net->act_off[l];
-    return dropping(net, l) ? net->dropped + off : net->acts + off;
+    return dropping(net, l) ? net->dropped + (size_t)net->capacity * net->act_off[l]
+                            : bp__acts_of(net, l);
 }
 
 /* Rows [b0, b1) of layer l's z (B, O) once its kind wrote them: the logits
@@ -610,13 +642,13 @@ static void through_prev(bp_net *net, int l, int b0, int b1, float *din)
     if (l == 0)
         return;
     const bp__layer *P = &net->layers[l - 1];
-    size_t off = (size_t)net->capacity * net->act_off[l - 1] + (size_t)b0 * (size_t)P->O;
+    const size_t row0 = (size_t)b0 * (size_t)P->O;
     if (dropping(net, l - 1)) {
-        const float *m = net->mask + off;
+        const float *m = net->mask + (size_t)net->capacity * net->act_off[l - 1] + row0;
         for (size_t i = 0, n = (size_t)rows * (size_t)P->O; i < n; i++)
             dr[i] *= m[i];
     }
-    bp__act_backward(P->act, P->slope, rows, P->O, net->acts + off, dr);
+    bp__act_backward(P->act, P->slope, rows, P->O, bp__acts_of(net, l - 1) + row0, dr);
 }
 
 /* A layer's backward jobs, for bp__for_blocks: the first nw are blocks of
@@ -662,6 +694,10 @@ static int backward(bp_net *net, float *dx, int fresh)
         const int units = bp__layer_units(L);
         const int want_din = l > 0 || dx;
         float *din = l == 0 ? dx : net->delta[1 - cur]; /* (B, I) */
+        if (passes_slope(net, l)) { /* dz is the input's slope: on in place */
+            through_prev(net, l, 0, B, net->delta[cur]);
+            continue;
+        }
         if (L->kind->backward_batch) { /* the kind splits its own work */
             const bp__pass ps = pass_of(net, l, B);
             const float *in = l == 0 ? net->x : output_of(net, l - 1);
@@ -737,7 +773,7 @@ int bp_net_evaluate(bp_net *net, bp_loss loss, int B, const float *x,
 
 size_t bp__net_row_floats(const bp_net *net)
 {
-    return net->sum_widths + (size_t)bp_net_outputs(net) + (size_t)net->delta_width[0] +
+    return net->sum_acts + (size_t)bp_net_outputs(net) + (size_t)net->delta_width[0] +
            (size_t)net->delta_width[1] + net->sum_scratch;
 }
 

@@ -17,6 +17,7 @@ struct bp_net {
     int max_width;           /* widest of the inputs and every layer */
     int delta_width[2];      /* the widest slope each of delta[0], delta[1] holds */
     size_t sum_widths;       /* sum of the layers' widths */
+    size_t sum_acts;         /* sum of the widths of the layers with buffers of their own */
     size_t n_params;
     size_t sum_scratch;      /* sum of the layers' scratch floats per row */
     size_t max_work;         /* the most work floats of any layer's grad_input */
@@ -27,7 +28,7 @@ struct bp_net {
     /* Workspace, sized for `capacity` rows. */
     int capacity;
     void *work;              /* the one allocation behind the views below */
-    float *acts;             /* layer l's (B, O) at acts + capacity * act_off[l] */
+    float *acts;             /* layer l's (B, O) at acts + capacity * acts_at[l] */
     float *logits;           /* (B, O_last) output pre-activations */
     float *delta[2];         /* (B, max_width) ping-pong slopes */
     float *mask;             /* dropout: hidden layer l's (B, O) at mask + capacity * act_off[l] */
@@ -51,7 +52,9 @@ struct bp_net {
     const float *class_weight; /* borrowed class weights of the losses (NULL: none) */
     int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
     char message[256];
-    size_t *act_off;         /* (n_layers) offsets, in rows of width 1 */
+    size_t *act_off;         /* (n_layers) offsets of mask and dropped, in rows of width 1 */
+    size_t *acts_at;         /* (n_layers) offsets in acts, likewise; an activation
+                              * run in place shares its input's */
     size_t *scr_off;         /* (n_layers) offsets of the scratch, likewise */
     bp__layer layers[];      /* (n_layers) */
 };
@@ -59,7 +62,7 @@ struct bp_net {
 /* Layer l's activations (B, O) in the workspace. */
 static inline float *bp__acts_of(const bp_net *net, int l)
 {
-    return net->acts + (size_t)net->capacity * net->act_off[l];
+    return net->acts + (size_t)net->capacity * net->acts_at[l];
 }
 
 /* Layer l's scratch (B, L->scratch) in the workspace. */

@@ -45,7 +45,8 @@ typedef struct run {
     size_t *val_rows;       /* (n_val) rows of the validation set */
     const bp_dataset *train, *val;  /* val may be the training set (split) */
     float *xb, *tb;         /* (eval_rows, I), (eval_rows, T) batch buffers */
-    float *best;            /* (P) best weights, for early stopping */
+    float *best;            /* (P + S) best weights, then the network's state (running
+                             * statistics) at the same epoch, for early stopping */
     float *prev;            /* (P) the weights before the current step */
     double *layer_norm;     /* (layers) per-layer gradient norms of the last batch */
     bp_optim *optim;
@@ -320,7 +321,8 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     r->tb = r->xb + (size_t)r->eval_rows * (size_t)r->I;
 
     if (o->patience > 0 && r->n_val > 0) {
-        r->best = bp__calloc(bp_net_param_count(net), sizeof(float));
+        r->best = bp__calloc(bp_net_param_count(net) + bp_net_state_count(net),
+                             sizeof(float));
         if (!r->best)
             return bp__error_set(err, BP_ENOMEM, "out of memory for a copy of the weights");
     }
@@ -436,6 +438,22 @@ int bp__timed_group(double per_epoch)
     return k < 1.0 ? 1 : (int)k;
 }
 
+/* Early stopping's copy of the network: the weights (P), then the state
+ * block (S), since batch norm's running statistics belong to its weights. */
+static void keep_best(bp_net *net, float *best)
+{
+    const size_t P = bp_net_param_count(net);
+    memcpy(best, bp_net_params(net), P * sizeof(float));
+    memcpy(best + P, bp_net_state(net), bp_net_state_count(net) * sizeof(float));
+}
+
+static void restore_best(bp_net *net, const float *best)
+{
+    const size_t P = bp_net_param_count(net);
+    memcpy(bp_net_params(net), best, P * sizeof(float));
+    memcpy(bp_net_state(net), best + P, bp_net_state_count(net) * sizeof(float));
+}
+
 /* The run's state at a position, borrowing the run's buffers, handed to
  * the checkpoint callback; nonzero when the callback asks to stop. */
 static int checkpoint(run *r, int epoch, long batch, long step, double lsum, double asum,
@@ -504,7 +522,7 @@ static int restore(run *r, const bp_train_state *s, bp_train_result *res, bp_err
         memcpy(bp_optim_state(r->optim, k), s->optim + (size_t)k * P, P * sizeof(float));
     bp_optim_set_steps(r->optim, s->optim_steps);
     if (r->best)
-        memcpy(r->best, s->best, P * sizeof(float));
+        memcpy(r->best, s->best, (P + s->S) * sizeof(float));
     memcpy(r->order, s->order, s->n_rows * sizeof *r->order);
     r->rng = s->rng;
     res->best_epoch = s->best_epoch;
@@ -527,7 +545,6 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
     if ((rc = setup(&r, net, train, val, opts, err)) != 0)
         goto done;
 
-    size_t P = bp_net_param_count(net);
     long step = 0, first_batch = 0;
     int since_best = 0, first_epoch = 1, gathered = 0;
     double lsum0 = 0.0, asum0 = 0.0, norm0 = 0.0;   /* a resumed epoch's sums so far */
@@ -651,7 +668,7 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 st->best = 1;
                 since_best = 0;
                 if (r.best)
-                    memcpy(r.best, bp_net_params(net), P * sizeof(float));
+                    keep_best(net, r.best);
             } else {
                 since_best++;
             }
@@ -677,8 +694,8 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
             break;
         }
     }
-    if (r.best && res->best_epoch > 0)
-        memcpy(bp_net_params(net), r.best, P * sizeof(float));
+    if (r.best && res->best_epoch > 0) /* the best weights with their statistics */
+        restore_best(net, r.best);
     rc = 0;
 done:
     bp_net_set_dropout(net, 0.0, NULL);
