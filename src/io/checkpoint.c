@@ -622,7 +622,8 @@ bp_net *bp_checkpoint_load_model(const char *path, bp_meta **meta, bp_error *err
         goto fail;
     }
     memcpy(bp_net_params(net), s->params, s->P * sizeof(float));
-    memcpy(bp_net_state(net), s->state, s->S * sizeof(float));
+    if (s->S) /* no state: s->state is NULL */
+        memcpy(bp_net_state(net), s->state, s->S * sizeof(float));
     if (read_model_meta(path, &m, err) != 0)
         goto fail;
     snprintf(at, sizeof at, "epoch %d, batch %ld", s->epoch, s->batch);

@@ -517,7 +517,8 @@ static int restore(run *r, const bp_train_state *s, bp_train_result *res, bp_err
                              "statistics); this run's network has %zu", s->S,
                              bp_net_state_count(r->net));
     memcpy(bp_net_params(r->net), s->params, P * sizeof(float));
-    memcpy(bp_net_state(r->net), s->state, s->S * sizeof(float));
+    if (s->S) /* no state: s->state is NULL */
+        memcpy(bp_net_state(r->net), s->state, s->S * sizeof(float));
     for (int k = 0; k < s->blocks; k++)
         memcpy(bp_optim_state(r->optim, k), s->optim + (size_t)k * P, P * sizeof(float));
     bp_optim_set_steps(r->optim, s->optim_steps);
