@@ -22,13 +22,7 @@ static void pass_plan(bp__layer *L)
     L->out = L->in;
     L->I = (int)I;
     L->O = (int)I;
-    L->bias = 0;
-    L->n_w = 0;
-    L->n_b = 0;
-    L->w_rank = 0;
-    memset(L->w_dims, 0, sizeof L->w_dims);
-    L->fan_in = 0.0;
-    L->fan_out = 0.0;
+    bp__layer_no_params(L);
     L->scratch = 0;
     L->macs = (double)I;
 }

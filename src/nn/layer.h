@@ -133,6 +133,18 @@ const bp__kind *const *bp__kinds(int *n);
 int bp__window_args(bp_shape in, long long K, long long S, char *msg, size_t size);
 int bp__window_fits(bp_shape in, long long K, long long P, char *msg, size_t size);
 
+/* For a plan without parameters: no weights, no bias, no tensor, no fan. */
+static inline void bp__layer_no_params(bp__layer *L)
+{
+    L->bias = 0;
+    L->n_w = 0;
+    L->n_b = 0;
+    L->w_rank = 0;
+    memset(L->w_dims, 0, sizeof L->w_dims);
+    L->fan_in = 0.0;
+    L->fan_out = 0.0;
+}
+
 /* Output units of a layer whose parameters grad_params splits (dense
  * outputs, conv filters), 0 for a kind without parameters. */
 static inline int bp__layer_units(const bp__layer *L)

@@ -55,13 +55,7 @@ static int pool_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t siz
     L->k = (int)K;
     L->stride = (int)S;
     L->pad = 0;
-    L->bias = 0;
-    L->n_w = 0;
-    L->n_b = 0;
-    L->w_rank = 0;
-    memset(L->w_dims, 0, sizeof L->w_dims);
-    L->fan_in = 0.0;
-    L->fan_out = 0.0;
+    bp__layer_no_params(L);
     L->scratch = 0; /* max pooling finds its chosen inputs again in backward */
     L->macs = (double)O * (double)K * (double)K; /* window reads */
     return 0;
