@@ -180,12 +180,12 @@ static void test_alone(void **state)
     bp_net_spec(got, spec, sizeof spec);
     assert_string_equal(spec, "2x5x5,conv:3:3,relu,4:identity,sigmoid,2:identity,softmax");
     assert_string_equal(info.ops, "Conv Relu Flatten Gemm Sigmoid Gemm Softmax");
-    float x[50];
+    float x[2 * 50];
     const float *y;
     float want[4];
     bp_rng rng;
     bp_rng_seed(&rng, 8);
-    tu_fill_normal(&rng, x, 50, 1.0);
+    tu_fill_normal(&rng, x, 2 * 50, 1.0);
     TU_ASSERT_OK(bp_net_forward(net, 2, x, &y));
     memcpy(want, y, sizeof want);
     TU_ASSERT_OK(bp_net_forward(got, 2, x, &y));
