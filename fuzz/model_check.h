@@ -57,7 +57,7 @@ typedef bp_net *(*model_reader)(const char *path, const char *data, size_t len, 
                                 bp_error *err);
 
 /* One input through read, under the name path, then model_check. */
-static int model_fuzz_one(model_reader read, const char *path, const uint8_t *data, size_t size)
+static inline int model_fuzz_one(model_reader read, const char *path, const uint8_t *data, size_t size)
 {
     char *text = fuzz_text(data, size);
     bp_meta *meta = NULL;

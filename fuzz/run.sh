@@ -10,7 +10,7 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${FUZZ_SECONDS:-600}
 work=${FUZZ_WORK:-${TMPDIR:-/tmp}/backprop-fuzz}
-names=${*:-"csv idx idx_gz safetensors model_json data_spec net_spec expr checkpoint"}
+names=${*:-"csv idx idx_gz safetensors model_json data_spec net_spec expr checkpoint onnx"}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
