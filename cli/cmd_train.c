@@ -303,9 +303,10 @@ static int choose_out(job *j)
     return CLI_OK;
 }
 
-/* A layer whose batch coupling or draws a split over MPI ranks or
- * --deterministic's parts would change: a usage error naming it. Batch
- * norm across ranks sums its statistics over them (the default form). */
+/* A layer whose draws a split over MPI ranks or --deterministic's parts
+ * would change: a usage error naming it. Batch norm sums its statistics
+ * over the ranks (the default form) or over the parts in part order
+ * (--deterministic). */
 static int unsplittable(const job *j)
 {
     const int ranks = cli_dist_size() > 1;
@@ -314,16 +315,11 @@ static int unsplittable(const job *j)
     for (int l = 0; l < bp_net_layers(j->net); l++) {
         const bp_layer_desc d = bp_net_layer(j->net, l);
         char entry[96];
-        if (d.kind == BP_LAYER_BATCHNORM && !j->s.deterministic)
-            continue;
-        if (d.kind != BP_LAYER_BATCHNORM && !(d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
+        if (!(d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
             continue;
         bp_net_layer_spec(j->net, l, entry, sizeof entry);
-        return cli_usage(TRAIN_CMD, "layer %d (%s) cannot be split over %s yet (%s)", l + 1, entry,
-                         d.kind == BP_LAYER_BATCHNORM || !ranks ? "--deterministic's parts"
-                                                                : "MPI ranks",
-                         d.kind == BP_LAYER_BATCHNORM ? "its batch statistics would differ"
-                                                      : "the masks would differ");
+        return cli_usage(TRAIN_CMD, "layer %d (%s) cannot be split over %s yet (the masks would "
+                         "differ)", l + 1, entry, ranks ? "MPI ranks" : "--deterministic's parts");
     }
     return CLI_OK;
 }

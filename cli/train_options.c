@@ -187,9 +187,9 @@ int train_parse_options(int argc, char **argv, settings *s)
                 "measured again every few seconds; with a full batch, all; under mpirun, the "
                 "machine's cores / its ranks"},
         {"deterministic", CLI_OPT_FLAG, NULL, &s->deterministic,
-         .help = "cut every batch into --parts fixed parts and add their gradients in part "
-                 "order, so that a run over any number of MPI ranks (up to the parts) gives the "
-                 "same bits as one process",
+         .help = "cut every batch into --parts fixed parts and add their gradients (and the "
+                 "batch norms' statistics) in part order, so that a run over any number of MPI "
+                 "ranks (up to the parts) gives the same bits as one process",
          .def = "off; under mpirun, each rank takes an equal share of the batch and MPI adds "
                 "them"},
         {"parts", CLI_OPT_INT, "N", &s->parts, .min = 1, .max = 1 << 20, .given = &s->parts_set,

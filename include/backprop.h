@@ -1003,8 +1003,9 @@ typedef int (*bp_checkpoint_fn)(const bp_train_state *state, void *ctx);
  * reduce that adds in that same order (bp_dist's deterministic form) gives
  * the same bits over any number of processes. parts 0 (the default) trains
  * on whole batches, as without sharding. Sharding refuses dropout and
- * random search, whose draws would differ between processes, and batch
- * norm unless allsum is set and each process computes one part.
+ * random search, whose draws would differ between processes; batch norm
+ * needs one process alone, or allsum and either in_order or one part per
+ * process (see allsum).
  *
  * The reduction: grads holds this process's `count` part gradients of n
  * floats each (the gradient block's layout), in part order; with count 1
@@ -1030,8 +1031,17 @@ typedef struct bp_shard {
      * and its backward those of dz and dz * xhat over every process, so
      * batch statistics, slopes and running statistics are those of the
      * whole batch on every process (PyTorch's SyncBatchNorm). NULL: batch
-     * norm is refused with several parts. */
+     * norm is refused with several processes. */
     bp_allsum_fn allsum;
+    /* Nonzero when reduce adds the parts in part order (bp_dist's
+     * deterministic form); a process alone (reduce NULL) works so too.
+     * Then a network with batch norm runs every part layer by layer, and
+     * at each batch norm (forward, then backward) every part's 2 C sums are
+     * added in part order: allsum is called with a (parts, 2 C) table in
+     * which this process has filled its parts' rows and left zeros
+     * elsewhere, so that any order of summing over the processes is exact.
+     * The bits are those of one process alone with the same parts. */
+    int in_order;
 } bp_shard;
 
 typedef struct bp_train_opts {
@@ -1160,7 +1170,8 @@ long bp_train_state_steps(const bp_train_state *state);
  * process computes a contiguous run of them, and the sum is taken in part
  * order (each process adds up one slice of the gradient block from every
  * part, then the slices are gathered), so the weights are bitwise those of
- * one process training with bp_shard{parts, 0, parts, NULL}. The reductions
+ * one process training with bp_shard{parts, 0, parts, NULL}, batch norm's
+ * statistics included (the shard sets allsum and in_order). The reductions
  * allocate nothing; an MPI failure ends the job (MPI's default handler).
  */
 typedef struct bp_dist bp_dist;

@@ -365,6 +365,10 @@ typedef struct bp__allsum {
     double share;   /* this process's rows / rows: the scale of its slopes */
     double *buf;    /* (4 C) for the widest batch norm */
     int rc;         /* the first failure of sum, 0 if none */
+    int given;      /* the ordered schedule (dist/split.c): buf holds the whole
+                     * batch's sums already (forward's at buf, backward's
+                     * weighed ones at buf + 2 C); sum is not called, and
+                     * forward leaves the running statistics to the caller */
 } bp__allsum;
 
 /* nn/batchnorm.c: point every batch norm layer of net at a (NULL: sums of
@@ -376,12 +380,36 @@ size_t bp__net_bn_channels(const bp_net *net);
  * layers' forward (in layer order, with the running statistics' update)
  * and backward (in reverse order) would take part in, with zeros. */
 void bp__net_allsum_idle(bp_net *net, bp__allsum *a);
+/* Move batch norm layer l's running statistics (and num_batches_tracked)
+ * by the whole batch's sums of x and x^2 (2 C) over `rows` rows. */
+void bp__net_bn_track(bp_net *net, int l, const double *sums, int rows);
+
+/* nn/net_rows.c: the network's passes one layer at a time over rows
+ * [r0, r1) of a batch held in the workspace, with the bits of a pass over
+ * those rows alone (the same blocks and kernels), so that the parts of a
+ * batch can run layer by layer side by side (dist/split.c). Training mode,
+ * no global dropout. begin reserves rows and takes x (rows, I), borrowed
+ * until the next forward; forward runs layer l (a batch norm takes its
+ * sums from its allsum, given); loss leaves dL/dz of the output layer for
+ * the rows, and their mean loss in *value and accuracy in *acc (when not
+ * NULL); backward runs layer l from its dz to its input's (l > 0),
+ * writing its parameter slopes (fresh) into grads, a block of the
+ * parameter layout; bn_sums writes batch norm layer l's per-channel sums
+ * over the rows (2 C: of x and x^2, or in backward of dz and dz * xhat). */
+int bp__net_rows_begin(bp_net *net, int rows, const float *x);
+void bp__net_rows_forward(bp_net *net, int l, int r0, int r1);
+void bp__net_rows_loss(bp_net *net, bp_loss loss, int r0, int r1, const float *t, int T,
+                       double *value, double *acc);
+void bp__net_rows_backward(bp_net *net, int l, int r0, int r1, float *grads);
+void bp__net_rows_bn_sums(const bp_net *net, int l, int r0, int r1, int backward, double *v);
 
 typedef struct bp__shard_work {
     float *grads;   /* (count, P) part gradients for reduce, or (P) the running
                      * sum when this process adds the parts; NULL when neither */
     double *sums;   /* (count, 2) each part's loss and accuracy times its rows */
     bp__allsum allsum; /* batch norm's sums over every process (buf NULL: none) */
+    int split;      /* batch norm in the ordered form: dist/split.c's schedule */
+    double *table;  /* (parts, 2 C) with split: every part's batch norm sums */
 } bp__shard_work;
 
 /* Check o->shard against the options and the network, and allocate w
@@ -397,5 +425,12 @@ void bp__shard_free(bp__shard_work *w);
 int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_loss loss,
                        int B, const float *x, const float *t, int T, int classify,
                        double *value, double *acc);
+/* dist/split.c: bp__shard_gradient's work for a network with batch norm
+ * in the ordered form: this process's parts layer by layer, each part's
+ * slopes into its block of w->grads for the reduction (the gradient block
+ * itself for one part), or, alone, summed in part order into w->grads;
+ * each part's loss and accuracy times its rows into s (count, 2). */
+int bp__split_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_loss loss, int B,
+                       const float *x, const float *t, int T, int classify, double *s);
 
 #endif /* BP_INTERNAL_H */

@@ -13,8 +13,10 @@
  * alone), and MPI_Allgatherv hands the summed slices to everyone. The
  * parts' sums travel by MPI_Allgatherv and are added in part order too.
  *
- * Batch norm's per-channel sums (bp_shard.allsum, the default form only)
- * are one MPI_Allreduce of a few doubles each.
+ * Batch norm's per-channel sums (bp_shard.allsum) are one MPI_Allreduce
+ * of a few doubles each: 2 C per layer in the default form, and in the
+ * deterministic form a table of every part's 2 C, each process's parts
+ * filled and zeros elsewhere, so that MPI's order of adding is exact.
  *
  * The library works on its own duplicate of MPI_COMM_WORLD. Every buffer
  * is allocated by bp_dist_create; a reduction allocates nothing.
@@ -272,6 +274,7 @@ bp_shard bp_dist_shard(bp_dist *d)
     s.count = d->count;
     s.reduce = reduce;
     s.ctx = d;
-    s.allsum = d->parts == 0 ? allsum : NULL; /* one part per process */
+    s.allsum = allsum;
+    s.in_order = d->parts > 0;
     return s;
 }

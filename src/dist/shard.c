@@ -12,10 +12,12 @@
  * A part with no rows (a short last batch) contributes zeros.
  *
  * Batch norm couples a batch's rows, so a part alone would normalize by
- * its own statistics; with one part per process and the shard's allsum,
+ * its own statistics. With one part per process and the shard's allsum,
  * the batch norm layers sum their per-channel sums over every process
- * (nn/batchnorm.c) and see the whole batch. A process without rows in
- * its part still takes part in those sums, with zeros.
+ * (nn/batchnorm.c) and see the whole batch; a process without rows in
+ * its part still takes part in those sums, with zeros. In the ordered
+ * form (alone, or in_order with allsum) the parts run layer by layer
+ * instead and the sums are added in part order (dist/split.c).
  */
 #include "internal.h"
 
@@ -43,10 +45,15 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
     if (o->dropout > 0.0)
         return bp__error_set(err, BP_EINVAL,
                              "shard: dropout cannot be split over parts (its draws would differ)");
+    /* batch norm: the parts in order (dist/split.c), or, in the default
+     * form, the statistics summed over the processes */
+    const size_t C = bp__net_bn_channels(net);
+    w->split = C > 0 && (!sh->reduce || (sh->in_order && sh->allsum));
     for (int l = 0; l < bp_net_layers(net); l++) {
         const bp_layer_desc d = bp_net_layer(net, l);
-        if (d.kind == BP_LAYER_BATCHNORM && sh->allsum && sh->count == 1)
-            continue; /* statistics summed over the processes */
+        if (d.kind == BP_LAYER_BATCHNORM &&
+            (w->split || (sh->allsum && sh->count == 1 && !sh->in_order)))
+            continue;
         if (d.kind == BP_LAYER_BATCHNORM || (d.kind == BP_LAYER_DROPOUT && d.rate > 0.0))
             return bp__error_set(err, BP_EINVAL, "shard: layer %d (%s) cannot be split over parts "
                                  "(its %s would differ)", l + 1, bp_layer_kind_name(d.kind),
@@ -68,9 +75,9 @@ int bp__shard_setup(const bp_train_opts *o, const bp_net *net, bp__shard_work *w
         bp__shard_free(w);
         return bp__error_set(err, BP_ENOMEM, "out of memory for the parts' sums");
     }
-    const size_t C = sh->allsum ? bp__net_bn_channels(net) : 0;
-    if (C > 0) {
-        if (!(w->allsum.buf = bp__calloc(4 * C, sizeof *w->allsum.buf))) {
+    if (C > 0 && (sh->allsum || w->split)) {
+        if (!(w->allsum.buf = bp__calloc(4 * C, sizeof *w->allsum.buf)) ||
+            (w->split && !(w->table = bp__calloc((size_t)sh->parts * 2 * C, sizeof *w->table)))) {
             bp__shard_free(w);
             return bp__error_set(err, BP_ENOMEM, "out of memory for batch norm's sums");
         }
@@ -85,9 +92,11 @@ void bp__shard_free(bp__shard_work *w)
     bp__free(w->grads);
     bp__free(w->sums);
     bp__free(w->allsum.buf);
+    bp__free(w->table);
     w->grads = NULL;
     w->sums = NULL;
     w->allsum.buf = NULL;
+    w->table = NULL;
 }
 
 /* The passes of part k with batch norm's sums over every process when a
@@ -156,7 +165,15 @@ int bp__shard_gradient(const bp_shard *sh, bp__shard_work *w, bp_net *net, bp_lo
     float *g = bp_net_grads(net);
     double *s = w->sums;
     int rc;
-    for (int j = 0; j < sh->count; j++) {
+    if (w->split) { /* batch norm: the parts layer by layer */
+        if ((rc = bp__split_gradient(sh, w, net, loss, B, x, t, T, classify, s)) != 0)
+            return rc;
+        for (int j = 1; !sh->reduce && j < sh->count; j++) {
+            s[0] += s[2 * j];
+            s[1] += s[2 * j + 1];
+        }
+    }
+    for (int j = 0; j < sh->count && !w->split; j++) {
         int k = sh->first + j;
         int lo = BP__BLOCK_START(B, k, sh->parts), hi = BP__BLOCK_START(B, k + 1, sh->parts);
         if ((rc = part_gradient(net, w->allsum.buf ? &w->allsum : NULL, loss, B, lo, hi, x, t,

@@ -17,7 +17,11 @@
  * process's rows are summed over every process before they are used:
  * those of x and x^2 in forward, those of dz and dz * xhat in backward,
  * so the statistics are the global batch's and every process moves its
- * running statistics alike. Alone, the arithmetic is unchanged.
+ * running statistics alike. Alone, the arithmetic is unchanged. In the
+ * ordered schedule (dist/split.c, L->allsum->given) the caller has put the
+ * whole batch's sums in place already, adding the parts' in part order:
+ * the passes take them as they are and the caller moves the running
+ * statistics once per batch (bp__net_bn_track).
  */
 #include "nn/layer.h"
 #include "nn/net.h"
@@ -112,6 +116,7 @@ typedef struct bn_job {
     float *z, *xhat;      /* (B, I) */
     float *din;           /* (B, I), NULL when not wanted */
     int fresh;
+    int track;            /* move the running statistics (forward) */
     double *sums;         /* (4 C) with L->allsum: this process's sums, then every one's */
 } bn_job;
 
@@ -179,7 +184,8 @@ static void forward_channels(void *ctx, int blk, int n)
                 channel_sums(L, B, c, j->in, j->in, &s1, &sq);
             }
             batch_stats(s1, sq, N, &mean, &var);
-            track(L, ps->state, c, mean, var, N);
+            if (j->track)
+                track(L, ps->state, c, mean, var, N);
         } else {
             mean = rmean[c];
             var = rvar[c];
@@ -215,15 +221,18 @@ static int channel_blocks(const bp__layer *L, int B)
 static void bn_forward_batch(const bp__layer *L, const bp__pass *ps, const float *in, float *z,
                              float *scratch)
 {
-    bn_job job = {.L = L, .ps = ps, .in = in, .z = z, .xhat = scratch};
+    const int given = L->allsum && L->allsum->given;
+    bn_job job = {.L = L, .ps = ps, .in = in, .z = z, .xhat = scratch, .track = !given};
     const int n = channel_blocks(L, ps->B);
     if (ps->training && L->allsum) { /* the global batch's sums first */
         job.sums = L->allsum->buf;
-        bp__for_blocks(n, n, local_sums, &job);
-        allsum(L->allsum, job.sums, 2 * L->n_w);
+        if (!given) {
+            bp__for_blocks(n, n, local_sums, &job);
+            allsum(L->allsum, job.sums, 2 * L->n_w);
+        }
     }
     bp__for_blocks(n, n, forward_channels, &job);
-    if (ps->training)
+    if (ps->training && !given)
         ps->state[L->s_off + 2 * L->n_w] += 1.0f; /* num_batches_tracked */
 }
 
@@ -294,9 +303,11 @@ static void bn_backward_batch(const bp__layer *L, const bp__pass *ps, const floa
         double *gs = L->allsum->buf + 2 * C;
         job.sums = L->allsum->buf;
         bp__for_blocks(n, n, local_sums, &job);
-        for (size_t i = 0; i < 2 * C; i++)
-            gs[i] = job.sums[i] * L->allsum->share;
-        allsum(L->allsum, gs, 2 * C);
+        if (!L->allsum->given) {
+            for (size_t i = 0; i < 2 * C; i++)
+                gs[i] = job.sums[i] * L->allsum->share;
+            allsum(L->allsum, gs, 2 * C);
+        }
     }
     bp__for_blocks(n, n, backward_channels, &job);
 }
@@ -349,21 +360,35 @@ size_t bp__net_bn_channels(const bp_net *net)
     return C;
 }
 
+void bp__net_bn_track(bp_net *net, int l, const double *sums, int rows)
+{
+    const bp__layer *L = &net->layers[l];
+    const double N = (double)rows * (double)positions(L);
+    for (int c = 0; c < (int)L->n_w; c++) {
+        double mean, var;
+        batch_stats(sums[2 * c], sums[2 * c + 1], N, &mean, &var);
+        track(L, net->state, c, mean, var, N);
+    }
+    net->state[L->s_off + 2 * L->n_w] += 1.0f; /* num_batches_tracked */
+}
+
+void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, double *v)
+{
+    const bp__pass ps = {.B = B};
+    bn_job job = {.L = L, .ps = &ps, .in = x, .dz = y ? x : NULL, .xhat = (float *)y, .sums = v};
+    const int n = channel_blocks(L, B);
+    bp__for_blocks(n, n, local_sums, &job);
+}
+
 void bp__net_allsum_idle(bp_net *net, bp__allsum *a)
 {
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
-        const double N = (double)a->rows * (double)positions(L);
         if (L->kind->id != BP_LAYER_BATCHNORM)
             continue;
         memset(a->buf, 0, 2 * L->n_w * sizeof *a->buf);
         allsum(a, a->buf, 2 * L->n_w);
-        for (int c = 0; c < (int)L->n_w; c++) {
-            double mean, var;
-            batch_stats(a->buf[2 * c], a->buf[2 * c + 1], N, &mean, &var);
-            track(L, net->state, c, mean, var, N);
-        }
-        net->state[L->s_off + 2 * L->n_w] += 1.0f;
+        bp__net_bn_track(net, l, a->buf, a->rows);
     }
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const bp__layer *L = &net->layers[l];

@@ -78,6 +78,11 @@ static inline int bp__one_block(const bp_net *net, int B)
     return (double)B * net->max_macs < BP__PARALLEL_WORK;
 }
 
+/* nn/batchnorm.c: a batch norm layer's per-channel sums over B rows, in
+ * double, into v (2 C): of x and x^2 when y is NULL, else of x and x * y
+ * (dz and dz * xhat), each channel's in a fixed order. */
+void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, double *v);
+
 /* nn/small.c: for a network whose layers are all at most 4 wide (inputs
  * and outputs), the largest batch whose products all take the plain loops
  * (bp__gemm_small) in one block, so that the fused passes below give the

@@ -1,6 +1,7 @@
 # test_deterministic.sh - `backprop train --deterministic` in one process:
 # the weights of whole batches to 1e-5, the same bits with 1 and 2 threads
-# and on repeat runs, the parts recorded in the model, and its usage errors.
+# and on repeat runs, the parts recorded in the model, and its usage errors;
+# with batch norm, one part is whole batches bit for bit.
 # Usage: sh test_deterministic.sh PATH_TO_backprop
 . "$(dirname "$0")/../cli/lib.sh"
 PY=/usr/bin/python3
@@ -35,9 +36,48 @@ err_has "--parts applies only with --deterministic" "--parts alone"
 run "$BP" train --data xor --deterministic --dropout 0.2
 expect_rc 2 "--deterministic with dropout"
 err_has "--dropout cannot be split" "--deterministic with dropout"
-run "$BP" train --data xor --net 2,4,batchnorm,relu,1:sigmoid --deterministic
-expect_rc 2 "--deterministic with batch norm"
-err_has "layer 2 (batchnorm) cannot be split over --deterministic's parts yet" "batch norm"
+
+# Batch norm: the parts run layer by layer and add their statistics in
+# part order. The same bits on 1 and 2 threads; one part is whole batches
+# bit for bit, 2 parts whole batches to 1e-5 (running statistics too).
+# 400 images of 1x12x12, batches of 256 (parts of 128 rows, in two blocks
+# a layer) and a short last batch of 144.
+awk 'BEGIN {
+    srand(5)
+    for (i = 0; i < 400; i++) {
+        k = i % 3
+        for (j = 0; j < 144; j++) {
+            y = int(j / 12); x = j % 12
+            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 12 + rand() * 0.4
+        }
+        printf "%d\n", k
+    }
+}' >"$TMP/img.csv"
+BN="--data $TMP/img.csv --batch 256 --epochs 3 --seed 5 --optimizer adam --lr 0.003 --quiet
+    --net 1x12x12,conv:8:3:same:nobias,batchnorm,relu,maxpool:2,16:nobias,batchnorm,tanh,3:softmax"
+# shellcheck disable=SC2086
+run "$BP" train $BN --out "$TMP/bn-whole.st"
+expect_rc 0 "batch norm, whole batches"
+for t in 1 2; do
+    # shellcheck disable=SC2086
+    run "$BP" train $BN --deterministic --parts 2 --threads "$t" --out "$TMP/bn2-$t.st"
+    expect_rc 0 "batch norm, --deterministic with $t threads"
+done
+cmp -s "$TMP/bn2-1.st" "$TMP/bn2-2.st" || fail "batch norm, --deterministic: 1 and 2 threads differ"
+# shellcheck disable=SC2086
+run "$BP" train $BN --deterministic --parts 1 --out "$TMP/bn1.st"
+expect_rc 0 "batch norm, --parts 1"
+if [ -x "$PY" ]; then
+    "$PY" "$(dirname "$0")/compare.py" "$TMP/bn1.st" "$TMP/bn-whole.st" 0 >"$TMP/cmp" 2>&1 ||
+        fail "batch norm, one part against whole batches: $(cat "$TMP/cmp")"
+    "$PY" "$(dirname "$0")/compare.py" "$TMP/bn2-1.st" "$TMP/bn-whole.st" 1e-5 >"$TMP/cmp" 2>&1 ||
+        fail "batch norm, 2 parts against whole batches: $(cat "$TMP/cmp")"
+    grep -q "running_var.*difference" "$TMP/cmp" || fail "the running variances were not compared"
+    "$PY" "$(dirname "$0")/compare.py" "$TMP/bn2-1.st" "$TMP/bn-whole.st" 0 >/dev/null 2>&1 &&
+        fail "batch norm: 2 parts give the bits of whole batches"
+else
+    echo "SKIP: comparing batch norm with whole batches (apt-get install python3)"
+fi
 run "$BP" train --data xor --deterministic --optimizer random
 expect_rc 2 "--deterministic with random search"
 err_has "--deterministic does not apply to --optimizer random" "random search"

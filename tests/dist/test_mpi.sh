@@ -1,7 +1,8 @@
 # test_mpi.sh - `backprop train` across MPI ranks: the weights of one
 # process to 1e-5 (relative to the largest weight of each tensor) over 2 and
 # 3 ranks (a CNN's over 2; one with batch norm, and its running
-# statistics, over 1, 2 and 3), the same bits with --deterministic, one rank's
+# statistics, over 1, 2 and 3), the same bits with --deterministic (batch
+# norm included, over 1, 2 and 3), one rank's
 # output, and the faults: a bad file on one rank, different data on one
 # rank and a killed rank each end the whole job with a non-zero status and
 # a message, never a hang (every mpirun runs under a timeout; a timeout
@@ -148,11 +149,51 @@ if [ -x "$PY" ]; then
         fail "batch norm: batches of 50 and 149 compare equal"
     grep -q "running_mean.*difference" "$TMP/cmp" || fail "the running means were not compared"
 fi
-# --deterministic cannot sum the statistics of separate parts in order (yet)
+# Batch norm with --deterministic: the parts' statistics added in part
+# order, the whole file the same bits over 1, 2 and 3 ranks (weights,
+# running statistics, num_batches_tracked, final figures). Batches of 149
+# in 4 parts leave a last batch of 2 rows: over 3 ranks, rank 0's one part
+# is empty.
+for b in 50 149; do
+    # shellcheck disable=SC2086
+    run "$BP" train $BN --batch $b --epochs 3 --deterministic --parts 4 --out "$TMP/bnd1.st"
+    expect_rc 0 "batch norm, --deterministic, batch $b: one process"
+    for n in 1 2 3; do
+        # shellcheck disable=SC2086
+        run mpi "$n" $BN --batch $b --epochs 3 --deterministic --parts 4 --out "$TMP/bnd$n-$b.st"
+        not_hung "batch norm, --deterministic, batch $b over $n ranks"
+        expect_rc 0 "batch norm, --deterministic, batch $b over $n ranks"
+        cmp -s "$TMP/bnd$n-$b.st" "$TMP/bnd1.st" ||
+            fail "batch norm, --deterministic, batch $b over $n ranks: not the bits of one process"
+    done
+done
+# Larger parts, each layer's rows in two blocks: 700 images of 1x12x12,
+# batches of 300 in 3 parts of 100 rows (and a last batch of 100).
+awk 'BEGIN {
+    srand(9)
+    for (i = 0; i < 700; i++) {
+        k = i % 3
+        for (j = 0; j < 144; j++) {
+            y = int(j / 12); x = j % 12
+            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 12 + rand() * 0.4
+        }
+        printf "%d\n", k
+    }
+}' >"$TMP/img12.csv"
+BIG="--data $TMP/img12.csv --threads 1 --quiet --optimizer adam --lr 0.003 --seed 7 --batch 300
+     --epochs 2 --deterministic --parts 3
+     --net 1x12x12,conv:8:3:same:nobias,batchnorm,relu,maxpool:2,16:nobias,batchnorm,tanh,3:softmax"
 # shellcheck disable=SC2086
-run mpi 2 $BN --batch 50 --epochs 1 --deterministic --parts 4 --out "$TMP/bnd.st"
-expect_rc 2 "batch norm with --deterministic"
-err_has "layer 2 (batchnorm) cannot be split over --deterministic's parts" "its message"
+run "$BP" train $BIG --out "$TMP/big1.st"
+expect_rc 0 "batch norm, larger parts: one process"
+for n in 2 3; do
+    # shellcheck disable=SC2086
+    run mpi "$n" $BIG --out "$TMP/big$n.st"
+    not_hung "batch norm, larger parts over $n ranks"
+    expect_rc 0 "batch norm, larger parts over $n ranks"
+    cmp -s "$TMP/big$n.st" "$TMP/big1.st" ||
+        fail "batch norm, larger parts over $n ranks: not the bits of one process"
+done
 
 # Only rank 0 prints and writes: one header, one log.
 run mpi 3 --data spiral:101:3 --epochs 2 --seed 3 --threads 1 --out "$TMP/r.st" --log "$TMP/r.csv"
