@@ -26,6 +26,7 @@ typedef struct settings {
     uint64_t seed;
     bp_optim_kind optimizer;
     bp_schedule_kind schedule;
+    bp_precision precision; /* --precision */
     int init_scheme; /* a bp_init, or -1 for the default */
     int nesterov, no_shuffle, json, quiet;
     cli_data d;            /* how the data are read and encoded */

@@ -64,6 +64,15 @@ static int set_optimizer(const char *arg, void *ctx)
     return CLI_USAGE;
 }
 
+static int set_precision(const char *arg, void *ctx)
+{
+    settings *s = ctx;
+    if (bp_precision_parse(arg, &s->precision) == 0)
+        return 0;
+    cli_error("--precision: unknown precision '%s' (expected fp32 or bf16)", arg);
+    return CLI_USAGE;
+}
+
 static int set_schedule(const char *arg, void *ctx)
 {
     settings *s = ctx;
@@ -133,6 +142,13 @@ int train_parse_options(int argc, char **argv, settings *s)
          .def = "none; fresh weights"},
         {"dropout", CLI_OPT_FRACTION, "F", &s->dropout,
          .help = "dropout on the hidden layers, in [0, 1)", .def = "0"},
+        {"precision", CLI_OPT_STRING, "NAME", NULL, .fn = set_precision,
+         .help = "fp32, or bf16: the dense layers' matrix products take bfloat16 inputs and "
+                 "accumulate in float, as mixed-precision training does; weights, gradients, "
+                 "optimizer state, the loss and the saved model stay fp32. bf16 needs the "
+                 "oneDNN build and a CPU with avx512_bf16 or amx_bf16 (else exit 2, naming "
+                 "what is missing); conv layers refuse it so far",
+         .def = "fp32"},
 
         CLI_HEADING("Optimizer"),
         {"optimizer", CLI_OPT_STRING, "NAME", NULL, .fn = set_optimizer,
