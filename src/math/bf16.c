@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef BP_HAVE_DNNL
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 
@@ -67,6 +68,7 @@ static int isa_below_bf16(const char *v)
             return 1;
     return 0;
 }
+#endif /* BP_HAVE_DNNL */
 
 int bp_bf16_check(bp_error *err)
 {

@@ -260,6 +260,24 @@ static void test_isa_cap(void **state)
     bp_net_free(net);
 }
 
+/* The build without oneDNN refuses bf16, saying so. */
+static void test_builtin_refuses(void **state)
+{
+    (void)state;
+    bp_error err = {0};
+    if (strcmp(bp_gemm_backend(), "builtin") != 0) {
+        print_message("a oneDNN build: skipped\n");
+        skip();
+    }
+    assert_int_equal(bp_bf16_check(&err), BP_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "bf16 needs the oneDNN build"));
+    bp_net *net = tu_net("4,8:relu,2:identity");
+    assert_int_equal(bp_net_set_precision(net, BP_PRECISION_BF16, &err), BP_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "bf16 needs the oneDNN build"));
+    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
+    bp_net_free(net);
+}
+
 /* A conv layer has no bf16 path yet: refused, named. */
 static void test_conv_refused(void **state)
 {
@@ -302,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_accuracy_band),
         cmocka_unit_test(test_isa_cap),
+        cmocka_unit_test(test_builtin_refuses),
         cmocka_unit_test(test_conv_refused),
         cmocka_unit_test(test_back_to_fp32),
     };
