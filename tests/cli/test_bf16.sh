@@ -2,7 +2,8 @@
 # build or CPU without it) refused with exit 2 naming what is missing; a bad
 # name refused; where bf16 runs, the header, --json, the model's metadata
 # and info name it, 1 and 2 threads save the same bytes, a conv layer is
-# refused naming the layer, and --resume refuses another precision.
+# refused naming the layer, --resume refuses another precision and goes on
+# bit for bit in the same one.
 # Usage: sh test_bf16.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 
@@ -65,4 +66,19 @@ err_has "was trained with --precision bf16; give --precision bf16 to go on from 
 run "$BP" train --data spiral:100:3 --epochs 3 --precision bf16 --resume "$TMP/ck" \
     --out "$TMP/k2.safetensors"
 expect_rc 0 "bf16 resuming a bf16 checkpoint"
+# Stopped after 2 epochs and resumed to 4 (on 2 threads): the weights of 4
+# in one run.
+tensors() {
+    hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    tail -c +$((9 + hlen)) "$1" | od -An -tx1 -v
+}
+A="--data spiral:200:3 --schedule constant --precision bf16 --quiet"
+run "$BP" train $A --epochs 4 --threads 1 --out "$TMP/r4.safetensors"
+expect_rc 0 "bf16, 4 epochs"
+run "$BP" train $A --epochs 2 --threads 1 --checkpoint "$TMP/r.ckpt" --out "$TMP/r2.safetensors"
+expect_rc 0 "bf16, 2 epochs"
+run "$BP" train $A --epochs 4 --threads 2 --resume "$TMP/r.ckpt" --out "$TMP/rr.safetensors"
+expect_rc 0 "bf16, resumed to 4 epochs"
+tensors "$TMP/r4.safetensors" >"$TMP/r4.hex"
+tensors "$TMP/rr.safetensors" | cmp -s - "$TMP/r4.hex" || fail "bf16: the resumed run's weights differ"
 echo ok

@@ -292,22 +292,34 @@ static void test_conv_refused(void **state)
     bp_net_free(net);
 }
 
-/* Back to fp32: the float path's bits again. */
-static void test_back_to_fp32(void **state)
+/* Switching with a workspace already reserved: bf16 gives the bits of a
+ * network set to bf16 before its first pass, and back to fp32 the float
+ * path's bits again. */
+static void test_switching(void **state)
 {
     (void)state;
     if (!have_bf16())
         skip();
     bp_net *a = tu_net("5,7:relu,3:identity"), *b = tu_net("5,7:relu,3:identity");
-    float x[2 * 5] = {1, -2, 3, 0.5f, 0.25f, -1, 0, 2, 1.5f, -0.75f};
+    float x[2 * 5] = {1, -2, 3, 0.5f, 0.25f, -1, 0, 2, 1.5f, -0.75f}, f32[6], f16[6];
     const float *oa, *ob;
+    bp_rng r;
+    bp_rng_seed(&r, 4);
+    for (size_t i = 0; i < bp_net_param_count(a); i++)
+        bp_net_params(a)[i] = (float)(bp_rng_uniform(&r) - 0.25);
     memcpy(bp_net_params(b), bp_net_params(a), bp_net_param_count(a) * sizeof(float));
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(f32, oa, sizeof f32);
     TU_ASSERT_OK(bp_net_set_precision(a, BP_PRECISION_BF16, NULL));
     TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(f16, oa, sizeof f16);
+    TU_ASSERT_OK(bp_net_set_precision(b, BP_PRECISION_BF16, NULL));
+    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
+    assert_memory_equal(f16, ob, sizeof f16);
+    assert_true(memcmp(f16, f32, sizeof f16) != 0);
     TU_ASSERT_OK(bp_net_set_precision(a, BP_PRECISION_FP32, NULL));
     TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
-    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
-    assert_memory_equal(oa, ob, 6 * sizeof *oa);
+    assert_memory_equal(oa, f32, sizeof f32);
     bp_net_free(a);
     bp_net_free(b);
 }
@@ -322,7 +334,7 @@ int main(void)
         cmocka_unit_test(test_isa_cap),
         cmocka_unit_test(test_builtin_refuses),
         cmocka_unit_test(test_conv_refused),
-        cmocka_unit_test(test_back_to_fp32),
+        cmocka_unit_test(test_switching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
