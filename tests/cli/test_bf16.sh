@@ -17,6 +17,11 @@ grep -q -E "ONEDNN_MAX_CPU_ISA=AVX512_CORE turns off both|this CPU has neither a
 run env DNNL_MAX_CPU_ISA=avx2 "$BP" train --data spiral:50:3 --epochs 1 --precision bf16 \
     --out "$TMP/capped.safetensors"
 expect_rc 2 "bf16 under DNNL_MAX_CPU_ISA=avx2"
+run env ONEDNN_MAX_CPU_ISA=AVX512_CORE "$BP" info
+expect_rc 0 "info under the cap"
+grep -q -E "^precisions +fp32 \(bf16: bf16 needs " "$TMP/out" || fail "info: bf16 not named as missing"
+run env ONEDNN_MAX_CPU_ISA=AVX512_CORE "$BP" info --json
+has '"precisions": ["fp32"], "bf16": "bf16 needs ' "info --json under the cap"
 run "$BP" train --data spiral:50:3 --epochs 1 --precision fp16
 expect_rc 2 "an unknown precision"
 err_has "--precision: unknown precision 'fp16' (expected fp32 or bf16)" "unknown precision"
@@ -34,6 +39,8 @@ if [ "$rc" -eq 2 ]; then
 fi
 expect_rc 0 "bf16 train"
 has "precision bf16: dense layers' products take bfloat16 inputs, accumulate in float" "header"
+run "$BP" info
+grep -q -E "^precisions +fp32 bf16\$" "$TMP/out" || fail "info: bf16 available"
 
 NET=2,256:relu,256:relu,3:softmax
 for n in 1 2; do
