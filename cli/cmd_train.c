@@ -328,35 +328,6 @@ static int unsplittable(const job *j)
     return CLI_OK;
 }
 
-/* --precision before any data is read: bf16 where this machine cannot run
- * it, or a checkpoint trained in another precision, is a usage error. A
- * resumed run keeps its checkpoint's precision so that it goes on bit for
- * bit. */
-static int precision_usable(const job *j)
-{
-    const settings *s = &j->s;
-    const char *want = bp_precision_name(s->precision);
-    bp_error err;
-    if (s->precision != BP_PRECISION_FP32 && bp_bf16_check(&err) != 0)
-        return cli_usage(TRAIN_CMD, "--precision %s: %s", want, err.message);
-    if (s->resume && bp_checkpoint_is(s->resume)) {
-        bp_meta *meta = NULL;
-        bp_net *net = bp_checkpoint_load_model(s->resume, &meta, &err);
-        const char *had = meta && bp_meta_get(meta, "precision") ? bp_meta_get(meta, "precision")
-                                                                   : "fp32";
-        int differ = net && strcmp(had, want) != 0;
-        char was[16];
-        snprintf(was, sizeof was, "%s", had);
-        bp_net_free(net);
-        bp_meta_free(meta);
-        if (differ)
-            return cli_usage(TRAIN_CMD, "--resume %s was trained with --precision %s; give "
-                             "--precision %s to go on from it (got %s)",
-                             s->resume, was, was, want);
-    }
-    return CLI_OK;
-}
-
 /* Load, scale and check everything the run needs; fresh weights unless
  * --init. */
 static int prepare(job *j)
@@ -374,7 +345,7 @@ static int prepare(job *j)
                             {"--resume", s->resume, 0, NULL}};
     if ((rc = choose_out(j)) != 0 || (rc = cli_paths_check(TRAIN_CMD, outs, 4, ins, 4)) != 0)
         return rc;
-    if ((rc = precision_usable(j)) != 0)
+    if ((rc = train_check_precision(s)) != 0)
         return rc;
     if (cli_check_writable("--out", j->out) != 0 ||
         (s->log && cli_check_writable("--log", s->log) != 0) ||
