@@ -3,8 +3,9 @@
  * conversion from float that the bf16 passes share.
  *
  * bf16 products run only as oneDNN's native kernels: a CPU without
- * avx512_bf16 or amx_bf16 (or an OS that does not save AVX-512 state, or
- * oneDNN's own ISA cap below avx512_core_bf16) is refused, never emulated.
+ * avx512_bf16 or amx_bf16 (or without AVX-512 F, BW and VL, or an OS that
+ * does not save AVX-512 state, or with oneDNN's own ISA cap below
+ * avx512_core_bf16) is refused, never emulated.
  */
 #include "internal.h"
 #include "math/bf16.h"
@@ -38,6 +39,10 @@ static int cpu_has_bf16(void)
         return 0;
     __cpuid_count(7, 0, a, b, c, d);
     amx = (d >> 22) & 1;
+    /* AVX-512 F, BW and VL, which every CPU with either has: the
+     * conversions below are compiled for them */
+    if (!((b >> 16) & 1) || !((b >> 30) & 1) || !((b >> 31) & 1))
+        return 0;
     __cpuid_count(7, 1, a, b, c, d);
     avx512 = (a >> 5) & 1;
     /* SSE, AVX and the three AVX-512 parts of the register state */
@@ -95,6 +100,11 @@ int bp_bf16_check(bp_error *err)
 #endif
 }
 
+/* Only ever called where bf16 runs, which needs AVX-512 F, BW and VL
+ * (bp_bf16_check): compiled for them, the loop runs vectorized. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+#endif
 void bp__to_bf16(const float *x, uint16_t *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
