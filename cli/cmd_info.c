@@ -2,7 +2,8 @@
  * cmd_info.c - `backprop info`: the layer table of a network spec or of a
  * model file (spec entries, output shapes, parameter counts and the
  * canonical spec; for a model also every metadata entry), or without either
- * the library's version and what it was built with. An ONNX file exported
+ * the library's version and what it was built with (and whether bf16
+ * products can run here). An ONNX file exported
  * by backprop is read back into a network (bp_onnx_load), so its table can
  * be checked against the model it came from; its graph is described too.
  */
@@ -24,7 +25,9 @@ static const cli_help HELP = {
     "parameter count, the total, and the canonical spec; for a model file also\n"
     "its metadata, every key and value (values longer than 60 characters are\n"
     "shortened in the text form, never in JSON). Without --net or --model, print\n"
-    "the library's version and build.",
+    "the library's version and build, with the precisions train --precision can\n"
+    "take here (bf16 needs the oneDNN build and avx512_bf16 or amx_bf16; when it\n"
+    "cannot run, why).",
     "A spec is the input's shape (a width, or CxHxW), then one entry per layer:\n"
     "WIDTH[:ACTIVATION][:nobias] (dense),\n"
     "conv:OUT:K[:ACTIVATION][:same|:pad=P][:stride=S][:nobias],\n"
@@ -92,12 +95,20 @@ static void print_names(int json)
 
 static int print_build(int json)
 {
+    bp_error why;
+    const int bf16 = bp_bf16_check(&why); /* which precisions train can take here */
     if (json) {
         printf("{\"version\": \"%s\", \"header_version\": \"%s\", \"compiler\": ",
                bp_version(), BP_VERSION_STRING);
         cli_json_string(stdout, compiler());
         printf(", \"c_standard\": %ld, \"gemm\": \"%s\", \"threads\": %d",
                (long)__STDC_VERSION__, bp_gemm_backend(), bp_threads());
+        if (bf16 == 0) {
+            printf(", \"precisions\": [\"fp32\", \"bf16\"]");
+        } else {
+            printf(", \"precisions\": [\"fp32\"], \"bf16\": ");
+            cli_json_string(stdout, why.message);
+        }
         print_names(1);
         printf("}\n");
         return CLI_OK;
@@ -106,6 +117,10 @@ static int print_build(int json)
     printf("compiler      %s, C standard %ld\n", compiler(), (long)__STDC_VERSION__);
     printf("matrix        %s, %d thread%s\n", bp_gemm_backend(), bp_threads(),
            bp_threads() == 1 ? "" : "s");
+    if (bf16 == 0)
+        printf("precisions    fp32 bf16\n");
+    else
+        printf("precisions    fp32 (bf16: %s)\n", why.message);
     print_names(0);
     return CLI_OK;
 }

@@ -341,6 +341,8 @@ static int prepare(job *j)
                             {"--resume", s->resume, 0, NULL}};
     if ((rc = choose_out(j)) != 0 || (rc = cli_paths_check(TRAIN_CMD, outs, 4, ins, 4)) != 0)
         return rc;
+    if ((rc = train_check_precision(s)) != 0)
+        return rc;
     if (cli_check_writable("--out", j->out) != 0 ||
         (s->log && cli_check_writable("--log", s->log) != 0) ||
         (s->checkpoint && cli_check_writable("--checkpoint", s->checkpoint) != 0) ||
@@ -360,6 +362,17 @@ static int prepare(job *j)
         return rc;
     if ((rc = unsplittable(j)) != 0)
         return rc;
+    if (s->precision != BP_PRECISION_FP32) {
+        bp_error err;
+        int code = bp_net_set_precision(j->net, s->precision, &err);
+        if (code == BP_EUNSUPPORTED)
+            return cli_usage(TRAIN_CMD, "--precision %s: %s", bp_precision_name(s->precision),
+                             err.message);
+        if (code != 0) {
+            cli_error("--precision %s: %s", bp_precision_name(s->precision), err.message);
+            return CLI_RUNTIME;
+        }
+    }
     if (explicit_net)
         snprintf(prefix, sizeof prefix, "--net: ");
     if (misfit(prefix, j->net, j->loss, j->train, "training"))
@@ -538,6 +551,9 @@ static void print_header(const job *j)
     else
         printf("%d thread%s, matrix products by %s\n", bp_threads(),
                bp_threads() == 1 ? "" : "s", bp_gemm_backend());
+    if (j->s.precision != BP_PRECISION_FP32)
+        printf("precision %s: dense layers' products take bfloat16 inputs, accumulate in "
+               "float\n", bp_precision_name(j->s.precision));
     cli_dist_header((int)j->s.parts);
     fflush(stdout);
 }

@@ -26,6 +26,7 @@ typedef struct settings {
     uint64_t seed;
     bp_optim_kind optimizer;
     bp_schedule_kind schedule;
+    bp_precision precision; /* --precision */
     int init_scheme; /* a bp_init, or -1 for the default */
     int nesterov, no_shuffle, json, quiet;
     cli_data d;            /* how the data are read and encoded */
@@ -38,6 +39,10 @@ typedef struct settings {
 /* Parse the command line into s: CLI_OK, CLI_USAGE (printed), or -1 after
  * --help. */
 int train_parse_options(int argc, char **argv, settings *s);
+/* --precision before any data is read: bf16 where this machine cannot run
+ * it, or --resume of a checkpoint trained in another precision, is a usage
+ * error (printed); else CLI_OK. */
+int train_check_precision(const settings *s);
 /* The name --init-scheme takes for a bp_init. */
 const char *train_scheme_name(int scheme);
 

@@ -64,6 +64,15 @@ static int set_optimizer(const char *arg, void *ctx)
     return CLI_USAGE;
 }
 
+static int set_precision(const char *arg, void *ctx)
+{
+    settings *s = ctx;
+    if (bp_precision_parse(arg, &s->precision) == 0)
+        return 0;
+    cli_error("--precision: unknown precision '%s' (expected fp32 or bf16)", arg);
+    return CLI_USAGE;
+}
+
 static int set_schedule(const char *arg, void *ctx)
 {
     settings *s = ctx;
@@ -133,6 +142,13 @@ int train_parse_options(int argc, char **argv, settings *s)
          .def = "none; fresh weights"},
         {"dropout", CLI_OPT_FRACTION, "F", &s->dropout,
          .help = "dropout on the hidden layers, in [0, 1)", .def = "0"},
+        {"precision", CLI_OPT_STRING, "NAME", NULL, .fn = set_precision,
+         .help = "fp32, or bf16: the dense layers' matrix products take bfloat16 inputs and "
+                 "accumulate in float, as mixed-precision training does; weights, gradients, "
+                 "optimizer state, the loss and the saved model stay fp32. bf16 needs the "
+                 "oneDNN build and a CPU with avx512_bf16 or amx_bf16 (else exit 2, naming "
+                 "what is missing); conv layers refuse it so far",
+         .def = "fp32"},
 
         CLI_HEADING("Optimizer"),
         {"optimizer", CLI_OPT_STRING, "NAME", NULL, .fn = set_optimizer,
@@ -302,3 +318,30 @@ int train_parse_options(int argc, char **argv, settings *s)
     return CLI_OK;
 }
 
+/* --precision before any data is read: bf16 where this machine cannot run
+ * it, or a checkpoint trained in another precision, is a usage error. A
+ * resumed run keeps its checkpoint's precision so that it goes on bit for
+ * bit. */
+int train_check_precision(const settings *s)
+{
+    const char *want = bp_precision_name(s->precision);
+    bp_error err;
+    if (s->precision != BP_PRECISION_FP32 && bp_bf16_check(&err) != 0)
+        return cli_usage(TRAIN_CMD, "--precision %s: %s", want, err.message);
+    if (s->resume && bp_checkpoint_is(s->resume)) {
+        bp_meta *meta = NULL;
+        bp_net *net = bp_checkpoint_load_model(s->resume, &meta, &err);
+        const char *had = meta && bp_meta_get(meta, "precision") ? bp_meta_get(meta, "precision")
+                                                                   : "fp32";
+        int differ = net && strcmp(had, want) != 0;
+        char was[16];
+        snprintf(was, sizeof was, "%s", had);
+        bp_net_free(net);
+        bp_meta_free(meta);
+        if (differ)
+            return cli_usage(TRAIN_CMD, "--resume %s was trained with --precision %s; give "
+                             "--precision %s to go on from it (got %s)",
+                             s->resume, was, was, want);
+    }
+    return CLI_OK;
+}

@@ -141,6 +141,7 @@ int train_build_meta(const job *j, const cli_jtext *final, bp_meta *meta)
     if ((rc = put_settings(meta, &j->opts.optim, &j->opts.schedule)) != 0 ||
         (rc = put(meta, "seed", num)) != 0 ||
         (rc = put_long(meta, "batch", s->batch)) != 0 ||
+        (rc = put(meta, "precision", bp_precision_name(s->precision))) != 0 ||
         (final && (rc = put_long(meta, "epochs", j->res.epochs_run - (cut ? 1 : 0))) != 0))
         return rc;
     if (final && j->interrupted) {
@@ -258,7 +259,8 @@ void train_print_json(const job *j, const char *model, const char *log)
     cli_json_string(stdout, cli_data_describe(d, sizeof d, j->train, j->net));
     printf(", ");
     cli_json_net(stdout, j->net);
-    printf(", \"threads\": %d, \"gemm\": \"%s\"", bp_threads(), bp_gemm_backend());
+    printf(", \"threads\": %d, \"gemm\": \"%s\", \"precision\": \"%s\"", bp_threads(),
+           bp_gemm_backend(), bp_precision_name(bp_net_precision(j->net)));
     if (isfinite(j->ss.startup)) {
         printf(", \"startup_seconds\": ");
         cli_json_number(stdout, j->ss.startup);

@@ -70,7 +70,8 @@ int bp_threads(void);
     X(BP_ENONFINITE, -5, "value is not finite")                       \
     X(BP_EOVERFLOW, -6, "size too large")                             \
     X(BP_EIO, -7, "input/output error")                               \
-    X(BP_EFORMAT, -8, "bad file format")
+    X(BP_EFORMAT, -8, "bad file format")                              \
+    X(BP_EUNSUPPORTED, -9, "not supported on this machine or build")
 
 enum {
     BP_OK = 0,
@@ -331,6 +332,33 @@ float *bp_net_layer_state(bp_net *net, int l, size_t *count);
  * running statistics. Returns 0, or BP_EINVAL for a NULL network. */
 int bp_net_set_training(bp_net *net, int on, bp_rng *rng);
 int bp_net_training(const bp_net *net);
+
+/* The number format of a network's matrix products. FP32 (the default):
+ * everything in float. BF16: the products of dense layers take bfloat16
+ * copies of their inputs, weights and slopes and accumulate in float;
+ * the parameters, gradients, optimizer state, loss and every other pass
+ * stay float, and models, checkpoints and exports hold float weights
+ * whatever the precision. It applies to every forward and backward pass
+ * of the network (training and evaluation) until set again. */
+typedef enum bp_precision { BP_PRECISION_FP32 = 0, BP_PRECISION_BF16 = 1 } bp_precision;
+
+/* "fp32" or "bf16"; "?" for any other value. */
+const char *bp_precision_name(bp_precision p);
+/* Accepts the names above. Returns 0 or BP_EINVAL. */
+int bp_precision_parse(const char *name, bp_precision *out);
+/* Sets the network's precision. BF16 needs the oneDNN build and a CPU
+ * with avx512_bf16 or amx_bf16 (with the OS saving AVX-512 state), and
+ * none of ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA naming an ISA below
+ * avx512_core_bf16; it is never emulated. Where it cannot run:
+ * BP_EUNSUPPORTED, with the missing feature named in the network's
+ * message and in err. A layer kind without a bf16 path (anything but
+ * dense so far): BP_EUNSUPPORTED naming the layer. On an error nothing
+ * changes. BP_ENOMEM when the primitives cannot be made. */
+int bp_net_set_precision(bp_net *net, bp_precision p, bp_error *err);
+bp_precision bp_net_precision(const bp_net *net);
+/* 0 when this process can run BF16 products, else BP_EUNSUPPORTED with
+ * why in err (as bp_net_set_precision checks it). */
+int bp_bf16_check(bp_error *err);
 
 /* Views of layer l inside those blocks: its weights (NULL for a pool), its
  * bias (NULL when it has none). Borrowed; writable. */

@@ -22,7 +22,10 @@
     X(convolution_forward_desc_init) X(convolution_backward_data_desc_init)                \
     X(convolution_backward_weights_desc_init) X(reorder_primitive_desc_create)             \
     X(primitive_desc_create) X(primitive_desc_destroy) X(primitive_desc_query_md)          \
-    X(primitive_create) X(primitive_destroy) X(primitive_execute)
+    X(primitive_create) X(primitive_destroy) X(primitive_execute)                          \
+    X(memory_desc_init_by_strides) X(matmul_desc_init) X(primitive_desc_query)             \
+    X(post_ops_create) X(post_ops_destroy) X(post_ops_append_sum)                          \
+    X(primitive_attr_set_post_ops)
 
 typedef struct bp__dnnl_api {
 #define BP__DNNL_FIELD(name) __typeof__(dnnl_##name) *name;

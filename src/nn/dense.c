@@ -5,6 +5,7 @@
  * flattened in its (C, H, W) order, as torch.nn.Flatten then nn.Linear.
  */
 #include "nn/layer.h"
+#include "nn/dense_bf16.h"
 
 static int dense_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
 {
@@ -37,7 +38,12 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
                           float *z, float *scratch)
 {
     (void)scratch;
-    bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
+#ifdef BP_HAVE_DNNL
+    if (L->prims)
+        bp__dense_half_forward(L->prims, rows, x, z, scratch);
+    else
+#endif
+        bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
     if (L->bias) {
         const float *bias = params + L->b_off;
         for (int b = 0; b < rows; b++) {
@@ -54,8 +60,13 @@ static void dense_grad_params(const bp__layer *L, int o0, int o1, int B, const f
                               const float *scratch, const float *dz, float *grads, int fresh)
 {
     (void)scratch;
-    bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
-             grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
+#ifdef BP_HAVE_DNNL
+    if (L->prims)
+        bp__dense_half_grad_w(L->prims, o0, o1, B, scratch, grads + L->w_off, fresh);
+    else
+#endif
+        bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
+                 grads + L->w_off + (size_t)o0 * (size_t)L->I, L->I);
     if (L->bias) {
         /* Row by row into a strip of double sums, so the reads of dz run
          * along its rows; each sum still adds its column in row order. */
@@ -82,9 +93,62 @@ static void dense_grad_input(const bp__layer *L, const float *params, int rows, 
                              const float *scratch, const float *dz, float *din, float *work)
 {
     (void)in;
-    (void)scratch;
     (void)work;
+#ifdef BP_HAVE_DNNL
+    if (L->prims) {
+        bp__dense_half_grad_input(L->prims, rows, scratch, din);
+        return;
+    }
+#endif
+    (void)scratch;
     bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz, L->O, params + L->w_off, L->I, 0.0f, din, L->I);
+}
+
+/* With bf16 products (L->half): the primitives and the weights' copy,
+ * once; without, nothing, and the float path runs. */
+static int dense_prepare(bp__layer *L)
+{
+#ifdef BP_HAVE_DNNL
+    char msg[160];
+    bp__dense_half *H = NULL;
+    if (!L->half)
+        return 0;
+    int rc = bp__dense_half_make(L, &H, msg, sizeof msg);
+    L->prims = H;
+    return rc;
+#else
+    return L->half ? BP_EUNSUPPORTED : 0;
+#endif
+}
+
+static void dense_release(bp__layer *L)
+{
+#ifdef BP_HAVE_DNNL
+    bp__dense_half_free(L->prims);
+#endif
+    L->prims = NULL;
+}
+
+static void dense_refresh(const bp__layer *L, const float *params)
+{
+#ifdef BP_HAVE_DNNL
+    bp__dense_half_refresh(L->prims, params + L->w_off);
+#else
+    (void)L;
+    (void)params;
+#endif
+}
+
+static void dense_keep_dz(const bp__layer *L, int rows, const float *dz, float *scratch)
+{
+#ifdef BP_HAVE_DNNL
+    bp__dense_half_keep_dz(L->prims, rows, dz, scratch);
+#else
+    (void)L;
+    (void)rows;
+    (void)dz;
+    (void)scratch;
+#endif
 }
 
 static void dense_forward_d(const bp__layer *L, const double *p, const double *in, double *z)
@@ -135,6 +199,10 @@ const bp__kind bp__kind_dense = {
     .forward = dense_forward,
     .grad_params = dense_grad_params,
     .grad_input = dense_grad_input,
+    .prepare = dense_prepare,
+    .release = dense_release,
+    .refresh = dense_refresh,
+    .keep_dz = dense_keep_dz,
     .forward_d = dense_forward_d,
     .backward_d = dense_backward_d,
     .weight_terms = dense_weight_terms,

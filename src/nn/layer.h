@@ -88,6 +88,13 @@ struct bp__kind {
      * passes take their plain path. release frees L->prims. */
     int (*prepare)(bp__layer *L);
     void (*release)(bp__layer *L);
+    /* Optional, for a layer with L->half and its prims made (bf16): what
+     * the products take from the parameters, before each forward pass
+     * (their bf16 copies); and dz's rows once final (the network calls it
+     * where it finishes them), kept in the scratch rows for the backward
+     * products. */
+    void (*refresh)(const bp__layer *L, const float *params);
+    void (*keep_dz)(const bp__layer *L, int rows, const float *dz, float *scratch);
 
     /* Whole-batch passes, for a kind whose rows are not independent; when
      * set, the network calls them instead of forward, grad_params and

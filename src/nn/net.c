@@ -326,9 +326,7 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
     return 0;
 }
 
-/* (Re)allocate the workspace for `rows` rows, with the dropout buffers when
- * `dropout` is set. */
-static int workspace_alloc(bp_net *net, int rows, int dropout)
+int bp__net_workspace(bp_net *net, int rows, int dropout)
 {
     size_t cap = (size_t)rows, acts, logits, delta0, delta1, scr, bw, floats, bytes;
     size_t hidden = net->sum_widths - (size_t)bp_net_outputs(net);
@@ -391,7 +389,7 @@ int bp_net_reserve(bp_net *net, int max_batch)
         return BP_EINVAL;
     if (max_batch <= net->capacity)
         return 0;
-    return workspace_alloc(net, max_batch, net->drop_p > 0.0);
+    return bp__net_workspace(net, max_batch, net->drop_p > 0.0);
 }
 
 int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng)
@@ -403,7 +401,7 @@ int bp_net_set_dropout(bp_net *net, double p, bp_rng *rng)
         return BP_EINVAL;
     }
     if (p > 0.0 && !net->drop_ready && net->capacity > 0) {
-        int rc = workspace_alloc(net, net->capacity, 1);
+        int rc = bp__net_workspace(net, net->capacity, 1);
         if (rc != 0)
             return rc;
     }
@@ -505,7 +503,7 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         return BP_EINVAL;
     }
     if ((B > net->capacity || (net->drop_p > 0.0 && !net->drop_ready)) &&
-        (rc = workspace_alloc(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
+        (rc = bp__net_workspace(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
         return rc;
     const float *in = x;
     if (bp__small_serves(net, B)) { /* small layers: fused, the same bits */
@@ -513,6 +511,9 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         in = bp__acts_of(net, net->n_layers - 1);
     } else {
         const int small = bp__one_block(net, B);
+        for (int l = 0; l < net->n_layers; l++) /* the products' bf16 weights */
+            if (net->layers[l].prims && net->layers[l].kind->refresh)
+                net->layers[l].kind->refresh(&net->layers[l], net->params);
         for (int l = 0; l < net->n_layers; l++) {
             const bp__layer *L = &net->layers[l];
             float *z = bp__acts_of(net, l); /* (B, O) */
@@ -578,6 +579,16 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     return 0;
 }
 
+/* Rows [b0, b1) of layer l's dz (B, O), now final: kept for its bf16
+ * products when it has them. */
+static void keep_dz(bp_net *net, int l, int b0, int b1, const float *dz)
+{
+    const bp__layer *L = &net->layers[l];
+    if (L->half && L->prims && L->kind->keep_dz && b1 > b0)
+        L->kind->keep_dz(L, b1 - b0, dz + (size_t)b0 * (size_t)L->O,
+                         bp__scratch_of(net, l) + (size_t)b0 * L->scratch);
+}
+
 static int net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *value,
                     int checked)
 {
@@ -585,6 +596,8 @@ static int net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *va
         return BP_EINVAL;
     int rc = output_loss(net, loss, t, T, value, net->delta[0], checked);
     net->have_delta = rc == 0;
+    if (rc == 0)
+        keep_dz(net, net->n_layers - 1, 0, net->batch, net->delta[0]);
     return rc;
 }
 
@@ -649,6 +662,7 @@ static void through_prev(bp_net *net, int l, int b0, int b1, float *din)
             dr[i] *= m[i];
     }
     bp__act_backward(P->act, P->slope, rows, P->O, bp__acts_of(net, l - 1) + row0, dr);
+    keep_dz(net, l - 1, b0, b1, din);
 }
 
 /* A layer's backward jobs, for bp__for_blocks: the first nw are blocks of

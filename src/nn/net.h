@@ -50,6 +50,7 @@ struct bp_net {
     const float *x;          /* (B, I) input of the last forward pass */
     int have_delta;          /* bp_net_loss ran since the last forward */
     const float *class_weight; /* borrowed class weights of the losses (NULL: none) */
+    bp_precision precision;  /* the products' number format (bp_net_set_precision) */
     int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
     char message[256];
     size_t *act_off;         /* (n_layers) offsets of mask and dropped, in rows of width 1 */
@@ -83,6 +84,11 @@ static inline int bp__one_block(const bp_net *net, int B)
  * (dz and dz * xhat), each channel's in a fixed order. */
 void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, double *v);
 
+/* (Re)allocate the workspace for `rows` rows, with the dropout buffers when
+ * `dropout` is set, and make what the kinds prepare. On an error the old
+ * workspace stays. */
+int bp__net_workspace(bp_net *net, int rows, int dropout);
+
 /* nn/small.c: for a network whose layers are all at most 4 wide (inputs
  * and outputs), the largest batch whose products all take the plain loops
  * (bp__gemm_small) in one block, so that the fused passes below give the
@@ -92,7 +98,8 @@ int bp__small_rows(const bp_net *net);
  * above and the workspace, and dropout is off. */
 static inline int bp__small_serves(const bp_net *net, int B)
 {
-    return B <= net->small_rows && B <= net->capacity && net->drop_p == 0.0;
+    return B <= net->small_rows && B <= net->capacity && net->drop_p == 0.0 &&
+           net->precision == BP_PRECISION_FP32;
 }
 /* bp_net_forward's work for such a batch: each layer's outputs, row by
  * row, in the general path's order of operations. */

@@ -102,7 +102,7 @@ expect_options explain net model weights biases seed input target loss lr weight
 expect_options gradcheck net model loss data sep header no-header batch seed eps tol json
 expect_options minimize expr f x0 lr iters tol every plot json
 expect_options train data test val-split standardize sep header no-header features drop task \
-    missing no-standardize class-weight net loss init-scheme init dropout optimizer \
+    missing no-standardize class-weight net loss init-scheme init dropout precision optimizer \
     lr momentum nesterov scale weight-decay clip schedule warmup gamma step-size batch epochs seed \
     no-shuffle patience threads deterministic parts out log report json quiet checkpoint \
     checkpoint-every resume

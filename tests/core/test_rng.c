@@ -204,7 +204,7 @@ static void test_strerror(void **state)
     };
     const size_t n = sizeof codes / sizeof codes[0];
     (void)state;
-    assert_true(n == 8);
+    assert_true(n == 9);
     for (size_t i = 0; i < n; i++) {
         const char *s = bp_strerror(codes[i].code);
         assert_non_null(s);
@@ -216,7 +216,7 @@ static void test_strerror(void **state)
             assert_true(strcmp(s, bp_strerror(codes[j].code)) != 0);
         }
     }
-    const int unknown[] = {-9, -1000, 1, 12345};
+    const int unknown[] = {-10, -1000, 1, 12345};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = bp_strerror(unknown[i]);
         assert_non_null(s);

@@ -1,0 +1,340 @@
+/*
+ * test_bf16.c - bf16 products (bp_net_set_precision): a dense layer's
+ * forward pass and every slope against the float path run on the same
+ * bf16-rounded inputs and weights, within float accumulation error (and
+ * not within bf16's, which the unrounded input shows); a small network
+ * trained in bf16 lands in float's accuracy band; the same bits at 1 and
+ * 2 threads; the clear refusals (oneDNN's ISA cap, a conv layer). Tests
+ * that need bf16 hardware skip where it is absent.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+/* x rounded to bf16 (to nearest, ties to even), as the products see it. */
+static float round_bf16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, sizeof u);
+    return x;
+}
+
+/* Whether this process can run bf16; prints why not. */
+static int have_bf16(void)
+{
+    bp_error err = {0};
+    if (bp_bf16_check(&err) == 0)
+        return 1;
+    assert_int_equal(err.code, BP_EUNSUPPORTED);
+    print_message("bf16 unavailable here (%s): skipped\n", err.message);
+    return 0;
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    bp_precision p;
+    assert_string_equal(bp_precision_name(BP_PRECISION_FP32), "fp32");
+    assert_string_equal(bp_precision_name(BP_PRECISION_BF16), "bf16");
+    assert_int_equal(bp_precision_parse("bf16", &p), 0);
+    assert_int_equal(p, BP_PRECISION_BF16);
+    assert_int_equal(bp_precision_parse("fp32", &p), 0);
+    assert_int_equal(p, BP_PRECISION_FP32);
+    assert_int_equal(bp_precision_parse("fp16", &p), BP_EINVAL);
+    bp_net *net = tu_net("4,3:relu,2:identity");
+    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
+    bp_net_free(net);
+}
+
+/* Largest |got - want| / scale over n values, scale the sum of the
+ * products' magnitudes of each value (at least tiny). */
+static double worst(const float *got, const float *want, const double *scale, size_t n)
+{
+    double w = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - (double)want[i]) / (scale[i] > 1e-30 ? scale[i] : 1e-30);
+        w = e > w ? e : w;
+    }
+    return w;
+}
+
+enum { I = 37, O = 16, BMAX = 8 };
+
+/* One dense layer's z, dW, db and dx for B rows of x: with targets far
+ * below z, the MAE slope is +1/(B O) everywhere, a power of two that bf16
+ * holds exactly, so the float path on rounded values is the reference. */
+static void layer_pass(bp_precision p, const float *params, int B, const float *x, float *z,
+                       float *g, float *dx)
+{
+    bp_net *net = tu_net("37,16:identity");
+    bp_error err = {0};
+    memcpy(bp_net_params(net), params, bp_net_param_count(net) * sizeof(float));
+    TU_ASSERT_OK(bp_net_set_precision(net, p, &err));
+    float t[BMAX * O];
+    for (int i = 0; i < B * O; i++)
+        t[i] = -1000.0f;
+    const float *out;
+    bp_net_zero_grad(net);
+    TU_ASSERT_OK(bp_net_forward(net, B, x, &out));
+    memcpy(z, out, (size_t)B * O * sizeof *z);
+    TU_ASSERT_OK(bp_net_loss(net, BP_LOSS_MAE, t, O, NULL));
+    TU_ASSERT_OK(bp_net_backward(net, dx));
+    memcpy(g, bp_net_grads(net), bp_net_param_count(net) * sizeof *g);
+    bp_net_free(net);
+}
+
+static void check_layer(int B)
+{
+    const size_t np = (size_t)O * I + O;
+    float params[O * I + O], x[BMAX * I], xr[BMAX * I];
+    float z[BMAX * O], zr[BMAX * O], g[O * I + O], gr[O * I + O], dx[BMAX * I], dxr[BMAX * I];
+    double sz[BMAX * O], sg[O * I + O], sdx[BMAX * I];
+    bp_rng r;
+    bp_rng_seed(&r, 21);
+    for (size_t i = 0; i < np; i++)
+        params[i] = round_bf16((float)(bp_rng_uniform(&r) - 0.5));
+    for (int i = 0; i < B * I; i++) {
+        x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
+        xr[i] = round_bf16(x[i]);
+    }
+    const double c = 1.0 / (B * O); /* the slope at every output */
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < O; o++) {
+            double s = fabs(params[O * I + o]);
+            for (int i = 0; i < I; i++)
+                s += fabs(xr[b * I + i] * params[o * I + i]);
+            sz[b * O + o] = s;
+        }
+    for (int o = 0; o < O; o++) {
+        for (int i = 0; i < I; i++) {
+            double s = 0.0;
+            for (int b = 0; b < B; b++)
+                s += c * fabs(xr[b * I + i]);
+            sg[o * I + i] = s;
+        }
+        sg[O * I + o] = c * B;
+    }
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < I; i++) {
+            double s = 0.0;
+            for (int o = 0; o < O; o++)
+                s += c * fabs(params[o * I + i]);
+            sdx[b * I + i] = s;
+        }
+    layer_pass(BP_PRECISION_FP32, params, B, xr, zr, gr, dxr);
+    layer_pass(BP_PRECISION_BF16, params, B, xr, z, g, dx);
+    /* float accumulation of up to I terms: far below bf16's 2^-9 */
+    const double tol = 4.0 * I * FLT_EPSILON / 2.0;
+    double ez = worst(z, zr, sz, (size_t)B * O), eg = worst(g, gr, sg, np),
+           edx = worst(dx, dxr, sdx, (size_t)B * I);
+    if (ez > tol || eg > tol || edx > tol)
+        fail_msg("B=%d: z %g, grads %g, dx %g of their scales; float accumulation allows %g", B,
+                 ez, eg, edx, tol);
+    /* the unrounded input: bf16's rounding shows, far above that */
+    layer_pass(BP_PRECISION_BF16, params, B, x, z, g, dx);
+    layer_pass(BP_PRECISION_FP32, params, B, x, zr, gr, dxr);
+    ez = worst(z, zr, sz, (size_t)B * O);
+    if (ez < 20.0 * tol)
+        fail_msg("B=%d: unrounded inputs agree within %g: the check cannot tell bf16", B, ez);
+}
+
+static void test_layer_against_float(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    check_layer(BMAX);
+    check_layer(2);
+    check_layer(1); /* a lone row */
+}
+
+/* FNV-1a over the parameter block's bytes. */
+static uint64_t hash_params(const bp_net *net)
+{
+    const unsigned char *p = (const unsigned char *)bp_net_params((bp_net *)net);
+    size_t n = bp_net_param_count(net) * sizeof(float);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Trains spec on spiral data; the final weights' hash and accuracy. */
+static uint64_t train(const char *spec, bp_precision p, int threads, int epochs, double *acc)
+{
+    bp_error err = {0};
+    bp_dataset *ds = bp_dataset_load("spiral:400:3", 7, &err);
+    if (!ds)
+        fail_msg("data: %s", err.message);
+    bp_net *net = tu_net(spec);
+    bp_rng rng;
+    bp_rng_seed(&rng, 11);
+    TU_ASSERT_OK(bp_net_init(net, &rng, BP_INIT_HE_NORMAL, 0));
+    TU_ASSERT_OK(bp_net_set_precision(net, p, &err));
+    bp_train_opts o = bp_train_defaults();
+    o.loss = BP_LOSS_CCE;
+    o.batch = 128;
+    o.epochs = epochs;
+    o.seed = 5;
+    o.optim = bp_optim_defaults(BP_OPTIM_ADAM);
+    o.optim.lr = 0.01;
+    bp_train_result res;
+    bp_set_threads(threads);
+    if (bp_train(net, ds, NULL, &o, &res, &err) != 0)
+        fail_msg("bp_train: %s", err.message);
+    bp_set_threads(0);
+    assert_false(res.nonfinite);
+    assert_int_equal(bp_net_precision(net), p);
+    *acc = res.last.train_accuracy;
+    uint64_t h = hash_params(net);
+    bp_net_free(net);
+    bp_dataset_free(ds);
+    return h;
+}
+
+/* The same bits at 1 and 2 threads, where the blocks of rows and units
+ * differ (odd blocks included: 1200 rows leave a last batch of 48). */
+static void test_threads(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    const char *spec = "2,512:relu,256:relu,3:softmax";
+    double a1, a2, af;
+    uint64_t one = train(spec, BP_PRECISION_BF16, 1, 2, &a1);
+    uint64_t two = train(spec, BP_PRECISION_BF16, 2, 2, &a2);
+    uint64_t f32 = train(spec, BP_PRECISION_FP32, 1, 2, &af);
+    if (one != two)
+        fail_msg("bf16: 1 and 2 threads differ (%016llx vs %016llx)", (unsigned long long)one,
+                 (unsigned long long)two);
+    /* and bf16 did run: its weights are not float's */
+    assert_true(one != f32);
+}
+
+/* A small network in bf16 reaches float's accuracy on the same seed. */
+static void test_accuracy_band(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    const char *spec = "2,64:relu,64:relu,3:softmax";
+    double af, ab;
+    train(spec, BP_PRECISION_FP32, 1, 40, &af);
+    train(spec, BP_PRECISION_BF16, 1, 40, &ab);
+    print_message("train accuracy after 40 epochs: fp32 %.4f, bf16 %.4f\n", af, ab);
+    assert_true(af > 0.8);
+    if (fabs(ab - af) > 0.03)
+        fail_msg("bf16 accuracy %.4f is outside fp32's %.4f +- 0.03", ab, af);
+}
+
+/* oneDNN's ISA cap below avx512_core_bf16 turns bf16 off, named. */
+static void test_isa_cap(void **state)
+{
+    (void)state;
+    bp_error err = {0};
+    const char *old = getenv("ONEDNN_MAX_CPU_ISA");
+    char saved[64] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 1);
+    bp_net *net = tu_net("4,8:relu,2:identity");
+    int rc = bp_net_set_precision(net, BP_PRECISION_BF16, &err);
+    if (old)
+        setenv("ONEDNN_MAX_CPU_ISA", saved, 1);
+    else
+        unsetenv("ONEDNN_MAX_CPU_ISA");
+    assert_int_equal(rc, BP_EUNSUPPORTED);
+    assert_int_equal(err.code, BP_EUNSUPPORTED);
+    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
+    assert_non_null(strstr(bp_net_message(net), "bf16"));
+    /* the oneDNN build with a bf16 CPU names the cap; else what is missing */
+    if (strstr(err.message, "oneDNN build") == NULL && strstr(err.message, "neither") == NULL &&
+        strstr(err.message, "could not be loaded") == NULL)
+        assert_non_null(strstr(err.message, "ONEDNN_MAX_CPU_ISA=AVX512_CORE"));
+    /* the network still trains in float */
+    float x[4] = {1, 2, 3, 4};
+    TU_ASSERT_OK(bp_net_forward(net, 1, x, NULL));
+    bp_net_free(net);
+}
+
+/* The build without oneDNN refuses bf16, saying so. */
+static void test_builtin_refuses(void **state)
+{
+    (void)state;
+    bp_error err = {0};
+    if (strcmp(bp_gemm_backend(), "builtin") != 0) {
+        print_message("a oneDNN build: skipped\n");
+        skip();
+    }
+    assert_int_equal(bp_bf16_check(&err), BP_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "bf16 needs the oneDNN build"));
+    bp_net *net = tu_net("4,8:relu,2:identity");
+    assert_int_equal(bp_net_set_precision(net, BP_PRECISION_BF16, &err), BP_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "bf16 needs the oneDNN build"));
+    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
+    bp_net_free(net);
+}
+
+/* A conv layer has no bf16 path yet: refused, named. */
+static void test_conv_refused(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    bp_error err = {0};
+    bp_net *net = tu_net("1x6x6,conv:2:3:relu,8:relu,2:softmax");
+    assert_int_equal(bp_net_set_precision(net, BP_PRECISION_BF16, &err), BP_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "bf16 covers dense layers so far; layer 1 (conv:2:3"));
+    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
+    bp_net_free(net);
+}
+
+/* Switching with a workspace already reserved: bf16 gives the bits of a
+ * network set to bf16 before its first pass, and back to fp32 the float
+ * path's bits again. */
+static void test_switching(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    bp_net *a = tu_net("5,7:relu,3:identity"), *b = tu_net("5,7:relu,3:identity");
+    float x[2 * 5] = {1, -2, 3, 0.5f, 0.25f, -1, 0, 2, 1.5f, -0.75f}, f32[6], f16[6];
+    const float *oa, *ob;
+    bp_rng r;
+    bp_rng_seed(&r, 4);
+    for (size_t i = 0; i < bp_net_param_count(a); i++)
+        bp_net_params(a)[i] = (float)(bp_rng_uniform(&r) - 0.25);
+    memcpy(bp_net_params(b), bp_net_params(a), bp_net_param_count(a) * sizeof(float));
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(f32, oa, sizeof f32);
+    TU_ASSERT_OK(bp_net_set_precision(a, BP_PRECISION_BF16, NULL));
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(f16, oa, sizeof f16);
+    TU_ASSERT_OK(bp_net_set_precision(b, BP_PRECISION_BF16, NULL));
+    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
+    assert_memory_equal(f16, ob, sizeof f16);
+    assert_true(memcmp(f16, f32, sizeof f16) != 0);
+    TU_ASSERT_OK(bp_net_set_precision(a, BP_PRECISION_FP32, NULL));
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    assert_memory_equal(oa, f32, sizeof f32);
+    bp_net_free(a);
+    bp_net_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_layer_against_float),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_accuracy_band),
+        cmocka_unit_test(test_isa_cap),
+        cmocka_unit_test(test_builtin_refuses),
+        cmocka_unit_test(test_conv_refused),
+        cmocka_unit_test(test_switching),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
