@@ -511,9 +511,7 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         in = bp__acts_of(net, net->n_layers - 1);
     } else {
         const int small = bp__one_block(net, B);
-        for (int l = 0; l < net->n_layers; l++) /* the products' bf16 weights */
-            if (net->layers[l].prims && net->layers[l].kind->refresh)
-                net->layers[l].kind->refresh(&net->layers[l], net->params);
+        bp__net_refresh(net);
         for (int l = 0; l < net->n_layers; l++) {
             const bp__layer *L = &net->layers[l];
             float *z = bp__acts_of(net, l); /* (B, O) */
@@ -579,9 +577,14 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     return 0;
 }
 
-/* Rows [b0, b1) of layer l's dz (B, O), now final: kept for its bf16
- * products when it has them. */
-static void keep_dz(bp_net *net, int l, int b0, int b1, const float *dz)
+void bp__net_refresh(bp_net *net)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].prims && net->layers[l].kind->refresh)
+            net->layers[l].kind->refresh(&net->layers[l], net->params);
+}
+
+void bp__net_keep_dz(bp_net *net, int l, int b0, int b1, const float *dz)
 {
     const bp__layer *L = &net->layers[l];
     if (L->half && L->prims && L->kind->keep_dz && b1 > b0)
@@ -597,7 +600,7 @@ static int net_loss(bp_net *net, bp_loss loss, const float *t, int T, double *va
     int rc = output_loss(net, loss, t, T, value, net->delta[0], checked);
     net->have_delta = rc == 0;
     if (rc == 0)
-        keep_dz(net, net->n_layers - 1, 0, net->batch, net->delta[0]);
+        bp__net_keep_dz(net, net->n_layers - 1, 0, net->batch, net->delta[0]);
     return rc;
 }
 
@@ -662,7 +665,7 @@ static void through_prev(bp_net *net, int l, int b0, int b1, float *din)
             dr[i] *= m[i];
     }
     bp__act_backward(P->act, P->slope, rows, P->O, bp__acts_of(net, l - 1) + row0, dr);
-    keep_dz(net, l - 1, b0, b1, din);
+    bp__net_keep_dz(net, l - 1, b0, b1, din);
 }
 
 /* A layer's backward jobs, for bp__for_blocks: the first nw are blocks of

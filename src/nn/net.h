@@ -89,6 +89,13 @@ void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, doub
  * workspace stays. */
 int bp__net_workspace(bp_net *net, int rows, int dropout);
 
+/* Before a forward pass: the layers' copies of the parameters in their
+ * product precision (bf16) from the parameter block. */
+void bp__net_refresh(bp_net *net);
+/* Rows [b0, b1) of layer l's dz (B, O) at dz, now final: kept for the
+ * layer's bf16 products when it has them. */
+void bp__net_keep_dz(bp_net *net, int l, int b0, int b1, const float *dz);
+
 /* nn/small.c: for a network whose layers are all at most 4 wide (inputs
  * and outputs), the largest batch whose products all take the plain loops
  * (bp__gemm_small) in one block, so that the fused passes below give the

@@ -29,6 +29,7 @@ int bp__net_rows_begin(bp_net *net, int rows, const float *x)
     if (rows > 0 && (rc = bp_net_reserve(net, rows)) != 0)
         return rc;
     net->x = x;
+    bp__net_refresh(net);
     net->batch = 0; /* the public passes start afresh */
     net->have_delta = 0;
     return 0;
@@ -112,6 +113,7 @@ void bp__net_rows_loss(bp_net *net, bp_loss loss, int r0, int r1, const float *t
         *value = bp__loss_values(loss, b, L->O, a, t, T, net->class_weight, dz);
         bp__act_backward(L->act, L->slope, b, L->O, a, dz);
     }
+    bp__net_keep_dz(net, last, r0, r1, net->delta[0]);
     if (acc)
         *acc = bp__net_accuracy(net, loss, b, a, t, T);
 }
@@ -141,6 +143,7 @@ static void through_prev(bp_net *net, int l, int r0, int s, int e, float *din)
     const bp__layer *P = &net->layers[l - 1];
     const size_t at = (size_t)(r0 + s) * (size_t)P->O;
     bp__act_backward(P->act, P->slope, e - s, P->O, bp__acts_of(net, l - 1) + at, din + at);
+    bp__net_keep_dz(net, l - 1, r0 + s, r0 + e, din);
 }
 
 static void backward_block(void *ctx, int i, int jobs)

@@ -3,7 +3,8 @@
 # name refused; where bf16 runs, the header, --json, the model's metadata
 # and info name it, 1 and 2 threads save the same bytes, a conv layer is
 # refused naming the layer, --resume refuses another precision and goes on
-# bit for bit in the same one.
+# bit for bit in the same one; batch norm's ordered parts (--deterministic)
+# take the bf16 products too.
 # Usage: sh test_bf16.sh PATH_TO_backprop
 . "$(dirname "$0")/lib.sh"
 
@@ -88,4 +89,16 @@ run "$BP" train $A --epochs 4 --threads 2 --resume "$TMP/r.ckpt" --out "$TMP/rr.
 expect_rc 0 "bf16, resumed to 4 epochs"
 tensors "$TMP/r4.safetensors" >"$TMP/r4.hex"
 tensors "$TMP/rr.safetensors" | cmp -s - "$TMP/r4.hex" || fail "bf16: the resumed run's weights differ"
+# --deterministic with batch norm runs its parts layer by layer: with one
+# part it gives the tensors of whole batches, the bf16 copies kept as the
+# ordinary passes keep them.
+A="--data spiral:200:3 --net 2,32:relu,batchnorm,32,batchnorm,relu,3:softmax --optimizer adam"
+A="$A --lr 0.01 --epochs 2 --precision bf16 --quiet"
+run "$BP" train $A --out "$TMP/bw.safetensors"
+expect_rc 0 "bf16 with batch norm"
+run "$BP" train $A --deterministic --parts 1 --out "$TMP/bp.safetensors"
+expect_rc 0 "bf16 with batch norm, --deterministic --parts 1"
+tensors "$TMP/bw.safetensors" >"$TMP/bw.hex"
+tensors "$TMP/bp.safetensors" | cmp -s - "$TMP/bw.hex" ||
+    fail "bf16: batch norm's ordered parts differ from whole batches"
 echo ok
