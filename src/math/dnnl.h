@@ -15,7 +15,8 @@
 #define BP__DNNL_FUNCS(X)                                                                   \
     X(sgemm)                                                                                \
     X(engine_create) X(engine_destroy) X(stream_create) X(stream_destroy)                  \
-    X(memory_desc_init_by_tag) X(memory_desc_equal) X(memory_desc_get_size)                \
+    X(memory_desc_init_by_tag) X(memory_desc_init_by_strides)                               \
+    X(memory_desc_equal) X(memory_desc_get_size)                                            \
     X(memory_create) X(memory_destroy) X(memory_set_data_handle)                           \
     X(primitive_attr_create) X(primitive_attr_destroy)                                     \
     X(primitive_attr_set_scratchpad_mode)                                                  \
