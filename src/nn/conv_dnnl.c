@@ -11,10 +11,11 @@
  * the block it sits in. The filters' slopes come from one primitive per
  * fixed group of filters, so a filter's slope is the same whichever block
  * of filters the network asks for. Every such job reads the whole batch,
- * so those primitives take SLOPE_ROWS samples a call (the slopes of the
- * rows 0 to SLOPE_ROWS - 1, then the next SLOPE_ROWS, and the last
- * B % SLOPE_ROWS one at a time, whatever the thread count), each call's
- * group slope added to the layer's in that order.
+ * so from SLOPE_RUNS_C input channels on those primitives take SLOPE_ROWS
+ * samples a call (the rows 0 to SLOPE_ROWS - 1, then the next SLOPE_ROWS,
+ * and the last B % SLOPE_ROWS one at a time, whatever the thread count);
+ * below, one sample a call. Each call's group slope is added to the
+ * layer's in that order.
  */
 #include "internal.h"
 #include "math/dnnl.h"
@@ -35,8 +36,10 @@ enum {
     TENSORS
 };
 enum { P_FWD, P_BWD_D, P_BWD_W, P_BWD_WB, PRIMS };
-/* Samples a call of the filters' slopes' primitive takes. */
+/* Samples a call of the filters' slopes' primitive takes, for layers of at
+ * least SLOPE_RUNS_C input channels. */
 #define SLOPE_ROWS 8
+#define SLOPE_RUNS_C 16
 /* Slots: at most this many blocks of one layer's work run at once. */
 #define SLOTS (2 * BP__MAX_ROW_BLOCKS)
 #define ALIGN 64
@@ -280,8 +283,10 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
         pd = NULL;
     }
     if (passes & BP__CONV_BWD_W) {
+        /* runs of samples from SLOPE_RUNS_C input channels on: below, the
+         * primitive over several samples was slower (docs/PERFORMANCE.md) */
         if (slopes_prim(P, L, attr, 1, P_BWD_W, W_SRC) ||
-            slopes_prim(P, L, attr, SLOPE_ROWS, P_BWD_WB, WB_SRC))
+            (L->in.c >= SLOPE_RUNS_C && slopes_prim(P, L, attr, SLOPE_ROWS, P_BWD_WB, WB_SRC)))
             goto done;
     }
     rc = 0;
@@ -512,7 +517,7 @@ int bp__conv_prims_grad_weights(const bp__conv_prims *P, int u0, int u1, int B, 
     slot *S = my_slot(P);
     const int saved = bp__dnnl_solo_begin();
     int rc = 0, b = 0;
-    for (; b + SLOPE_ROWS <= B && rc == 0; b += SLOPE_ROWS)
+    for (; P->prim[P_BWD_WB] && b + SLOPE_ROWS <= B && rc == 0; b += SLOPE_ROWS)
         rc = slopes_rows(P, S, SLOPE_ROWS, u0, u1, in + (size_t)b * P->I, dz + (size_t)b * P->O,
                          dw, fresh && b == 0);
     for (; b < B && rc == 0; b++)

@@ -121,8 +121,8 @@ static void check_shape(const shape *s, int B)
     free(da), free(dd), free(scratch), free(work);
 }
 
-/* 3 samples, and 19: the filters' slopes by calls of 8 samples, then the
- * last 3 one at a time. */
+/* 3 samples, and 19: from 16 input channels on, the filters' slopes by
+ * calls of 8 samples, then the last 3 one at a time. */
 static void test_prims_match_im2col(void **state)
 {
     (void)state;
