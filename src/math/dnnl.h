@@ -15,7 +15,8 @@
 #define BP__DNNL_FUNCS(X)                                                                   \
     X(sgemm)                                                                                \
     X(engine_create) X(engine_destroy) X(stream_create) X(stream_destroy)                  \
-    X(memory_desc_init_by_tag) X(memory_desc_equal) X(memory_desc_get_size)                \
+    X(memory_desc_init_by_tag) X(memory_desc_init_by_strides)                               \
+    X(memory_desc_equal) X(memory_desc_get_size)                                            \
     X(memory_create) X(memory_destroy) X(memory_set_data_handle)                           \
     X(primitive_attr_create) X(primitive_attr_destroy)                                     \
     X(primitive_attr_set_scratchpad_mode)                                                  \
@@ -23,7 +24,7 @@
     X(convolution_backward_weights_desc_init) X(reorder_primitive_desc_create)             \
     X(primitive_desc_create) X(primitive_desc_destroy) X(primitive_desc_query_md)          \
     X(primitive_create) X(primitive_destroy) X(primitive_execute)                          \
-    X(memory_desc_init_by_strides) X(matmul_desc_init) X(primitive_desc_query)             \
+    X(matmul_desc_init) X(primitive_desc_query)                                            \
     X(post_ops_create) X(post_ops_destroy) X(post_ops_append_sum)                          \
     X(primitive_attr_set_post_ops)
 

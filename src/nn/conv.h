@@ -1,9 +1,10 @@
 /*
  * conv.h - what the convolution kind (nn/conv.c) asks of oneDNN's
  * convolution primitives (nn/conv_dnnl.c): made once for a planned layer,
- * then run one sample at a time on one thread, so that a sample's result
- * never depends on the block of the batch it sits in or on the thread
- * count.
+ * then run on one thread, one sample at a time (the filters' slopes, which
+ * read the whole batch in every block, in fixed runs of samples), so that
+ * a result never depends on the block of the batch it sits in or on the
+ * thread count.
  */
 #ifndef BP_NN_CONV_H
 #define BP_NN_CONV_H

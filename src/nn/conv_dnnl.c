@@ -10,8 +10,12 @@
  * sample by sample on its thread's slot, so a sample's bits never depend on
  * the block it sits in. The filters' slopes come from one primitive per
  * fixed group of filters, so a filter's slope is the same whichever block
- * of filters the network asks for; each sample's group slope is added to
- * the layer's in sample order.
+ * of filters the network asks for. Every such job reads the whole batch,
+ * so from SLOPE_RUNS_C input channels on those primitives take SLOPE_ROWS
+ * samples a call (the rows 0 to SLOPE_ROWS - 1, then the next SLOPE_ROWS,
+ * and the last B % SLOPE_ROWS one at a time, whatever the thread count);
+ * below, one sample a call. Each call's group slope is added to the
+ * layer's in that order.
  */
 #include "internal.h"
 #include "math/dnnl.h"
@@ -27,10 +31,15 @@
 enum {
     F_SRC, F_W, F_B, F_DST,  /* forward */
     D_DDST, D_W, D_DSRC,     /* the input's slope */
-    W_SRC, W_DDST, W_DW,     /* a group of filters' slopes */
+    W_SRC, W_DDST, W_DW,     /* a group of filters' slopes, one sample */
+    WB_SRC, WB_DDST, WB_DW,  /* the same over SLOPE_ROWS samples */
     TENSORS
 };
-enum { P_FWD, P_BWD_D, P_BWD_W, PRIMS };
+enum { P_FWD, P_BWD_D, P_BWD_W, P_BWD_WB, PRIMS };
+/* Samples a call of the filters' slopes' primitive takes, for layers of at
+ * least SLOPE_RUNS_C input channels. */
+#define SLOPE_ROWS 8
+#define SLOPE_RUNS_C 16
 /* Slots: at most this many blocks of one layer's work run at once. */
 #define SLOTS (2 * BP__MAX_ROW_BLOCKS)
 #define ALIGN 64
@@ -60,7 +69,8 @@ struct bp__conv_prims {
     dnnl_primitive_t prim[PRIMS];
     dnnl_memory_desc_t pad_md[PRIMS];
     size_t pad_off[PRIMS];        /* each pass's scratchpad in the buffer, bytes */
-    size_t tmp_off;               /* a group's plain slopes (G, C, K, K) in the buffer */
+    size_t tmp_off[2];            /* a group's plain slopes (G, C, K, K) in the buffer:
+                                   * one sample's, SLOPE_ROWS samples' */
     size_t used[PRIMS];           /* bytes of the buffer each pass takes */
     tensor t[TENSORS];
     slot *slots;                  /* (SLOTS) */
@@ -178,6 +188,51 @@ unsigned bp__conv_prims_passes(const bp__conv_prims *P)
     return P ? P->passes : 0;
 }
 
+/* Pass p, the slopes of one group of G filters over N samples, with its
+ * tensors from t0 (source, output's slope, filters' slope): the group's
+ * output slope is read in place from the layer's, rows O floats apart. */
+static int slopes_prim(bp__conv_prims *P, const bp__layer *L, const_dnnl_primitive_attr_t attr,
+                       int N, int p, int t0)
+{
+    const bp__dnnl_api *d = P->d;
+    const int C = L->in.c, H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, K = L->k;
+    const dnnl_dims_t strides = {L->stride, L->stride}, pad = {L->pad, L->pad};
+    const dnnl_dims_t gdims = {N, P->G, Ho, Wo}, gstrides = {P->O, P->HW, Wo, 1};
+    dnnl_memory_desc_t src, g_wei, g_dst, u_src, u_gwei, u_gdst;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t fwd = NULL, pd = NULL;
+    int rc = -1;
+    if (any(d, &src, N, C, H, W) || any(d, &g_wei, P->G, C, K, K) ||
+        any(d, &g_dst, N, P->G, Ho, Wo) || plain(d, &u_src, 4, N, C, H, W) ||
+        plain(d, &u_gwei, 4, P->G, C, K, K) ||
+        d->memory_desc_init_by_strides(&u_gdst, 4, gdims, dnnl_f32, gstrides) != dnnl_success)
+        return -1;
+    /* its own forward as the hint */
+    if (d->convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+                                         &src, &g_wei, NULL, &g_dst, strides, pad,
+                                         pad) != dnnl_success ||
+        d->primitive_desc_create(&fwd, &cd, attr, d->engine, NULL) != dnnl_success ||
+        d->convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src, &g_wei,
+                                                  NULL, &g_dst, strides, pad,
+                                                  pad) != dnnl_success ||
+        d->primitive_desc_create(&pd, &cd, attr, d->engine, fwd) != dnnl_success)
+        goto done;
+    P->tmp_off[p == P_BWD_WB] = P->used[p];
+    P->used[p] += round_up((size_t)P->G * (size_t)P->CKK * sizeof(float));
+    if (tensor_set(P, t0, p, &u_src, pd, dnnl_query_src_md, 0, 0) ||
+        tensor_set(P, t0 + 1, p, &u_gdst, pd, dnnl_query_diff_dst_md, 0, 0) ||
+        tensor_set(P, t0 + 2, p, &u_gwei, pd, dnnl_query_diff_weights_md, 0, 1) ||
+        prim_set(P, p, pd))
+        goto done;
+    rc = 0;
+done:
+    if (pd)
+        d->primitive_desc_destroy(pd);
+    if (fwd)
+        d->primitive_desc_destroy(fwd);
+    return rc;
+}
+
 /* The descriptors and primitives of the passes asked for; -1 when oneDNN
  * refuses any of them. */
 static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
@@ -186,8 +241,7 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
     const int C = L->in.c, H = L->in.h, W = L->in.w, OUT = L->out.c, Ho = L->out.h,
               Wo = L->out.w, K = L->k;
     const dnnl_dims_t strides = {L->stride, L->stride}, pad = {L->pad, L->pad};
-    dnnl_memory_desc_t src, wei, dst, bias, u_src, u_wei, u_dst, u_bias, g_wei, g_dst, u_gwei,
-        u_gdst;
+    dnnl_memory_desc_t src, wei, dst, bias, u_src, u_wei, u_dst, u_bias;
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t fwd = NULL, pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
@@ -195,9 +249,7 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
     if (any(d, &src, 1, C, H, W) || any(d, &wei, OUT, C, K, K) || any(d, &dst, 1, OUT, Ho, Wo) ||
         plain(d, &bias, 1, OUT, 0, 0, 0) || plain(d, &u_src, 4, 1, C, H, W) ||
         plain(d, &u_wei, 4, OUT, C, K, K) || plain(d, &u_dst, 4, 1, OUT, Ho, Wo) ||
-        plain(d, &u_bias, 1, OUT, 0, 0, 0) || any(d, &g_wei, P->G, C, K, K) ||
-        any(d, &g_dst, 1, P->G, Ho, Wo) || plain(d, &u_gwei, 4, P->G, C, K, K) ||
-        plain(d, &u_gdst, 4, 1, P->G, Ho, Wo))
+        plain(d, &u_bias, 1, OUT, 0, 0, 0))
         return -1;
     /* the caller's scratchpad, from the slot's buffer */
     if (d->primitive_attr_create(&attr) != dnnl_success)
@@ -231,24 +283,10 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
         pd = NULL;
     }
     if (passes & BP__CONV_BWD_W) {
-        /* one group of G filters: its own forward as the hint */
-        d->primitive_desc_destroy(fwd);
-        fwd = NULL;
-        if (d->convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-                                             &src, &g_wei, NULL, &g_dst, strides, pad,
-                                             pad) != dnnl_success ||
-            d->primitive_desc_create(&fwd, &cd, attr, d->engine, NULL) != dnnl_success ||
-            d->convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src, &g_wei,
-                                                      NULL, &g_dst, strides, pad,
-                                                      pad) != dnnl_success ||
-            d->primitive_desc_create(&pd, &cd, attr, d->engine, fwd) != dnnl_success)
-            goto done;
-        P->tmp_off = P->used[P_BWD_W];
-        P->used[P_BWD_W] += round_up((size_t)P->G * (size_t)P->CKK * sizeof(float));
-        if (tensor_set(P, W_SRC, P_BWD_W, &u_src, pd, dnnl_query_src_md, 0, 0) ||
-            tensor_set(P, W_DDST, P_BWD_W, &u_gdst, pd, dnnl_query_diff_dst_md, 0, 0) ||
-            tensor_set(P, W_DW, P_BWD_W, &u_gwei, pd, dnnl_query_diff_weights_md, 0, 1) ||
-            prim_set(P, P_BWD_W, pd))
+        /* runs of samples from SLOPE_RUNS_C input channels on: below, the
+         * primitive over several samples was slower (docs/PERFORMANCE.md) */
+        if (slopes_prim(P, L, attr, 1, P_BWD_W, W_SRC) ||
+            (L->in.c >= SLOPE_RUNS_C && slopes_prim(P, L, attr, SLOPE_ROWS, P_BWD_WB, WB_SRC)))
             goto done;
     }
     rc = 0;
@@ -276,7 +314,9 @@ static int make_slot(bp__conv_prims *P, slot *S, size_t bytes)
         const tensor *T = &P->t[t];
         if (!T->used)
             continue;
-        void *fixed = t == W_DW ? buf + P->tmp_off : DNNL_MEMORY_NONE;
+        void *fixed = t == W_DW    ? buf + P->tmp_off[0]
+                      : t == WB_DW ? buf + P->tmp_off[1]
+                                   : DNNL_MEMORY_NONE;
         if (d->memory_create(&S->user[t], &T->user, d->engine, fixed) != dnnl_success)
             return -1;
         S->prim[t] = S->user[t];
@@ -430,6 +470,45 @@ int bp__conv_prims_grad_input(const bp__conv_prims *P, const float *w, int rows,
     return rc;
 }
 
+/* The slopes of filters [u0, u1) over the n samples (1 or SLOPE_ROWS) from
+ * in, dz, by the primitive of that many, each group's added to dw (written
+ * when first). */
+static int slopes_rows(const bp__conv_prims *P, slot *S, int n, int u0, int u1, const float *in,
+                       const float *dz, float *dw, int first)
+{
+    const int many = n > 1, p = many ? P_BWD_WB : P_BWD_W, t0 = many ? WB_SRC : W_SRC;
+    const size_t CKK = (size_t)P->CKK;
+    const float *tmp = (const float *)(void *)(S->buf + P->tmp_off[many]); /* (G, CKK) */
+    int rc = 0;
+    dnnl_exec_arg_t a[4];
+    a[0] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, S->pad[p]};
+    a[1] = (dnnl_exec_arg_t){DNNL_ARG_SRC, input(P, S, t0, in, &rc)};
+    for (int g = 0; g < P->groups && rc == 0; g++) {
+        /* group g owns filters [o0, o1) and computes [start, start + G) */
+        const int o0 = g * P->G, o1 = g == P->groups - 1 ? P->OUT : o0 + P->G;
+        const int start = P->OUT - P->G < o0 ? P->OUT - P->G : o0;
+        const int lo = o0 > u0 ? o0 : u0, hi = o1 < u1 ? o1 : u1;
+        if (lo >= hi)
+            continue;
+        a[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST,
+                                 input(P, S, t0 + 1, dz + (size_t)start * P->HW, &rc)};
+        a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_WEIGHTS, S->prim[t0 + 2]};
+        rc |= run(P->d, S, P->prim[p], 4, a);
+        output_done(P, S, t0 + 2, &rc);
+        if (rc != 0)
+            break;
+        const float *src = tmp + (size_t)(lo - start) * CKK;
+        float *dst = dw + (size_t)lo * CKK;
+        const size_t m = (size_t)(hi - lo) * CKK;
+        if (first)
+            memcpy(dst, src, m * sizeof *dst);
+        else
+            for (size_t i = 0; i < m; i++)
+                dst[i] += src[i];
+    }
+    return rc;
+}
+
 int bp__conv_prims_grad_weights(const bp__conv_prims *P, int u0, int u1, int B, const float *in,
                                 const float *dz, float *dw, int fresh)
 {
@@ -437,37 +516,13 @@ int bp__conv_prims_grad_weights(const bp__conv_prims *P, int u0, int u1, int B, 
         return -1;
     slot *S = my_slot(P);
     const int saved = bp__dnnl_solo_begin();
-    const size_t CKK = (size_t)P->CKK;
-    const float *tmp = (const float *)(void *)(S->buf + P->tmp_off); /* (G, CKK): a group's */
-    int rc = 0;
-    dnnl_exec_arg_t a[4];
-    a[0] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, S->pad[P_BWD_W]};
-    for (int b = 0; b < B && rc == 0; b++) {
-        a[1] = (dnnl_exec_arg_t){DNNL_ARG_SRC, input(P, S, W_SRC, in + (size_t)b * P->I, &rc)};
-        for (int g = 0; g < P->groups && rc == 0; g++) {
-            /* group g owns filters [o0, o1) and computes [start, start + G) */
-            const int o0 = g * P->G, o1 = g == P->groups - 1 ? P->OUT : o0 + P->G;
-            const int start = P->OUT - P->G < o0 ? P->OUT - P->G : o0;
-            const int lo = o0 > u0 ? o0 : u0, hi = o1 < u1 ? o1 : u1;
-            if (lo >= hi)
-                continue;
-            const float *dzg = dz + (size_t)b * P->O + (size_t)start * P->HW;
-            a[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, input(P, S, W_DDST, dzg, &rc)};
-            a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_WEIGHTS, S->prim[W_DW]};
-            rc |= run(P->d, S, P->prim[P_BWD_W], 4, a);
-            output_done(P, S, W_DW, &rc);
-            if (rc != 0)
-                break;
-            const float *src = tmp + (size_t)(lo - start) * CKK;
-            float *dst = dw + (size_t)lo * CKK;
-            const size_t n = (size_t)(hi - lo) * CKK;
-            if (fresh && b == 0)
-                memcpy(dst, src, n * sizeof *dst);
-            else
-                for (size_t i = 0; i < n; i++)
-                    dst[i] += src[i];
-        }
-    }
+    int rc = 0, b = 0;
+    for (; P->prim[P_BWD_WB] && b + SLOPE_ROWS <= B && rc == 0; b += SLOPE_ROWS)
+        rc = slopes_rows(P, S, SLOPE_ROWS, u0, u1, in + (size_t)b * P->I, dz + (size_t)b * P->O,
+                         dw, fresh && b == 0);
+    for (; b < B && rc == 0; b++)
+        rc = slopes_rows(P, S, 1, u0, u1, in + (size_t)b * P->I, dz + (size_t)b * P->O, dw,
+                         fresh && b == 0);
     bp__dnnl_solo_end(saved);
     return rc;
 }

@@ -85,26 +85,121 @@ static size_t in_index(const geom *g, int c, int y, int x, int ky, int kx)
  * one pass of selects over them (no branch on the data). */
 enum { ROW_CHUNK = 64 };
 
-/* The 2x2 window with stride 2 over input rows r0, r1: each output's
- * largest value into m and its place in the window (0, 1, W or W + 1)
- * into at, the selects in window order. */
-static void max_row_2x2(const float *r0, const float *r1, int W, int n, float *m, int32_t *at)
+/* The 2x2 window with stride 2, four outputs at a time in vectors (GCC's and
+ * Clang's vector extensions), as a tree: within each row the right value
+ * wins when larger or NaN, then the lower row's winner wins when larger or
+ * NaN. That picks what the rule in window order picks (the later of two
+ * NaNs, else the first of equal values, at each level), by masks alone: a
+ * branch on the data mispredicts on the ties a ReLU's zeros make. */
+typedef float v4f __attribute__((vector_size(4 * sizeof(float))));
+typedef int32_t v4i __attribute__((vector_size(4 * sizeof(int32_t))));
+
+#if defined(__clang__)
+#define SHUFFLE(x, y, a, b, c, d) __builtin_shufflevector(x, y, a, b, c, d)
+#else
+#define SHUFFLE(x, y, a, b, c, d) __builtin_shuffle(x, y, (v4i){a, b, c, d})
+#endif
+
+/* m ? x : y, lane by lane (m all ones or all zeros) */
+static inline v4f pick(v4i m, v4f x, v4f y)
 {
-    for (int j = 0; j < n; j++) {
-        const float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
-        float v = a;
-        int32_t k = 0;
-        int t = (b > v) | (b != b);
-        v = t ? b : v;
-        k = t ? 1 : k;
-        t = (c > v) | (c != c);
-        v = t ? c : v;
-        k = t ? W : k;
-        t = (d > v) | (d != d);
-        v = t ? d : v;
-        k = t ? W + 1 : k;
-        m[j] = v;
-        at[j] = k;
+    return (v4f)((m & (v4i)x) | (~m & (v4i)y));
+}
+
+/* Four windows from input rows r0, r1 (8 floats each): the winners v0, v1
+ * of the two rows and the masks of the right one winning in each row and
+ * of the lower row winning. */
+typedef struct win4 {
+    v4f v0, v1;
+    v4i right0, right1, low;
+} win4;
+
+static inline win4 win4_of(const float *r0, const float *r1)
+{
+    v4f l0, h0, l1, h1;
+    win4 w;
+    memcpy(&l0, r0, sizeof l0);
+    memcpy(&h0, r0 + 4, sizeof h0);
+    memcpy(&l1, r1, sizeof l1);
+    memcpy(&h1, r1 + 4, sizeof h1);
+    const v4f a = SHUFFLE(l0, h0, 0, 2, 4, 6), b = SHUFFLE(l0, h0, 1, 3, 5, 7);
+    const v4f c = SHUFFLE(l1, h1, 0, 2, 4, 6), d = SHUFFLE(l1, h1, 1, 3, 5, 7);
+    w.right0 = (b > a) | (b != b);
+    w.right1 = (d > c) | (d != d);
+    w.v0 = pick(w.right0, b, a);
+    w.v1 = pick(w.right1, d, c);
+    w.low = (w.v1 > w.v0) | (w.v1 != w.v1);
+    return w;
+}
+
+/* Four windows' largest values into m (4 floats). */
+static inline void max4(const float *r0, const float *r1, float *m)
+{
+    const win4 w = win4_of(r0, r1);
+    const v4f v = pick(w.low, w.v1, w.v0);
+    memcpy(m, &v, sizeof v);
+}
+
+/* Four windows' slopes: g's (4 floats) to each window's chosen input and 0
+ * to its other three, in d0 (row 0) and d1 (row 1), 8 floats each. */
+static inline void back4(const float *r0, const float *r1, const float *g, float *d0, float *d1)
+{
+    const win4 w = win4_of(r0, r1);
+    const v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    v4f s;
+    memcpy(&s, g, sizeof s);
+    const v4f top = pick(w.low, zero, s), bottom = pick(w.low, s, zero);
+    const v4f a = pick(w.right0, zero, top), b = pick(w.right0, top, zero);
+    const v4f c = pick(w.right1, zero, bottom), d = pick(w.right1, bottom, zero);
+    const v4f o[4] = {SHUFFLE(a, b, 0, 4, 1, 5), SHUFFLE(a, b, 2, 6, 3, 7),
+                      SHUFFLE(c, d, 0, 4, 1, 5), SHUFFLE(c, d, 2, 6, 3, 7)};
+    memcpy(d0, &o[0], sizeof o[0]);
+    memcpy(d0 + 4, &o[1], sizeof o[1]);
+    memcpy(d1, &o[2], sizeof o[2]);
+    memcpy(d1 + 4, &o[3], sizeof o[3]);
+}
+
+/* A row of n windows over input rows r0, r1: the largest values into m.
+ * The last n % 4 as the row's last four again (writing the same values
+ * twice), or through padded copies in a row of fewer than four. */
+static void max_2x2(const float *r0, const float *r1, int n, float *m)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        max4(r0 + 2 * j, r1 + 2 * j, m + j);
+    if (j < n && n >= 4) {
+        j = n - 4;
+        max4(r0 + 2 * j, r1 + 2 * j, m + j);
+    } else if (j < n) {
+        float t0[8] = {0.0f}, t1[8] = {0.0f}, tm[4];
+        const size_t k = (size_t)(n - j);
+        memcpy(t0, r0 + 2 * j, 2 * k * sizeof *t0);
+        memcpy(t1, r1 + 2 * j, 2 * k * sizeof *t1);
+        max4(t0, t1, tm);
+        memcpy(m + j, tm, k * sizeof *tm);
+    }
+}
+
+/* The same row's slopes from g (n) into d0, d1 (2n each), the tail as
+ * max_2x2's. */
+static void max_2x2_back(const float *r0, const float *r1, int n, const float *g, float *d0,
+                         float *d1)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        back4(r0 + 2 * j, r1 + 2 * j, g + j, d0 + 2 * j, d1 + 2 * j);
+    if (j < n && n >= 4) {
+        j = n - 4;
+        back4(r0 + 2 * j, r1 + 2 * j, g + j, d0 + 2 * j, d1 + 2 * j);
+    } else if (j < n) {
+        float t0[8] = {0.0f}, t1[8] = {0.0f}, tg[4] = {0.0f}, e0[8], e1[8];
+        const size_t k = (size_t)(n - j);
+        memcpy(t0, r0 + 2 * j, 2 * k * sizeof *t0);
+        memcpy(t1, r1 + 2 * j, 2 * k * sizeof *t1);
+        memcpy(tg, g + j, k * sizeof *tg);
+        back4(t0, t1, tg, e0, e1);
+        memcpy(d0 + 2 * j, e0, 2 * k * sizeof *e0);
+        memcpy(d1 + 2 * j, e1, 2 * k * sizeof *e1);
     }
 }
 
@@ -143,17 +238,18 @@ static void maxpool_forward(const bp__layer *L, const float *params, int rows, c
         const float *x = in + (size_t)b * (size_t)L->I; /* (C, H, W) */
         float *zb = z + (size_t)b * (size_t)L->O;        /* (C, Ho, Wo) */
         for (int c = 0; c < g.C; c++)
-            for (int y = 0; y < g.Ho; y++)
+            for (int y = 0; y < g.Ho; y++) {
+                float *out = zb + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo;
+                if (g.K == 2 && g.S == 2) {
+                    const float *r0 = x + in_index(&g, c, y, 0, 0, 0);
+                    max_2x2(r0, r0 + g.W, g.Wo, out);
+                    continue;
+                }
                 for (int x0 = 0; x0 < g.Wo; x0 += ROW_CHUNK) {
                     const int n = g.Wo - x0 < ROW_CHUNK ? g.Wo - x0 : ROW_CHUNK;
-                    float *out = zb + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo + x0;
-                    if (g.K == 2 && g.S == 2) {
-                        const float *r0 = x + in_index(&g, c, y, x0, 0, 0);
-                        max_row_2x2(r0, r0 + g.W, g.W, n, out, best);
-                    } else {
-                        max_row(&g, x, c, y, x0, n, out, best);
-                    }
+                    max_row(&g, x, c, y, x0, n, out + x0, best);
                 }
+            }
     }
 }
 
@@ -169,34 +265,31 @@ static void maxpool_grad_input(const bp__layer *L, const float *params, int rows
     (void)params;
     (void)scratch;
     (void)work;
-    const int tiles = g.K == 2 && g.S == 2 && g.H == 2 * g.Ho && g.W == 2 * g.Wo;
-    if (!tiles)
+    /* 2x2 windows with stride 2 write every input they cover, the slope or
+     * 0; only what they leave out (an odd last row or column) needs clearing */
+    const int pairs = g.K == 2 && g.S == 2;
+    if (!pairs || g.H != 2 * g.Ho || g.W != 2 * g.Wo)
         memset(din, 0, (size_t)rows * (size_t)L->I * sizeof *din);
     for (int b = 0; b < rows; b++) {
         const float *x = in + (size_t)b * (size_t)L->I;
         const float *d = dz + (size_t)b * (size_t)L->O;
         float *dx = din + (size_t)b * (size_t)L->I;
         for (int c = 0; c < g.C; c++)
-            for (int y = 0; y < g.Ho; y++)
+            for (int y = 0; y < g.Ho; y++) {
+                const float *dr = d + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo;
+                if (pairs) {
+                    const size_t first = in_index(&g, c, y, 0, 0, 0);
+                    max_2x2_back(x + first, x + first + g.W, g.Wo, dr, dx + first,
+                                 dx + first + g.W);
+                    continue;
+                }
                 for (int x0 = 0; x0 < g.Wo; x0 += ROW_CHUNK) {
                     const int n = g.Wo - x0 < ROW_CHUNK ? g.Wo - x0 : ROW_CHUNK;
-                    const float *dr = d + ((size_t)c * (size_t)g.Ho + (size_t)y) * (size_t)g.Wo + x0;
-                    const size_t first = in_index(&g, c, y, x0, 0, 0);
-                    if (tiles) { /* each input written once: the slope or 0 */
-                        float *r0 = dx + first, *r1 = r0 + g.W;
-                        max_row_2x2(x + first, x + first + g.W, g.W, n, m, best);
-                        for (int j = 0; j < n; j++) {
-                            r0[2 * j] = best[j] == 0 ? dr[j] : 0.0f;
-                            r0[2 * j + 1] = best[j] == 1 ? dr[j] : 0.0f;
-                            r1[2 * j] = best[j] == g.W ? dr[j] : 0.0f;
-                            r1[2 * j + 1] = best[j] == g.W + 1 ? dr[j] : 0.0f;
-                        }
-                    } else {
-                        max_row(&g, x, c, y, x0, n, m, best);
-                        for (int j = 0; j < n; j++)
-                            dx[best[j]] += dr[j];
-                    }
+                    max_row(&g, x, c, y, x0, n, m, best);
+                    for (int j = 0; j < n; j++)
+                        dx[best[j]] += dr[x0 + j];
                 }
+            }
     }
 }
 

@@ -488,6 +488,52 @@ static void test_maxpool_ties_and_nan(void **state)
     }
 }
 
+/* The 2x2, stride-2 pooling runs four windows at a time with a tree of
+ * selects: on rows of every length around the vector's width (the tail
+ * taken again or padded), odd sizes that leave a row or column out, and
+ * data full of ties and NaN, it picks exactly what the double twin's
+ * window order picks. */
+static void test_maxpool_pairs_match_reference(void **state)
+{
+    enum { B = 3, MAXI = 2 * 11 * 23 };
+    static const float vals[6] = {0.0f, 1.0f, 2.0f, -1.0f, NAN, -INFINITY};
+    float in[B * MAXI], dz[B * MAXI], z[B * MAXI], din[B * MAXI];
+    double x[MAXI], d[MAXI], zd[MAXI], dxd[MAXI];
+    bp_rng rng;
+    (void)state;
+    bp_rng_seed(&rng, 5);
+    for (int h = 2; h <= 11; h += 3)
+        for (int w = 2; w <= 23; w++) {
+            bp__layer L;
+            plan_ok(&bp__kind_maxpool, &L, (bp_shape){2, h, w}, pool_desc(BP_LAYER_MAXPOOL, 2, 0));
+            for (int i = 0; i < B * L.I; i++) /* mostly ties, a NaN in about 1 of 12 */
+                in[i] = vals[bp_rng_uniform(&rng) < 0.08 ? 4 : (int)(bp_rng_uniform(&rng) * 4) +
+                                                                   (bp_rng_uniform(&rng) < 0.05)];
+            for (int o = 0; o < B * L.O; o++)
+                dz[o] = (float)(o + 1);
+            for (int i = 0; i < B * L.I; i++)
+                din[i] = -7.0f; /* every input must be written */
+            bp__kind_maxpool.forward(&L, NULL, B, in, z, NULL);
+            bp__kind_maxpool.grad_input(&L, NULL, B, in, NULL, dz, din, NULL);
+            for (int b = 0; b < B; b++) {
+                for (int i = 0; i < L.I; i++)
+                    x[i] = in[b * L.I + i];
+                for (int o = 0; o < L.O; o++)
+                    d[o] = dz[b * L.O + o];
+                bp__kind_maxpool.forward_d(&L, NULL, x, zd);
+                bp__kind_maxpool.backward_d(&L, NULL, x, d, NULL, dxd);
+                for (int o = 0; o < L.O; o++) {
+                    if (isnan(zd[o]))
+                        assert_true(isnan(z[b * L.O + o]));
+                    else
+                        TU_ASSERT_EXACT(z[b * L.O + o], zd[o]);
+                }
+                for (int i = 0; i < L.I; i++)
+                    TU_ASSERT_EXACT(din[b * L.I + i], dxd[i]);
+            }
+        }
+}
+
 static void test_avgpool_by_hand(void **state)
 {
     bp__layer L;
@@ -616,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_conv_plan_errors),
         cmocka_unit_test(test_pool_geometries),
         cmocka_unit_test(test_maxpool_ties_and_nan),
+        cmocka_unit_test(test_maxpool_pairs_match_reference),
         cmocka_unit_test(test_avgpool_by_hand),
         cmocka_unit_test(test_pool_plan_errors),
         cmocka_unit_test(test_split_batches),
