@@ -91,7 +91,7 @@ def tiny(args):
     return {"steps_per_s": steps / (min(long_walls) - min(base_walls)),
             "cpu_steps_per_s": steps / (min(long_cpus) - min(base_cpus)), "loss": loss,
             "steps": args.steps, "base": args.base, "long_walls": long_walls,
-            "base_walls": base_walls}
+            "base_walls": base_walls, "long_cpus": long_cpus, "base_cpus": base_cpus}
 
 
 def main():
