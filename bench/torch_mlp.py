@@ -8,7 +8,7 @@ master weights, gradients and optimizer state. Prints one JSON line: the
 best epoch's samples/s, the peak resident memory, and the final loss.
 
 --tiny trains the lessons' 2-2-1 network by full-batch gradient descent
-and gives its per-step rate as the issue's figure defines it: the wall
+and gives its per-step rate as the target defines it: the wall
 time of --steps steps minus that of --base steps, each the best of --runs
 runs from the same starting weights (the difference leaves out the
 start-up and the first steps' warming).
