@@ -191,7 +191,7 @@ static void phase_times(double seconds, double out[5])
     for (int i = 0; i < 5; i++)
         out[i] = INFINITY;
     const double start = now();
-    for (int step = 0; step < 3 || now() - start < seconds; step++) {
+    for (int step = 0; step < 4 || now() - start < seconds; step++) { /* one timed at least */
         const float *y;
         double loss, c[5];
         int finite;
