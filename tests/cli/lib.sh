@@ -36,6 +36,22 @@ pred_outputs() {
     awk -F, -v o="$1" 'NR > 1 { for (i = NF - o + 1; i <= NF; i++) printf "%s%s", $i, i < NF ? "," : "\n" }' \
         "$2" >"$3"
 }
+# gradient_images N SIDE SEED NOISE: N images of 1 x SIDE x SIDE as CSV rows
+# of SIDE^2 pixels and a label, 3 classes from the gradient's direction
+# (down, across, diagonal) plus uniform noise of up to NOISE.
+gradient_images() {
+    awk -v n="$1" -v side="$2" -v seed="$3" -v noise="$4" 'BEGIN {
+        srand(seed)
+        for (i = 0; i < n; i++) {
+            k = i % 3
+            for (j = 0; j < side * side; j++) {
+                y = int(j / side); x = j % side
+                printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / side + rand() * noise
+            }
+            printf "%d\n", k
+        }
+    }'
+}
 # Debian's python3, for the reference tests (not the one first on PATH).
 PY=/usr/bin/python3
 # need_python MODULES NAMES PACKAGES: skip the test (exit 0 with a message)

@@ -114,17 +114,7 @@ err_has "--checkpoint-every needs --checkpoint" "--checkpoint-every alone"
 # A CNN: N epochs in one run, or k epochs and then --resume to N, give the
 # same bits (a constant rate, so the first run's schedule is the whole
 # run's). 60 images of 1x6x6 as CSV, 3 classes from the gradient's direction.
-awk 'BEGIN {
-    srand(7)
-    for (i = 0; i < 60; i++) {
-        k = i % 3
-        for (j = 0; j < 36; j++) {
-            y = int(j / 6); x = j % 6
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 6 + rand() * 0.3
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img.csv"
+gradient_images 60 6 7 0.3 >"$TMP/img.csv"
 CNN="--data $TMP/img.csv --net 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax
      --optimizer adam --lr 0.01 --schedule constant --batch 8 --val-split 0.2 --dropout 0.1
      --seed 5 --quiet"

@@ -15,17 +15,7 @@ tensors() {
 
 NET=1x8x8,conv:16:3:relu:same,maxpool:2,conv:20:3:tanh:same,avgpool:2,3:softmax
 # 256 images of 1x8x8 as CSV, 3 classes from the gradient's direction.
-awk 'BEGIN {
-    srand(3)
-    for (i = 0; i < 256; i++) {
-        k = i % 3
-        for (j = 0; j < 64; j++) {
-            y = int(j / 8); x = j % 8
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 8 + rand() * 0.3
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img.csv"
+gradient_images 256 8 3 0.3 >"$TMP/img.csv"
 
 for mode in im2col onednn default; do
     if [ "$mode" = default ]; then unset BP_CONV; else BP_CONV=$mode; export BP_CONV; fi

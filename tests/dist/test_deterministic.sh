@@ -42,17 +42,7 @@ err_has "--dropout cannot be split" "--deterministic with dropout"
 # bit for bit, 2 parts whole batches to 1e-5 (running statistics too).
 # 400 images of 1x12x12, batches of 256 (parts of 128 rows, in two blocks
 # a layer) and a short last batch of 144.
-awk 'BEGIN {
-    srand(5)
-    for (i = 0; i < 400; i++) {
-        k = i % 3
-        for (j = 0; j < 144; j++) {
-            y = int(j / 12); x = j % 12
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 12 + rand() * 0.4
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img.csv"
+gradient_images 400 12 5 0.4 >"$TMP/img.csv"
 BN="--data $TMP/img.csv --batch 256 --epochs 3 --seed 5 --optimizer adam --lr 0.003 --quiet
     --net 1x12x12,conv:8:3:same:nobias,batchnorm,relu,maxpool:2,16:nobias,batchnorm,tanh,3:softmax"
 # shellcheck disable=SC2086

@@ -93,17 +93,7 @@ cmp -s "$TMP/det1.st" "$TMP/one-adam.st" && fail "deterministic equals whole bat
 
 # A CNN: over 2 ranks, the weights of one process to 1e-5, and with
 # --deterministic the same bits. 300 images of 1x6x6 as CSV, 3 classes.
-awk 'BEGIN {
-    srand(7)
-    for (i = 0; i < 300; i++) {
-        k = i % 3
-        for (j = 0; j < 36; j++) {
-            y = int(j / 6); x = j % 6
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 6 + rand() * 0.3
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img.csv"
+gradient_images 300 6 7 0.3 >"$TMP/img.csv"
 CNN="--data $TMP/img.csv --net 1x6x6,conv:4:3:relu:same,maxpool:2,conv:5:2:tanh,avgpool:2,3:softmax
      --batch 50 --epochs 3 --seed 7 --threads 1 --quiet --optimizer adam --lr 0.003"
 for det in "" "--deterministic --parts 4"; do
@@ -169,17 +159,7 @@ for b in 50 149; do
 done
 # Larger parts, each layer's rows in two blocks: 700 images of 1x12x12,
 # batches of 300 in 3 parts of 100 rows (and a last batch of 100).
-awk 'BEGIN {
-    srand(9)
-    for (i = 0; i < 700; i++) {
-        k = i % 3
-        for (j = 0; j < 144; j++) {
-            y = int(j / 12); x = j % 12
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 12 + rand() * 0.4
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img12.csv"
+gradient_images 700 12 9 0.4 >"$TMP/img12.csv"
 BIG="--data $TMP/img12.csv --threads 1 --quiet --optimizer adam --lr 0.003 --seed 7 --batch 300
      --epochs 2 --deterministic --parts 3
      --net 1x12x12,conv:8:3:same:nobias,batchnorm,relu,maxpool:2,16:nobias,batchnorm,tanh,3:softmax"

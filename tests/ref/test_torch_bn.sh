@@ -15,17 +15,7 @@ need_python "torch, numpy" "python3-torch and python3-numpy" "python3-torch pyth
 REF="$HERE/torch_bn_model.py"
 
 # 60 images of 1x6x6 as CSV, 3 classes from the gradient's direction.
-awk 'BEGIN {
-    srand(7)
-    for (i = 0; i < 60; i++) {
-        k = i % 3
-        for (j = 0; j < 36; j++) {
-            y = int(j / 6); x = j % 6
-            printf "%.4f,", (k == 0 ? y : k == 1 ? x : x + y) / 6 + rand() * 0.3
-        }
-        printf "%d\n", k
-    }
-}' >"$TMP/img.csv"
+gradient_images 60 6 7 0.3 >"$TMP/img.csv"
 cut -d, -f1-36 "$TMP/img.csv" >"$TMP/img.in"
 
 for spec in "1x6x6,conv:4:3:same,batchnorm,relu,maxpool:2,dropout:0.2,6,batchnorm:momentum=0.2:eps=0.001,tanh,3,softmax" \
