@@ -32,6 +32,11 @@ typedef struct slot {
     dnnl_stream_t stream;
     uint16_t *src2; /* (2, ld) bf16: a lone row and a zero row */
     float *dst2;    /* (2, max(I, O)): their results */
+    /* Each product's memory objects for the last sizes it ran with, kept
+     * so that a call of the same sizes only points them at its buffers
+     * (a training run's blocks keep their sizes from batch to batch). */
+    dnnl_memory_t mem[PRIMS][3];
+    int mem_m[PRIMS], mem_k[PRIMS];
 } slot;
 
 struct bp__dense_half {
@@ -123,9 +128,14 @@ void bp__dense_half_free(bp__dense_half *H)
 {
     if (!H)
         return;
-    for (int s = 0; s < SLOTS; s++)
+    for (int s = 0; s < SLOTS; s++) {
         if (H->slots[s].stream)
             H->d->stream_destroy(H->slots[s].stream);
+        for (int p = 0; p < PRIMS; p++)
+            for (int i = 0; i < 3; i++)
+                if (H->slots[s].mem[p][i])
+                    H->d->memory_destroy(H->slots[s].mem[p][i]);
+    }
     for (int p = 0; p < PRIMS; p++)
         if (H->prim[p])
             H->d->primitive_destroy(H->prim[p]);
@@ -214,26 +224,41 @@ static void product(bp__dense_half *H, int p, int M, int K, const void *a, const
 {
     const bp__dnnl_api *d = H->d;
     slot *S = my_slot(H);
-    dnnl_memory_desc_t ma, mb, mc;
-    dnnl_memory_t m[3] = {NULL, NULL, NULL};
+    dnnl_memory_t *m = S->mem[p];
     /* oneDNN takes handles without const; it only reads inputs */
     void *h[3] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c};
-    const dnnl_memory_desc_t *mds[3] = {&ma, &mb, &mc};
-    if (layouts(H, p, M, K, &ma, &mb, &mc))
-        return;
     int ok = 1;
-    for (int i = 0; i < 3; i++)
-        ok &= d->memory_create(&m[i], mds[i], d->engine, h[i]) == dnnl_success;
+    if (!m[0] || S->mem_m[p] != M || S->mem_k[p] != K) { /* new sizes: new objects */
+        dnnl_memory_desc_t ma, mb, mc;
+        const dnnl_memory_desc_t *mds[3] = {&ma, &mb, &mc};
+        for (int i = 0; i < 3; i++) {
+            if (m[i])
+                d->memory_destroy(m[i]);
+            m[i] = NULL;
+        }
+        if (layouts(H, p, M, K, &ma, &mb, &mc))
+            return;
+        for (int i = 0; i < 3; i++)
+            ok &= d->memory_create(&m[i], mds[i], d->engine, h[i]) == dnnl_success;
+        S->mem_m[p] = M;
+        S->mem_k[p] = K;
+    } else {
+        for (int i = 0; i < 3; i++)
+            ok &= d->memory_set_data_handle(m[i], h[i]) == dnnl_success;
+    }
     if (ok) {
         dnnl_exec_arg_t args[3] = {
             {DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}};
         const int saved = bp__dnnl_solo_begin();
         d->primitive_execute(H->prim[p], S->stream, 3, args);
         bp__dnnl_solo_end(saved);
+    } else { /* made again on the next call */
+        for (int i = 0; i < 3; i++) {
+            if (m[i])
+                d->memory_destroy(m[i]);
+            m[i] = NULL;
+        }
     }
-    for (int i = 0; i < 3; i++)
-        if (m[i])
-            d->memory_destroy(m[i]);
 }
 
 /* Rows of a (rows, ld) bf16 input at a, from column 0, times b into c
