@@ -104,20 +104,21 @@ static void dense_grad_input(const bp__layer *L, const float *params, int rows, 
     bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz, L->O, params + L->w_off, L->I, 0.0f, din, L->I);
 }
 
-/* With bf16 products (L->half): the primitives and the weights' copy,
- * once; without, nothing, and the float path runs. */
-static int dense_prepare(bp__layer *L)
+/* bf16 products: the scratch for the copies, the primitives and the
+ * weights' copy, made once here. */
+static int dense_to_half(bp__layer *L, char *msg, size_t size)
 {
 #ifdef BP_HAVE_DNNL
-    char msg[160];
     bp__dense_half *H = NULL;
-    if (!L->half)
-        return 0;
-    int rc = bp__dense_half_make(L, &H, msg, sizeof msg);
+    L->half = 1;
+    L->scratch = bp__dense_half_scratch(L);
+    int rc = bp__dense_half_make(L, &H, msg, size);
     L->prims = H;
     return rc;
 #else
-    return L->half ? BP_EUNSUPPORTED : 0;
+    (void)L;
+    bp__format(msg, size, "bf16 needs the oneDNN build");
+    return BP_EUNSUPPORTED;
 #endif
 }
 
@@ -199,7 +200,7 @@ const bp__kind bp__kind_dense = {
     .forward = dense_forward,
     .grad_params = dense_grad_params,
     .grad_input = dense_grad_input,
-    .prepare = dense_prepare,
+    .to_half = dense_to_half,
     .release = dense_release,
     .refresh = dense_refresh,
     .keep_dz = dense_keep_dz,

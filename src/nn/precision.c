@@ -4,7 +4,6 @@
  * in, and the primitives, made here so that an error shows at once.
  */
 #include "nn/net.h"
-#include "nn/dense_bf16.h"
 
 #include <string.h>
 
@@ -62,12 +61,16 @@ static void to_fp32(bp_net *net)
     lay_out_scratch(net);
 }
 
-/* Every dense layer to bf16 products; the network's message says why not. */
+/* Every layer with products to bf16; the network's message says why not. */
 static int to_bf16(bp_net *net)
 {
+#ifndef BP_HAVE_DNNL
+    bp__net_set_message(net, "bf16 needs the oneDNN build; this one has the built-in kernel only");
+    return BP_EUNSUPPORTED;
+#endif
     for (int l = 0; l < net->n_layers; l++) {
-        bp__layer *L = &net->layers[l];
-        if (L->kind->id == BP_LAYER_CONV) {
+        const bp__layer *L = &net->layers[l];
+        if (L->kind->grad_params && !L->kind->to_half) {
             char entry[96];
             bp_net_layer_spec(net, l, entry, sizeof entry);
             bp__net_set_message(net,
@@ -79,23 +82,12 @@ static int to_bf16(bp_net *net)
     }
     for (int l = 0; l < net->n_layers; l++) {
         bp__layer *L = &net->layers[l];
-        if (L->kind->id != BP_LAYER_DENSE)
-            continue;
-#ifdef BP_HAVE_DNNL
         char msg[160];
-        bp__dense_half *H = NULL;
-        L->half = 1;
-        L->scratch = bp__dense_half_scratch(L);
-        int rc = bp__dense_half_make(L, &H, msg, sizeof msg);
-        L->prims = H;
+        int rc = L->kind->to_half ? L->kind->to_half(L, msg, sizeof msg) : 0;
         if (rc != 0) {
             bp__net_set_message(net, "bf16: layer %d: %s", l + 1, msg);
             return rc;
         }
-#else
-        bp__net_set_message(net, "bf16 needs the oneDNN build; this one has the built-in kernel only");
-        return BP_EUNSUPPORTED;
-#endif
     }
     lay_out_scratch(net);
     return 0;
