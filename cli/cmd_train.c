@@ -552,8 +552,8 @@ static void print_header(const job *j)
         printf("%d thread%s, matrix products by %s\n", bp_threads(),
                bp_threads() == 1 ? "" : "s", bp_gemm_backend());
     if (j->s.precision != BP_PRECISION_FP32)
-        printf("precision %s: dense layers' products take bfloat16 inputs, accumulate in "
-               "float\n", bp_precision_name(j->s.precision));
+        printf("precision %s: matrix products and convolutions take bfloat16 inputs, "
+               "accumulate in float\n", bp_precision_name(j->s.precision));
     cli_dist_header((int)j->s.parts);
     fflush(stdout);
 }

@@ -143,11 +143,11 @@ int train_parse_options(int argc, char **argv, settings *s)
         {"dropout", CLI_OPT_FRACTION, "F", &s->dropout,
          .help = "dropout on the hidden layers, in [0, 1)", .def = "0"},
         {"precision", CLI_OPT_STRING, "NAME", NULL, .fn = set_precision,
-         .help = "fp32, or bf16: the dense layers' matrix products take bfloat16 inputs and "
+         .help = "fp32, or bf16: matrix products and convolutions take bfloat16 inputs and "
                  "accumulate in float, as mixed-precision training does; weights, gradients, "
-                 "optimizer state, the loss and the saved model stay fp32. bf16 needs the "
-                 "oneDNN build and a CPU with avx512_bf16 or amx_bf16 (else exit 2, naming "
-                 "what is missing); conv layers refuse it so far",
+                 "optimizer state, batch norm, the loss and the saved model stay fp32. bf16 "
+                 "needs the oneDNN build and a CPU with avx512_bf16 or amx_bf16 (else exit 2, "
+                 "naming what is missing)",
          .def = "fp32"},
 
         CLI_HEADING("Optimizer"),

@@ -334,9 +334,10 @@ int bp_net_set_training(bp_net *net, int on, bp_rng *rng);
 int bp_net_training(const bp_net *net);
 
 /* The number format of a network's matrix products. FP32 (the default):
- * everything in float. BF16: the products of dense layers take bfloat16
- * copies of their inputs, weights and slopes and accumulate in float;
- * the parameters, gradients, optimizer state, loss and every other pass
+ * everything in float. BF16: the products of dense layers and the
+ * convolutions take bfloat16 copies of their inputs, weights and slopes
+ * and accumulate in float; the parameters, gradients, optimizer state,
+ * batch norm, pooling, the loss and every other pass
  * stay float, and models, checkpoints and exports hold float weights
  * whatever the precision. It applies to every forward and backward pass
  * of the network (training and evaluation) until set again. */

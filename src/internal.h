@@ -311,7 +311,7 @@ typedef struct bp__layer {
     size_t work;       /* floats grad_input may write while it works on one sample */
     double macs;       /* multiply-adds per sample of the forward pass */
     void *prims;       /* what the kind's prepare made (owned, freed by its release); NULL if none */
-    int half;          /* the products in bf16 (the network's precision; dense only) */
+    int half;          /* the products in bf16 (the network's precision) */
     struct bp__allsum *allsum; /* batchnorm: sums over every process, NULL: alone */
 } bp__layer;
 

@@ -239,7 +239,8 @@ static unsigned conv_passes(const bp__layer *L)
 static int conv_prepare(bp__layer *L)
 {
     bp__conv_prims *P;
-    int rc = bp__conv_prims_make(L, conv_passes(L), &P);
+    char msg[160];
+    int rc = bp__conv_prims_make(L, conv_passes(L), 0, &P, msg, sizeof msg);
     L->prims = P;
     return rc;
 }
@@ -248,6 +249,21 @@ static void conv_release(bp__layer *L)
 {
     bp__conv_prims_free(L->prims);
     L->prims = NULL;
+}
+
+/* bf16: every pass by oneDNN's primitives, which convert as they reorder;
+ * back to float: the float primitives again (or the built-in path). */
+static int conv_set_half(bp__layer *L, int on, char *msg, size_t size)
+{
+    bp__conv_prims *P = NULL;
+    conv_release(L);
+    L->half = on;
+    if (!on)
+        return conv_prepare(L);
+    int rc = bp__conv_prims_make(L, BP__CONV_FWD | BP__CONV_BWD_D | BP__CONV_BWD_W, 1, &P, msg,
+                                 size);
+    L->prims = P;
+    return rc;
 }
 
 static void conv_forward(const bp__layer *L, const float *params, int rows, const float *in,
@@ -425,6 +441,7 @@ const bp__kind bp__kind_conv = {
     .grad_input = conv_grad_input,
     .prepare = conv_prepare,
     .release = conv_release,
+    .set_half = conv_set_half,
     .forward_d = conv_forward_d,
     .backward_d = conv_backward_d,
     .weight_terms = conv_weight_terms,

@@ -21,13 +21,18 @@ enum {
 typedef struct bp__conv_prims bp__conv_prims;
 
 /* Make the primitives of the passes in `passes` for L (planned: shapes,
- * kernel, stride, pad). *out is NULL, with 0 returned, when oneDNN is not
- * built in or cannot be loaded, or refuses the layer; BP_ENOMEM when
- * memory ran out. */
-int bp__conv_prims_make(const bp__layer *L, unsigned passes, bp__conv_prims **out);
+ * kernel, stride, pad), reading bf16 when `half`. *out is NULL, with 0
+ * returned, when oneDNN is not built in or cannot be loaded, or refuses
+ * the layer; in bf16 that is BP_EUNSUPPORTED instead, as is a reference
+ * kernel, with why in msg. BP_ENOMEM when memory ran out. */
+int bp__conv_prims_make(const bp__layer *L, unsigned passes, int half, bp__conv_prims **out,
+                        char *msg, size_t size);
 void bp__conv_prims_free(bp__conv_prims *P);
 /* The passes P serves (0 for NULL). */
 unsigned bp__conv_prims_passes(const bp__conv_prims *P);
+/* oneDNN's name for the kernel of pass 0 (forward), 1 (the input's slope)
+ * or 2 (the filters' slopes); NULL for another number or none made. */
+const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass);
 
 /* The passes. Each returns 0, or -1 when oneDNN failed, having written
  * nothing the caller can rely on: the caller then runs its own path.

@@ -16,6 +16,10 @@
  * and the last B % SLOPE_ROWS one at a time, whatever the thread count);
  * below, one sample a call. Each call's group slope is added to the
  * layer's in that order.
+ *
+ * In bf16 (half) the primitives read the inputs, filters and output slopes
+ * in bf16 and write float: the reorders into their blocked layouts convert
+ * as they copy, so no pass of ours touches bf16.
  */
 #include "internal.h"
 #include "math/dnnl.h"
@@ -73,6 +77,8 @@ struct bp__conv_prims {
                                    * one sample's, SLOPE_ROWS samples' */
     size_t used[PRIMS];           /* bytes of the buffer each pass takes */
     tensor t[TENSORS];
+    int half;                     /* bf16 inputs, float outputs */
+    const char *impl[PRIMS];      /* oneDNN's name for each pass's implementation */
     slot *slots;                  /* (SLOTS) */
 };
 
@@ -89,12 +95,13 @@ static int plain(const bp__dnnl_api *d, dnnl_memory_desc_t *md, int n, dnnl_dim_
            dnnl_success;
 }
 
-static int any(const bp__dnnl_api *d, dnnl_memory_desc_t *md, dnnl_dim_t d0, dnnl_dim_t d1,
-               dnnl_dim_t d2, dnnl_dim_t d3)
+/* A layout of the primitive's choosing; in bf16 when `half`. */
+static int any(const bp__dnnl_api *d, dnnl_memory_desc_t *md, int half, dnnl_dim_t d0,
+               dnnl_dim_t d1, dnnl_dim_t d2, dnnl_dim_t d3)
 {
     const dnnl_dims_t dims = {d0, d1, d2, d3};
-    return d->memory_desc_init_by_tag(md, 4, dims, dnnl_f32, dnnl_format_tag_any) !=
-           dnnl_success;
+    return d->memory_desc_init_by_tag(md, 4, dims, half ? dnnl_bf16 : dnnl_f32,
+                                      dnnl_format_tag_any) != dnnl_success;
 }
 
 /* Tensor t of pass p: the primitive's layout from its descriptor, and a
@@ -128,10 +135,17 @@ static int tensor_set(bp__conv_prims *P, int t, int p, const dnnl_memory_desc_t 
     return 0;
 }
 
-/* Pass p's primitive from its descriptor, with its scratchpad's place. */
+/* Pass p's primitive from its descriptor, with its scratchpad's place; in
+ * bf16, -1 for a reference kernel, the slow emulation bf16 must never be. */
 static int prim_set(bp__conv_prims *P, int p, const_dnnl_primitive_desc_t pd)
 {
     const bp__dnnl_api *d = P->d;
+    const char *impl = NULL;
+    if (d->primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
+        impl = "?";
+    P->impl[p] = impl; /* a static string of the library */
+    if (P->half && strncmp(impl, "ref", 3) == 0)
+        return -1;
     const dnnl_memory_desc_t *md = d->primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (md)
         P->pad_md[p] = *md;
@@ -188,6 +202,12 @@ unsigned bp__conv_prims_passes(const bp__conv_prims *P)
     return P ? P->passes : 0;
 }
 
+const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass)
+{
+    static const int of[3] = {P_FWD, P_BWD_D, P_BWD_W};
+    return P && pass >= 0 && pass < 3 ? P->impl[of[pass]] : NULL;
+}
+
 /* Pass p, the slopes of one group of G filters over N samples, with its
  * tensors from t0 (source, output's slope, filters' slope): the group's
  * output slope is read in place from the layer's, rows O floats apart. */
@@ -202,14 +222,16 @@ static int slopes_prim(bp__conv_prims *P, const bp__layer *L, const_dnnl_primiti
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t fwd = NULL, pd = NULL;
     int rc = -1;
-    if (any(d, &src, N, C, H, W) || any(d, &g_wei, P->G, C, K, K) ||
-        any(d, &g_dst, N, P->G, Ho, Wo) || plain(d, &u_src, 4, N, C, H, W) ||
+    dnnl_memory_desc_t h_wei, h_dst;
+    if (any(d, &src, P->half, N, C, H, W) || any(d, &g_wei, 0, P->G, C, K, K) ||
+        any(d, &h_wei, P->half, P->G, C, K, K) || any(d, &h_dst, P->half, N, P->G, Ho, Wo) ||
+        any(d, &g_dst, P->half, N, P->G, Ho, Wo) || plain(d, &u_src, 4, N, C, H, W) ||
         plain(d, &u_gwei, 4, P->G, C, K, K) ||
         d->memory_desc_init_by_strides(&u_gdst, 4, gdims, dnnl_f32, gstrides) != dnnl_success)
         return -1;
-    /* its own forward as the hint */
+    /* its own forward as the hint, all in the inputs' type */
     if (d->convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-                                         &src, &g_wei, NULL, &g_dst, strides, pad,
+                                         &src, &h_wei, NULL, &h_dst, strides, pad,
                                          pad) != dnnl_success ||
         d->primitive_desc_create(&fwd, &cd, attr, d->engine, NULL) != dnnl_success ||
         d->convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src, &g_wei,
@@ -246,7 +268,11 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
     dnnl_primitive_desc_t fwd = NULL, pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
     int rc = -1;
-    if (any(d, &src, 1, C, H, W) || any(d, &wei, OUT, C, K, K) || any(d, &dst, 1, OUT, Ho, Wo) ||
+    /* dst: the forward's output; dd: the output's slope, an input */
+    dnnl_memory_desc_t dd;
+    const int h = P->half;
+    if (any(d, &src, h, 1, C, H, W) || any(d, &wei, h, OUT, C, K, K) ||
+        any(d, &dst, 0, 1, OUT, Ho, Wo) || any(d, &dd, h, 1, OUT, Ho, Wo) ||
         plain(d, &bias, 1, OUT, 0, 0, 0) || plain(d, &u_src, 4, 1, C, H, W) ||
         plain(d, &u_wei, 4, OUT, C, K, K) || plain(d, &u_dst, 4, 1, OUT, Ho, Wo) ||
         plain(d, &u_bias, 1, OUT, 0, 0, 0))
@@ -270,7 +296,9 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
             prim_set(P, P_FWD, fwd))
             goto done;
     if (passes & BP__CONV_BWD_D) {
-        if (d->convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src, &wei, &dst,
+        dnnl_memory_desc_t dsrc;
+        if (any(d, &dsrc, 0, 1, C, H, W) ||
+            d->convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &dsrc, &wei, &dd,
                                                    strides, pad, pad) != dnnl_success ||
             d->primitive_desc_create(&pd, &cd, attr, d->engine, fwd) != dnnl_success)
             goto done;
@@ -334,17 +362,25 @@ static int make_slot(bp__conv_prims *P, slot *S, size_t bytes)
     return 0;
 }
 
-int bp__conv_prims_make(const bp__layer *L, unsigned passes, bp__conv_prims **out)
+int bp__conv_prims_make(const bp__layer *L, unsigned passes, int half, bp__conv_prims **out,
+                        char *msg, size_t size)
 {
     const bp__dnnl_api *d = passes ? bp__dnnl_prims() : NULL;
     bp__conv_prims *P;
     *out = NULL;
-    if (!d)
-        return 0;
-    if (!(P = bp__calloc(1, sizeof *P)))
+    if (!d) {
+        if (!half)
+            return 0;
+        bp__format(msg, size, "bf16 needs oneDNN, which could not be loaded");
+        return BP_EUNSUPPORTED;
+    }
+    if (!(P = bp__calloc(1, sizeof *P))) {
+        bp__format(msg, size, "out of memory making its convolution primitives");
         return BP_ENOMEM;
+    }
     P->d = d;
     P->passes = passes;
+    P->half = half;
     P->OUT = L->out.c;
     P->I = L->I;
     P->O = L->O;
@@ -365,8 +401,20 @@ int bp__conv_prims_make(const bp__layer *L, unsigned passes, bp__conv_prims **ou
     for (int s = 0; rc == 0 && s < SLOTS; s++)
         rc = make_slot(P, &P->slots[s], bytes);
     if (rc != 0) {
+        const char *impl = "none";
+        for (int p = 0; p < PRIMS; p++)
+            if (P->impl[p] && !P->prim[p])
+                impl = P->impl[p];
         bp__conv_prims_free(P);
-        return rc == BP_ENOMEM ? BP_ENOMEM : 0;
+        if (rc == BP_ENOMEM) {
+            bp__format(msg, size, "out of memory making its convolution primitives");
+            return BP_ENOMEM;
+        }
+        if (half) {
+            bp__format(msg, size, "oneDNN offers no native bf16 convolution for it (%s)", impl);
+            return BP_EUNSUPPORTED;
+        }
+        return 0;
     }
     *out = P;
     return 0;
@@ -529,12 +577,23 @@ int bp__conv_prims_grad_weights(const bp__conv_prims *P, int u0, int u1, int B, 
 
 #else /* without oneDNN: never any primitives */
 
-int bp__conv_prims_make(const bp__layer *L, unsigned passes, bp__conv_prims **out)
+int bp__conv_prims_make(const bp__layer *L, unsigned passes, int half, bp__conv_prims **out,
+                        char *msg, size_t size)
 {
     (void)L;
     (void)passes;
     *out = NULL;
-    return 0;
+    if (!half)
+        return 0;
+    bp__format(msg, size, "bf16 needs the oneDNN build");
+    return BP_EUNSUPPORTED;
+}
+
+const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass)
+{
+    (void)P;
+    (void)pass;
+    return NULL;
 }
 
 void bp__conv_prims_free(bp__conv_prims *P)

@@ -104,30 +104,33 @@ static void dense_grad_input(const bp__layer *L, const float *params, int rows, 
     bp__gemm(0, 0, rows, L->I, L->O, 1.0f, dz, L->O, params + L->w_off, L->I, 0.0f, din, L->I);
 }
 
-/* bf16 products: the scratch for the copies, the primitives and the
- * weights' copy, made once here. */
-static int dense_to_half(bp__layer *L, char *msg, size_t size)
-{
-#ifdef BP_HAVE_DNNL
-    bp__dense_half *H = NULL;
-    L->half = 1;
-    L->scratch = bp__dense_half_scratch(L);
-    int rc = bp__dense_half_make(L, &H, msg, size);
-    L->prims = H;
-    return rc;
-#else
-    (void)L;
-    bp__format(msg, size, "bf16 needs the oneDNN build");
-    return BP_EUNSUPPORTED;
-#endif
-}
-
 static void dense_release(bp__layer *L)
 {
 #ifdef BP_HAVE_DNNL
     bp__dense_half_free(L->prims);
 #endif
     L->prims = NULL;
+}
+
+/* bf16 products: the scratch for the copies, the primitives and the
+ * weights' copy, made once here; back to float: none of them. */
+static int dense_set_half(bp__layer *L, int on, char *msg, size_t size)
+{
+    dense_release(L);
+    L->half = on;
+    L->scratch = 0;
+    if (!on)
+        return 0;
+#ifdef BP_HAVE_DNNL
+    bp__dense_half *H = NULL;
+    L->scratch = bp__dense_half_scratch(L);
+    int rc = bp__dense_half_make(L, &H, msg, size);
+    L->prims = H;
+    return rc;
+#else
+    bp__format(msg, size, "bf16 needs the oneDNN build");
+    return BP_EUNSUPPORTED;
+#endif
 }
 
 static void dense_refresh(const bp__layer *L, const float *params)
@@ -200,7 +203,7 @@ const bp__kind bp__kind_dense = {
     .forward = dense_forward,
     .grad_params = dense_grad_params,
     .grad_input = dense_grad_input,
-    .to_half = dense_to_half,
+    .set_half = dense_set_half,
     .release = dense_release,
     .refresh = dense_refresh,
     .keep_dz = dense_keep_dz,

@@ -88,11 +88,12 @@ struct bp__kind {
      * passes take their plain path. release frees L->prims. */
     int (*prepare)(bp__layer *L);
     void (*release)(bp__layer *L);
-    /* Optional: turn the layer's products to bf16 (L->half, its scratch
-     * for the bf16 copies, its prims made at once so that an error shows
-     * when the precision is set). 0, or a negative BP_E* code with why in
-     * msg. A kind with parameter slopes and no hook has no bf16 path. */
-    int (*to_half)(bp__layer *L, char *msg, size_t size);
+    /* Optional: turn the layer's products to bf16 (on) or back to float
+     * (L->half, its scratch for any bf16 copies, its prims made at once
+     * so that an error shows when the precision is set). 0, or a negative
+     * BP_E* code with why in msg. A kind with parameter slopes and no hook
+     * has no bf16 path; one without parameters stays in float. */
+    int (*set_half)(bp__layer *L, int on, char *msg, size_t size);
     /* Optional, for a layer with L->half and its prims made (bf16): what
      * the products take from the parameters, before each forward pass
      * (their bf16 copies); and dz's rows once final (the network calls it

@@ -47,16 +47,16 @@ static void lay_out_scratch(bp_net *net)
     net->sum_scratch = sum;
 }
 
-/* Every dense layer back to float products: no primitives, no scratch. */
+/* Every layer with bf16 products back to float. */
 static void to_fp32(bp_net *net)
 {
     for (int l = 0; l < net->n_layers; l++) {
         bp__layer *L = &net->layers[l];
-        if (!L->half)
-            continue;
-        L->kind->release(L);
-        L->half = 0;
-        L->scratch = 0;
+        char msg[160];
+        /* float products cannot be refused: a kind without its primitives
+         * takes its built-in path */
+        if (L->half)
+            (void)L->kind->set_half(L, 0, msg, sizeof msg);
     }
     lay_out_scratch(net);
 }
@@ -70,20 +70,17 @@ static int to_bf16(bp_net *net)
 #endif
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
-        if (L->kind->grad_params && !L->kind->to_half) {
+        if (L->kind->grad_params && !L->kind->set_half) {
             char entry[96];
             bp_net_layer_spec(net, l, entry, sizeof entry);
-            bp__net_set_message(net,
-                                "bf16 covers dense layers so far; layer %d (%s) has no bf16 "
-                                "path yet",
-                                l + 1, entry);
+            bp__net_set_message(net, "bf16: layer %d (%s) has no bf16 path", l + 1, entry);
             return BP_EUNSUPPORTED;
         }
     }
     for (int l = 0; l < net->n_layers; l++) {
         bp__layer *L = &net->layers[l];
         char msg[160];
-        int rc = L->kind->to_half ? L->kind->to_half(L, msg, sizeof msg) : 0;
+        int rc = L->kind->set_half ? L->kind->set_half(L, 1, msg, sizeof msg) : 0;
         if (rc != 0) {
             bp__net_set_message(net, "bf16: layer %d: %s", l + 1, msg);
             return rc;

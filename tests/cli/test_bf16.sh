@@ -1,8 +1,8 @@
 # test_bf16.sh - `train --precision`: oneDNN's ISA cap below bf16 (and a
 # build or CPU without it) refused with exit 2 naming what is missing; a bad
 # name refused; where bf16 runs, the header, --json, the model's metadata
-# and info name it, 1 and 2 threads save the same bytes, a conv layer is
-# refused naming the layer, --resume refuses another precision and goes on
+# and info name it, 1 and 2 threads save the same bytes (a CNN with batch
+# norm too), --resume refuses another precision and goes on
 # bit for bit in the same one; batch norm's ordered parts (--deterministic)
 # take the bf16 products too.
 # Usage: sh test_bf16.sh PATH_TO_backprop
@@ -39,7 +39,7 @@ if [ "$rc" -eq 2 ]; then
     exit 0
 fi
 expect_rc 0 "bf16 train"
-has "precision bf16: dense layers' products take bfloat16 inputs, accumulate in float" "header"
+has "precision bf16: matrix products and convolutions take bfloat16 inputs, accumulate in float" "header"
 run "$BP" info
 grep -q -E "^precisions +fp32 bf16\$" "$TMP/out" || fail "info: bf16 available"
 
@@ -60,10 +60,15 @@ run "$BP" train --data spiral:50:3 --epochs 1 --precision bf16 --json --out "$TM
 expect_rc 0 "bf16 --json"
 has '"precision": "bf16"' "--json precision"
 
-run "$BP" train --data spiral:50:3 --net 1x2x1,conv:2:1,3:softmax --epochs 1 --precision bf16 \
-    --out "$TMP/c.safetensors"
-expect_rc 2 "bf16 with a conv layer"
-err_has "bf16 covers dense layers so far; layer 1 (conv:2:1) has no bf16 path yet" "conv refusal"
+# A CNN with batch norm: its convolutions take bf16 too, the same bytes at
+# 1 and 2 threads.
+CNN=1x2x1,conv:8:3:same,batchnorm,relu,conv:16:3:relu:same,32:relu,3:softmax
+for n in 1 2; do
+    run "$BP" train --data spiral:200:3 --net $CNN --batch 64 --epochs 2 --threads $n \
+        --precision bf16 --out "$TMP/c$n.safetensors"
+    expect_rc 0 "bf16 CNN --threads $n"
+done
+cmp -s "$TMP/c1.safetensors" "$TMP/c2.safetensors" || fail "bf16 CNN: 1 and 2 threads saved different models"
 
 run "$BP" train --data spiral:100:3 --epochs 2 --precision bf16 --checkpoint "$TMP/ck" \
     --out "$TMP/k.safetensors"

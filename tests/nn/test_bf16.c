@@ -4,8 +4,9 @@
  * bf16-rounded inputs and weights, within float accumulation error (and
  * not within bf16's, which the unrounded input shows); a small network
  * trained in bf16 lands in float's accuracy band; the same bits at 1 and
- * 2 threads; the clear refusals (oneDNN's ISA cap, a conv layer). Tests
- * that need bf16 hardware skip where it is absent.
+ * 2 threads; the clear refusals (oneDNN's ISA cap). A conv layer's passes
+ * likewise, and a CNN with batch norm trained in bf16. Tests that need
+ * bf16 hardware skip where it is absent.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
@@ -278,18 +279,121 @@ static void test_builtin_refuses(void **state)
     bp_net_free(net);
 }
 
-/* A conv layer has no bf16 path yet: refused, named. */
-static void test_conv_refused(void **state)
+/* A layer's passes (as layer_pass) for spec, whose output is O values a
+ * row: z, the parameter slopes and dx; with the absolute values of params
+ * and x, the float path gives each value's scale, the sum of its products'
+ * magnitudes (the MAE slope is the same constant everywhere). */
+static void spec_pass(const char *spec, bp_precision p, const float *params, int B, const float *x,
+                      float *z, float *g, float *dx)
+{
+    bp_net *net = tu_net(spec);
+    bp_error err = {0};
+    const size_t no = (size_t)bp_net_outputs(net);
+    memcpy(bp_net_params(net), params, bp_net_param_count(net) * sizeof(float));
+    TU_ASSERT_OK(bp_net_set_precision(net, p, &err));
+    float *t = tu_xmalloc((size_t)B * no * sizeof *t);
+    for (size_t i = 0; i < (size_t)B * no; i++)
+        t[i] = -1000.0f;
+    const float *out;
+    bp_net_zero_grad(net);
+    TU_ASSERT_OK(bp_net_forward(net, B, x, &out));
+    memcpy(z, out, (size_t)B * no * sizeof *z);
+    TU_ASSERT_OK(bp_net_loss(net, BP_LOSS_MAE, t, (int)no, NULL));
+    TU_ASSERT_OK(bp_net_backward(net, dx));
+    memcpy(g, bp_net_grads(net), bp_net_param_count(net) * sizeof *g);
+    free(t);
+    bp_net_free(net);
+}
+
+/* One conv layer in bf16 against the float path on bf16-rounded filters
+ * and inputs: within float accumulation error of `terms` products (the
+ * most any value sums), and not on unrounded inputs. B * O must be a
+ * power of two, so that the output slope is exact in bf16. */
+static void check_conv(const char *spec, int B, int terms)
+{
+    bp_net *net = tu_net(spec);
+    const size_t np = bp_net_param_count(net), nz = (size_t)B * (size_t)bp_net_outputs(net),
+                 nx = (size_t)B * (size_t)bp_net_inputs(net);
+    bp_net_free(net);
+    float *params = tu_xmalloc(np * sizeof *params), *aparams = tu_xmalloc(np * sizeof *params);
+    float *x = tu_xmalloc(nx * sizeof *x), *xr = tu_xmalloc(nx * sizeof *x),
+          *ax = tu_xmalloc(nx * sizeof *x);
+    float *z = tu_xmalloc(nz * sizeof *z), *zr = tu_xmalloc(nz * sizeof *z),
+          *az = tu_xmalloc(nz * sizeof *z);
+    float *g = tu_xmalloc(np * sizeof *g), *gr = tu_xmalloc(np * sizeof *g),
+          *ag = tu_xmalloc(np * sizeof *g);
+    float *dx = tu_xmalloc(nx * sizeof *dx), *dxr = tu_xmalloc(nx * sizeof *dx),
+          *adx = tu_xmalloc(nx * sizeof *dx);
+    double *sz = tu_xmalloc(nz * sizeof *sz), *sg = tu_xmalloc(np * sizeof *sg),
+           *sdx = tu_xmalloc(nx * sizeof *sdx);
+    bp_rng r;
+    bp_rng_seed(&r, 33);
+    for (size_t i = 0; i < np; i++) {
+        params[i] = round_bf16((float)(bp_rng_uniform(&r) - 0.5));
+        aparams[i] = fabsf(params[i]);
+    }
+    for (size_t i = 0; i < nx; i++) {
+        x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
+        xr[i] = round_bf16(x[i]);
+        ax[i] = fabsf(xr[i]);
+    }
+    spec_pass(spec, BP_PRECISION_FP32, aparams, B, ax, az, ag, adx);
+    for (size_t i = 0; i < nz; i++)
+        sz[i] = az[i];
+    for (size_t i = 0; i < np; i++)
+        sg[i] = ag[i];
+    for (size_t i = 0; i < nx; i++)
+        sdx[i] = adx[i];
+    spec_pass(spec, BP_PRECISION_FP32, params, B, xr, zr, gr, dxr);
+    spec_pass(spec, BP_PRECISION_BF16, params, B, xr, z, g, dx);
+    const double tol = 4.0 * terms * FLT_EPSILON / 2.0;
+    double ez = worst(z, zr, sz, nz), eg = worst(g, gr, sg, np), edx = worst(dx, dxr, sdx, nx);
+    if (ez > tol || eg > tol || edx > tol)
+        fail_msg("%s, B=%d: z %g, grads %g, dx %g of their scales; float accumulation allows %g",
+                 spec, B, ez, eg, edx, tol);
+    spec_pass(spec, BP_PRECISION_BF16, params, B, x, z, g, dx);
+    spec_pass(spec, BP_PRECISION_FP32, params, B, x, zr, gr, dxr);
+    ez = worst(z, zr, sz, nz);
+    if (ez < 10.0 * tol)
+        fail_msg("%s, B=%d: unrounded inputs agree within %g: the check cannot tell bf16", spec,
+                 B, ez);
+    free(params), free(aparams), free(x), free(xr), free(ax), free(z), free(zr), free(az);
+    free(g), free(gr), free(ag), free(dx), free(dxr), free(adx), free(sz), free(sg), free(sdx);
+}
+
+static void test_conv_against_float(void **state)
 {
     (void)state;
     if (!have_bf16())
         skip();
-    bp_error err = {0};
-    bp_net *net = tu_net("1x6x6,conv:2:3:relu,8:relu,2:softmax");
-    assert_int_equal(bp_net_set_precision(net, BP_PRECISION_BF16, &err), BP_EUNSUPPORTED);
-    assert_non_null(strstr(err.message, "bf16 covers dense layers so far; layer 1 (conv:2:3"));
-    assert_int_equal(bp_net_precision(net), BP_PRECISION_FP32);
-    bp_net_free(net);
+    /* 4 filters of 4x4 outputs: O = 64; the slopes sum B * 16 products */
+    check_conv("2x4x4,conv:4:3:same", 8, 128);
+    check_conv("2x4x4,conv:4:3:same", 2, 128);
+    check_conv("3x8x8,conv:4:3:pad=1:stride=2", 4, 128);
+    /* from 16 input channels the filters' slopes take runs of 8 samples */
+    check_conv("16x4x4,conv:4:3:same:nobias", 16, 256);
+}
+
+/* A CNN with batch norm trains in bf16: the same bits at 1 and 2 threads,
+ * not float's bits, and float's accuracy band. */
+static void test_cnn(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    const char *spec = "1x2x1,conv:16:3:same,batchnorm,relu,conv:24:3:relu:same,64:relu,3:softmax";
+    double a1, a2, af;
+    uint64_t one = train(spec, BP_PRECISION_BF16, 1, 30, &a1);
+    uint64_t two = train(spec, BP_PRECISION_BF16, 2, 30, &a2);
+    uint64_t f32 = train(spec, BP_PRECISION_FP32, 1, 30, &af);
+    if (one != two)
+        fail_msg("bf16 CNN: 1 and 2 threads differ (%016llx vs %016llx)",
+                 (unsigned long long)one, (unsigned long long)two);
+    assert_true(one != f32);
+    print_message("CNN train accuracy after 30 epochs: fp32 %.4f, bf16 %.4f\n", af, a1);
+    assert_true(af > 0.7);
+    if (fabs(a1 - af) > 0.03)
+        fail_msg("bf16 CNN accuracy %.4f is outside fp32's %.4f +- 0.03", a1, af);
 }
 
 /* Switching with a workspace already reserved: bf16 gives the bits of a
@@ -333,7 +437,8 @@ int main(void)
         cmocka_unit_test(test_accuracy_band),
         cmocka_unit_test(test_isa_cap),
         cmocka_unit_test(test_builtin_refuses),
-        cmocka_unit_test(test_conv_refused),
+        cmocka_unit_test(test_conv_against_float),
+        cmocka_unit_test(test_cnn),
         cmocka_unit_test(test_switching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

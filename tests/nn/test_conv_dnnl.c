@@ -74,7 +74,7 @@ static void check_shape(const shape *s, int B)
     plan(&D, s);
     bp__conv_prims *P;
     const unsigned all = BP__CONV_FWD | BP__CONV_BWD_D | BP__CONV_BWD_W;
-    assert_int_equal(bp__conv_prims_make(&D, all, &P), 0);
+    assert_int_equal(bp__conv_prims_make(&D, all, 0, &P, NULL, 0), 0);
     skip_without(P);
     assert_int_equal(bp__conv_prims_passes(P), all);
     D.prims = P;
@@ -142,7 +142,7 @@ static void test_some_passes(void **state)
     plan(&A, &s);
     plan(&D, &s);
     bp__conv_prims *P;
-    assert_int_equal(bp__conv_prims_make(&D, BP__CONV_FWD, &P), 0);
+    assert_int_equal(bp__conv_prims_make(&D, BP__CONV_FWD, 0, &P, NULL, 0), 0);
     skip_without(P);
     assert_int_equal(bp__conv_prims_passes(P), BP__CONV_FWD);
     D.prims = P;
@@ -177,7 +177,7 @@ static void test_no_passes(void **state)
     bp__layer L;
     plan(&L, &s);
     bp__conv_prims *P = (bp__conv_prims *)&L;
-    assert_int_equal(bp__conv_prims_make(&L, 0, &P), 0);
+    assert_int_equal(bp__conv_prims_make(&L, 0, 0, &P, NULL, 0), 0);
     assert_null(P);
     assert_int_equal(bp__conv_prims_passes(NULL), 0);
 }
