@@ -406,6 +406,15 @@ def main():
                                                   100 * share))
         if b.get("startup") is not None:
             target("start-up to first batch <= 0.5 s", b["startup"] <= 0.5, "%.3f s" % b["startup"])
+        if ph and ph["products_us"] > 0:
+            # The epoch through the CLI against a step of the eight products
+            # alone, both from this run: 128 samples per products_us.
+            bound = 128 / (1e-6 * ph["products_us"])
+            share = b["samples_per_s"] / bound
+            target("MLP epoch >= 75% of the products-only bound", share >= 0.75,
+                   "%.0f%% (%.0f samples/s, %s threads, against 128 / %.1f us = %.0f)" % (
+                       100 * share, b["samples_per_s"], b.get("threads"), ph["products_us"],
+                       bound))
         if core:
             print("  info training step %.1f GFLOP/s = %.0f%% of the sgemm peak %.1f GFLOP/s "
                   "(%s, %s threads)" % (gf, 100 * gf / peak, peak, b.get("gemm"),
