@@ -5,7 +5,9 @@
  *     cubes 512, 1024 and 2048, each in one row block per thread;
  *   - "kernel": GFLOP/s of the built-in kernel, the backend and (where the
  *     bench was built with it) OpenBLAS at the shapes of a 784-256-128-10
- *     MLP's training step with batch 128, each on the same threads;
+ *     MLP's training step with batch 128, each on the same threads; with
+ *     oneDNN, also its sgemm as one call threaded by oneDNN itself over the
+ *     pool ("onednn_threads"), against the network's row blocks ("backend");
  *   - "batch" and "width": time per sample of a training step (forward,
  *     loss, backward, SGD with momentum) as the batch grows from 1 to 1024
  *     and as the hidden width grows from 64 to 2048;
@@ -15,7 +17,10 @@
  *     of a window of steps, beside the time its eight products alone take
  *     at the backend's speed measured above ("kernel").
  * Every GFLOP/s figure is that of the fastest call in its time window.
- * Usage: bench_core [--quick]
+ * Usage: bench_core [--quick | --step [SECONDS]]
+ * --step prints the "phases" line alone (its products timed at the
+ * backend only), for comparing builds in turn; SECONDS (default 1) is the
+ * phases' window.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -29,6 +34,9 @@
 #include <time.h>
 #ifdef BENCH_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef BP_HAVE_DNNL
+#include "math/dnnl.h"
 #endif
 
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
@@ -90,6 +98,19 @@ static void openblas_gemm(int ta, int tb, int M, int N, int K, float alpha, cons
 {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#endif
+
+#ifdef BP_HAVE_DNNL
+/* oneDNN's sgemm as one call outside a parallel region: oneDNN splits it
+ * over the pool itself (the library never calls it so, as the split may
+ * change a sum with the thread count). */
+static void onednn_pool_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    const bp__dnnl_api *d = bp__dnnl();
+    if (d)
+        d->sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 #endif
 
@@ -218,6 +239,7 @@ static void phase_times(double seconds, double out[5])
 
 int main(int argc, char **argv)
 {
+    const int step_only = argc > 1 && strcmp(argv[1], "--step") == 0;
     const double s = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.4;
     static const int shapes[][5] = {
         /* ta, tb, M, N, K: forward, weight gradients, input gradients */
@@ -229,26 +251,35 @@ int main(int argc, char **argv)
      * cube that spills the caches can fall below the MLP's own shapes). */
     double peak = 0.0;
     int peak_n = 0;
-    for (int n = 512; n <= 2048; n *= 2) {
+    for (int n = 512; n <= 2048 && !step_only; n *= 2) {
         double g = gflops(bp__gemm, 2, 0, 0, n, n, n, s);
         if (g > peak) {
             peak = g;
             peak_n = n;
         }
     }
-    printf("{\"bench\": \"peak\", \"backend\": \"%s\", \"threads\": %d, \"size\": %d, "
-           "\"gflops\": %.1f}\n",
-           bp_gemm_backend(), bp_threads(), peak_n, peak);
-    fflush(stdout);
+    if (!step_only) {
+        printf("{\"bench\": \"peak\", \"backend\": \"%s\", \"threads\": %d, \"size\": %d, "
+               "\"gflops\": %.1f}\n",
+               bp_gemm_backend(), bp_threads(), peak_n, peak);
+        fflush(stdout);
+    }
     double products = 0.0; /* seconds of the step's products at the backend's speed */
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *sh = shapes[i];
-        const double builtin = gflops(bp__gemm_builtin, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
         const double backend = gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
         products += 2.0 * sh[2] * sh[3] * sh[4] / (backend * 1e9);
+        if (step_only)
+            continue;
+        const double builtin = gflops(bp__gemm_builtin, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
         printf("{\"bench\": \"kernel\", \"shape\": \"%s%s %dx%dx%d\", \"builtin\": %.1f, "
                "\"backend\": %.1f",
                sh[0] ? "T" : "N", sh[1] ? "T" : "N", sh[2], sh[3], sh[4], builtin, backend);
+#ifdef BP_HAVE_DNNL
+        if (bp__dnnl())
+            printf(", \"onednn_threads\": %.1f",
+                   gflops(onednn_pool_gemm, 0, sh[0], sh[1], sh[2], sh[3], sh[4], s));
+#endif
 #ifdef BENCH_OPENBLAS
         printf(", \"openblas\": %.1f",
                gflops(openblas_gemm, 0, sh[0], sh[1], sh[2], sh[3], sh[4], s));
@@ -257,12 +288,16 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     double ph[5];
-    phase_times(2.5 * s, ph); /* a longer window: each phase keeps its own fastest */
-    printf("{\"bench\": \"phases\", \"batch\": 128, \"forward_us\": %.1f, \"loss_us\": %.1f, "
-           "\"backward_us\": %.1f, \"optimizer_us\": %.1f, \"step_us\": %.1f, "
-           "\"products_us\": %.1f}\n",
-           1e6 * ph[0], 1e6 * ph[1], 1e6 * ph[2], 1e6 * ph[3], 1e6 * ph[4], 1e6 * products);
+    /* a longer window: each phase keeps its own fastest */
+    phase_times(step_only ? (argc > 2 ? atof(argv[2]) : 1.0) : 2.5 * s, ph);
+    printf("{\"bench\": \"phases\", \"batch\": 128, \"threads\": %d, \"forward_us\": %.1f, "
+           "\"loss_us\": %.1f, \"backward_us\": %.1f, \"optimizer_us\": %.1f, "
+           "\"step_us\": %.1f, \"products_us\": %.1f}\n",
+           bp_threads(), 1e6 * ph[0], 1e6 * ph[1], 1e6 * ph[2], 1e6 * ph[3], 1e6 * ph[4],
+           1e6 * products);
     fflush(stdout);
+    if (step_only)
+        return 0;
     for (int B = 1; B <= 1024; B *= 2) {
         printf("{\"bench\": \"batch\", \"batch\": %d, \"us_per_sample\": %.3f}\n", B,
                1e6 * step_time("784,256:relu,128:relu,10:softmax", B, s));

@@ -286,9 +286,11 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
         return BP_EINVAL;
     }
     I = (size_t)ds->inputs;
-    /* Rows are independent: a large batch is gathered by blocks of rows on
-     * the threads. */
-    const int n = x ? bp__blocks(B, (double)B * (double)I) : 1;
+    /* Rows are independent and each value is copied alone, so any split
+     * gives the same bits: a batch of many values is gathered by blocks of
+     * rows on every thread (the reads of shuffled rows wait on memory, and
+     * a thread with no rows of its own would only wait). */
+    const int n = x && B > 1 ? bp__elem_blocks((size_t)B * I) : 1;
     gather_job job = {.ds = ds, .rows = rows, .first = first, .B = B, .x = x, .t = t};
     bp__for_blocks(n, n, gather_block, &job);
     return 0;
@@ -301,6 +303,13 @@ static void prefetch_row(const bp_dataset *ds, size_t r)
     const char *row = (const char *)ds->x + r * len;
     for (size_t o = 0; o < len; o += 64) /* a cache line */
         __builtin_prefetch(row + o);
+}
+
+void bp__dataset_prefetch(const bp_dataset *ds, const size_t *rows, size_t n)
+{
+    for (size_t b = 0; b < n; b++)
+        if (rows[b] < ds->rows)
+            prefetch_row(ds, rows[b]);
 }
 
 /* Rows [b0, b1) of a gather whose arguments are checked. Shuffled rows

@@ -44,13 +44,38 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
     else
 #endif
         bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
-    if (L->bias) {
-        const float *bias = params + L->b_off;
+    /* the bias and relu (or leaky relu) in one pass over z, in the order
+     * and with the expressions of the separate passes: the same bits */
+    const float *bias = L->bias ? params + L->b_off : NULL;
+    const float slope = L->slope;
+    const size_t O = (size_t)L->O;
+    switch (bp__act_in_forward(L) ? L->act : BP_ACT_IDENTITY) {
+    case BP_ACT_RELU:
         for (int b = 0; b < rows; b++) {
-            float *row = z + (size_t)b * (size_t)L->O;
-            for (int o = 0; o < L->O; o++)
-                row[o] += bias[o];
+            float *row = z + (size_t)b * O;
+            for (size_t o = 0; o < O; o++) {
+                const float v = bias ? row[o] + bias[o] : row[o];
+                row[o] = v > 0.0f ? v : 0.0f;
+            }
         }
+        break;
+    case BP_ACT_LEAKY_RELU:
+        for (int b = 0; b < rows; b++) {
+            float *row = z + (size_t)b * O;
+            for (size_t o = 0; o < O; o++) {
+                const float v = bias ? row[o] + bias[o] : row[o];
+                row[o] = v > 0.0f ? v : slope * v;
+            }
+        }
+        break;
+    default:
+        if (bias)
+            for (int b = 0; b < rows; b++) {
+                float *row = z + (size_t)b * O;
+                for (size_t o = 0; o < O; o++)
+                    row[o] += bias[o];
+            }
+        break;
     }
 }
 
@@ -198,7 +223,7 @@ static size_t dense_weight_terms(const bp__layer *L, size_t weight, size_t max, 
 const bp__kind bp__kind_dense = {
     .id = BP_LAYER_DENSE,
     .word = NULL,
-    .takes = BP__TAKES_WIDTH | BP__TAKES_BIAS | BP__TAKES_ACT,
+    .takes = BP__TAKES_WIDTH | BP__TAKES_BIAS | BP__TAKES_ACT | BP__ACT_IN_FORWARD,
     .plan = dense_plan,
     .forward = dense_forward,
     .grad_params = dense_grad_params,

@@ -31,7 +31,8 @@ enum {
     BP__TAKES_RATE = 1 << 7,   /* a probability in [0, 1): dropout:P */
     BP__TAKES_NORM = 1 << 8,   /* momentum=M, eps=E */
     BP__ACT_WORD = 1 << 9,     /* the entry's word is its activation ("relu") */
-    BP__PASS_THROUGH = 1 << 10 /* z is in, and din is dz: the network runs it in place */
+    BP__PASS_THROUGH = 1 << 10, /* z is in, and din is dz: the network runs it in place */
+    BP__ACT_IN_FORWARD = 1 << 11 /* forward applies relu or leaky relu with the bias */
 };
 
 /* Batch normalization's defaults, as PyTorch's. */
@@ -68,7 +69,8 @@ struct bp__kind {
 
     /* Rows of a batch forward: z (rows, O) from in (rows, I), keeping what
      * backward needs in scratch (rows, L->scratch). The bias is added here;
-     * the activation is the network's. */
+     * the activation is the network's, except where bp__act_in_forward
+     * says the kind applies it in the bias's pass. */
     void (*forward)(const bp__layer *L, const float *params, int rows, const float *in,
                     float *z, float *scratch);
     /* The parameter slopes of output units [u0, u1) (dense outputs, conv
@@ -156,6 +158,15 @@ static inline void bp__layer_no_params(bp__layer *L)
     memset(L->w_dims, 0, sizeof L->w_dims);
     L->fan_in = 0.0;
     L->fan_out = 0.0;
+}
+
+/* Whether L's forward applies its activation itself, in the pass that adds
+ * the bias (a kind with BP__ACT_IN_FORWARD, and relu or leaky relu, whose
+ * outputs no loss reads as logits): the network then applies none. */
+static inline int bp__act_in_forward(const bp__layer *L)
+{
+    return (L->kind->takes & BP__ACT_IN_FORWARD) &&
+           (L->act == BP_ACT_RELU || L->act == BP_ACT_LEAKY_RELU);
 }
 
 /* Output units of a layer whose parameters grad_params splits (dense

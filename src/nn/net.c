@@ -451,7 +451,8 @@ static void finish_rows(bp_net *net, int l, int b0, int b1, float *z)
     if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
         memcpy(net->logits + (size_t)b0 * (size_t)L->O, zr,
                (size_t)rows * (size_t)L->O * sizeof *zr);
-    bp__act_forward(L->act, L->slope, rows, L->O, zr);
+    if (!bp__act_in_forward(L))
+        bp__act_forward(L->act, L->slope, rows, L->O, zr);
 }
 
 /* Rows [b0, b1) of layer l's forward pass: z from its kind, then as

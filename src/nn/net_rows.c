@@ -71,7 +71,8 @@ static void forward_span(bp_net *net, int l, int r0, int s, int e)
     if (l == net->n_layers - 1 && bp__loss_fuses_any(L->act))
         memcpy(net->logits + (size_t)(r0 + s) * (size_t)L->O, z,
                (size_t)rows * (size_t)L->O * sizeof *z);
-    bp__act_forward(L->act, L->slope, rows, L->O, z);
+    if (!bp__act_in_forward(L))
+        bp__act_forward(L->act, L->slope, rows, L->O, z);
 }
 
 static void forward_block(void *ctx, int i, int n)

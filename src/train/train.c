@@ -600,6 +600,13 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                     goto done;
                 }
                 gathered = 1;
+                /* the next batch's rows are asked for now, while this one
+                 * trains: shuffled rows come from memory, not the caches */
+                if (b + 1 < batches)
+                    bp__dataset_prefetch(train, r.order + first + (size_t)B,
+                                         r.n_train - first - (size_t)B < (size_t)r.B
+                                             ? r.n_train - first - (size_t)B
+                                             : (size_t)r.B);
             }
             /* the epoch's figures report the norms of its last batch */
             rc = batch_step(&r, B, step, opts->norms && b + 1 == batches, &loss, &acc, &norm,
