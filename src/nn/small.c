@@ -145,29 +145,41 @@ backward_body(int I, int O, int D, int B, const float *restrict in, const float 
 {
     float acc[MOST_SUMS];
     double s[MOST_SUMS];
+    /* Every loop but the batch's unrolled before GCC puts acc and s in
+     * registers: unrolled later, they stayed in memory, and the copy out
+     * read two sums stored apart with one 8-byte load, which waited on
+     * both stores. */
+#pragma GCC unroll 16
     for (int j = 0; j < O * I; j++)
         acc[j] = 0.0f;
+#pragma GCC unroll 4
     for (int o = 0; o < O; o++)
         s[o] = 0.0;
     for (int b = 0; b < B; b++) {
         const float *dr = dz + (size_t)b * (size_t)O, *xr = in + (size_t)b * (size_t)I;
+#pragma GCC unroll 4
         for (int o = 0; o < O; o++) {
+#pragma GCC unroll 4
             for (int i = 0; i < I; i++)
                 acc[o * I + i] += dr[o] * xr[i];
             if (gb)
                 s[o] += dr[o];
         }
         if (D != NO_DIN)
+#pragma GCC unroll 4
             for (int i = 0; i < I; i++) {
                 float d = 0.0f;
+#pragma GCC unroll 4
                 for (int o = 0; o < O; o++)
                     d += dr[o] * W[(size_t)o * (size_t)I + (size_t)i];
                 din[(size_t)b * (size_t)I + (size_t)i] = act_slope(D, slope, xr[i], d);
             }
     }
+#pragma GCC unroll 16
     for (int j = 0; j < O * I; j++)
         gW[j] = fresh ? acc[j] : acc[j] + gW[j];
     if (gb)
+#pragma GCC unroll 4
         for (int o = 0; o < O; o++)
             gb[o] = fresh ? (float)s[o] : gb[o] + (float)s[o];
 }
