@@ -23,6 +23,7 @@
  */
 #include "nn/net.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The widest layer, inputs and outputs, with kernels of its own. The
@@ -272,3 +273,74 @@ void bp__small_backward(bp_net *net, float *dx, int fresh)
         cur = 1 - cur;
     }
 }
+
+/* loss.c's element() for mse and mae on one output y against its target
+ * tv: the value, and the slope g (dL/dy before the division by n). */
+static inline __attribute__((always_inline)) double
+loss_element(bp_loss loss, double y, double tv, double *g)
+{
+    const double d = y - tv;
+    if (loss == BP_LOSS_MSE) {
+        *g = 2.0 * d;
+        return d * d;
+    }
+    *g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
+    return fabs(d);
+}
+
+/* The cells' loss and slopes, as loss.c's flat pass runs them (a sum in
+ * double from 0 in cell order, each slope g / n rounded to float, the
+ * loss sum / n), then the output activation A's slope. When n is a power
+ * of two, x / n is x times 1 / n, the same correctly rounded value of the
+ * same quotient, without a division's latency in the step's chain. */
+static inline __attribute__((always_inline)) double
+loss_body(bp_loss loss, int A, int pow2, size_t cells, const float *restrict a,
+          const float *restrict t, float *restrict dz, double n, float slope)
+{
+    const double inv = 1.0 / n;
+    double sum = 0.0;
+    for (size_t i = 0; i < cells; i++) {
+        double g;
+        sum += loss_element(loss, a[i], t[i], &g);
+        dz[i] = act_slope(A, slope, a[i], (float)(pow2 ? g * inv : g / n));
+    }
+    return pow2 ? sum * inv : sum / n;
+}
+
+#define LOSS_BODY(loss, A)                                                                     \
+    (pow2 ? loss_body(loss, A, 1, cells, a, t, dz, n, L->slope)                                 \
+          : loss_body(loss, A, 0, cells, a, t, dz, n, L->slope))
+
+int bp__small_loss(const bp_net *net, bp_loss loss, const float *t, int T, float *dz,
+                   double *value)
+{
+    const bp__layer *L = &net->layers[net->n_layers - 1];
+    if ((loss != BP_LOSS_MSE && loss != BP_LOSS_MAE) || T != L->O || !act_in_kernel(L->act))
+        return 0;
+    const size_t cells = (size_t)net->batch * (size_t)L->O;
+    const float *a = bp__acts_of(net, net->n_layers - 1); /* (B, O) */
+    const double n = bp__loss_norm(loss, net->batch, L->O);
+    const int pow2 = (cells & (cells - 1)) == 0; /* n == cells */
+    switch (in_kernel(L->act) * 2 + (loss == BP_LOSS_MAE)) {
+    case IN_RELU * 2:
+        *value = LOSS_BODY(BP_LOSS_MSE, IN_RELU);
+        break;
+    case IN_RELU * 2 + 1:
+        *value = LOSS_BODY(BP_LOSS_MAE, IN_RELU);
+        break;
+    case IN_LEAKY * 2:
+        *value = LOSS_BODY(BP_LOSS_MSE, IN_LEAKY);
+        break;
+    case IN_LEAKY * 2 + 1:
+        *value = LOSS_BODY(BP_LOSS_MAE, IN_LEAKY);
+        break;
+    case IN_IDENTITY * 2 + 1:
+        *value = LOSS_BODY(BP_LOSS_MAE, IN_IDENTITY);
+        break;
+    default:
+        *value = LOSS_BODY(BP_LOSS_MSE, IN_IDENTITY);
+        break;
+    }
+    return 1;
+}
+#undef LOSS_BODY
