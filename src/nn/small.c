@@ -135,6 +135,31 @@ forward_body(int I, int O, int A, int B, const float *restrict in, const float *
     }
 }
 
+/* n floats from v to out (n constant), four at a time with one 16-byte
+ * store, then two with one 8-byte store, then one: the optimizer's
+ * vectorized pass reads the gradient that way right after, and a wide
+ * load of values stored one at a time waits for the stores to drain (a
+ * failed store forward) where one store of the same width forwards. */
+typedef float bp__v4 __attribute__((vector_size(16)));
+typedef float bp__v2 __attribute__((vector_size(8)));
+
+static inline __attribute__((always_inline)) void store_wide(int n, const float *v,
+                                                             float *restrict out)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const bp__v4 q = {v[j], v[j + 1], v[j + 2], v[j + 3]};
+        memcpy(out + j, &q, sizeof q);
+    }
+    if (j + 2 <= n) {
+        const bp__v2 q = {v[j], v[j + 1]};
+        memcpy(out + j, &q, sizeof q);
+        j += 2;
+    }
+    if (j < n)
+        out[j] = v[j];
+}
+
 /* The sums of dW stay in acc while the batch goes by, each adding its
  * rows in order, as the general path's loops do. */
 enum { MOST_SUMS = SMALL_WIDTH * SMALL_WIDTH, NO_DIN = IN_KINDS };
@@ -178,7 +203,8 @@ backward_body(int I, int O, int D, int B, const float *restrict in, const float 
     }
 #pragma GCC unroll 16
     for (int j = 0; j < O * I; j++)
-        gW[j] = fresh ? acc[j] : acc[j] + gW[j];
+        acc[j] = fresh ? acc[j] : acc[j] + gW[j];
+    store_wide(O * I, acc, gW);
     if (gb)
 #pragma GCC unroll 4
         for (int o = 0; o < O; o++)
