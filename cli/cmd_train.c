@@ -64,48 +64,52 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
      * evaluations since then: the last timed epoch's is moved back to the
      * group it belongs to, and none counts in the batches' time. */
     const int k = st->timed_epochs;
-    const double train_seconds = k > 0 ? st->train_seconds - ss->eval_since : NAN;
-    cli_epoch e = {.epoch = st->epoch, .loss = st->train_loss, .lr = st->lr, .timed = k,
-                   .seconds = k > 0 ? st->seconds - ss->eval_carry : NAN,
-                   .samples_per_s = train_seconds > 0.0
-                                        ? (double)ss->progress.rows * k / train_seconds
-                                        : NAN};
     bp_error err;
     /* An epoch cut short by a signal is not an epoch: its sums cover part
      * of the rows; the model's final figures are measured instead. */
     if (cli_interrupted() && ss->at_epoch == st->epoch && ss->at_batch < ss->batches)
         return 0;
+    const double train_seconds = k > 0 ? st->train_seconds - ss->eval_since : NAN;
+    cli_epoch *const e = cli_progress_next(&ss->progress); /* every field set below */
+    e->epoch = st->epoch;
+    e->has = 0;
+    e->loss = st->train_loss;
+    e->accuracy = e->val_loss = e->val_accuracy = e->test_loss = e->test_accuracy = 0.0;
+    e->lr = st->lr;
+    e->timed = k;
+    e->seconds = k > 0 ? st->seconds - ss->eval_carry : NAN;
+    e->samples_per_s = train_seconds > 0.0 ? (double)ss->progress.rows * k / train_seconds : NAN;
     /* Random search measures no accuracy on its batches (it reports 0). */
     if (st->train_accuracy >= 0.0 && !ss->random) {
-        e.has |= CLI_HAS_ACC;
-        e.accuracy = st->train_accuracy;
+        e->has |= CLI_HAS_ACC;
+        e->accuracy = st->train_accuracy;
     }
     if (ss->val) {
-        e.has |= CLI_HAS_VAL | (st->val_accuracy >= 0.0 ? CLI_HAS_VAL_ACC : 0u);
-        e.val_loss = st->val_loss;
-        e.val_accuracy = st->val_accuracy;
+        e->has |= CLI_HAS_VAL | (st->val_accuracy >= 0.0 ? CLI_HAS_VAL_ACC : 0u);
+        e->val_loss = st->val_loss;
+        e->val_accuracy = st->val_accuracy;
     }
     if (ss->test) {
         double acc, t0 = cli_now();
-        if (bp_evaluate(ss->net, ss->test, ss->loss, &e.test_loss, &acc, &err) != 0) {
+        if (bp_evaluate(ss->net, ss->test, ss->loss, &e->test_loss, &acc, &err) != 0) {
             cli_progress_clear(&ss->progress);
             cli_error("evaluating the test data: %s", err.message);
             ss->failed = 1;
             return 1;
         }
-        e.has |= CLI_HAS_TEST | (acc >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
-        e.test_accuracy = acc;
+        e->has |= CLI_HAS_TEST | (acc >= 0.0 ? CLI_HAS_TEST_ACC : 0u);
+        e->test_accuracy = acc;
         const double took = cli_now() - t0;
         if (k > 0) {
-            e.seconds += took;
+            e->seconds += took;
             ss->eval_carry = ss->eval_since = took;
         } else {
             ss->eval_since += took;
         }
     }
     if (k > 0)
-        e.seconds /= k;
-    if (cli_progress_epoch(&ss->progress, &e) != 0) {
+        e->seconds /= k;
+    if (cli_progress_epoch(&ss->progress) != 0) {
         ss->failed = 1;
         return 1;
     }
@@ -114,7 +118,7 @@ static int on_epoch(const bp_epoch_stats *st, void *ctx)
         return 1;
     }
     if (st->best)
-        ss->best = e;
+        ss->best = *e;
     cli_tune_epoch(&ss->tune);
     return 0;
 }

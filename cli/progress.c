@@ -241,8 +241,14 @@ void cli_progress_units(const cli_progress *p, cli_epoch *e)
     e->test_loss *= p->loss_mul;
 }
 
-int cli_progress_epoch(cli_progress *p, cli_epoch *e)
+cli_epoch *cli_progress_next(cli_progress *p)
 {
+    return &p->last;
+}
+
+int cli_progress_epoch(cli_progress *p)
+{
+    cli_epoch *e = &p->last;
     cli_progress_units(p, e);
     cli_progress_clear(p);
     if (e->timed > 0)
@@ -264,7 +270,6 @@ int cli_progress_epoch(cli_progress *p, cli_epoch *e)
         }
         p->all[p->n++] = *e;
     }
-    p->last = *e;
     p->n_seen++;
     p->printed = 0;
     /* A line at most every LINE_SECONDS, but always the first and the last

@@ -111,12 +111,18 @@ void cli_progress_free(cli_progress *p);
 void cli_progress_batch(cli_progress *p, int epoch, long batch, long batches, double loss);
 /* Erase the bar (before printing anything else). */
 void cli_progress_clear(cli_progress *p);
-/* After each epoch, with e's figures measured (seconds and samples_per_s
- * included: training measures them, so the tool reads no clock per epoch);
- * e is kept and its line printed when due (lines are thinned by the
- * epochs' measured time). Returns 0, or CLI_RUNTIME (printed)
- * when memory ran out. */
-int cli_progress_epoch(cli_progress *p, cli_epoch *e);
+/* The record an epoch's figures are written into, field by field, every
+ * field set, before cli_progress_epoch: p->last, written in place, since a
+ * record built apart and copied in was read back with wide loads while its
+ * narrow stores were still in flight, a stall each epoch. Ask for it only
+ * once the epoch counts: it holds the last epoch until then. */
+cli_epoch *cli_progress_next(cli_progress *p);
+/* After each epoch, with the figures of cli_progress_next's record measured
+ * (seconds and samples_per_s included: training measures them, so the
+ * tool reads no clock per epoch); the record is kept and its line printed
+ * when due (lines are thinned by the epochs' measured time). Returns 0, or
+ * CLI_RUNTIME (printed) when memory ran out. */
+int cli_progress_epoch(cli_progress *p);
 /* e's losses (training, validation, test) from the measured ones into the
  * reported units (loss_mul); cli_progress_epoch applies it. */
 void cli_progress_units(const cli_progress *p, cli_epoch *e);

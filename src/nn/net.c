@@ -563,7 +563,9 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
     }
     if (!checked && (rc = bp__net_check_targets(net, loss, B, t, T)) != 0)
         return rc;
-    if (bp__loss_fuses(loss, L->act)) {
+    if (dz && bp__small_serves(net, B) && bp__small_loss(net, loss, t, T, dz, &v)) {
+        /* small layers: the loss, its slope and the output's in one pass */
+    } else if (bp__loss_fuses(loss, L->act)) {
         const float *z = L->act == BP_ACT_IDENTITY ? bp__acts_of(net, net->n_layers - 1)
                                                    : net->logits; /* (B, O) */
         v = bp__loss_fused(loss, B, L->O, z, t, T, net->class_weight, dz);

@@ -114,5 +114,12 @@ void bp__small_forward(bp_net *net, int B, const float *x);
 /* backward's work from delta[0] (dL/dz of the output layer): the gradient
  * block written (fresh) or added to, and dL/dx into dx when not NULL. */
 void bp__small_backward(bp_net *net, float *dx, int fresh);
+/* The loss of such a forward pass into *value, and dz (B, O), its slope
+ * with respect to the output layer's pre-activations, in one pass, with
+ * loss.c's and activation.c's operations: for mse and mae with a target
+ * per output, the output's activation identity, relu or leaky relu.
+ * Returns 1 when done, 0 (nothing written) for any other case. */
+int bp__small_loss(const bp_net *net, bp_loss loss, const float *t, int T, float *dz,
+                   double *value);
 
 #endif /* BP_NN_NET_H */
