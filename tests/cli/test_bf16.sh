@@ -43,13 +43,20 @@ has "precision bf16: matrix products and convolutions take bfloat16 inputs, accu
 run "$BP" info
 grep -q -E "^precisions +fp32 bf16\$" "$TMP/out" || fail "info: bf16 available"
 
+# NAME NET BATCH: trains NET in bf16 at 1 and 2 threads into $TMP/NAME1 and
+# NAME2 .safetensors, which must hold the same bytes.
+same_at_two_threads() {
+    for n in 1 2; do
+        run "$BP" train --data spiral:200:3 --net "$2" --batch "$3" --epochs 2 --threads $n \
+            --precision bf16 --out "$TMP/$1$n.safetensors"
+        expect_rc 0 "bf16 $2 --threads $n"
+    done
+    cmp -s "$TMP/${1}1.safetensors" "$TMP/${1}2.safetensors" ||
+        fail "bf16 $2: 1 and 2 threads saved different models"
+}
+
 NET=2,256:relu,256:relu,3:softmax
-for n in 1 2; do
-    run "$BP" train --data spiral:200:3 --net $NET --batch 128 --epochs 2 --threads $n \
-        --precision bf16 --out "$TMP/m$n.safetensors"
-    expect_rc 0 "bf16 train --threads $n"
-done
-cmp -s "$TMP/m1.safetensors" "$TMP/m2.safetensors" || fail "bf16: 1 and 2 threads saved different models"
+same_at_two_threads m $NET 128
 run "$BP" train --data spiral:200:3 --net $NET --batch 128 --epochs 2 --threads 1 \
     --out "$TMP/m32.safetensors"
 cmp -s "$TMP/m1.safetensors" "$TMP/m32.safetensors" && fail "bf16 and fp32 saved the same model"
@@ -62,13 +69,7 @@ has '"precision": "bf16"' "--json precision"
 
 # A CNN with batch norm: its convolutions take bf16 too, the same bytes at
 # 1 and 2 threads.
-CNN=1x2x1,conv:8:3:same,batchnorm,relu,conv:16:3:relu:same,32:relu,3:softmax
-for n in 1 2; do
-    run "$BP" train --data spiral:200:3 --net $CNN --batch 64 --epochs 2 --threads $n \
-        --precision bf16 --out "$TMP/c$n.safetensors"
-    expect_rc 0 "bf16 CNN --threads $n"
-done
-cmp -s "$TMP/c1.safetensors" "$TMP/c2.safetensors" || fail "bf16 CNN: 1 and 2 threads saved different models"
+same_at_two_threads c 1x2x1,conv:8:3:same,batchnorm,relu,conv:16:3:relu:same,32:relu,3:softmax 64
 
 run "$BP" train --data spiral:100:3 --epochs 2 --precision bf16 --checkpoint "$TMP/ck" \
     --out "$TMP/k.safetensors"

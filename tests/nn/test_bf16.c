@@ -196,6 +196,21 @@ static uint64_t train(const char *spec, bp_precision p, int threads, int epochs,
     return h;
 }
 
+/* Trains spec in bf16 at 1 and 2 threads and in float at 1: the same bits
+ * at 1 and 2 threads, and not float's (bf16 did run); the accuracies of
+ * bf16 (1 thread) and float. */
+static void same_at_two_threads(const char *spec, int epochs, double *a16, double *a32)
+{
+    double a2;
+    uint64_t one = train(spec, BP_PRECISION_BF16, 1, epochs, a16);
+    uint64_t two = train(spec, BP_PRECISION_BF16, 2, epochs, &a2);
+    uint64_t f32 = train(spec, BP_PRECISION_FP32, 1, epochs, a32);
+    if (one != two)
+        fail_msg("bf16 %s: 1 and 2 threads differ (%016llx vs %016llx)", spec,
+                 (unsigned long long)one, (unsigned long long)two);
+    assert_true(one != f32);
+}
+
 /* The same bits at 1 and 2 threads, where the blocks of rows and units
  * differ (odd blocks included: 1200 rows leave a last batch of 48). */
 static void test_threads(void **state)
@@ -203,16 +218,8 @@ static void test_threads(void **state)
     (void)state;
     if (!have_bf16())
         skip();
-    const char *spec = "2,512:relu,256:relu,3:softmax";
-    double a1, a2, af;
-    uint64_t one = train(spec, BP_PRECISION_BF16, 1, 2, &a1);
-    uint64_t two = train(spec, BP_PRECISION_BF16, 2, 2, &a2);
-    uint64_t f32 = train(spec, BP_PRECISION_FP32, 1, 2, &af);
-    if (one != two)
-        fail_msg("bf16: 1 and 2 threads differ (%016llx vs %016llx)", (unsigned long long)one,
-                 (unsigned long long)two);
-    /* and bf16 did run: its weights are not float's */
-    assert_true(one != f32);
+    double a16, a32;
+    same_at_two_threads("2,512:relu,256:relu,3:softmax", 2, &a16, &a32);
 }
 
 /* A small network in bf16 reaches float's accuracy on the same seed. */
@@ -381,15 +388,9 @@ static void test_cnn(void **state)
     (void)state;
     if (!have_bf16())
         skip();
-    const char *spec = "1x2x1,conv:16:3:same,batchnorm,relu,conv:24:3:relu:same,64:relu,3:softmax";
-    double a1, a2, af;
-    uint64_t one = train(spec, BP_PRECISION_BF16, 1, 30, &a1);
-    uint64_t two = train(spec, BP_PRECISION_BF16, 2, 30, &a2);
-    uint64_t f32 = train(spec, BP_PRECISION_FP32, 1, 30, &af);
-    if (one != two)
-        fail_msg("bf16 CNN: 1 and 2 threads differ (%016llx vs %016llx)",
-                 (unsigned long long)one, (unsigned long long)two);
-    assert_true(one != f32);
+    double a1, af;
+    same_at_two_threads("1x2x1,conv:16:3:same,batchnorm,relu,conv:24:3:relu:same,64:relu,3:softmax",
+                        30, &a1, &af);
     print_message("CNN train accuracy after 30 epochs: fp32 %.4f, bf16 %.4f\n", af, a1);
     assert_true(af > 0.7);
     if (fabs(a1 - af) > 0.03)
