@@ -586,7 +586,8 @@ static int walk(reader *r, bp_shape in, bp_layer_desc *descs, int *n_layers, bp_
 static void copy_str(char *dst, size_t size, str s)
 {
     size_t n = s.n < size - 1 ? s.n : size - 1;
-    memcpy(dst, s.s, n);
+    if (n > 0) /* an empty field may have no bytes to point at */
+        memcpy(dst, s.s, n);
     dst[n] = '\0';
 }
 
