@@ -143,6 +143,19 @@ int bp__dnnl_solo_begin(void)
 #endif
 }
 
+const char *bp__dnnl_impl(const bp__dnnl_api *d, const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    if (d->primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
+        return "?";
+    return impl;
+}
+
+int bp__dnnl_is_reference(const char *impl)
+{
+    return strncmp(impl, "ref", 3) == 0;
+}
+
 void bp__dnnl_solo_end(int saved)
 {
 #ifdef _OPENMP

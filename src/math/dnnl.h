@@ -52,6 +52,12 @@ int bp__dnnl_failed(void);
  * restore. Inside a parallel region oneDNN runs on one thread anyway. */
 int bp__dnnl_solo_begin(void);
 void bp__dnnl_solo_end(int saved);
+
+/* oneDNN's name for the implementation pd chose (a static string of the
+ * library; "?" when it gives none), and whether that is a reference
+ * kernel: the slow emulation a bf16 product must never run on. */
+const char *bp__dnnl_impl(const bp__dnnl_api *d, const_dnnl_primitive_desc_t pd);
+int bp__dnnl_is_reference(const char *impl);
 #endif
 
 #endif /* BP_MATH_DNNL_H */

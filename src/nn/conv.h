@@ -30,9 +30,6 @@ int bp__conv_prims_make(const bp__layer *L, unsigned passes, int half, bp__conv_
 void bp__conv_prims_free(bp__conv_prims *P);
 /* The passes P serves (0 for NULL). */
 unsigned bp__conv_prims_passes(const bp__conv_prims *P);
-/* oneDNN's name for the kernel of pass 0 (forward), 1 (the input's slope)
- * or 2 (the filters' slopes); NULL for another number or none made. */
-const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass);
 
 /* The passes. Each returns 0, or -1 when oneDNN failed, having written
  * nothing the caller can rely on: the caller then runs its own path.

@@ -140,11 +140,8 @@ static int tensor_set(bp__conv_prims *P, int t, int p, const dnnl_memory_desc_t 
 static int prim_set(bp__conv_prims *P, int p, const_dnnl_primitive_desc_t pd)
 {
     const bp__dnnl_api *d = P->d;
-    const char *impl = NULL;
-    if (d->primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
-        impl = "?";
-    P->impl[p] = impl; /* a static string of the library */
-    if (P->half && strncmp(impl, "ref", 3) == 0)
+    P->impl[p] = bp__dnnl_impl(d, pd);
+    if (P->half && bp__dnnl_is_reference(P->impl[p]))
         return -1;
     const dnnl_memory_desc_t *md = d->primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (md)
@@ -200,12 +197,6 @@ void bp__conv_prims_free(bp__conv_prims *P)
 unsigned bp__conv_prims_passes(const bp__conv_prims *P)
 {
     return P ? P->passes : 0;
-}
-
-const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass)
-{
-    static const int of[3] = {P_FWD, P_BWD_D, P_BWD_W};
-    return P && pass >= 0 && pass < 3 ? P->impl[of[pass]] : NULL;
 }
 
 /* Pass p, the slopes of one group of G filters over N samples, with its
@@ -587,13 +578,6 @@ int bp__conv_prims_make(const bp__layer *L, unsigned passes, int half, bp__conv_
         return 0;
     bp__format(msg, size, "bf16 needs the oneDNN build");
     return BP_EUNSUPPORTED;
-}
-
-const char *bp__conv_prims_impl(const bp__conv_prims *P, int pass)
-{
-    (void)P;
-    (void)pass;
-    return NULL;
 }
 
 void bp__conv_prims_free(bp__conv_prims *P)

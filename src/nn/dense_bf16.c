@@ -102,12 +102,8 @@ static int make_prim(bp__dense_half *H, int p)
         goto done;
     if (d->primitive_desc_create(&pd, &md, attr, d->engine, NULL) != dnnl_success)
         goto done;
-    const char *impl = NULL;
-    if (d->primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
-        impl = "?";
-    H->impl[p] = impl; /* a static string of the library */
-    /* a reference kernel is the slow emulation bf16 must never be */
-    if (strncmp(impl, "ref", 3) == 0)
+    H->impl[p] = bp__dnnl_impl(d, pd);
+    if (bp__dnnl_is_reference(H->impl[p]))
         goto done;
     if (d->primitive_create(&H->prim[p], pd) != dnnl_success) {
         H->prim[p] = NULL;
@@ -196,11 +192,6 @@ int bp__dense_half_make(const bp__layer *L, bp__dense_half **out, char *msg, siz
     }
     *out = H;
     return 0;
-}
-
-const char *bp__dense_half_impl(const bp__dense_half *H, int product)
-{
-    return H && product >= 0 && product < 3 ? H->impl[product] : NULL;
 }
 
 void bp__dense_half_refresh(bp__dense_half *H, const float *w)

@@ -27,9 +27,6 @@ static inline size_t bp__dense_half_scratch(const bp__layer *L)
  * msg (oneDNN missing, or only a reference kernel on offer). */
 int bp__dense_half_make(const bp__layer *L, bp__dense_half **out, char *msg, size_t size);
 void bp__dense_half_free(bp__dense_half *H);
-/* oneDNN's name for the kernel of product 0 (forward), 1 (input slope) or
- * 2 (weight slopes); NULL for another number. */
-const char *bp__dense_half_impl(const bp__dense_half *H, int product);
 /* The weights' bf16 copy from w (O, I): before each forward pass. */
 void bp__dense_half_refresh(bp__dense_half *H, const float *w);
 /* z (rows, O) = x W^T without the bias, x kept in bf16 in the scratch rows. */
