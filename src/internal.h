@@ -7,6 +7,7 @@
 
 #include "backprop.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -281,6 +282,18 @@ double bp__loss_row_wd(bp_loss loss, bp_act out_act, int O, const double *z,
                        double *dy);
 /* The normaliser a loss divides its sum by: B for CCE, B * O otherwise. */
 double bp__loss_norm(bp_loss loss, int B, int O);
+/* The loss of one output for mse (d^2) or mae (|d|), d the output less
+ * its target, and its slope with respect to the output into *g: loss.c's
+ * element and the small networks' fused pass (nn/small.c) both use it. */
+static inline double bp__loss_mse_mae(bp_loss loss, double d, double *g)
+{
+    if (loss == BP_LOSS_MSE) {
+        *g = 2.0 * d;
+        return d * d;
+    }
+    *g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
+    return fabs(d);
+}
 
 /* ---- nn/spec.c */
 int bp__spec_parse(const char *spec, bp_shape *input, int *n_layers,

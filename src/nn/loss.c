@@ -210,12 +210,8 @@ static double element(bp_loss loss, double y, double tv, double *dy)
     double d = y - tv, v = 0.0, g = 0.0;
     switch (loss) {
     case BP_LOSS_MSE:
-        v = d * d;
-        g = 2.0 * d;
-        break;
     case BP_LOSS_MAE:
-        v = fabs(d);
-        g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
+        v = bp__loss_mse_mae(loss, d, &g);
         break;
     case BP_LOSS_BCE: {
         v = -(tv * clamped_log(y) + (1.0 - tv) * clamped_log(1.0 - y));

@@ -23,7 +23,6 @@
  */
 #include "nn/net.h"
 
-#include <math.h>
 #include <string.h>
 
 /* The widest layer, inputs and outputs, with kernels of its own. The
@@ -300,20 +299,6 @@ void bp__small_backward(bp_net *net, float *dx, int fresh)
     }
 }
 
-/* loss.c's element() for mse and mae on one output y against its target
- * tv: the value, and the slope g (dL/dy before the division by n). */
-static inline __attribute__((always_inline)) double
-loss_element(bp_loss loss, double y, double tv, double *g)
-{
-    const double d = y - tv;
-    if (loss == BP_LOSS_MSE) {
-        *g = 2.0 * d;
-        return d * d;
-    }
-    *g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);
-    return fabs(d);
-}
-
 /* The cells' loss and slopes, as loss.c's flat pass runs them (a sum in
  * double from 0 in cell order, each slope g / n rounded to float, the
  * loss sum / n), then the output activation A's slope. When n is a power
@@ -327,7 +312,7 @@ loss_body(bp_loss loss, int A, int pow2, size_t cells, const float *restrict a,
     double sum = 0.0;
     for (size_t i = 0; i < cells; i++) {
         double g;
-        sum += loss_element(loss, a[i], t[i], &g);
+        sum += bp__loss_mse_mae(loss, (double)a[i] - (double)t[i], &g);
         dz[i] = act_slope(A, slope, a[i], (float)(pow2 ? g * inv : g / n));
     }
     return pow2 ? sum * inv : sum / n;
