@@ -340,6 +340,20 @@ static inline size_t bp__layer_params(const bp__layer *L)
 }
 
 const bp__layer *bp__net_layer(const bp_net *net, int l);
+/* The parameter block cut into spans in order, each with the thread (of
+ * `threads`) whose caches hold it after a training step of the last
+ * forward pass's batch: the one that wrote its slopes and, for a dense
+ * layer run by units, read it forward. Where no one thread does (no batch
+ * yet, kinds that split their own work), the owner is -1: each thread
+ * takes an even share. An element-wise pass over the parameters that
+ * follows it moves none of them between cores. Writes at most
+ * bp__net_max_spans(net); returns the count. */
+typedef struct bp__span {
+    size_t lo, hi;
+    int owner;
+} bp__span;
+int bp__net_max_spans(const bp_net *net);
+int bp__net_spans(const bp_net *net, int threads, bp__span *out);
 /* Workspace floats a row of a batch takes (activations, logits, slopes,
  * the layers' scratch), for sizing batches of evaluation. */
 size_t bp__net_row_floats(const bp_net *net);

@@ -34,6 +34,44 @@ static int dense_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t si
     return 0;
 }
 
+/* Units [u0, u1) of z (rows, O) plus the bias, with relu (or leaky relu)
+ * in the same pass where the layer applies it: in the order and with the
+ * expressions of the separate passes, so the same bits. */
+static void bias_act(const bp__layer *L, const float *params, int rows, float *z, int u0, int u1)
+{
+    const float *bias = L->bias ? params + L->b_off : NULL;
+    const float slope = L->slope;
+    const size_t O = (size_t)L->O;
+    switch (bp__act_in_forward(L) ? L->act : BP_ACT_IDENTITY) {
+    case BP_ACT_RELU:
+        for (int b = 0; b < rows; b++) {
+            float *row = z + (size_t)b * O;
+            for (int o = u0; o < u1; o++) {
+                const float v = bias ? row[o] + bias[o] : row[o];
+                row[o] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        break;
+    case BP_ACT_LEAKY_RELU:
+        for (int b = 0; b < rows; b++) {
+            float *row = z + (size_t)b * O;
+            for (int o = u0; o < u1; o++) {
+                const float v = bias ? row[o] + bias[o] : row[o];
+                row[o] = v > 0.0f ? v : slope * v;
+            }
+        }
+        break;
+    default:
+        if (bias)
+            for (int b = 0; b < rows; b++) {
+                float *row = z + (size_t)b * O;
+                for (int o = u0; o < u1; o++)
+                    row[o] += bias[o];
+            }
+        break;
+    }
+}
+
 static void dense_forward(const bp__layer *L, const float *params, int rows, const float *x,
                           float *z, float *scratch)
 {
@@ -44,39 +82,17 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
     else
 #endif
         bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
-    /* the bias and relu (or leaky relu) in one pass over z, in the order
-     * and with the expressions of the separate passes: the same bits */
-    const float *bias = L->bias ? params + L->b_off : NULL;
-    const float slope = L->slope;
-    const size_t O = (size_t)L->O;
-    switch (bp__act_in_forward(L) ? L->act : BP_ACT_IDENTITY) {
-    case BP_ACT_RELU:
-        for (int b = 0; b < rows; b++) {
-            float *row = z + (size_t)b * O;
-            for (size_t o = 0; o < O; o++) {
-                const float v = bias ? row[o] + bias[o] : row[o];
-                row[o] = v > 0.0f ? v : 0.0f;
-            }
-        }
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (int b = 0; b < rows; b++) {
-            float *row = z + (size_t)b * O;
-            for (size_t o = 0; o < O; o++) {
-                const float v = bias ? row[o] + bias[o] : row[o];
-                row[o] = v > 0.0f ? v : slope * v;
-            }
-        }
-        break;
-    default:
-        if (bias)
-            for (int b = 0; b < rows; b++) {
-                float *row = z + (size_t)b * O;
-                for (size_t o = 0; o < O; o++)
-                    row[o] += bias[o];
-            }
-        break;
-    }
+    bias_act(L, params, rows, z, 0, L->O);
+}
+
+/* z[:, u0:u1] = x W[u0:u1]^T + b[u0:u1] over the batch (float products;
+ * a bf16 layer runs by rows). */
+static void dense_forward_units(const bp__layer *L, const float *params, int B, const float *x,
+                                float *z, int u0, int u1)
+{
+    bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I, params + L->w_off + (size_t)u0 * (size_t)L->I,
+             L->I, 0.0f, z + u0, L->O);
+    bias_act(L, params, B, z, u0, u1);
 }
 
 /* dW += dz^T in, db += column sums of dz (summed in double), for outputs
@@ -226,6 +242,7 @@ const bp__kind bp__kind_dense = {
     .takes = BP__TAKES_WIDTH | BP__TAKES_BIAS | BP__TAKES_ACT | BP__ACT_IN_FORWARD,
     .plan = dense_plan,
     .forward = dense_forward,
+    .forward_units = dense_forward_units,
     .grad_params = dense_grad_params,
     .grad_input = dense_grad_input,
     .set_half = dense_set_half,

@@ -73,6 +73,12 @@ struct bp__kind {
      * says the kind applies it in the bias's pass. */
     void (*forward)(const bp__layer *L, const float *params, int rows, const float *in,
                     float *z, float *scratch);
+    /* Optional: output units [u0, u1) of z (B, O) for the whole batch,
+     * with the bias and an activation bp__act_in_forward applies; what
+     * forward would write there. NULL: the network splits forward by rows
+     * alone. */
+    void (*forward_units)(const bp__layer *L, const float *params, int B, const float *in,
+                          float *z, int u0, int u1);
     /* The parameter slopes of output units [u0, u1) (dense outputs, conv
      * filters) over the whole batch of B rows: dW, db from dz (B, O) and the
      * forward's in and scratch, written when fresh, else added. NULL for a

@@ -494,6 +494,44 @@ static void forward_block(void *ctx, int b, int n)
                  j->z);
 }
 
+/* How many blocks of output units layer l's parameter slopes split into
+ * for B rows (0 for a kind without them), by shape alone. With few units
+ * (a convolution's filters) and much work, two, so that the backward jobs
+ * pair up over the threads instead of one thread taking all the slopes. */
+static int unit_blocks(const bp_net *net, int l, int B)
+{
+    const bp__layer *L = &net->layers[l];
+    const double work = (double)B * L->macs;
+    const int units = bp__layer_units(L);
+    if (units == 0)
+        return 0;
+    if (bp__one_block(net, B))
+        return 1;
+    const int nw = bp__blocks(units, work);
+    return nw == 1 && units >= 2 && work >= BP__PARALLEL_WORK ? 2 : nw;
+}
+
+/* Whether layer l's forward pass over B rows runs by blocks of output
+ * units, those of its slopes, rather than by rows: a float dense hidden
+ * layer with at least as many units as rows, so its weights outweigh its
+ * input. Each thread then reads only the weights it steps, and the
+ * weights never move between cores (a row split reads all of them on
+ * every thread). */
+static int forward_by_units(const bp_net *net, int l, int B)
+{
+    const bp__layer *L = &net->layers[l];
+    return L->kind->forward_units && !L->half && l < net->n_layers - 1 && L->O >= B &&
+           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) && unit_blocks(net, l, B) > 1;
+}
+
+static void forward_unit_block(void *ctx, int j, int n)
+{
+    forward_job *w = ctx;
+    const bp__layer *L = &w->net->layers[w->l];
+    L->kind->forward_units(L, w->net->params, w->B, w->in, w->z, BP__BLOCK_START(L->O, j, n),
+                           BP__BLOCK_START(L->O, j + 1, n));
+}
+
 int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
 {
     int rc;
@@ -520,6 +558,11 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
             if (L->kind->forward_batch) { /* the kind splits its own work */
                 const bp__pass ps = pass_of(net, l, B);
                 L->kind->forward_batch(L, &ps, in, z, bp__scratch_of(net, l));
+                finish_rows(net, l, 0, B, z);
+            } else if (forward_by_units(net, l, B)) {
+                const int nw = unit_blocks(net, l, B);
+                forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
+                bp__for_blocks(nw, nw, forward_unit_block, &job);
                 finish_rows(net, l, 0, B, z);
             } else if (n == 1) { /* the same call, without the job */
                 forward_rows(net, l, 0, B, in, z);
@@ -730,13 +773,8 @@ static int backward(bp_net *net, float *dx, int fresh)
         }
         /* Two independent jobs read dz: the parameter slopes by blocks of
          * output units, d in by blocks of batch rows. */
-        int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
+        const int nw = unit_blocks(net, l, B);
         const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
-        /* few units (a convolution's filters) and much work: split their
-         * slopes in two as well (by shape), so that the jobs pair up over
-         * the threads instead of one thread taking the whole of them */
-        if (nw == 1 && units >= 2 && !small && work >= BP__PARALLEL_WORK)
-            nw = 2;
         if (nw <= 1 && nd <= 1) { /* small work, one thread: the same calls in order */
             if (nw)
                 weight_grad_rows(net, l, 0, units, net->delta[cur], fresh);
@@ -751,6 +789,49 @@ static int backward(bp_net *net, float *dx, int fresh)
     }
     net->have_delta = 0;
     return 0;
+}
+
+int bp__net_max_spans(const bp_net *net)
+{
+    return net->n_layers * 2 * BP__MAX_ROW_BLOCKS;
+}
+
+/* Span [lo, lo + n) for owner, unless empty. */
+static int add_span(bp__span *out, int k, size_t lo, size_t n, int owner)
+{
+    if (n == 0)
+        return k;
+    out[k].lo = lo;
+    out[k].hi = lo + n;
+    out[k].owner = owner;
+    return k + 1;
+}
+
+int bp__net_spans(const bp_net *net, int threads, bp__span *out)
+{
+    int k = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const bp__layer *L = &net->layers[l];
+        const int nw = net->batch > 0 && !L->kind->backward_batch
+                           ? unit_blocks(net, l, net->batch) : 0;
+        if (nw == 0) { /* no block of units: shared out */
+            k = add_span(out, k, L->w_off, L->n_w, -1);
+            k = add_span(out, k, L->b_off, L->n_b, -1);
+            continue;
+        }
+        /* block j of the slopes runs on thread j % min(threads, nw) (one
+         * block: on the calling thread, 0), as bp__for_blocks deals them */
+        const int units = bp__layer_units(L), team = threads < nw ? threads : nw;
+        const size_t per = L->n_w / (size_t)units;
+        for (int j = 0; j < nw; j++) {
+            const size_t u0 = (size_t)BP__BLOCK_START(units, j, nw);
+            const size_t u1 = (size_t)BP__BLOCK_START(units, j + 1, nw);
+            k = add_span(out, k, L->w_off + u0 * per, (u1 - u0) * per, j % team);
+            if (L->n_b)
+                k = add_span(out, k, L->b_off + u0, u1 - u0, j % team);
+        }
+    }
+    return k;
 }
 
 int bp_net_backward(bp_net *net, float *dx)

@@ -26,7 +26,9 @@ struct bp_optim {
     long steps;           /* steps taken */
     int blocks;           /* state blocks: 0, 1 or 2 */
     size_t n;             /* floats per block: bp_net_param_count(net) */
-    float state[];        /* (blocks, n) */
+    bp__span *spans;      /* (bp__net_max_spans) the step's split over the threads */
+    float *state;         /* (blocks, n) */
+    /* then the spans and the state, in the one allocation */
 };
 
 static const char *const optim_names[] = {
@@ -151,19 +153,21 @@ bp_optim *bp_optim_create(bp_net *net, const bp_optim_opts *opts, bp_error *err)
         return NULL;
     n = bp_net_param_count(net);
     blocks = state_blocks(opts);
+    const size_t head = sizeof *opt + (size_t)bp__net_max_spans(net) * sizeof(bp__span);
     if (bp__mul_size(n, (size_t)blocks, &floats) != 0 ||
-        bp__mul_size(floats, sizeof(float), &bytes) != 0 ||
-        bytes > SIZE_MAX - sizeof *opt) {
+        bp__mul_size(floats, sizeof(float), &bytes) != 0 || bytes > SIZE_MAX - head) {
         bp__error_set(err, BP_EOVERFLOW, "optimizer: %d state blocks of %zu parameters are too large",
                       blocks, n);
         return NULL;
     }
-    opt = bp__calloc(1, sizeof *opt + bytes);
+    opt = bp__calloc(1, head + bytes);
     if (!opt) {
         bp__error_set(err, BP_ENOMEM, "optimizer: out of memory for %d state blocks of %zu parameters",
                       blocks, n);
         return NULL;
     }
+    opt->spans = (bp__span *)(void *)(opt + 1);
+    opt->state = (float *)(void *)(opt->spans + bp__net_max_spans(net));
     opt->net = net;
     opt->opts = *opts;
     opt->blocks = blocks;
@@ -305,22 +309,35 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, int check
     return !check || bad == 0;
 }
 
-/* A step split in element blocks over the threads. */
+/* A step split over the threads by the network's spans. */
 typedef struct step_job {
     bp_optim *opt;
     double lr;
     long t;
     float *prev;
-    int check;
-    int ok[BP__MAX_BLOCKS]; /* each block's finiteness */
+    int check, n_spans;
+    int ok[BP__MAX_BLOCKS]; /* each thread's finiteness */
 } step_job;
 
+/* Thread k of `parts`: the spans it owns and its share of the shared. */
 static void step_block(void *ctx, int k, int parts)
 {
     step_job *j = ctx;
-    const size_t n = j->opt->n;
-    j->ok[k] = update_range(j->opt, j->lr, j->t, j->prev, j->check, n * (size_t)k / (size_t)parts,
-                            n * (size_t)(k + 1) / (size_t)parts);
+    int ok = 1;
+    for (int i = 0; i < j->n_spans; i++) {
+        const bp__span *sp = &j->opt->spans[i];
+        size_t lo = sp->lo, hi = sp->hi;
+        if (sp->owner < 0) {
+            const size_t len = hi - lo;
+            lo = sp->lo + len * (size_t)k / (size_t)parts;
+            hi = sp->lo + len * (size_t)(k + 1) / (size_t)parts;
+        } else if (sp->owner % parts != k) {
+            continue;
+        }
+        if (hi > lo)
+            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi);
+    }
+    j->ok[k] = ok;
 }
 
 int bp_optim_step(bp_optim *opt, double lr)
@@ -358,8 +375,8 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     }
     const size_t n = opt->n;
     const long t = opt->steps < LONG_MAX ? opt->steps + 1 : LONG_MAX;
-    /* Element-wise, so any split gives the same bits; long blocks run on
-     * the threads. */
+    /* Element-wise, so any split gives the same bits; a long step runs on
+     * the threads, each on the spans its caches hold (bp__net_spans). */
     const int parts = bp__elem_blocks(n);
     int ok = 1;
     if (parts == 1) { /* the one block, without the job */
@@ -373,6 +390,7 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
         job.t = t;
         job.prev = prev;
         job.check = finite != NULL;
+        job.n_spans = bp__net_spans(net, parts, opt->spans);
         bp__for_blocks(parts, parts, step_block, &job);
         for (int k = 0; k < parts; k++)
             ok = ok && job.ok[k];
