@@ -305,7 +305,10 @@ size_t bp_net_layer_params(const bp_net *net, int l);
 int bp_net_weight_dims(const bp_net *net, int l, size_t dims[4]);
 
 /* The flat parameter and gradient blocks (borrowed, valid for the life of
- * the network) and their length. */
+ * the network) and their length. In a bf16 network the optimizer's step
+ * also writes the products' bf16 copy of the weights; a call of
+ * bp_net_params (or bp_net_weight, bp_net_bias) marks it stale, so write
+ * through a pointer taken since the last step. */
 size_t bp_net_param_count(const bp_net *net);
 float *bp_net_params(bp_net *net);
 float *bp_net_grads(bp_net *net);

@@ -351,9 +351,13 @@ const bp__layer *bp__net_layer(const bp_net *net, int l);
 typedef struct bp__span {
     size_t lo, hi;
     int owner;
+    uint16_t *half; /* the products' bf16 copy of [lo, hi), NULL: none */
 } bp__span;
 int bp__net_max_spans(const bp_net *net);
 int bp__net_spans(const bp_net *net, int threads, bp__span *out);
+/* A step wrote every parameter and, as it went, every bf16 copy a span
+ * names: the next forward pass takes the copies as they are. */
+void bp__net_half_written(bp_net *net);
 /* Workspace floats a row of a batch takes (activations, logits, slopes,
  * the layers' scratch), for sizing batches of evaluation. */
 size_t bp__net_row_floats(const bp_net *net);

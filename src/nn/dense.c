@@ -184,6 +184,16 @@ static void dense_refresh(const bp__layer *L, const float *params)
 #endif
 }
 
+static uint16_t *dense_half_weights(const bp__layer *L)
+{
+#ifdef BP_HAVE_DNNL
+    return bp__dense_half_w16(L->prims);
+#else
+    (void)L;
+    return NULL;
+#endif
+}
+
 static void dense_keep_dz(const bp__layer *L, int rows, const float *dz, float *scratch)
 {
 #ifdef BP_HAVE_DNNL
@@ -248,6 +258,7 @@ const bp__kind bp__kind_dense = {
     .set_half = dense_set_half,
     .release = dense_release,
     .refresh = dense_refresh,
+    .half_weights = dense_half_weights,
     .keep_dz = dense_keep_dz,
     .forward_d = dense_forward_d,
     .backward_d = dense_backward_d,

@@ -3,8 +3,9 @@
  * oneDNN matmul primitives with bf16 inputs and float accumulation and
  * output, made once when the workspace is reserved.
  *
- * What the products read: the weights' bf16 copy (O, I), refreshed before
- * each forward pass; and in the layer's scratch rows, each row's input in
+ * What the products read: the weights' bf16 copy (O, I), written by the
+ * optimizer's step as it writes the weights (else refreshed before the
+ * forward pass); and in the layer's scratch rows, each row's input in
  * bf16 (written by the forward pass) then its dz in bf16 (written where
  * the network finishes dz). The primitives take the rows (and the batch,
  * for the weights' slopes) at run time, so one primitive serves every
@@ -197,6 +198,11 @@ int bp__dense_half_make(const bp__layer *L, bp__dense_half **out, char *msg, siz
 void bp__dense_half_refresh(bp__dense_half *H, const float *w)
 {
     bp__to_bf16(w, H->w16, (size_t)H->O * (size_t)H->I);
+}
+
+uint16_t *bp__dense_half_w16(bp__dense_half *H)
+{
+    return H->w16;
 }
 
 /* The calling thread's slot: threads of one parallel region have distinct

@@ -27,8 +27,10 @@ static inline size_t bp__dense_half_scratch(const bp__layer *L)
  * msg (oneDNN missing, or only a reference kernel on offer). */
 int bp__dense_half_make(const bp__layer *L, bp__dense_half **out, char *msg, size_t size);
 void bp__dense_half_free(bp__dense_half *H);
-/* The weights' bf16 copy from w (O, I): before each forward pass. */
+/* The weights' bf16 copy from w (O, I): before a forward pass, unless the
+ * optimizer's step wrote it (bp__dense_half_w16). */
 void bp__dense_half_refresh(bp__dense_half *H, const float *w);
+uint16_t *bp__dense_half_w16(bp__dense_half *H);
 /* z (rows, O) = x W^T without the bias, x kept in bf16 in the scratch rows. */
 void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *z,
                             float *scratch);

@@ -108,6 +108,10 @@ struct bp__kind {
      * where it finishes them), kept in the scratch rows for the backward
      * products. */
     void (*refresh)(const bp__layer *L, const float *params);
+    /* Optional, with refresh: the bf16 copy of the weights (n_w, in their
+     * layout) that refresh writes, for an optimizer's step to write as it
+     * writes the weights. */
+    uint16_t *(*half_weights)(const bp__layer *L);
     void (*keep_dz)(const bp__layer *L, int rows, const float *dz, float *scratch);
 
     /* Whole-batch passes, for a kind whose rows are not independent; when

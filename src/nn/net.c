@@ -262,7 +262,11 @@ int bp_net_inputs(const bp_net *net) { return net->inputs; }
 int bp_net_outputs(const bp_net *net) { return net->layers[net->n_layers - 1].O; }
 int bp_net_layers(const bp_net *net) { return net->n_layers; }
 size_t bp_net_param_count(const bp_net *net) { return net->n_params; }
-float *bp_net_params(bp_net *net) { return net->params; }
+float *bp_net_params(bp_net *net)
+{
+    net->half_fresh = 0; /* the caller may write through it */
+    return net->params;
+}
 float *bp_net_grads(bp_net *net) { return net->grads; }
 size_t bp_net_state_count(const bp_net *net) { return net->n_state; }
 float *bp_net_state(bp_net *net) { return net->state; }
@@ -295,6 +299,7 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
         bp__net_set_message(net, "init: the scale must be a finite number >= 0, got %g", scale);
         return BP_EINVAL;
     }
+    net->half_fresh = 0;
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
         double fan_in = L->fan_in, fan_out = L->fan_out, var;
@@ -625,6 +630,10 @@ static int output_loss(bp_net *net, bp_loss loss, const float *t, int T,
 
 void bp__net_refresh(bp_net *net)
 {
+    if (net->half_fresh) { /* once: a later pointer to them may be written through */
+        net->half_fresh = 0;
+        return;
+    }
     for (int l = 0; l < net->n_layers; l++)
         if (net->layers[l].prims && net->layers[l].kind->refresh)
             net->layers[l].kind->refresh(&net->layers[l], net->params);
@@ -796,15 +805,21 @@ int bp__net_max_spans(const bp_net *net)
     return net->n_layers * 2 * BP__MAX_ROW_BLOCKS;
 }
 
-/* Span [lo, lo + n) for owner, unless empty. */
-static int add_span(bp__span *out, int k, size_t lo, size_t n, int owner)
+/* Span [lo, lo + n) for owner with its bf16 copy half, unless empty. */
+static int add_span(bp__span *out, int k, size_t lo, size_t n, int owner, uint16_t *half)
 {
     if (n == 0)
         return k;
     out[k].lo = lo;
     out[k].hi = lo + n;
     out[k].owner = owner;
+    out[k].half = half;
     return k + 1;
+}
+
+void bp__net_half_written(bp_net *net)
+{
+    net->half_fresh = net->precision == BP_PRECISION_BF16;
 }
 
 int bp__net_spans(const bp_net *net, int threads, bp__span *out)
@@ -814,9 +829,11 @@ int bp__net_spans(const bp_net *net, int threads, bp__span *out)
         const bp__layer *L = &net->layers[l];
         const int nw = net->batch > 0 && !L->kind->backward_batch
                            ? unit_blocks(net, l, net->batch) : 0;
+        uint16_t *half = L->half && L->prims && L->kind->half_weights
+                             ? L->kind->half_weights(L) : NULL;
         if (nw == 0) { /* no block of units: shared out */
-            k = add_span(out, k, L->w_off, L->n_w, -1);
-            k = add_span(out, k, L->b_off, L->n_b, -1);
+            k = add_span(out, k, L->w_off, L->n_w, -1, half);
+            k = add_span(out, k, L->b_off, L->n_b, -1, NULL);
             continue;
         }
         /* block j of the slopes runs on thread j % min(threads, nw) (one
@@ -826,9 +843,10 @@ int bp__net_spans(const bp_net *net, int threads, bp__span *out)
         for (int j = 0; j < nw; j++) {
             const size_t u0 = (size_t)BP__BLOCK_START(units, j, nw);
             const size_t u1 = (size_t)BP__BLOCK_START(units, j + 1, nw);
-            k = add_span(out, k, L->w_off + u0 * per, (u1 - u0) * per, j % team);
+            k = add_span(out, k, L->w_off + u0 * per, (u1 - u0) * per, j % team,
+                         half ? half + u0 * per : NULL);
             if (L->n_b)
-                k = add_span(out, k, L->b_off + u0, u1 - u0, j % team);
+                k = add_span(out, k, L->b_off + u0, u1 - u0, j % team, NULL);
         }
     }
     return k;

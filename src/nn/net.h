@@ -51,6 +51,8 @@ struct bp_net {
     int have_delta;          /* bp_net_loss ran since the last forward */
     const float *class_weight; /* borrowed class weights of the losses (NULL: none) */
     bp_precision precision;  /* the products' number format (bp_net_set_precision) */
+    int half_fresh;          /* the bf16 copies hold the parameters: a step wrote
+                              * both, and no pointer to them went out since */
     int small_rows;          /* the largest batch the fused step serves (nn/small.c), 0 if none */
     char message[256];
     size_t *act_off;         /* (n_layers) offsets of mask and dropped, in rows of width 1 */

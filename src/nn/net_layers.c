@@ -69,11 +69,15 @@ int bp_net_layer_inputs(const bp_net *net, int l)
 
 float *bp_net_weight(bp_net *net, int l)
 {
+    if (net)
+        net->half_fresh = 0; /* the caller may write through it */
     return layer_ok(net, l) && net->layers[l].n_w ? net->params + net->layers[l].w_off : NULL;
 }
 
 float *bp_net_bias(bp_net *net, int l)
 {
+    if (net)
+        net->half_fresh = 0;
     return layer_ok(net, l) && net->layers[l].bias ? net->params + net->layers[l].b_off : NULL;
 }
 
@@ -100,6 +104,7 @@ int bp_net_set_layer(bp_net *net, int l, const float *w, const float *b)
         bp__net_set_message(net, "set_layer: layer %d has no bias", l);
         return BP_EINVAL;
     }
+    net->half_fresh = 0;
     memcpy(net->params + L->w_off, w, L->n_w * sizeof *w);
     if (b)
         memcpy(net->params + L->b_off, b, L->n_b * sizeof *b);

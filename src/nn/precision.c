@@ -117,6 +117,7 @@ int bp_net_set_precision(bp_net *net, bp_precision p, bp_error *err)
         }
     }
     net->precision = p;
+    net->half_fresh = 0; /* the copies were made again or dropped */
     net->batch = 0;
     net->have_delta = 0;
     return 0;

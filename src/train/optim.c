@@ -15,6 +15,7 @@
  * double, as Python floats are, and rounded to float once per step.
  */
 #include "internal.h"
+#include "math/bf16.h"
 
 #include <limits.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 
 struct bp_optim {
     bp_net *net;          /* borrowed */
+    float *params, *grads; /* the network's, which stay put */
     bp_optim_opts opts;
     long steps;           /* steps taken */
     int blocks;           /* state blocks: 0, 1 or 2 */
@@ -169,6 +171,8 @@ bp_optim *bp_optim_create(bp_net *net, const bp_optim_opts *opts, bp_error *err)
     opt->spans = (bp__span *)(void *)(opt + 1);
     opt->state = (float *)(void *)(opt->spans + bp__net_max_spans(net));
     opt->net = net;
+    opt->params = bp_net_params(net);
+    opt->grads = bp_net_grads(net);
     opt->opts = *opts;
     opt->blocks = blocks;
     opt->n = n;
@@ -200,10 +204,9 @@ static inline __attribute__((always_inline)) uint32_t
 update_elems(bp_optim *opt, double lr, long t, size_t lo, size_t hi, float *restrict prev)
 {
     const bp_optim_opts *o = &opt->opts;
-    bp_net *net = opt->net;
     /* separate blocks: restrict spares the loops their overlap tests */
-    float *restrict p = bp_net_params(net);          /* (n) */
-    const float *restrict grad = bp_net_grads(net);  /* (n) */
+    float *restrict p = opt->params;                 /* (n) */
+    const float *restrict grad = opt->grads;         /* (n) */
     float *restrict s0 = opt->state;                 /* (n) b, s or m */
     float *restrict s1 = opt->state + opt->n;        /* (n) v */
     const float rate = (float)lr;
@@ -299,13 +302,22 @@ update_elems(bp_optim *opt, double lr, long t, size_t lo, size_t hi, float *rest
     return bad;
 }
 
-/* Entries [lo, hi), with prev or without; with check, returns 1 when the
- * updated parameters are all finite (without, 1). */
+/* Entries [lo, hi), with prev or without, with their bf16 copy (from lo)
+ * or without; with check, returns 1 when the updated parameters are all
+ * finite (without, 1). */
 static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
-                        size_t hi)
+                        size_t hi, uint16_t *half)
 {
-    const uint32_t bad = prev ? update_elems(opt, lr, t, lo, hi, prev)
-                              : update_elems(opt, lr, t, lo, hi, NULL);
+    /* with a copy: a chunk at a time, converted while it is in L1 */
+    enum { CHUNK = 1024 };
+    const size_t step = half ? CHUNK : hi - lo;
+    uint32_t bad = 0;
+    for (size_t c = lo; c < hi; c += step) {
+        const size_t e = hi - c < step ? hi : c + step;
+        bad |= prev ? update_elems(opt, lr, t, c, e, prev) : update_elems(opt, lr, t, c, e, NULL);
+        if (half)
+            bp__to_bf16(opt->params + c, half + (c - lo), e - c);
+    }
     return !check || bad == 0;
 }
 
@@ -335,7 +347,8 @@ static void step_block(void *ctx, int k, int parts)
             continue;
         }
         if (hi > lo)
-            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi);
+            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi,
+                               sp->half ? sp->half + (lo - sp->lo) : NULL);
     }
     j->ok[k] = ok;
 }
@@ -378,9 +391,11 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     /* Element-wise, so any split gives the same bits; a long step runs on
      * the threads, each on the spans its caches hold (bp__net_spans). */
     const int parts = bp__elem_blocks(n);
+    /* bf16 products: their copies of the weights written in this pass */
+    const int half = bp_net_precision(net) == BP_PRECISION_BF16;
     int ok = 1;
-    if (parts == 1) { /* the one block, without the job */
-        ok = update_range(opt, lr, t, prev, finite != NULL, 0, n);
+    if (parts == 1 && !half) { /* the one block, without the job */
+        ok = update_range(opt, lr, t, prev, finite != NULL, 0, n, NULL);
     } else {
         /* Field by field: an initializer would clear all BP__MAX_BLOCKS
          * flags every step, and each block sets its own before it is read. */
@@ -394,6 +409,8 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
         bp__for_blocks(parts, parts, step_block, &job);
         for (int k = 0; k < parts; k++)
             ok = ok && job.ok[k];
+        if (half)
+            bp__net_half_written(net);
     }
     if (finite)
         *finite = ok;

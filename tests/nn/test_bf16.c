@@ -429,6 +429,61 @@ static void test_switching(void **state)
     bp_net_free(b);
 }
 
+/* The weights' bf16 copies the optimizer's step writes as it steps are the
+ * ones a forward pass would make from the weights; a write through
+ * bp_net_params after the step is seen by the next forward pass. */
+static void test_step_copies(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    const char *spec = "5,7:relu,3:identity";
+    bp_net *a = tu_net(spec), *b = tu_net(spec);
+    float x[2 * 5] = {1, -2, 3, 0.5f, 0.25f, -1, 0, 2, 1.5f, -0.75f}, t[6] = {1, 0, -1, 2, 0, 1};
+    const float *oa, *ob;
+    bp_rng r;
+    bp_rng_seed(&r, 8);
+    const size_t P = bp_net_param_count(a);
+    for (size_t i = 0; i < P; i++)
+        bp_net_params(a)[i] = (float)(bp_rng_uniform(&r) - 0.5);
+    TU_ASSERT_OK(bp_net_set_precision(a, BP_PRECISION_BF16, NULL));
+    TU_ASSERT_OK(bp_net_set_precision(b, BP_PRECISION_BF16, NULL));
+    bp_optim_opts o = bp_optim_defaults(BP_OPTIM_ADAM);
+    bp_error err = {0};
+    bp_optim *opt = bp_optim_create(a, &o, &err);
+    assert_non_null(opt);
+    for (int s = 0; s < 3; s++) {
+        TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+        TU_ASSERT_OK(bp_net_loss(a, BP_LOSS_MSE, t, 3, NULL));
+        bp_net_zero_grad(a);
+        TU_ASSERT_OK(bp_net_backward(a, NULL));
+        TU_ASSERT_OK(bp_optim_step(opt, 0.1));
+    }
+    /* the step's copies against copies made from the stepped weights */
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    float got[6];
+    memcpy(got, oa, sizeof got);
+    memcpy(bp_net_params(b), bp_net_params(a), P * sizeof(float));
+    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
+    assert_memory_equal(got, ob, sizeof got);
+    /* one more step, then a write through the pointer */
+    TU_ASSERT_OK(bp_net_loss(a, BP_LOSS_MSE, t, 3, NULL));
+    bp_net_zero_grad(a);
+    TU_ASSERT_OK(bp_net_backward(a, NULL));
+    TU_ASSERT_OK(bp_optim_step(opt, 0.1));
+    float *pa = bp_net_params(a);
+    for (size_t i = 0; i < P; i++)
+        pa[i] *= 0.5f;
+    memcpy(bp_net_params(b), pa, P * sizeof(float));
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(got, oa, sizeof got);
+    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
+    assert_memory_equal(got, ob, sizeof got);
+    bp_optim_free(opt);
+    bp_net_free(a);
+    bp_net_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_conv_against_float),
         cmocka_unit_test(test_cnn),
         cmocka_unit_test(test_switching),
+        cmocka_unit_test(test_step_copies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
