@@ -2,7 +2,8 @@
  * tune.c - the thread count chosen by measured speed (see tune.h). A window
  * is at least WINDOW_BATCHES batches and WINDOW_SECONDS long; the first
  * WARMUP_BATCHES batches (one-time set-up inside the libraries) are not
- * timed; a settled choice is measured again after RETUNE_SECONDS.
+ * timed; four windows, every thread, one, one, every thread, decide; a
+ * settled choice is measured again after RETUNE_SECONDS.
  */
 #include "tune.h"
 
@@ -21,7 +22,8 @@ void cli_tune_init(cli_tune *t, int max)
     t->phase = 0;
     t->batches = 0;
     t->start = 0.0;
-    t->per_batch[0] = t->per_batch[1] = 0.0;
+    t->seconds[0] = t->seconds[1] = 0.0;
+    t->timed[0] = t->timed[1] = 0;
     t->settled = 0.0;
     t->chosen = max;
     t->switches = 0;
@@ -67,12 +69,14 @@ void cli_tune_batch(cli_tune *t)
             open_window(t, cli_now());
         }
         return;
-    case 3: { /* settled: measure again after a while */
+    case 5: { /* settled: measure again after a while */
         if (t->batches % RETUNE_CHECK_BATCHES != 0)
             return;
         double now = cli_now();
         if (now - t->settled >= RETUNE_SECONDS) {
             t->phase = 1;
+            t->seconds[0] = t->seconds[1] = 0.0;
+            t->timed[0] = t->timed[1] = 0;
             use(t, t->max);
             open_window(t, now);
         }
@@ -86,22 +90,25 @@ void cli_tune_batch(cli_tune *t)
     double now = cli_now();
     if (now - t->start < WINDOW_SECONDS)
         return;
-    t->per_batch[t->phase - 1] = (now - t->start) / (double)t->batches;
-    if (t->phase == 1) {
-        t->phase = 2;
-        use(t, 1);
+    const int one = t->phase == 2 || t->phase == 3; /* the window's setting */
+    t->seconds[one] += now - t->start;
+    t->timed[one] += t->batches;
+    if (t->phase < 4) {
+        t->phase++;
+        use(t, t->phase == 4 ? t->max : 1);
         open_window(t, now);
         return;
     }
-    t->phase = 3;
+    t->phase = 5;
     t->settled = now;
     t->batches = 0;
-    use(t, t->per_batch[1] < t->per_batch[0] ? 1 : t->max);
+    use(t, t->seconds[1] * (double)t->timed[0] < t->seconds[0] * (double)t->timed[1] ? 1
+                                                                                      : t->max);
 }
 
 void cli_tune_epoch(cli_tune *t)
 {
     /* The window restarts after the epoch's evaluation. */
-    if (t->max > 1 && (t->phase == 1 || t->phase == 2))
+    if (t->max > 1 && t->phase >= 1 && t->phase <= 4)
         open_window(t, cli_now());
 }

@@ -4,8 +4,9 @@
  * backprop's results do not depend on the thread count, so the tool may
  * change it between batches at no cost to reproducibility. When the user
  * does not fix it (--threads), training runs a few batches with every
- * thread and a few with one, keeps the faster, and measures again every few
- * seconds: on a quiet machine all cores win; on a machine where other
+ * thread, twice as many with one, as many again with every thread (so that
+ * a run that warms up or slows down favours neither), keeps the faster,
+ * and measures again every few seconds: on a quiet machine all cores win; on a machine where other
  * programs keep a core busy, one thread that never waits for a descheduled
  * partner can be several times faster.
  */
@@ -14,10 +15,11 @@
 
 typedef struct cli_tune {
     int max;          /* threads available; <= 1: nothing to tune */
-    int phase;        /* 0 warming up, 1 timing max, 2 timing one, 3 settled */
+    int phase;        /* 0 warming up, 1-4 timing max, one, one, max; 5 settled */
     long batches;     /* batches in the current window */
     double start;     /* when the window started */
-    double per_batch[2]; /* seconds per batch with max threads, with one */
+    double seconds[2]; /* timed with max threads, with one */
+    long timed[2];    /* batches in those */
     double settled;   /* when the choice was made */
     int chosen;       /* the thread count in use */
     long switches;    /* times the choice changed */
