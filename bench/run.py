@@ -409,10 +409,15 @@ def main():
     b = results.get("backprop")
     if b:
         gf = b["samples_per_s"] * FLOP_PER_SAMPLE / 1e9
-        for peer, want in (("pytorch", 3.0), ("numpy", 3.0), ("fann", 50.0)):
+        # 3x: the first speed targets; 2.5x fp32: the bf16 round's
+        for peer, want in (("pytorch", 3.0), ("pytorch", 2.5), ("numpy", 3.0), ("fann", 50.0)):
             if results.get(peer):
                 ratio = b["samples_per_s"] / results[peer]["samples_per_s"]
-                target("MLP throughput >= %gx %s" % (want, peer), ratio >= want, "%.2fx" % ratio)
+                theirs = results[peer].get("threads")
+                target("MLP throughput >= %gx %s" % (want, peer), ratio >= want,
+                       "%.2fx (backprop on %s thread(s)%s)" % (
+                           ratio, b["threads"],
+                           "; %s's best: %d" % (peer, theirs) if theirs else ""))
         if results.get("pytorch"):
             share = b["peak_rss_mb"] / results["pytorch"]["peak_rss_mb"]
             target("peak RSS <= 25% of PyTorch's", share <= 0.25,
