@@ -302,23 +302,29 @@ update_elems(bp_optim *opt, double lr, long t, size_t lo, size_t hi, float *rest
     return bad;
 }
 
-/* Entries [lo, hi), with prev or without, with their bf16 copy (from lo)
- * or without; with check, returns 1 when the updated parameters are all
- * finite (without, 1). */
+/* Entries [lo, hi), with prev or without; with check, returns 1 when the
+ * updated parameters are all finite (without, 1). */
 static int update_range(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
-                        size_t hi, uint16_t *half)
+                        size_t hi)
 {
-    /* with a copy: a chunk at a time, converted while it is in L1 */
-    enum { CHUNK = 1024 };
-    const size_t step = half ? CHUNK : hi - lo;
-    uint32_t bad = 0;
-    for (size_t c = lo; c < hi; c += step) {
-        const size_t e = hi - c < step ? hi : c + step;
-        bad |= prev ? update_elems(opt, lr, t, c, e, prev) : update_elems(opt, lr, t, c, e, NULL);
-        if (half)
-            bp__to_bf16(opt->params + c, half + (c - lo), e - c);
-    }
+    const uint32_t bad = prev ? update_elems(opt, lr, t, lo, hi, prev)
+                              : update_elems(opt, lr, t, lo, hi, NULL);
     return !check || bad == 0;
+}
+
+/* The same with the entries' bf16 copy written from half on: a chunk at a
+ * time, converted while it is in L1. */
+static int update_range_half(bp_optim *opt, double lr, long t, float *prev, int check,
+                             size_t lo, size_t hi, uint16_t *half)
+{
+    enum { CHUNK = 1024 };
+    int ok = 1;
+    for (size_t c = lo; c < hi; c += CHUNK) {
+        const size_t e = hi - c < CHUNK ? hi : c + CHUNK;
+        ok &= update_range(opt, lr, t, prev, check, c, e);
+        bp__to_bf16(opt->params + c, half + (c - lo), e - c);
+    }
+    return ok;
 }
 
 /* A step split over the threads by the network's spans. */
@@ -346,9 +352,11 @@ static void step_block(void *ctx, int k, int parts)
         } else if (sp->owner % parts != k) {
             continue;
         }
-        if (hi > lo)
-            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi,
-                               sp->half ? sp->half + (lo - sp->lo) : NULL);
+        if (hi > lo && sp->half)
+            ok &= update_range_half(j->opt, j->lr, j->t, j->prev, j->check, lo, hi,
+                                    sp->half + (lo - sp->lo));
+        else if (hi > lo)
+            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi);
     }
     j->ok[k] = ok;
 }
@@ -395,7 +403,7 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     const int half = bp_net_precision(net) == BP_PRECISION_BF16;
     int ok = 1;
     if (parts == 1 && !half) { /* the one block, without the job */
-        ok = update_range(opt, lr, t, prev, finite != NULL, 0, n, NULL);
+        ok = update_range(opt, lr, t, prev, finite != NULL, 0, n);
     } else {
         /* Field by field: an initializer would clear all BP__MAX_BLOCKS
          * flags every step, and each block sets its own before it is read. */
