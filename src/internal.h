@@ -192,9 +192,31 @@ void bp__gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
 void bp__act_forward(bp_act act, float slope, int B, int O, float *z_to_a);
 void bp__act_backward(bp_act act, float slope, int B, int O, const float *restrict a,
                       float *restrict d);
-/* Their loops for the activations of one comparison an element (identity,
- * relu, leaky relu) over n values, inline for callers with a handful of
- * them (nn/small.c): 1 when act is one of those, else 0, doing nothing. */
+/* The activations of one comparison an element (relu, leaky relu; any
+ * other act passes v or d through): the value at v, and d times the slope
+ * at the output a. The one place they are written; callers pass a
+ * constant act, so each use compiles to its own comparison. */
+static inline __attribute__((always_inline)) float bp__act_simple(bp_act act, float slope,
+                                                                  float v)
+{
+    if (act == BP_ACT_RELU)
+        return v > 0.0f ? v : 0.0f;
+    if (act == BP_ACT_LEAKY_RELU)
+        return v > 0.0f ? v : slope * v;
+    return v;
+}
+static inline __attribute__((always_inline)) float bp__act_simple_slope(bp_act act, float slope,
+                                                                        float a, float d)
+{
+    if (act == BP_ACT_RELU)
+        return a > 0.0f ? d : 0.0f;
+    if (act == BP_ACT_LEAKY_RELU)
+        return a > 0.0f ? d : slope * d;
+    return d;
+}
+/* Their loops over n values, inline for callers with a handful of them
+ * (nn/small.c): 1 when act is identity, relu or leaky relu, else 0, doing
+ * nothing. */
 static inline int bp__act_forward_simple(bp_act act, float slope, size_t n, float *v)
 {
     switch (act) {
@@ -202,11 +224,11 @@ static inline int bp__act_forward_simple(bp_act act, float slope, size_t n, floa
         return 1;
     case BP_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+            v[i] = bp__act_simple(BP_ACT_RELU, slope, v[i]);
         return 1;
     case BP_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++)
-            v[i] = v[i] > 0.0f ? v[i] : slope * v[i];
+            v[i] = bp__act_simple(BP_ACT_LEAKY_RELU, slope, v[i]);
         return 1;
     default:
         return 0;
@@ -220,11 +242,11 @@ static inline int bp__act_backward_simple(bp_act act, float slope, size_t n,
         return 1;
     case BP_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+            d[i] = bp__act_simple_slope(BP_ACT_RELU, slope, a[i], d[i]);
         return 1;
     case BP_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : slope * d[i];
+            d[i] = bp__act_simple_slope(BP_ACT_LEAKY_RELU, slope, a[i], d[i]);
         return 1;
     default:
         return 0;

@@ -46,19 +46,16 @@ static void bias_act(const bp__layer *L, const float *params, int rows, float *z
     case BP_ACT_RELU:
         for (int b = 0; b < rows; b++) {
             float *row = z + (size_t)b * O;
-            for (int o = u0; o < u1; o++) {
-                const float v = bias ? row[o] + bias[o] : row[o];
-                row[o] = v > 0.0f ? v : 0.0f;
-            }
+            for (int o = u0; o < u1; o++)
+                row[o] = bp__act_simple(BP_ACT_RELU, slope, bias ? row[o] + bias[o] : row[o]);
         }
         break;
     case BP_ACT_LEAKY_RELU:
         for (int b = 0; b < rows; b++) {
             float *row = z + (size_t)b * O;
-            for (int o = u0; o < u1; o++) {
-                const float v = bias ? row[o] + bias[o] : row[o];
-                row[o] = v > 0.0f ? v : slope * v;
-            }
+            for (int o = u0; o < u1; o++)
+                row[o] = bp__act_simple(BP_ACT_LEAKY_RELU, slope,
+                                        bias ? row[o] + bias[o] : row[o]);
         }
         break;
     default:

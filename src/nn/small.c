@@ -69,10 +69,10 @@ static void act_backward(const bp__layer *L, int B, const float *restrict a, flo
 }
 
 /* The activations a kernel applies to each value as it makes it, in a
- * register: their forms in activation.c (bp__act_forward_simple), the same
- * operations. A pass of their own over a few values just stored cost more
- * than the values' arithmetic: their vector loads waited on the scalar
- * stores. The others (sigmoid, tanh, softmax) keep their pass. */
+ * register (bp__act_simple, the form every pass uses). A pass of their own
+ * over a few values just stored cost more than the values' arithmetic:
+ * their vector loads waited on the scalar stores. The others (sigmoid,
+ * tanh, softmax) keep their pass. */
 enum { IN_IDENTITY, IN_RELU, IN_LEAKY, IN_KINDS };
 
 static int in_kernel(bp_act act)
@@ -85,23 +85,10 @@ static int act_in_kernel(bp_act act)
     return act == BP_ACT_IDENTITY || act == BP_ACT_RELU || act == BP_ACT_LEAKY_RELU;
 }
 
-static inline __attribute__((always_inline)) float act_value(int A, float slope, float v)
+/* The activation of kernel kind A, a constant where the kernels use it. */
+static inline __attribute__((always_inline)) bp_act act_of(int A)
 {
-    if (A == IN_RELU)
-        return v > 0.0f ? v : 0.0f;
-    if (A == IN_LEAKY)
-        return v > 0.0f ? v : slope * v;
-    return v;
-}
-
-/* d, the slope with respect to a, times the activation's slope at a. */
-static inline __attribute__((always_inline)) float act_slope(int A, float slope, float a, float d)
-{
-    if (A == IN_RELU)
-        return a > 0.0f ? d : 0.0f;
-    if (A == IN_LEAKY)
-        return a > 0.0f ? d : slope * d;
-    return d;
+    return A == IN_RELU ? BP_ACT_RELU : A == IN_LEAKY ? BP_ACT_LEAKY_RELU : BP_ACT_IDENTITY;
 }
 
 /* The kernels of one layer: the forward product with the bias and the
@@ -129,7 +116,7 @@ forward_body(int I, int O, int A, int B, const float *restrict in, const float *
             float acc = 0.0f;
             for (int k = 0; k < I; k++)
                 acc += xr[k] * w[k];
-            zr[o] = act_value(A, slope, bias ? acc + bias[o] : acc);
+            zr[o] = bp__act_simple(act_of(A), slope, bias ? acc + bias[o] : acc);
         }
     }
 }
@@ -197,7 +184,8 @@ backward_body(int I, int O, int D, int B, const float *restrict in, const float 
 #pragma GCC unroll 4
                 for (int o = 0; o < O; o++)
                     d += dr[o] * W[(size_t)o * (size_t)I + (size_t)i];
-                din[(size_t)b * (size_t)I + (size_t)i] = act_slope(D, slope, xr[i], d);
+                din[(size_t)b * (size_t)I + (size_t)i] =
+                    bp__act_simple_slope(act_of(D), slope, xr[i], d);
             }
     }
 #pragma GCC unroll 16
@@ -313,7 +301,7 @@ loss_body(bp_loss loss, int A, int pow2, size_t cells, const float *restrict a,
     for (size_t i = 0; i < cells; i++) {
         double g;
         sum += bp__loss_mse_mae(loss, (double)a[i] - (double)t[i], &g);
-        dz[i] = act_slope(A, slope, a[i], (float)(pow2 ? g * inv : g / n));
+        dz[i] = bp__act_simple_slope(act_of(A), slope, a[i], (float)(pow2 ? g * inv : g / n));
     }
     return pow2 ? sum * inv : sum / n;
 }
