@@ -429,6 +429,19 @@ static void test_switching(void **state)
     bp_net_free(b);
 }
 
+/* a runs forward on x (2 rows of 5), then b with a's weights: the same 6
+ * outputs. a's pass comes first, as its weights are asked for after it. */
+static void same_forward(bp_net *a, bp_net *b, const float *x)
+{
+    const float *oa, *ob;
+    float got[6];
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
+    memcpy(got, oa, sizeof got);
+    memcpy(bp_net_params(b), bp_net_params(a), bp_net_param_count(a) * sizeof(float));
+    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
+    assert_memory_equal(got, ob, sizeof got);
+}
+
 /* The weights' bf16 copies the optimizer's step writes as it steps are the
  * ones a forward pass would make from the weights; a write through
  * bp_net_params after the step is seen by the next forward pass. */
@@ -440,7 +453,7 @@ static void test_step_copies(void **state)
     const char *spec = "5,7:relu,3:identity";
     bp_net *a = tu_net(spec), *b = tu_net(spec);
     float x[2 * 5] = {1, -2, 3, 0.5f, 0.25f, -1, 0, 2, 1.5f, -0.75f}, t[6] = {1, 0, -1, 2, 0, 1};
-    const float *oa, *ob;
+    const float *oa;
     bp_rng r;
     bp_rng_seed(&r, 8);
     const size_t P = bp_net_param_count(a);
@@ -460,13 +473,9 @@ static void test_step_copies(void **state)
         TU_ASSERT_OK(bp_optim_step(opt, 0.1));
     }
     /* the step's copies against copies made from the stepped weights */
-    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
-    float got[6];
-    memcpy(got, oa, sizeof got);
-    memcpy(bp_net_params(b), bp_net_params(a), P * sizeof(float));
-    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
-    assert_memory_equal(got, ob, sizeof got);
+    same_forward(a, b, x);
     /* one more step, then a write through the pointer */
+    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
     TU_ASSERT_OK(bp_net_loss(a, BP_LOSS_MSE, t, 3, NULL));
     bp_net_zero_grad(a);
     TU_ASSERT_OK(bp_net_backward(a, NULL));
@@ -474,11 +483,7 @@ static void test_step_copies(void **state)
     float *pa = bp_net_params(a);
     for (size_t i = 0; i < P; i++)
         pa[i] *= 0.5f;
-    memcpy(bp_net_params(b), pa, P * sizeof(float));
-    TU_ASSERT_OK(bp_net_forward(a, 2, x, &oa));
-    memcpy(got, oa, sizeof got);
-    TU_ASSERT_OK(bp_net_forward(b, 2, x, &ob));
-    assert_memory_equal(got, ob, sizeof got);
+    same_forward(a, b, x);
     bp_optim_free(opt);
     bp_net_free(a);
     bp_net_free(b);
