@@ -115,10 +115,12 @@ int bp__timed_group(double per_epoch);
  * class labels, rows), for the other evaluations. */
 int bp__evaluate_check(const bp_net *net, const bp_dataset *ds, bp_loss loss, bp_error *err);
 
-/* ---- data/dataset.c: asks for the stored inputs of n rows ahead of their
- * gather (a row out of range is skipped), so that a training loop can ask
- * for its next batch while it works on this one. */
-void bp__dataset_prefetch(const bp_dataset *ds, const size_t *rows, size_t n);
+/* ---- data/dataset.c: bp_dataset_gather of shuffled rows that also asks
+ * for the stored inputs of the next batch's n_next rows (next; a row out
+ * of range is skipped), each thread for the rows it will gather, so that
+ * a training loop's next batch comes while it works on this one. */
+int bp__dataset_gather_ahead(const bp_dataset *ds, const size_t *rows, int B, float *x, float *t,
+                             const size_t *next, size_t n_next);
 
 /* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
  * parameters there, and with finite, sets it to 1 when every parameter

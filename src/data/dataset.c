@@ -263,17 +263,29 @@ typedef struct gather_job {
     size_t first;
     int B;
     float *x, *t;
+    const size_t *next; /* (n_next) rows to ask for, NULL: none */
+    size_t n_next;
 } gather_job;
 
+static void prefetch_row(const bp_dataset *ds, size_t r);
+
+/* Block k of n of a gather, then block k of the next batch's rows asked
+ * for: the same block of the next gather, so the same thread's. */
 static void gather_block(void *ctx, int k, int n)
 {
     gather_job *j = ctx;
     gather_rows(j->ds, j->rows, j->first, BP__BLOCK_START(j->B, k, n),
                 BP__BLOCK_START(j->B, k + 1, n), j->x, j->t);
+    if (j->next)
+        for (size_t b = j->n_next * (size_t)k / (size_t)n,
+                    e = j->n_next * (size_t)(k + 1) / (size_t)n;
+             b < e; b++)
+            if (j->next[b] < j->ds->rows)
+                prefetch_row(j->ds, j->next[b]);
 }
 
-int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
-                      float *x, float *t)
+static int gather(const bp_dataset *ds, const size_t *rows, size_t first, int B, float *x,
+                  float *t, const size_t *next, size_t n_next)
 {
     size_t I;
     if (!ds || B < 0)
@@ -291,9 +303,22 @@ int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, in
      * rows on every thread (the reads of shuffled rows wait on memory, and
      * a thread with no rows of its own would only wait). */
     const int n = x && B > 1 ? bp__elem_blocks((size_t)B * I) : 1;
-    gather_job job = {.ds = ds, .rows = rows, .first = first, .B = B, .x = x, .t = t};
+    gather_job job = {.ds = ds, .rows = rows, .first = first, .B = B, .x = x, .t = t,
+                      .next = x ? next : NULL, .n_next = n_next};
     bp__for_blocks(n, n, gather_block, &job);
     return 0;
+}
+
+int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
+                      float *x, float *t)
+{
+    return gather(ds, rows, first, B, x, t, NULL, 0);
+}
+
+int bp__dataset_gather_ahead(const bp_dataset *ds, const size_t *rows, int B, float *x, float *t,
+                             const size_t *next, size_t n_next)
+{
+    return gather(ds, rows, 0, B, x, t, next, n_next);
 }
 
 /* Asks for row r's stored inputs ahead of their use. */
@@ -303,13 +328,6 @@ static void prefetch_row(const bp_dataset *ds, size_t r)
     const char *row = (const char *)ds->x + r * len;
     for (size_t o = 0; o < len; o += 64) /* a cache line */
         __builtin_prefetch(row + o);
-}
-
-void bp__dataset_prefetch(const bp_dataset *ds, const size_t *rows, size_t n)
-{
-    for (size_t b = 0; b < n; b++)
-        if (rows[b] < ds->rows)
-            prefetch_row(ds, rows[b]);
 }
 
 /* Rows [b0, b1) of a gather whose arguments are checked. Shuffled rows

@@ -591,7 +591,12 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
             }
             /* the one batch of a full-batch run is the same every epoch */
             if (!(batches == 1 && gathered)) {
-                if ((rc = bp_dataset_gather(train, r.order + first, 0, B, r.xb, r.tb)) != 0) {
+                /* the next batch's rows are asked for now, while this one
+                 * trains: shuffled rows come from memory, not the caches */
+                const size_t after = first + (size_t)B, left = r.n_train - after;
+                if ((rc = bp__dataset_gather_ahead(train, r.order + first, B, r.xb, r.tb,
+                                                   b + 1 < batches ? r.order + after : NULL,
+                                                   left < (size_t)r.B ? left : (size_t)r.B)) != 0) {
                     bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
                     goto done;
                 }
@@ -600,13 +605,6 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                     goto done;
                 }
                 gathered = 1;
-                /* the next batch's rows are asked for now, while this one
-                 * trains: shuffled rows come from memory, not the caches */
-                if (b + 1 < batches)
-                    bp__dataset_prefetch(train, r.order + first + (size_t)B,
-                                         r.n_train - first - (size_t)B < (size_t)r.B
-                                             ? r.n_train - first - (size_t)B
-                                             : (size_t)r.B);
             }
             /* the epoch's figures report the norms of its last batch */
             rc = batch_step(&r, B, step, opts->norms && b + 1 == batches, &loss, &acc, &norm,
