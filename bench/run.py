@@ -3,15 +3,15 @@
 
 Runs, on this machine and in this order: the library's own figures
 (bench_core: sgemm peak, kernels, the MLP step's phases, batch and width
-growth; with the MLP, its products alone again on the thread count the
-CLI's epoch ran on, for the products-only bound), backprop training the Fashion-MNIST MLP through its CLI, the same
-training in PyTorch (1 and 2 threads, fp32 and bf16 autocast), in NumPy
-and in FANN, the small CNN and the same CNN with a batch norm after each
-convolution in backprop's CLI and in PyTorch (1 and 2 threads, 10 epochs;
-the CNN also in bf16 autocast, 2 epochs), then the lessons' tiny network
-in backprop's CLI and in PyTorch. backprop's bf16 rows run where its
-`train --help` offers --precision. --quick trains one epoch, PyTorch's
-CNN epochs on the first 12,800 images.
+growth; with the MLP, its products alone again on the thread count the CLI's
+epoch ran on, for the products-only bound), backprop training the
+Fashion-MNIST MLP through its CLI, the same training in PyTorch (1 and 2 threads,
+fp32 and bf16 autocast), in NumPy and in FANN, the small CNN and the same
+CNN with a batch norm after each convolution in backprop's CLI and in
+PyTorch (1 and 2 threads, 10 epochs; the CNN also in bf16 autocast, 2
+epochs), then the lessons' tiny network in backprop's CLI and in PyTorch.
+backprop's bf16 rows run where its `train --help` offers --precision.
+--quick trains one epoch, PyTorch's CNN epochs on the first 12,800 images.
 Prints a table of workload, peer, throughput, ratio and peak resident
 memory, then each target with the figures it was judged on. A peer that
 is not installed is skipped with a message. Only ratios measured in one

@@ -6,9 +6,9 @@
  * does not fix it (--threads), training runs a few batches with every
  * thread, twice as many with one, as many again with every thread (so that
  * a run that warms up or slows down favours neither), keeps the faster,
- * and measures again every few seconds: on a quiet machine all cores win; on a machine where other
- * programs keep a core busy, one thread that never waits for a descheduled
- * partner can be several times faster.
+ * and measures again every few seconds: on a quiet machine all cores win;
+ * on a machine where other programs keep a core busy, one thread that
+ * never waits for a descheduled partner can be several times faster.
  */
 #ifndef BACKPROP_CLI_TUNE_H
 #define BACKPROP_CLI_TUNE_H

@@ -103,8 +103,9 @@ struct bp__kind {
      * has no bf16 path; one without parameters stays in float. */
     int (*set_half)(bp__layer *L, int on, char *msg, size_t size);
     /* Optional, for a layer with L->half and its prims made (bf16): what
-     * the products take from the parameters, before each forward pass
-     * (their bf16 copies); and dz's rows once final (the network calls it
+     * the products take from the parameters (their bf16 copies), before a
+     * forward pass unless the optimizer's step wrote them (half_weights);
+     * and dz's rows once final (the network calls it
      * where it finishes them), kept in the scratch rows for the backward
      * products. */
     void (*refresh)(const bp__layer *L, const float *params);
