@@ -56,6 +56,10 @@ double bp__seconds(void);
  * threads. */
 #define BP__PARALLEL_WORK 262144.0
 #define BP__BLOCK_ROWS 64
+/* Blocks of a layer's output units (its parameter slopes, and its forward
+ * pass where it runs by units) are wider than row blocks: a product's
+ * speed falls off faster with few output columns than with few rows. */
+#define BP__BLOCK_UNITS 128
 #define BP__PARALLEL_ELEMS 65536
 #define BP__MAX_ROW_BLOCKS 8
 #define BP__MAX_BLOCKS 64

@@ -499,11 +499,11 @@ static void forward_block(void *ctx, int b, int n)
                  j->z);
 }
 
-/* How many blocks of output units layer l's parameter slopes split into
- * for B rows (0 for a kind without them), by shape alone. With few units
- * (a convolution's filters) and much work, two, so that the backward jobs
- * pair up over the threads instead of one thread taking all the slopes. */
-static int unit_blocks(const bp_net *net, int l, int B)
+/* About one block per BP__BLOCK_UNITS units, at most BP__MAX_ROW_BLOCKS.
+ * With few units (a convolution's filters) and much work, two, so that
+ * the backward jobs pair up over the threads instead of one thread taking
+ * all the slopes. */
+int bp__net_unit_blocks(const bp_net *net, int l, int B)
 {
     const bp__layer *L = &net->layers[l];
     const double work = (double)B * L->macs;
@@ -512,7 +512,10 @@ static int unit_blocks(const bp_net *net, int l, int B)
         return 0;
     if (bp__one_block(net, B))
         return 1;
-    const int nw = bp__blocks(units, work);
+    int nw = (units + BP__BLOCK_UNITS / 2) / BP__BLOCK_UNITS;
+    nw = nw > BP__MAX_ROW_BLOCKS ? BP__MAX_ROW_BLOCKS : nw;
+    if (work < BP__PARALLEL_WORK || nw < 1)
+        nw = 1;
     return nw == 1 && units >= 2 && work >= BP__PARALLEL_WORK ? 2 : nw;
 }
 
@@ -526,7 +529,7 @@ static int forward_by_units(const bp_net *net, int l, int B)
 {
     const bp__layer *L = &net->layers[l];
     return L->kind->forward_units && !L->half && l < net->n_layers - 1 && L->O >= B &&
-           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) && unit_blocks(net, l, B) > 1;
+           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) && bp__net_unit_blocks(net, l, B) > 1;
 }
 
 static void forward_unit_block(void *ctx, int j, int n)
@@ -565,7 +568,7 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
                 L->kind->forward_batch(L, &ps, in, z, bp__scratch_of(net, l));
                 finish_rows(net, l, 0, B, z);
             } else if (forward_by_units(net, l, B)) {
-                const int nw = unit_blocks(net, l, B);
+                const int nw = bp__net_unit_blocks(net, l, B);
                 forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
                 bp__for_blocks(nw, nw, forward_unit_block, &job);
                 finish_rows(net, l, 0, B, z);
@@ -782,7 +785,7 @@ static int backward(bp_net *net, float *dx, int fresh)
         }
         /* Two independent jobs read dz: the parameter slopes by blocks of
          * output units, d in by blocks of batch rows. */
-        const int nw = unit_blocks(net, l, B);
+        const int nw = bp__net_unit_blocks(net, l, B);
         const int nd = !want_din ? 0 : small ? 1 : bp__blocks(B, work);
         if (nw <= 1 && nd <= 1) { /* small work, one thread: the same calls in order */
             if (nw)
@@ -828,7 +831,7 @@ int bp__net_spans(const bp_net *net, int threads, bp__span *out)
     for (int l = 0; l < net->n_layers; l++) {
         const bp__layer *L = &net->layers[l];
         const int nw = net->batch > 0 && !L->kind->backward_batch
-                           ? unit_blocks(net, l, net->batch) : 0;
+                           ? bp__net_unit_blocks(net, l, net->batch) : 0;
         uint16_t *half = L->half && L->prims && L->kind->half_weights
                              ? L->kind->half_weights(L) : NULL;
         if (nw == 0) { /* no block of units: shared out */

@@ -81,6 +81,10 @@ static inline int bp__one_block(const bp_net *net, int B)
     return (double)B * net->max_macs < BP__PARALLEL_WORK;
 }
 
+/* How many blocks of output units layer l's parameter slopes split into
+ * for B rows (0 for a kind without them), by shape alone. */
+int bp__net_unit_blocks(const bp_net *net, int l, int B);
+
 /* nn/batchnorm.c: a batch norm layer's per-channel sums over B rows, in
  * double, into v (2 C): of x and x^2 when y is NULL, else of x and x * y
  * (dz and dz * xhat), each channel's in a fixed order. */

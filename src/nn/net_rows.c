@@ -174,7 +174,7 @@ static void backward_block(void *ctx, int i, int jobs)
 void bp__net_rows_backward(bp_net *net, int l, int r0, int r1, float *grads)
 {
     const bp__layer *L = &net->layers[l];
-    const int b = r1 - r0, units = bp__layer_units(L), small = bp__one_block(net, b);
+    const int b = r1 - r0, small = bp__one_block(net, b);
     const double work = (double)b * L->macs;
     if (passes_slope(net, l)) { /* dz is the input's slope: on in place */
         through_prev(net, l, r0, 0, b, slope_of(net, l));
@@ -192,10 +192,8 @@ void bp__net_rows_backward(bp_net *net, int l, int r0, int r1, float *grads)
     }
     /* the parameter slopes by blocks of units, d in by blocks of rows, as
      * backward splits a batch of b rows */
-    int nw = units == 0 ? 0 : small ? 1 : bp__blocks(units, work);
+    const int nw = bp__net_unit_blocks(net, l, b);
     const int nd = l == 0 ? 0 : small ? 1 : bp__blocks(b, work);
-    if (nw == 1 && units >= 2 && !small && work >= BP__PARALLEL_WORK)
-        nw = 2;
     rows_job job = {.net = net, .l = l, .r0 = r0, .b = b, .nw = nw, .nd = nd, .grads = grads};
     bp__for_blocks(nw + nd, nw + nd, backward_block, &job);
 }
