@@ -306,11 +306,17 @@ double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
         const float *zr = z + (size_t)b * (size_t)O;
         float *dr = dz ? dz + (size_t)b * (size_t)O : NULL;
         if (loss == BP_LOSS_CCE) {
-            double m = zr[0], se = 0.0, tsum = 0.0, tz = 0.0;
+            /* a row's exps, kept for its slopes up to KEEP outputs */
+            enum { KEEP = 32 };
+            double m = zr[0], se = 0.0, tsum = 0.0, tz = 0.0, e[KEEP];
             for (int k = 1; k < O; k++)
                 m = zr[k] > m ? zr[k] : m;
-            for (int k = 0; k < O; k++)
-                se += exp((double)zr[k] - m);
+            for (int k = 0; k < O; k++) {
+                const double v = exp((double)zr[k] - m);
+                se += v;
+                if (k < KEEP)
+                    e[k] = v;
+            }
             double lse = m + log(se);
             for (int k = 0; k < O; k++) {
                 double tv = target_at(t, T, O, b, k);
@@ -321,7 +327,7 @@ double bp__loss_fused(bp_loss loss, int B, int O, const float *z,
             sum += w * (tsum * lse - tz);
             if (dr)
                 for (int k = 0; k < O; k++) {
-                    double p = exp((double)zr[k] - lse);
+                    double p = (k < KEEP ? e[k] : exp((double)zr[k] - m)) / se;
                     dr[k] = (float)(w * (p * tsum - target_at(t, T, O, b, k)) / n);
                 }
         } else { /* BCE on sigmoid logits */
