@@ -19,7 +19,15 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+
+/* With GCC on x86-64, the long steps' loops are built a second time for
+ * AVX-512 and picked at bp_optim_create where the CPU has it. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define OPTIM_AVX512 1
+#include <immintrin.h>
+#endif
 
 struct bp_optim {
     bp_net *net;          /* borrowed */
@@ -30,8 +38,19 @@ struct bp_optim {
     size_t n;             /* floats per block: bp_net_param_count(net) */
     bp__span *spans;      /* (bp__net_max_spans) the step's split over the threads */
     float *state;         /* (blocks, n) */
+    /* a long step's loops: the update of [lo, hi) without keeping the old
+     * values, and the copy of the old values to the guard's keep */
+    uint32_t (*update)(bp_optim *opt, double lr, long t, size_t lo, size_t hi);
+    void (*keep)(float *restrict dst, const float *restrict src, size_t n);
     /* then the spans and the state, in the one allocation */
 };
+
+static uint32_t update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi);
+static void keep_copy(float *restrict dst, const float *restrict src, size_t n);
+#ifdef OPTIM_AVX512
+static uint32_t update_chunk_avx512(bp_optim *opt, double lr, long t, size_t lo, size_t hi);
+static void keep_stream(float *restrict dst, const float *restrict src, size_t n);
+#endif
 
 static const char *const optim_names[] = {
     "gd", "sgd", "rmsprop", "adam", "adamw", "random",
@@ -176,6 +195,15 @@ bp_optim *bp_optim_create(bp_net *net, const bp_optim_opts *opts, bp_error *err)
     opt->opts = *opts;
     opt->blocks = blocks;
     opt->n = n;
+    opt->update = update_chunk;
+    opt->keep = keep_copy;
+#ifdef OPTIM_AVX512
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        opt->update = update_chunk_avx512;
+        opt->keep = keep_stream;
+    }
+#endif
     return opt;
 }
 
@@ -312,19 +340,63 @@ static int update_range(bp_optim *opt, double lr, long t, float *prev, int check
     return !check || bad == 0;
 }
 
-/* The same with the entries' bf16 copy written from half on: a chunk at a
- * time, converted while it is in L1. */
-static int update_range_half(bp_optim *opt, double lr, long t, float *prev, int check,
-                             size_t lo, size_t hi, uint16_t *half)
+static uint32_t update_chunk(bp_optim *opt, double lr, long t, size_t lo, size_t hi)
+{
+    return update_elems(opt, lr, t, lo, hi, NULL);
+}
+
+static void keep_copy(float *restrict dst, const float *restrict src, size_t n)
+{
+    memcpy(dst, src, n * sizeof *dst);
+}
+
+#ifdef OPTIM_AVX512
+/* The same arithmetic in wider vectors (no contraction into FMA, so the
+ * same bits). */
+__attribute__((target("avx512f"))) static uint32_t update_chunk_avx512(bp_optim *opt, double lr,
+                                                                      long t, size_t lo, size_t hi)
+{
+    return update_elems(opt, lr, t, lo, hi, NULL);
+}
+
+/* The old values go straight to memory by whole lines: the guard reads
+ * them only when a step fails, and they would push the step's own data out
+ * of the caches. */
+__attribute__((target("avx512f"))) static void keep_stream(float *restrict dst,
+                                                          const float *restrict src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 63) != 0; i++)
+        dst[i] = src[i];
+    for (; i + 16 <= n; i += 16)
+        _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+    for (; i < n; i++)
+        dst[i] = src[i];
+}
+#endif
+
+/* Entries [lo, hi) of a long step, a chunk at a time while it is in L1:
+ * the old values kept in prev (when not NULL), the update, and the
+ * entries' bf16 copy written from half on (when not NULL). With check,
+ * returns 1 when the updated parameters are all finite (without, 1). */
+static int update_span(bp_optim *opt, double lr, long t, float *prev, int check, size_t lo,
+                       size_t hi, uint16_t *half)
 {
     enum { CHUNK = 1024 };
-    int ok = 1;
+    uint32_t bad = 0;
     for (size_t c = lo; c < hi; c += CHUNK) {
         const size_t e = hi - c < CHUNK ? hi : c + CHUNK;
-        ok &= update_range(opt, lr, t, prev, check, c, e);
-        bp__to_bf16(opt->params + c, half + (c - lo), e - c);
+        if (prev)
+            opt->keep(prev + c, opt->params + c, e - c);
+        bad |= opt->update(opt, lr, t, c, e);
+        if (half)
+            bp__to_bf16(opt->params + c, half + (c - lo), e - c);
     }
-    return ok;
+#ifdef OPTIM_AVX512
+    if (prev) /* the streamed stores seen by every thread once the step ends */
+        _mm_sfence();
+#endif
+    return !check || bad == 0;
 }
 
 /* A step split over the threads by the network's spans. */
@@ -352,11 +424,9 @@ static void step_block(void *ctx, int k, int parts)
         } else if (sp->owner % parts != k) {
             continue;
         }
-        if (hi > lo && sp->half)
-            ok &= update_range_half(j->opt, j->lr, j->t, j->prev, j->check, lo, hi,
-                                    sp->half + (lo - sp->lo));
-        else if (hi > lo)
-            ok &= update_range(j->opt, j->lr, j->t, j->prev, j->check, lo, hi);
+        if (hi > lo)
+            ok &= update_span(j->opt, j->lr, j->t, j->prev, j->check, lo, hi,
+                              sp->half ? sp->half + (lo - sp->lo) : NULL);
     }
     j->ok[k] = ok;
 }
@@ -402,7 +472,7 @@ int bp__optim_step_guarded(bp_optim *opt, double lr, float *prev, int *finite)
     /* bf16 products: their copies of the weights written in this pass */
     const int half = bp_net_precision(net) == BP_PRECISION_BF16;
     int ok = 1;
-    if (parts == 1 && !half) { /* the one block, without the job */
+    if (n < BP__PARALLEL_ELEMS && !half) { /* a short step: one pass, without the job */
         ok = update_range(opt, lr, t, prev, finite != NULL, 0, n);
     } else {
         /* Field by field: an initializer would clear all BP__MAX_BLOCKS

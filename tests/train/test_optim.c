@@ -624,47 +624,64 @@ static void test_checkpoint(void **state)
 }
 
 /* The training loop's step: the parameters from before it kept in prev,
- * the same parameters as bp_optim_step's, and whether they are all
- * finite, for every rule, with weight decay and without. */
+ * the same parameters as bp_optim_step's and as rule_d's, and whether they
+ * are all finite, for every rule, with weight decay and without. The
+ * second network is long enough for the step's chunked pass. */
 static void test_guarded_step(void **state)
 {
+    static const char *const specs[] = {"3,4:tanh,2", "300,250:tanh,2"};
     (void)state;
-    for (int k = BP_OPTIM_GD; k <= BP_OPTIM_ADAMW; k++)
-        for (int decay = 0; decay < 2; decay++) {
-            bp_rng rng;
-            bp_rng_seed(&rng, 40 + (uint64_t)k);
-            bp_net *a = tu_net("3,4:tanh,2"), *b = tu_net("3,4:tanh,2");
-            const size_t P = bp_net_param_count(a);
-            TU_ASSERT_OK(bp_net_init(a, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
-            memcpy(bp_net_params(b), bp_net_params(a), P * sizeof(float));
-            bp_optim_opts o = bp_optim_defaults((bp_optim_kind)k);
-            o.momentum = k == BP_OPTIM_SGD ? 0.9 : 0.0;
-            o.weight_decay = decay ? 0.01 : 0.0;
-            bp_optim *oa = make_optim(a, &o), *ob = make_optim(b, &o);
-            float *prev = tu_xmalloc(P * sizeof *prev), *before = tu_xmalloc(P * sizeof *before);
-            for (int s = 0; s < 3; s++) {
+    for (size_t n = 0; n < sizeof specs / sizeof specs[0]; n++)
+        for (int k = BP_OPTIM_GD; k <= BP_OPTIM_ADAMW; k++)
+            for (int decay = 0; decay < 2; decay++) {
+                bp_rng rng;
+                bp_rng_seed(&rng, 40 + (uint64_t)k);
+                bp_net *a = tu_net(specs[n]), *b = tu_net(specs[n]);
+                const size_t P = bp_net_param_count(a);
+                TU_ASSERT_OK(bp_net_init(a, &rng, BP_INIT_XAVIER_NORMAL, 0.0));
+                memcpy(bp_net_params(b), bp_net_params(a), P * sizeof(float));
+                bp_optim_opts o = bp_optim_defaults((bp_optim_kind)k);
+                o.momentum = k == BP_OPTIM_SGD ? 0.9 : 0.0;
+                o.weight_decay = decay ? 0.01 : 0.0;
+                bp_optim *oa = make_optim(a, &o), *ob = make_optim(b, &o);
+                float *prev = tu_xmalloc(P * sizeof *prev);
+                float *before = tu_xmalloc(P * sizeof *before);
+                double *ref = tu_xmalloc(3 * P * sizeof *ref), *s0 = ref + P, *s1 = s0 + P;
+                for (size_t i = 0; i < P; i++) {
+                    ref[i] = bp_net_params(a)[i];
+                    s0[i] = s1[i] = 0.0;
+                }
+                for (long t = 1; t <= 3; t++) {
+                    int finite = -1;
+                    tu_fill_normal(&rng, bp_net_grads(a), P, 1.0);
+                    memcpy(bp_net_grads(b), bp_net_grads(a), P * sizeof(float));
+                    memcpy(before, bp_net_params(a), P * sizeof(float));
+                    for (size_t i = 0; i < P; i++)
+                        rule_d(&o, 0.1, t, &ref[i], &s0[i], &s1[i], bp_net_grads(a)[i]);
+                    TU_ASSERT_OK(bp__optim_step_guarded(oa, 0.1, prev, &finite));
+                    TU_ASSERT_OK(bp_optim_step(ob, 0.1));
+                    assert_int_equal(finite, 1);
+                    assert_memory_equal(prev, before, P * sizeof(float));
+                    assert_memory_equal(bp_net_params(a), bp_net_params(b), P * sizeof(float));
+                    for (size_t i = 0; i < P; i++)
+                        if (!tu_close(bp_net_params(a)[i], ref[i], 2e-6, 1e-6))
+                            fail_msg("%s %s (weight_decay %g) step %ld: p[%zu] = %.9g, "
+                                     "expected %.9g", specs[n], bp_optim_name(o.kind),
+                                     o.weight_decay, t, i, (double)bp_net_params(a)[i], ref[i]);
+                }
+                /* a gradient that steps a weight to infinity, mid-block */
                 int finite = -1;
-                tu_fill_normal(&rng, bp_net_grads(a), P, 1.0);
-                memcpy(bp_net_grads(b), bp_net_grads(a), P * sizeof(float));
-                memcpy(before, bp_net_params(a), P * sizeof(float));
+                bp_net_grads(a)[P / 2 + 1] = -INFINITY;
                 TU_ASSERT_OK(bp__optim_step_guarded(oa, 0.1, prev, &finite));
-                TU_ASSERT_OK(bp_optim_step(ob, 0.1));
-                assert_int_equal(finite, 1);
-                assert_memory_equal(prev, before, P * sizeof(float));
-                assert_memory_equal(bp_net_params(a), bp_net_params(b), P * sizeof(float));
+                assert_int_equal(finite, 0);
+                free(ref);
+                free(prev);
+                free(before);
+                bp_optim_free(oa);
+                bp_optim_free(ob);
+                bp_net_free(a);
+                bp_net_free(b);
             }
-            /* a gradient that steps a weight to infinity */
-            int finite = -1;
-            bp_net_grads(a)[P - 1] = -INFINITY;
-            TU_ASSERT_OK(bp__optim_step_guarded(oa, 0.1, prev, &finite));
-            assert_int_equal(finite, 0);
-            free(prev);
-            free(before);
-            bp_optim_free(oa);
-            bp_optim_free(ob);
-            bp_net_free(a);
-            bp_net_free(b);
-        }
 }
 
 /* Creation makes one allocation; a step makes none; out of memory is
