@@ -16,14 +16,20 @@
 #define RETUNE_SECONDS 5.0
 #define RETUNE_CHECK_BATCHES 64 /* settled: the clock is read every this many batches */
 
+/* The windows' sums, every thread ([0]) and one ([1]), emptied. */
+static void clear_sums(cli_tune *t)
+{
+    t->seconds[0] = t->seconds[1] = 0.0;
+    t->timed[0] = t->timed[1] = 0;
+}
+
 void cli_tune_init(cli_tune *t, int max)
 {
     t->max = max;
     t->phase = 0;
     t->batches = 0;
     t->start = 0.0;
-    t->seconds[0] = t->seconds[1] = 0.0;
-    t->timed[0] = t->timed[1] = 0;
+    clear_sums(t);
     t->settled = 0.0;
     t->chosen = max;
     t->switches = 0;
@@ -75,8 +81,7 @@ void cli_tune_batch(cli_tune *t)
         double now = cli_now();
         if (now - t->settled >= RETUNE_SECONDS) {
             t->phase = 1;
-            t->seconds[0] = t->seconds[1] = 0.0;
-            t->timed[0] = t->timed[1] = 0;
+            clear_sums(t);
             use(t, t->max);
             open_window(t, now);
         }
