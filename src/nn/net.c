@@ -529,7 +529,8 @@ static int forward_by_units(const bp_net *net, int l, int B)
 {
     const bp__layer *L = &net->layers[l];
     return L->kind->forward_units && !L->half && l < net->n_layers - 1 && L->O >= B &&
-           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) && bp__net_unit_blocks(net, l, B) > 1;
+           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) &&
+           bp__net_unit_blocks(net, l, B) > 1;
 }
 
 static void forward_unit_block(void *ctx, int j, int n)
