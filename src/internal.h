@@ -51,9 +51,10 @@ double bp__seconds(void);
  * may sum a row differently depending on where the call's rows start and
  * end (oneDNN's AVX2 kernels do), so the same calls on 1 or N threads are
  * what keeps the results bitwise the same. Block b of n covers rows
- * [rows*b/n, rows*(b+1)/n). bp__elem_blocks splits an element-wise pass
- * over n values, whose results do not depend on the split, over the
- * threads. */
+ * [rows*b/n, rows*(b+1)/n). bp__blocks_of is the same rule for blocks of
+ * any length (a layer's units, BP__BLOCK_UNITS). bp__elem_blocks splits an
+ * element-wise pass over n values, whose results do not depend on the
+ * split, over the threads. */
 #define BP__PARALLEL_WORK 262144.0
 #define BP__BLOCK_ROWS 64
 /* Blocks of a layer's output units (its parameter slopes, and its forward
@@ -64,19 +65,23 @@ double bp__seconds(void);
 #define BP__MAX_ROW_BLOCKS 8
 #define BP__MAX_BLOCKS 64
 /* inline: a tiny network asks for every product it makes */
-static inline int bp__blocks(int rows, double work)
+static inline int bp__blocks_of(int n, int per, double work)
 {
     /* Small work stays in one block: waking another thread costs
-     * microseconds. Otherwise blocks of about BP__BLOCK_ROWS rows (rounded to
-     * the nearest count): long enough that a library call's set-up and its
+     * microseconds. Otherwise blocks of about `per` of n (rounded to the
+     * nearest count): long enough that a library call's set-up and its
      * packing of the other operand stay a small part of it, and as many
      * whatever the thread count, so the calls, and their sums, are too. */
     if (work < BP__PARALLEL_WORK)
         return 1;
-    int blocks = (rows + BP__BLOCK_ROWS / 2) / BP__BLOCK_ROWS;
+    int blocks = (n + per / 2) / per;
     if (blocks > BP__MAX_ROW_BLOCKS)
         blocks = BP__MAX_ROW_BLOCKS;
     return blocks < 1 ? 1 : blocks;
+}
+static inline int bp__blocks(int rows, double work)
+{
+    return bp__blocks_of(rows, BP__BLOCK_ROWS, work);
 }
 int bp__elem_blocks(size_t n);
 /* (one block needs no division: most products of small networks are one) */

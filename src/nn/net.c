@@ -499,7 +499,7 @@ static void forward_block(void *ctx, int b, int n)
                  j->z);
 }
 
-/* About one block per BP__BLOCK_UNITS units, at most BP__MAX_ROW_BLOCKS.
+/* About one block per BP__BLOCK_UNITS units, as bp__blocks_of splits.
  * With few units (a convolution's filters) and much work, two, so that
  * the backward jobs pair up over the threads instead of one thread taking
  * all the slopes. */
@@ -512,10 +512,7 @@ int bp__net_unit_blocks(const bp_net *net, int l, int B)
         return 0;
     if (bp__one_block(net, B))
         return 1;
-    int nw = (units + BP__BLOCK_UNITS / 2) / BP__BLOCK_UNITS;
-    nw = nw > BP__MAX_ROW_BLOCKS ? BP__MAX_ROW_BLOCKS : nw;
-    if (work < BP__PARALLEL_WORK || nw < 1)
-        nw = 1;
+    const int nw = bp__blocks_of(units, BP__BLOCK_UNITS, work);
     return nw == 1 && units >= 2 && work >= BP__PARALLEL_WORK ? 2 : nw;
 }
 
