@@ -17,10 +17,12 @@
  *     of a window of steps, beside the time its eight products alone take
  *     at the backend's speed measured above ("kernel").
  * Every GFLOP/s figure is that of the fastest call in its time window.
- * Usage: bench_core [--quick | --step [SECONDS]]
+ * Usage: bench_core [--quick | --step [SECONDS] [--bf16]]
  * --step prints the "phases" line alone (its products timed at the
  * backend only), for comparing builds in turn; SECONDS (default 1) is the
- * phases' window.
+ * phases' window. With --bf16 the network trains in bf16 and its products
+ * are timed as oneDNN's bf16 matmuls, each row block's made for its sizes
+ * (the fastest kernel oneDNN has for them), for the bf16 bound.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -36,6 +38,7 @@
 #include <cblas.h>
 #endif
 #ifdef BP_HAVE_DNNL
+#include "math/bf16.h"
 #include "math/dnnl.h"
 #endif
 
@@ -142,6 +145,119 @@ static double gflops(gemm_fn fn, int split, int ta, int tb, int M, int N, int K,
     return 2.0 * M * N * K / best / 1e9;
 }
 
+#ifdef BP_HAVE_DNNL
+/* One block of rows of a bf16 product: a oneDNN matmul made for its sizes
+ * (bf16 inputs, float accumulation and output), its memory and stream. */
+typedef struct half_block {
+    dnnl_primitive_t prim;
+    dnnl_memory_t mem[3];
+    dnnl_stream_t stream;
+} half_block;
+
+typedef struct half_job {
+    const bp__dnnl_api *d;
+    half_block *blocks;
+} half_job;
+
+static void half_run(void *ctx, int b, int n)
+{
+    (void)n;
+    const half_job *j = ctx;
+    half_block *h = &j->blocks[b];
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, h->mem[0]}, {DNNL_ARG_WEIGHTS, h->mem[1]}, {DNNL_ARG_DST, h->mem[2]}};
+    j->d->primitive_execute(h->prim, h->stream, 3, args);
+}
+
+/* A (rows, cols) descriptor, row-major or (trans) read from its transpose. */
+static void half_md(const bp__dnnl_api *d, dnnl_memory_desc_t *md, int rows, int cols, int trans,
+                    int ld, dnnl_data_type_t t)
+{
+    const dnnl_dims_t dims = {rows, cols};
+    const dnnl_dims_t strides = {trans ? 1 : ld, trans ? ld : 1};
+    d->memory_desc_init_by_strides(md, 2, dims, t, strides);
+}
+
+/* GFLOP/s of C = op(A) op(B) in bf16 (fp32 accumulation), split into the
+ * network's row blocks, each block a primitive made for its sizes on one
+ * thread (oneDNN's best kernel for them); 0 where oneDNN offers no native
+ * bf16 product. The fastest call of about `seconds`, as gflops. */
+static double half_gflops(int ta, int tb, int M, int N, int K, double seconds,
+                          const char **impl)
+{
+    const bp__dnnl_api *d = bp__dnnl_prims();
+    if (!d)
+        return 0.0;
+    float *A = randoms((size_t)M * K, 1), *B = randoms((size_t)K * N, 2);
+    uint16_t *A16 = malloc((size_t)M * K * 2), *B16 = malloc((size_t)K * N * 2);
+    float *C = calloc((size_t)M * N, sizeof *C);
+    const int n = bp__blocks(M, (double)M * N * K), lda = ta ? M : K, ldb = tb ? K : N;
+    half_block blocks[BP__MAX_ROW_BLOCKS] = {{0}};
+    double t0, t1, best = INFINITY;
+    int ok = A16 && B16 && C;
+    if (ok) {
+        bp__to_bf16(A, A16, (size_t)M * K);
+        bp__to_bf16(B, B16, (size_t)K * N);
+    }
+    const int saved = bp__dnnl_solo_begin(); /* each block's kernel planned for one thread */
+    for (int b = 0; ok && b < n; b++) {
+        const int m0 = BP__BLOCK_START(M, b, n), m1 = BP__BLOCK_START(M, b + 1, n);
+        dnnl_memory_desc_t ma, mb, mc;
+        dnnl_matmul_desc_t md;
+        dnnl_primitive_desc_t pd = NULL;
+        half_md(d, &ma, m1 - m0, K, ta, lda, dnnl_bf16);
+        half_md(d, &mb, K, N, tb, ldb, dnnl_bf16);
+        half_md(d, &mc, m1 - m0, N, 0, N, dnnl_f32);
+        ok = d->matmul_desc_init(&md, &ma, &mb, NULL, &mc) == dnnl_success &&
+             d->primitive_desc_create(&pd, &md, NULL, d->engine, NULL) == dnnl_success;
+        if (ok) {
+            const char *name = bp__dnnl_impl(d, pd);
+            if (!*impl) /* the first product's, the largest */
+                *impl = name;
+            ok = !bp__dnnl_is_reference(name) &&
+                 d->primitive_create(&blocks[b].prim, pd) == dnnl_success &&
+                 d->stream_create(&blocks[b].stream, d->engine, dnnl_stream_default_flags) ==
+                     dnnl_success &&
+                 d->memory_create(&blocks[b].mem[0], &ma, d->engine,
+                                  ta ? A16 + m0 : A16 + (size_t)m0 * lda) == dnnl_success &&
+                 d->memory_create(&blocks[b].mem[1], &mb, d->engine, B16) == dnnl_success &&
+                 d->memory_create(&blocks[b].mem[2], &mc, d->engine, C + (size_t)m0 * N) ==
+                     dnnl_success;
+        }
+        if (pd)
+            d->primitive_desc_destroy(pd);
+    }
+    bp__dnnl_solo_end(saved);
+    half_job job = {d, blocks};
+    if (ok) {
+        for (int w = 0; w < 2; w++) /* warm up: first-call set-up, caches */
+            bp__for_blocks(n, n, half_run, &job);
+        const double start = now();
+        do {
+            t0 = now();
+            bp__for_blocks(n, n, half_run, &job);
+            t1 = now();
+            best = t1 - t0 < best ? t1 - t0 : best;
+        } while (t1 - start < seconds);
+    }
+    for (int b = 0; b < n; b++) {
+        for (int i = 0; i < 3; i++)
+            if (blocks[b].mem[i])
+                d->memory_destroy(blocks[b].mem[i]);
+        if (blocks[b].stream)
+            d->stream_destroy(blocks[b].stream);
+        if (blocks[b].prim)
+            d->primitive_destroy(blocks[b].prim);
+    }
+    free(A);
+    free(B);
+    free(A16);
+    free(B16);
+    free(C);
+    return ok ? 2.0 * M * N * K / best / 1e9 : 0.0;
+}
+#endif
+
 /* The network of spec, room for batches of B, its weights from seed 1
  * (He normal); exits on an error. */
 static bp_net *bench_net(const char *spec, int B)
@@ -193,11 +309,15 @@ static double step_time(const char *spec, int B, double seconds)
  * step keeps the weights from before it); each phase's fastest time among
  * the window's steps, in seconds: forward, loss, backward, optimizer, and
  * the fastest whole step. */
-static void phase_times(double seconds, double out[5])
+static void phase_times(double seconds, bp_precision precision, double out[5])
 {
     enum { B = 128 };
     bp_error err;
     bp_net *net = bench_net("784,256:relu,128:relu,10:softmax", B);
+    if (bp_net_set_precision(net, precision, &err) != 0) {
+        fprintf(stderr, "bench_core: %s\n", err.message);
+        exit(1);
+    }
     float *x = randoms((size_t)B * 784, 3), t[B];
     for (int b = 0; b < B; b++)
         t[b] = (float)(b % 10);
@@ -241,6 +361,9 @@ int main(int argc, char **argv)
 {
     const int step_only = argc > 1 && strcmp(argv[1], "--step") == 0;
     const double s = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 0.05 : 0.4;
+    const int half = step_only && strcmp(argv[argc - 1], "--bf16") == 0;
+    const double window = step_only && argc > 2 && argv[2][0] != '-' ? atof(argv[2]) : 1.0;
+    const char *impl = NULL; /* oneDNN's kernel for the bf16 products */
     static const int shapes[][5] = {
         /* ta, tb, M, N, K: forward, weight gradients, input gradients */
         {0, 1, 128, 256, 784}, {0, 1, 128, 128, 256}, {0, 1, 128, 10, 128},
@@ -267,7 +390,17 @@ int main(int argc, char **argv)
     double products = 0.0; /* seconds of the step's products at the backend's speed */
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *sh = shapes[i];
-        const double backend = gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
+        double backend = 0.0;
+#ifdef BP_HAVE_DNNL
+        if (half)
+            backend = half_gflops(sh[0], sh[1], sh[2], sh[3], sh[4], s, &impl);
+#endif
+        if (!half)
+            backend = gflops(bp__gemm, 1, sh[0], sh[1], sh[2], sh[3], sh[4], s);
+        if (!(backend > 0.0)) {
+            fprintf(stderr, "bench_core: this build or CPU offers no native bf16 product\n");
+            return 1;
+        }
         products += 2.0 * sh[2] * sh[3] * sh[4] / (backend * 1e9);
         if (step_only)
             continue;
@@ -289,12 +422,15 @@ int main(int argc, char **argv)
     }
     double ph[5];
     /* a longer window: each phase keeps its own fastest */
-    phase_times(step_only ? (argc > 2 ? atof(argv[2]) : 1.0) : 2.5 * s, ph);
-    printf("{\"bench\": \"phases\", \"batch\": 128, \"threads\": %d, \"forward_us\": %.1f, "
-           "\"loss_us\": %.1f, \"backward_us\": %.1f, \"optimizer_us\": %.1f, "
-           "\"step_us\": %.1f, \"products_us\": %.1f}\n",
-           bp_threads(), 1e6 * ph[0], 1e6 * ph[1], 1e6 * ph[2], 1e6 * ph[3], 1e6 * ph[4],
-           1e6 * products);
+    phase_times(step_only ? window : 2.5 * s, half ? BP_PRECISION_BF16 : BP_PRECISION_FP32, ph);
+    printf("{\"bench\": \"phases\", \"precision\": \"%s\", \"batch\": 128, \"threads\": %d, "
+           "\"forward_us\": %.1f, \"loss_us\": %.1f, \"backward_us\": %.1f, "
+           "\"optimizer_us\": %.1f, \"step_us\": %.1f, \"products_us\": %.1f",
+           half ? "bf16" : "fp32", bp_threads(), 1e6 * ph[0], 1e6 * ph[1], 1e6 * ph[2],
+           1e6 * ph[3], 1e6 * ph[4], 1e6 * products);
+    if (impl)
+        printf(", \"products_kernel\": \"%s\"", impl);
+    printf("}\n");
     fflush(stdout);
     if (step_only)
         return 0;
