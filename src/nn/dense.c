@@ -82,13 +82,19 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
     bias_act(L, params, rows, z, 0, L->O);
 }
 
-/* z[:, u0:u1] = x W[u0:u1]^T + b[u0:u1] over the batch (float products;
- * a bf16 layer runs by rows). */
+/* z[:, u0:u1] = x W[u0:u1]^T + b[u0:u1] over the batch (bf16: x from the
+ * scratch rows). */
 static void dense_forward_units(const bp__layer *L, const float *params, int B, const float *x,
-                                float *z, int u0, int u1)
+                                float *z, float *scratch, int u0, int u1)
 {
-    bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I, params + L->w_off + (size_t)u0 * (size_t)L->I,
-             L->I, 0.0f, z + u0, L->O);
+#ifdef BP_HAVE_DNNL
+    if (L->prims)
+        bp__dense_half_forward_units(L->prims, B, scratch, z, u0, u1);
+    else
+#endif
+        bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I,
+                 params + L->w_off + (size_t)u0 * (size_t)L->I, L->I, 0.0f, z + u0, L->O);
+    (void)scratch;
     bias_act(L, params, B, z, u0, u1);
 }
 
@@ -203,6 +209,21 @@ static void dense_keep_dz(const bp__layer *L, int rows, const float *dz, float *
 #endif
 }
 
+static void dense_keep_in(const bp__layer *L, int rows, const float *in, float *scratch, int c0,
+                          int c1)
+{
+#ifdef BP_HAVE_DNNL
+    bp__dense_half_keep_in(L->prims, rows, in, scratch, c0, c1);
+#else
+    (void)L;
+    (void)rows;
+    (void)in;
+    (void)scratch;
+    (void)c0;
+    (void)c1;
+#endif
+}
+
 static void dense_forward_d(const bp__layer *L, const double *p, const double *in, double *z)
 {
     const double *w = p + L->w_off;
@@ -257,6 +278,7 @@ const bp__kind bp__kind_dense = {
     .refresh = dense_refresh,
     .half_weights = dense_half_weights,
     .keep_dz = dense_keep_dz,
+    .keep_in = dense_keep_in,
     .forward_d = dense_forward_d,
     .backward_d = dense_backward_d,
     .weight_terms = dense_weight_terms,

@@ -25,7 +25,8 @@
 #include <omp.h>
 #endif
 
-enum { FWD, GIN, GW, GW_SUM, PRIMS };
+/* FWD_U and after take a second size at run time: the units, the batch. */
+enum { FWD, GIN, FWD_U, GW, GW_SUM, PRIMS };
 /* Slots: at most this many blocks of one layer's work run at once. */
 #define SLOTS (2 * BP__MAX_ROW_BLOCKS)
 
@@ -62,6 +63,7 @@ static int md2(const bp__dnnl_api *d, dnnl_memory_desc_t *md, dnnl_dim_t r, dnnl
 
 /* The three layouts of product p for M rows, K sums and N columns:
  * forward  z (M, O) = in16 (M, I) W16^T;   gin din (M, I) = dz16 (M, O) W16;
+ * fwd_u    z[:, K units] (M, K) = in16 (M, I) W16[units]^T, z's rows O apart;
  * gw       dW (M units, I) = dz16^T (M, K = B) in16 (B, I). */
 static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K,
                    dnnl_memory_desc_t *a, dnnl_memory_desc_t *b, dnnl_memory_desc_t *c)
@@ -72,6 +74,10 @@ static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K,
         return md2(d, a, M, H->I, H->ld, 1, dnnl_bf16) ||
                md2(d, b, H->I, H->O, 1, H->I, dnnl_bf16) ||
                md2(d, c, M, H->O, H->O, 1, dnnl_f32);
+    case FWD_U:
+        return md2(d, a, M, H->I, H->ld, 1, dnnl_bf16) ||
+               md2(d, b, H->I, K, 1, H->I, dnnl_bf16) ||
+               md2(d, c, M, K, H->O, 1, dnnl_f32);
     case GIN:
         return md2(d, a, M, H->O, H->ld, 1, dnnl_bf16) ||
                md2(d, b, H->O, H->I, H->I, 1, dnnl_bf16) ||
@@ -93,7 +99,7 @@ static int make_prim(bp__dense_half *H, int p)
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_desc_t pd = NULL;
     int rc = -1;
-    if (layouts(H, p, R, p >= GW ? R : 0, &a, &b, &c) ||
+    if (layouts(H, p, R, p >= FWD_U ? R : 0, &a, &b, &c) ||
         d->matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
         d->primitive_attr_create(&attr) != dnnl_success)
         goto done;
@@ -274,14 +280,26 @@ static void rows_product(bp__dense_half *H, int p, int rows, int K, const uint16
     memcpy(c, S->dst2, (size_t)N * sizeof *c);
 }
 
-void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *z,
-                            float *scratch)
+void bp__dense_half_keep_in(const bp__dense_half *H, int rows, const float *x, float *scratch,
+                            int c0, int c1)
 {
     uint16_t *in16 = (uint16_t *)(void *)scratch; /* (rows, ld) */
     for (int b = 0; b < rows; b++)
-        bp__to_bf16(x + (size_t)b * (size_t)H->I, in16 + (size_t)b * (size_t)H->ld,
-                    (size_t)H->I);
-    rows_product(H, FWD, rows, H->I, in16, H->w16, z, H->O);
+        bp__to_bf16(x + (size_t)b * (size_t)H->I + c0, in16 + (size_t)b * (size_t)H->ld + c0,
+                    (size_t)(c1 - c0));
+}
+
+void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *z,
+                            float *scratch)
+{
+    bp__dense_half_keep_in(H, rows, x, scratch, 0, H->I);
+    rows_product(H, FWD, rows, H->I, (const uint16_t *)(void *)scratch, H->w16, z, H->O);
+}
+
+void bp__dense_half_forward_units(bp__dense_half *H, int B, const float *scratch, float *z,
+                                  int u0, int u1)
+{
+    product(H, FWD_U, B, u1 - u0, scratch, H->w16 + (size_t)u0 * (size_t)H->I, z + u0);
 }
 
 void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, float *scratch)

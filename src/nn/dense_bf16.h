@@ -34,6 +34,14 @@ uint16_t *bp__dense_half_w16(bp__dense_half *H);
 /* z (rows, O) = x W^T without the bias, x kept in bf16 in the scratch rows. */
 void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *z,
                             float *scratch);
+/* Columns [c0, c1) of x (rows, I) into the scratch rows in bf16, as
+ * bp__dense_half_forward keeps x. */
+void bp__dense_half_keep_in(const bp__dense_half *H, int rows, const float *x, float *scratch,
+                            int c0, int c1);
+/* Units [u0, u1) of z (B, O), at least two of them and B >= 2, from the
+ * input the B scratch rows hold: z[:, u0:u1] = x W[u0:u1]^T. */
+void bp__dense_half_forward_units(bp__dense_half *H, int B, const float *scratch, float *z,
+                                  int u0, int u1);
 /* dz (rows, O) into the scratch rows in bf16, once it is final. */
 void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, float *scratch);
 /* din (rows, I) = dz W, from the scratch rows' dz. */

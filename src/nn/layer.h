@@ -75,10 +75,11 @@ struct bp__kind {
                     float *z, float *scratch);
     /* Optional: output units [u0, u1) of z (B, O) for the whole batch,
      * with the bias and an activation bp__act_in_forward applies; what
-     * forward would write there. NULL: the network splits forward by rows
-     * alone. */
+     * forward would write there. A bf16 layer reads its input from the
+     * scratch rows (B, L->scratch), where keep_in wrote it. NULL: the
+     * network splits forward by rows alone. */
     void (*forward_units)(const bp__layer *L, const float *params, int B, const float *in,
-                          float *z, int u0, int u1);
+                          float *z, float *scratch, int u0, int u1);
     /* The parameter slopes of output units [u0, u1) (dense outputs, conv
      * filters) over the whole batch of B rows: dW, db from dz (B, O) and the
      * forward's in and scratch, written when fresh, else added. NULL for a
@@ -114,6 +115,11 @@ struct bp__kind {
      * writes the weights. */
     uint16_t *(*half_weights)(const bp__layer *L);
     void (*keep_dz)(const bp__layer *L, int rows, const float *dz, float *scratch);
+    /* Optional, with forward_units (bf16): columns [c0, c1) of the input's
+     * rows (rows, I) into the scratch rows in bf16, all of them before any
+     * block of units reads them; what forward keeps there of its rows. */
+    void (*keep_in)(const bp__layer *L, int rows, const float *in, float *scratch, int c0,
+                    int c1);
 
     /* Whole-batch passes, for a kind whose rows are not independent; when
      * set, the network calls them instead of forward, grad_params and

@@ -490,6 +490,7 @@ typedef struct forward_job {
     int l, B;
     const float *in; /* (B, I) */
     float *z;        /* (B, O) */
+    int feed;        /* also write layer l + 1's bf16 input (feeds_half) */
 } forward_job;
 
 static void forward_block(void *ctx, int b, int n)
@@ -517,25 +518,52 @@ int bp__net_unit_blocks(const bp_net *net, int l, int B)
 }
 
 /* Whether layer l's forward pass over B rows runs by blocks of output
- * units, those of its slopes, rather than by rows: a float dense hidden
- * layer with at least as many units as rows, so its weights outweigh its
- * input. Each thread then reads only the weights it steps, and the
- * weights never move between cores (a row split reads all of them on
- * every thread). */
+ * units, those of its slopes, rather than by rows: a dense hidden layer
+ * with at least as many units as rows, so its weights outweigh its input.
+ * Each thread then reads only the weights it steps, and the weights (and
+ * their bf16 copy) never move between cores (a row split reads all of
+ * them on every thread). A bf16 block takes two rows and two units at
+ * least (a lone one runs another kernel). */
 static int forward_by_units(const bp_net *net, int l, int B)
 {
     const bp__layer *L = &net->layers[l];
-    return L->kind->forward_units && !L->half && l < net->n_layers - 1 && L->O >= B &&
-           (bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY) &&
-           bp__net_unit_blocks(net, l, B) > 1;
+    if (!L->kind->forward_units || l == net->n_layers - 1 || L->O < B ||
+        !(bp__act_in_forward(L) || L->act == BP_ACT_IDENTITY))
+        return 0;
+    const int nw = bp__net_unit_blocks(net, l, B);
+    return nw > 1 && (!L->half || (L->prims && L->kind->keep_in && B >= 2 && L->O >= 2 * nw));
+}
+
+/* Whether layer l's pass by units also writes the bf16 input of layer
+ * l + 1, which runs by units in bf16: each block its own columns while
+ * they are in its cache, instead of a pass of its own over the rows. */
+static int feeds_half(const bp_net *net, int l, int B)
+{
+    return l + 1 < net->n_layers && !dropping(net, l) && forward_by_units(net, l, B) &&
+           net->layers[l + 1].half && forward_by_units(net, l + 1, B);
 }
 
 static void forward_unit_block(void *ctx, int j, int n)
 {
     forward_job *w = ctx;
     const bp__layer *L = &w->net->layers[w->l];
-    L->kind->forward_units(L, w->net->params, w->B, w->in, w->z, BP__BLOCK_START(L->O, j, n),
-                           BP__BLOCK_START(L->O, j + 1, n));
+    const int u0 = BP__BLOCK_START(L->O, j, n), u1 = BP__BLOCK_START(L->O, j + 1, n);
+    L->kind->forward_units(L, w->net->params, w->B, w->in, w->z, bp__scratch_of(w->net, w->l),
+                           u0, u1);
+    if (w->feed) {
+        const bp__layer *N = L + 1;
+        N->kind->keep_in(N, w->B, w->z, bp__scratch_of(w->net, w->l + 1), u0, u1);
+    }
+}
+
+/* Rows block b of n of a bf16 layer's input into its scratch rows. */
+static void keep_in_block(void *ctx, int b, int n)
+{
+    forward_job *w = ctx;
+    const bp__layer *L = &w->net->layers[w->l];
+    const int b0 = BP__BLOCK_START(w->B, b, n), b1 = BP__BLOCK_START(w->B, b + 1, n);
+    L->kind->keep_in(L, b1 - b0, w->in + (size_t)b0 * (size_t)L->I,
+                     bp__scratch_of(w->net, w->l) + (size_t)b0 * L->scratch, 0, L->I);
 }
 
 int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
@@ -567,7 +595,15 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
                 finish_rows(net, l, 0, B, z);
             } else if (forward_by_units(net, l, B)) {
                 const int nw = bp__net_unit_blocks(net, l, B);
-                forward_job job = {.net = net, .l = l, .B = B, .in = in, .z = z};
+                forward_job job = {
+                    .net = net, .l = l, .B = B, .in = in, .z = z, .feed = feeds_half(net, l, B)};
+                /* every block reads every row: converted first, unless the
+                 * layer before wrote them */
+                if (L->half && !(l > 0 && feeds_half(net, l - 1, B))) {
+                    const int nb = bp__elem_blocks((size_t)B * (size_t)L->I);
+                    const int nr = nb < B ? nb : B;
+                    bp__for_blocks(nr, nr, keep_in_block, &job);
+                }
                 bp__for_blocks(nw, nw, forward_unit_block, &job);
                 finish_rows(net, l, 0, B, z);
             } else if (n == 1) { /* the same call, without the job */

@@ -11,6 +11,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include "nn/net.h"
+
 /* x rounded to bf16 (to nearest, ties to even), as the products see it. */
 static float round_bf16(float x)
 {
@@ -148,6 +150,141 @@ static void test_layer_against_float(void **state)
     check_layer(BMAX);
     check_layer(2);
     check_layer(1); /* a lone row */
+}
+
+/* A hidden layer wide enough for its forward pass to run by blocks of
+ * units (UI inputs, UO units, UB rows): its z and its weights' slopes. The
+ * output layer's weights are +-1/2, so with the MAE slope of +1/(UB 2) the
+ * hidden layer's dz is exact in bf16 too, and the float path on rounded
+ * values is again the reference. */
+enum { UI = 300, UO = 256, UB = 8, UP = UO * UI + UO + 2 * UO + 2 };
+
+static void units_pass(bp_precision p, const float *params, const float *x, float *z, float *g)
+{
+    bp_net *net = tu_net("300,256:identity,2:identity");
+    bp_error err = {0};
+    assert_int_equal(bp_net_param_count(net), UP);
+    memcpy(bp_net_params(net), params, UP * sizeof(float));
+    TU_ASSERT_OK(bp_net_set_precision(net, p, &err));
+    const float t[UB * 2] = {-1000.0f, -1000.0f, -1000.0f, -1000.0f, -1000.0f, -1000.0f,
+                             -1000.0f, -1000.0f, -1000.0f, -1000.0f, -1000.0f, -1000.0f,
+                             -1000.0f, -1000.0f, -1000.0f, -1000.0f};
+    bp_net_zero_grad(net);
+    TU_ASSERT_OK(bp_net_forward(net, UB, x, NULL));
+    memcpy(z, bp__acts_of(net, 0), (size_t)UB * UO * sizeof *z);
+    TU_ASSERT_OK(bp_net_loss(net, BP_LOSS_MAE, t, 2, NULL));
+    TU_ASSERT_OK(bp_net_backward(net, NULL));
+    memcpy(g, bp_net_grads(net), UO * UI * sizeof *g);
+    bp_net_free(net);
+}
+
+static void test_units_against_float(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    float *params = malloc(UP * sizeof *params), *x = malloc(UB * UI * sizeof *x);
+    float *xr = malloc(UB * UI * sizeof *xr), *z = malloc(UB * UO * sizeof *z);
+    float *zr = malloc(UB * UO * sizeof *zr), *g = malloc(UO * UI * sizeof *g);
+    float *gr = malloc(UO * UI * sizeof *gr);
+    double *sz = malloc(UB * UO * sizeof *sz), *sg = malloc(UO * UI * sizeof *sg);
+    assert_non_null(params && x && xr && z && zr && g && gr && sz && sg);
+    bp_rng r;
+    bp_rng_seed(&r, 23);
+    for (int i = 0; i < UO * UI + UO; i++)
+        params[i] = round_bf16((float)(bp_rng_uniform(&r) - 0.5));
+    const float *w1 = params + UO * UI + UO;
+    for (int i = UO * UI + UO; i < UP; i++)
+        params[i] = bp_rng_uniform(&r) < 0.5 ? -0.5f : 0.5f;
+    for (int i = 0; i < UB * UI; i++) {
+        x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
+        xr[i] = round_bf16(x[i]);
+    }
+    for (int b = 0; b < UB; b++)
+        for (int o = 0; o < UO; o++) {
+            double s = fabs(params[UO * UI + o]);
+            for (int i = 0; i < UI; i++)
+                s += fabs(xr[b * UI + i] * params[o * UI + i]);
+            sz[b * UO + o] = s;
+        }
+    for (int o = 0; o < UO; o++) {
+        const double dz = fabs(w1[o] + w1[UO + o]) / (UB * 2.0); /* every row's */
+        for (int i = 0; i < UI; i++) {
+            double s = 0.0;
+            for (int b = 0; b < UB; b++)
+                s += dz * fabs(xr[b * UI + i]);
+            sg[o * UI + i] = s;
+        }
+    }
+    units_pass(BP_PRECISION_FP32, params, xr, zr, gr);
+    units_pass(BP_PRECISION_BF16, params, xr, z, g);
+    const double tol = 4.0 * UI * FLT_EPSILON / 2.0;
+    const double ez = worst(z, zr, sz, UB * UO), eg = worst(g, gr, sg, UO * UI);
+    if (ez > tol || eg > tol)
+        fail_msg("by units: z %g, weight slopes %g of their scales; float accumulation allows %g",
+                 ez, eg, tol);
+    units_pass(BP_PRECISION_BF16, params, x, z, g);
+    units_pass(BP_PRECISION_FP32, params, x, zr, gr);
+    if (worst(z, zr, sz, UB * UO) < 2.0 * tol)
+        fail_msg("by units: unrounded inputs agree within %g: the check cannot tell bf16",
+                 worst(z, zr, sz, UB * UO));
+    free(params);
+    free(x);
+    free(xr);
+    free(z);
+    free(zr);
+    free(g);
+    free(gr);
+    free(sz);
+    free(sg);
+}
+
+/* Two hidden layers by units in bf16: the first writes the second's bf16
+ * input as it goes. The second's z against a double sum over the first's
+ * outputs rounded to bf16, so a column written late, twice or not at all
+ * shows. */
+static void test_units_feed(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    enum { H = 256, P1 = UO * UI + UO, P = P1 + H * UO + H + 2 * H + 2 };
+    bp_net *net = tu_net("300,256:identity,256:identity,2:identity");
+    bp_error err = {0};
+    assert_int_equal(bp_net_param_count(net), P);
+    float *params = bp_net_params(net), *x = malloc(UB * UI * sizeof *x);
+    assert_non_null(x);
+    bp_rng r;
+    bp_rng_seed(&r, 29);
+    for (int i = 0; i < P; i++)
+        params[i] = round_bf16((float)(bp_rng_uniform(&r) - 0.5));
+    for (int i = 0; i < UB * UI; i++)
+        x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
+    TU_ASSERT_OK(bp_net_set_precision(net, BP_PRECISION_BF16, &err));
+    for (int pass = 0; pass < 2; pass++) { /* the second over the first's scratch */
+        TU_ASSERT_OK(bp_net_forward(net, UB, x, NULL));
+        const float *z0 = bp__acts_of(net, 0), *z1 = bp__acts_of(net, 1);
+        const float *w = params + P1, *bias = w + H * UO;
+        double worst_e = 0.0;
+        for (int b = 0; b < UB; b++)
+            for (int o = 0; o < H; o++) {
+                double s = bias[o], scale = fabs(bias[o]);
+                for (int i = 0; i < UO; i++) {
+                    const double t = (double)round_bf16(z0[b * UO + i]) * w[o * UO + i];
+                    s += t;
+                    scale += fabs(t);
+                }
+                const double e = fabs(z1[b * H + o] - s) / (scale > 1e-30 ? scale : 1e-30);
+                worst_e = e > worst_e ? e : worst_e;
+            }
+        if (worst_e > 4.0 * UO * FLT_EPSILON / 2.0)
+            fail_msg("pass %d: the second layer's z is %g of its scale from its bf16 input's",
+                     pass, worst_e);
+        for (int i = 0; i < UB * UI; i++) /* new rows for the second pass */
+            x[i] = -x[i] * 0.5f;
+    }
+    free(x);
+    bp_net_free(net);
 }
 
 /* FNV-1a over the parameter block's bytes. */
@@ -494,6 +631,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_layer_against_float),
+        cmocka_unit_test(test_units_against_float),
+        cmocka_unit_test(test_units_feed),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_accuracy_band),
         cmocka_unit_test(test_isa_cap),
