@@ -6,13 +6,15 @@
  * What the products read: the weights' bf16 copy (O, I), written by the
  * optimizer's step as it writes the weights (else refreshed before the
  * forward pass); and in the layer's scratch rows, each row's input in
- * bf16 (written by the forward pass) then its dz in bf16 (written where
- * the network finishes dz). The primitives take the rows (and the batch,
- * for the weights' slopes) at run time, so one primitive serves every
- * block; each call runs on one thread. oneDNN computes a row the same way
- * in any block of two rows or more but a lone row by another kernel, so a
- * block of one row or one unit is computed as two (a zero row, or its
- * neighbour unit) and the row kept: the bits never depend on the blocks.
+ * bf16 (written by the forward pass, or before it when it runs by units)
+ * then its dz in bf16 (written where the network finishes dz). The
+ * primitives take the rows (and the batch and the units, for the weights'
+ * slopes and the forward pass by units) at run time, so one primitive
+ * serves every block; each call runs on one thread. oneDNN computes a
+ * row the same way in any block of two rows or more but a lone row by
+ * another kernel, so a block of one row or one unit is computed as two (a
+ * zero row, or its neighbour unit) and the row kept: the bits never depend
+ * on the blocks.
  */
 #include "internal.h"
 #include "math/bf16.h"
