@@ -459,6 +459,13 @@ def main():
                    ratio, pa.get("precision", "fp32"), pa["threads"],
                    "s" if pa["threads"] > 1 else "",
                    "amx_bf16" if "amx_bf16" in flags else "avx512_bf16 without amx_bf16"))
+    elif b and not bb:
+        # Not a miss: bf16 never runs emulated, and this machine (or its
+        # oneDNN cap, or the build) runs none
+        print("  %-4s %-44s backprop ran no bf16 here (%s)" % (
+            "n/a", "MLP bf16 targets", "the CPU has neither avx512_bf16 nor amx_bf16"
+            if not {"avx512_bf16", "amx_bf16"} & cpu_flags()
+            else "see the bf16 row's message above"))
     if bb and b and not quick:
         gap = b["last_accuracy"] - bb["last_accuracy"]
         target("MLP bf16 accuracy within 0.005 of fp32", abs(gap) <= 0.005,
