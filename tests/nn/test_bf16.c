@@ -62,6 +62,19 @@ static double worst(const float *got, const float *want, const double *scale, si
     return w;
 }
 
+/* The scale of each z (B, O) of a dense layer with weights (O, I), then
+ * its bias, in p: |bias| plus the magnitudes of the products summed. */
+static void z_scales(int B, int I, int O, const float *x, const float *p, double *sz)
+{
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < O; o++) {
+            double s = fabs(p[O * I + o]);
+            for (int i = 0; i < I; i++)
+                s += fabs(x[b * I + i] * p[o * I + i]);
+            sz[b * O + o] = s;
+        }
+}
+
 enum { I = 37, O = 16, BMAX = 8 };
 
 /* One dense layer's z, dW, db and dx for B rows of x: with targets far
@@ -102,13 +115,7 @@ static void check_layer(int B)
         xr[i] = round_bf16(x[i]);
     }
     const double c = 1.0 / (B * O); /* the slope at every output */
-    for (int b = 0; b < B; b++)
-        for (int o = 0; o < O; o++) {
-            double s = fabs(params[O * I + o]);
-            for (int i = 0; i < I; i++)
-                s += fabs(xr[b * I + i] * params[o * I + i]);
-            sz[b * O + o] = s;
-        }
+    z_scales(B, I, O, xr, params, sz);
     for (int o = 0; o < O; o++) {
         for (int i = 0; i < I; i++) {
             double s = 0.0;
@@ -200,13 +207,7 @@ static void test_units_against_float(void **state)
         x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
         xr[i] = round_bf16(x[i]);
     }
-    for (int b = 0; b < UB; b++)
-        for (int o = 0; o < UO; o++) {
-            double s = fabs(params[UO * UI + o]);
-            for (int i = 0; i < UI; i++)
-                s += fabs(xr[b * UI + i] * params[o * UI + i]);
-            sz[b * UO + o] = s;
-        }
+    z_scales(UB, UI, UO, xr, params, sz);
     for (int o = 0; o < UO; o++) {
         const double dz = fabs(w1[o] + w1[UO + o]) / (UB * 2.0); /* every row's */
         for (int i = 0; i < UI; i++) {
