@@ -534,13 +534,13 @@ static int forward_by_units(const bp_net *net, int l, int B)
     return nw > 1 && (!L->half || (L->prims && L->kind->keep_in && B >= 2 && L->O >= 2 * nw));
 }
 
-/* Whether layer l's pass by units also writes the bf16 input of layer
+/* Whether layer l, running by units, also writes the bf16 input of layer
  * l + 1, which runs by units in bf16: each block its own columns while
  * they are in its cache, instead of a pass of its own over the rows. */
 static int feeds_half(const bp_net *net, int l, int B)
 {
-    return l + 1 < net->n_layers && !dropping(net, l) && forward_by_units(net, l, B) &&
-           net->layers[l + 1].half && forward_by_units(net, l + 1, B);
+    return l + 1 < net->n_layers && !dropping(net, l) && net->layers[l + 1].half &&
+           forward_by_units(net, l + 1, B);
 }
 
 static void forward_unit_block(void *ctx, int j, int n)
@@ -584,9 +584,12 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         in = bp__acts_of(net, net->n_layers - 1);
     } else {
         const int small = bp__one_block(net, B);
+        int fed = 0; /* the layer before wrote this one's bf16 input */
         bp__net_refresh(net);
         for (int l = 0; l < net->n_layers; l++) {
             const bp__layer *L = &net->layers[l];
+            const int was_fed = fed;
+            fed = 0;
             float *z = bp__acts_of(net, l); /* (B, O) */
             const int n = small ? 1 : bp__blocks(B, (double)B * L->macs);
             if (L->kind->forward_batch) { /* the kind splits its own work */
@@ -599,13 +602,14 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
                     .net = net, .l = l, .B = B, .in = in, .z = z, .feed = feeds_half(net, l, B)};
                 /* every block reads every row: converted first, unless the
                  * layer before wrote them */
-                if (L->half && !(l > 0 && feeds_half(net, l - 1, B))) {
+                if (L->half && !was_fed) {
                     const int nb = bp__elem_blocks((size_t)B * (size_t)L->I);
                     const int nr = nb < B ? nb : B;
                     bp__for_blocks(nr, nr, keep_in_block, &job);
                 }
                 bp__for_blocks(nw, nw, forward_unit_block, &job);
                 finish_rows(net, l, 0, B, z);
+                fed = job.feed;
             } else if (n == 1) { /* the same call, without the job */
                 forward_rows(net, l, 0, B, in, z);
             } else {
