@@ -117,28 +117,53 @@ static void onednn_pool_gemm(int ta, int tb, int M, int N, int K, float alpha, c
 }
 #endif
 
+/* The fastest of the calls of call(ctx) made in about `seconds`, after
+ * two untimed ones (first-call set-up, caches), in seconds. On a shared
+ * machine a neighbour takes a core for a while now and then; the fastest
+ * call is the one it left alone, so the figures of one run compare (a mean
+ * over the window once put the sgemm "peak" below the training step that
+ * uses it). */
+static double fastest(void (*call)(void *), void *ctx, double seconds)
+{
+    double t0, t1, best = INFINITY;
+    for (int w = 0; w < 2; w++)
+        call(ctx);
+    const double start = now();
+    do {
+        t0 = now();
+        call(ctx);
+        t1 = now();
+        best = t1 - t0 < best ? t1 - t0 : best;
+    } while (t1 - start < seconds);
+    return best;
+}
+
+/* One product through fn, split as split_gemm does (split 0: one call). */
+typedef struct gemm_call {
+    gemm_fn fn;
+    int split, ta, tb, M, N, K;
+    const float *A, *B;
+    float *C;
+} gemm_call;
+
+static void gemm_once(void *ctx)
+{
+    const gemm_call *g = ctx;
+    if (g->split)
+        split_gemm(g->fn, g->split, g->ta, g->tb, g->M, g->N, g->K, g->A, g->B, g->C);
+    else
+        g->fn(g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, g->ta ? g->M : g->K, g->B,
+              g->tb ? g->K : g->N, 0.0f, g->C, g->N);
+}
+
 /* GFLOP/s of C = op(A) op(B): its fastest call among those of about
- * `seconds`. On a shared machine a neighbour takes a core for a while now
- * and then; the fastest call is the one it left alone, so the figures of
- * one run compare (a mean over the window once put the sgemm "peak" below
- * the training step that uses it). */
+ * `seconds`. */
 static double gflops(gemm_fn fn, int split, int ta, int tb, int M, int N, int K, double seconds)
 {
     float *A = randoms((size_t)M * K, 1), *B = randoms((size_t)K * N, 2);
     float *C = calloc((size_t)M * N, sizeof *C);
-    double t0, t1, best = INFINITY;
-    int lda = ta ? M : K, ldb = tb ? K : N;
-    for (int w = 0; w < 2; w++) /* warm up: first-call set-up, caches */
-        split ? split_gemm(fn, split, ta, tb, M, N, K, A, B, C)
-              : fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-    const double start = now();
-    do {
-        t0 = now();
-        split ? split_gemm(fn, split, ta, tb, M, N, K, A, B, C)
-              : fn(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
-        t1 = now();
-        best = t1 - t0 < best ? t1 - t0 : best;
-    } while (t1 - start < seconds);
+    gemm_call g = {fn, split, ta, tb, M, N, K, A, B, C};
+    const double best = fastest(gemm_once, &g, seconds);
     free(A);
     free(B);
     free(C);
@@ -157,6 +182,7 @@ typedef struct half_block {
 typedef struct half_job {
     const bp__dnnl_api *d;
     half_block *blocks;
+    int n;
 } half_job;
 
 static void half_run(void *ctx, int b, int n)
@@ -167,6 +193,13 @@ static void half_run(void *ctx, int b, int n)
     dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_SRC, h->mem[0]}, {DNNL_ARG_WEIGHTS, h->mem[1]}, {DNNL_ARG_DST, h->mem[2]}};
     j->d->primitive_execute(h->prim, h->stream, 3, args);
+}
+
+/* Every block of the product, on the threads. */
+static void half_once(void *ctx)
+{
+    half_job *j = ctx;
+    bp__for_blocks(j->n, j->n, half_run, j);
 }
 
 /* A (rows, cols) descriptor, row-major or (trans) read from its transpose. */
@@ -181,7 +214,7 @@ static void half_md(const bp__dnnl_api *d, dnnl_memory_desc_t *md, int rows, int
 /* GFLOP/s of C = op(A) op(B) in bf16 (fp32 accumulation), split into the
  * network's row blocks, each block a primitive made for its sizes on one
  * thread (oneDNN's best kernel for them); 0 where oneDNN offers no native
- * bf16 product. The fastest call of about `seconds`, as gflops. */
+ * bf16 product. The fastest call of about `seconds`. */
 static double half_gflops(int ta, int tb, int M, int N, int K, double seconds,
                           const char **impl)
 {
@@ -193,7 +226,7 @@ static double half_gflops(int ta, int tb, int M, int N, int K, double seconds,
     float *C = calloc((size_t)M * N, sizeof *C);
     const int n = bp__blocks(M, (double)M * N * K), lda = ta ? M : K, ldb = tb ? K : N;
     half_block blocks[BP__MAX_ROW_BLOCKS] = {{0}};
-    double t0, t1, best = INFINITY;
+    double best = INFINITY;
     int ok = A16 && B16 && C;
     if (ok) {
         bp__to_bf16(A, A16, (size_t)M * K);
@@ -228,18 +261,9 @@ static double half_gflops(int ta, int tb, int M, int N, int K, double seconds,
             d->primitive_desc_destroy(pd);
     }
     bp__dnnl_solo_end(saved);
-    half_job job = {d, blocks};
-    if (ok) {
-        for (int w = 0; w < 2; w++) /* warm up: first-call set-up, caches */
-            bp__for_blocks(n, n, half_run, &job);
-        const double start = now();
-        do {
-            t0 = now();
-            bp__for_blocks(n, n, half_run, &job);
-            t1 = now();
-            best = t1 - t0 < best ? t1 - t0 : best;
-        } while (t1 - start < seconds);
-    }
+    half_job job = {d, blocks, n};
+    if (ok)
+        best = fastest(half_once, &job, seconds);
     for (int b = 0; b < n; b++) {
         for (int i = 0; i < 3; i++)
             if (blocks[b].mem[i])
