@@ -3,7 +3,10 @@
  * is at least WINDOW_BATCHES batches and WINDOW_SECONDS long; the first
  * WARMUP_BATCHES batches (one-time set-up inside the libraries) are not
  * timed; four windows, every thread, one, one, every thread, decide; a
- * settled choice is measured again after RETUNE_SECONDS.
+ * settled choice of every thread is measured again after RETUNE_SECONDS,
+ * one of fewer after RETUNE_FIRST, then twice as long each time it stands
+ * (up to RETUNE_SECONDS): a pause of the host in the first windows must
+ * not keep a quiet machine on one core for seconds.
  */
 #include "tune.h"
 
@@ -14,6 +17,7 @@
 #define WINDOW_BATCHES 8
 #define WINDOW_SECONDS 0.02
 #define RETUNE_SECONDS 5.0
+#define RETUNE_FIRST 0.25
 #define RETUNE_CHECK_BATCHES 64 /* settled: the clock is read every this many batches */
 
 /* The windows' sums, every thread ([0]) and one ([1]), emptied. */
@@ -31,6 +35,7 @@ void cli_tune_init(cli_tune *t, int max)
     t->start = 0.0;
     clear_sums(t);
     t->settled = 0.0;
+    t->wait = 0.0;
     t->chosen = max;
     t->switches = 0;
     if (max > 1)
@@ -79,7 +84,8 @@ void cli_tune_batch(cli_tune *t)
         if (t->batches % RETUNE_CHECK_BATCHES != 0)
             return;
         double now = cli_now();
-        if (now - t->settled >= RETUNE_SECONDS) {
+        const double wait = t->wait > 0.0 && t->wait < RETUNE_SECONDS ? t->wait : RETUNE_SECONDS;
+        if (now - t->settled >= wait) {
             t->phase = 1;
             clear_sums(t);
             use(t, t->max);
@@ -107,8 +113,12 @@ void cli_tune_batch(cli_tune *t)
     t->phase = 5;
     t->settled = now;
     t->batches = 0;
-    use(t, t->seconds[1] * (double)t->timed[0] < t->seconds[0] * (double)t->timed[1] ? 1
-                                                                                      : t->max);
+    const int fewer = t->seconds[1] * (double)t->timed[0] < t->seconds[0] * (double)t->timed[1];
+    if (fewer && t->wait < RETUNE_SECONDS)
+        t->wait = t->wait > 0.0 ? 2.0 * t->wait : RETUNE_FIRST;
+    else if (!fewer)
+        t->wait = 0.0;
+    use(t, fewer ? 1 : t->max);
 }
 
 void cli_tune_epoch(cli_tune *t)

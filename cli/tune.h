@@ -6,9 +6,11 @@
  * does not fix it (--threads), training runs a few batches with every
  * thread, twice as many with one, as many again with every thread (so that
  * a run that warms up or slows down favours neither), keeps the faster,
- * and measures again every few seconds: on a quiet machine all cores win;
- * on a machine where other programs keep a core busy, one thread that
- * never waits for a descheduled partner can be several times faster.
+ * and measures again every few seconds (a choice of one thread sooner at
+ * first, since a pause of the host can make it): on a quiet machine all
+ * cores win; on a machine where other programs keep a core busy, one
+ * thread that never waits for a descheduled partner can be several times
+ * faster.
  */
 #ifndef BACKPROP_CLI_TUNE_H
 #define BACKPROP_CLI_TUNE_H
@@ -21,6 +23,8 @@ typedef struct cli_tune {
     double seconds[2]; /* timed with max threads, with one */
     long timed[2];    /* batches in those */
     double settled;   /* when the choice was made */
+    double wait;      /* how long a choice of one thread stands before it is
+                       * measured again (0: every thread was chosen last) */
     int chosen;       /* the thread count in use */
     long switches;    /* times the choice changed */
 } cli_tune;
