@@ -127,9 +127,12 @@ int bp__evaluate_check(const bp_net *net, const bp_dataset *ds, bp_loss loss, bp
 /* ---- data/dataset.c: bp_dataset_gather of shuffled rows that also asks
  * for the stored inputs of the next batch's n_next rows (next; a row out
  * of range is skipped), each thread for the rows it will gather, so that
- * a training loop's next batch comes while it works on this one. */
+ * a training loop's next batch comes while it works on this one. With
+ * done, each thread then calls done(ctx, b0, b1, x + b0 * inputs) on the
+ * rows [b0, b1) it gathered, while they are in its caches. */
 int bp__dataset_gather_ahead(const bp_dataset *ds, const size_t *rows, int B, float *x, float *t,
-                             const size_t *next, size_t n_next);
+                             const size_t *next, size_t n_next,
+                             void (*done)(void *ctx, int b0, int b1, const float *x), void *ctx);
 
 /* ---- train/optim.c: bp_optim_step that, with prev (n), first copies the
  * parameters there, and with finite, sets it to 1 when every parameter
@@ -413,6 +416,16 @@ int bp__net_loss_checked(bp_net *net, bp_loss loss, const float *t, int T, doubl
  * adding to it: what bp_net_zero_grad before it would give, without
  * clearing the block and reading it back. */
 int bp__net_backward_fresh(bp_net *net);
+/* A caller that writes a batch of B rows before bp_net_forward may write
+ * the first layer's bf16 input in the same pass, while the rows are in
+ * its caches, when bp__net_takes_input says the layer reads one (a bf16
+ * first layer run by units): bp__net_keep_input for rows [b0, b1), x at
+ * row b0 (any split over threads), then bp__net_input_kept once all are
+ * written; the next bp_net_forward of that x and B then skips its own
+ * conversion. Any other forward pass, or a new workspace, forgets it. */
+int bp__net_takes_input(const bp_net *net, int B);
+void bp__net_keep_input(bp_net *net, int b0, int b1, const float *x);
+void bp__net_input_kept(bp_net *net, const float *x, int B);
 
 /* ---- nn/reference.c: one layer's forward in double, z (O) and the
  * activation's values a (O) from in (I) with the parameters p; and the

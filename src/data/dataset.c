@@ -265,6 +265,8 @@ typedef struct gather_job {
     float *x, *t;
     const size_t *next; /* (n_next) rows to ask for, NULL: none */
     size_t n_next;
+    void (*done)(void *ctx, int b0, int b1, const float *x); /* NULL: none */
+    void *done_ctx;
 } gather_job;
 
 static void prefetch_row(const bp_dataset *ds, size_t r);
@@ -274,8 +276,10 @@ static void prefetch_row(const bp_dataset *ds, size_t r);
 static void gather_block(void *ctx, int k, int n)
 {
     gather_job *j = ctx;
-    gather_rows(j->ds, j->rows, j->first, BP__BLOCK_START(j->B, k, n),
-                BP__BLOCK_START(j->B, k + 1, n), j->x, j->t);
+    const int b0 = BP__BLOCK_START(j->B, k, n), b1 = BP__BLOCK_START(j->B, k + 1, n);
+    gather_rows(j->ds, j->rows, j->first, b0, b1, j->x, j->t);
+    if (j->done && b1 > b0)
+        j->done(j->done_ctx, b0, b1, j->x + (size_t)b0 * (size_t)j->ds->inputs);
     if (j->next)
         for (size_t b = j->n_next * (size_t)k / (size_t)n,
                     e = j->n_next * (size_t)(k + 1) / (size_t)n;
@@ -285,7 +289,8 @@ static void gather_block(void *ctx, int k, int n)
 }
 
 static int gather(const bp_dataset *ds, const size_t *rows, size_t first, int B, float *x,
-                  float *t, const size_t *next, size_t n_next)
+                  float *t, const size_t *next, size_t n_next,
+                  void (*done)(void *ctx, int b0, int b1, const float *x), void *done_ctx)
 {
     size_t I;
     if (!ds || B < 0)
@@ -304,7 +309,8 @@ static int gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
      * a thread with no rows of its own would only wait). */
     const int n = x && B > 1 ? bp__elem_blocks((size_t)B * I) : 1;
     gather_job job = {.ds = ds, .rows = rows, .first = first, .B = B, .x = x, .t = t,
-                      .next = x ? next : NULL, .n_next = n_next};
+                      .next = x ? next : NULL, .n_next = n_next, .done = x ? done : NULL,
+                      .done_ctx = done_ctx};
     bp__for_blocks(n, n, gather_block, &job);
     return 0;
 }
@@ -312,13 +318,14 @@ static int gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
 int bp_dataset_gather(const bp_dataset *ds, const size_t *rows, size_t first, int B,
                       float *x, float *t)
 {
-    return gather(ds, rows, first, B, x, t, NULL, 0);
+    return gather(ds, rows, first, B, x, t, NULL, 0, NULL, NULL);
 }
 
 int bp__dataset_gather_ahead(const bp_dataset *ds, const size_t *rows, int B, float *x, float *t,
-                             const size_t *next, size_t n_next)
+                             const size_t *next, size_t n_next,
+                             void (*done)(void *ctx, int b0, int b1, const float *x), void *ctx)
 {
-    return gather(ds, rows, 0, B, x, t, next, n_next);
+    return gather(ds, rows, 0, B, x, t, next, n_next, done, ctx);
 }
 
 /* Asks for row r's stored inputs ahead of their use. */

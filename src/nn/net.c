@@ -385,6 +385,7 @@ int bp__net_workspace(bp_net *net, int rows, int dropout)
     net->capacity = rows;
     net->batch = 0;
     net->have_delta = 0;
+    net->kept_x = NULL;
     return 0;
 }
 
@@ -584,7 +585,9 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         in = bp__acts_of(net, net->n_layers - 1);
     } else {
         const int small = bp__one_block(net, B);
-        int fed = 0; /* the layer before wrote this one's bf16 input */
+        /* the layer before (for the first, the caller) wrote this one's
+         * bf16 input */
+        int fed = net->kept_x == x && net->kept_rows == B;
         bp__net_refresh(net);
         for (int l = 0; l < net->n_layers; l++) {
             const bp__layer *L = &net->layers[l];
@@ -626,10 +629,30 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
     }
     net->batch = B;
     net->x = x;
+    net->kept_x = NULL;
     net->have_delta = 0;
     if (out)
         *out = in;
     return 0;
+}
+
+int bp__net_takes_input(const bp_net *net, int B)
+{
+    const bp__layer *L = &net->layers[0];
+    return L->half && B <= net->capacity && !(net->drop_p > 0.0 && !net->drop_ready) &&
+           !bp__small_serves(net, B) && forward_by_units(net, 0, B);
+}
+
+void bp__net_keep_input(bp_net *net, int b0, int b1, const float *x)
+{
+    const bp__layer *L = &net->layers[0];
+    L->kind->keep_in(L, b1 - b0, x, bp__scratch_of(net, 0) + (size_t)b0 * L->scratch, 0, L->I);
+}
+
+void bp__net_input_kept(bp_net *net, const float *x, int B)
+{
+    net->kept_x = x;
+    net->kept_rows = B;
 }
 
 int bp__net_check_targets(bp_net *net, bp_loss loss, int B, const float *t, int T)

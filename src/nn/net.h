@@ -48,6 +48,9 @@ struct bp_net {
 
     int batch;               /* rows of the last forward pass, 0 if none */
     const float *x;          /* (B, I) input of the last forward pass */
+    const float *kept_x;     /* the batch whose first layer's bf16 input the caller
+                              * wrote as it wrote x (bp__net_keep_input), else NULL */
+    int kept_rows;           /* its rows */
     int have_delta;          /* bp_net_loss ran since the last forward */
     const float *class_weight; /* borrowed class weights of the losses (NULL: none) */
     bp_precision precision;  /* the products' number format (bp_net_set_precision) */

@@ -354,6 +354,12 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
  * layers') are measured when want_norm is set or clipping needs them;
  * otherwise only the gradient's finiteness is checked, which costs far less
  * than the norm's long chain of double adds. */
+/* The gather's hook: the first layer's bf16 input of the rows it wrote. */
+static void keep_rows(void *net, int b0, int b1, const float *x)
+{
+    bp__net_keep_input(net, b0, b1, x);
+}
+
 static int batch_step(run *r, int B, long step, int want_norm, double *loss, double *acc,
                       double *norm, int *bad_layer)
 {
@@ -594,12 +600,17 @@ int bp_train(bp_net *net, const bp_dataset *train, const bp_dataset *val,
                 /* the next batch's rows are asked for now, while this one
                  * trains: shuffled rows come from memory, not the caches */
                 const size_t after = first + (size_t)B, left = r.n_train - after;
+                /* a bf16 first layer's input converted as the rows are written */
+                const int keep = !r.rsearch && opts->shard.parts == 0 && bp__net_takes_input(net, B);
                 if ((rc = bp__dataset_gather_ahead(train, r.order + first, B, r.xb, r.tb,
                                                    b + 1 < batches ? r.order + after : NULL,
-                                                   left < (size_t)r.B ? left : (size_t)r.B)) != 0) {
+                                                   left < (size_t)r.B ? left : (size_t)r.B,
+                                                   keep ? keep_rows : NULL, net)) != 0) {
                     bp__error_set(err, rc, "reading training batch %ld failed", b + 1);
                     goto done;
                 }
+                if (keep)
+                    bp__net_input_kept(net, r.xb, B);
                 if (!r.rsearch && (rc = bp__net_check_targets(net, opts->loss, B, r.tb, r.T)) != 0) {
                     bp__error_set(err, rc, "%s", bp_net_message(net));
                     goto done;

@@ -4,7 +4,8 @@
  * bf16-rounded inputs and weights, within float accumulation error (and
  * not within bf16's, which the unrounded input shows); a small network
  * trained in bf16 lands in float's accuracy band; the same bits at 1 and
- * 2 threads; the clear refusals (oneDNN's ISA cap). A conv layer's passes
+ * 2 threads; the clear refusals (oneDNN's ISA cap); the first layer's
+ * bf16 input written by the caller with the batch. A conv layer's passes
  * likewise, and a CNN with batch norm trained in bf16. Tests that need
  * bf16 hardware skip where it is absent.
  */
@@ -285,6 +286,71 @@ static void test_units_feed(void **state)
             x[i] = -x[i] * 0.5f;
     }
     free(x);
+    bp_net_free(net);
+}
+
+/* z of the first layer of a forward pass of x (UB rows) into z. */
+static void first_z(bp_net *net, const float *x, float *z)
+{
+    TU_ASSERT_OK(bp_net_forward(net, UB, x, NULL));
+    memcpy(z, bp__acts_of(net, 0), (size_t)UB * UO * sizeof *z);
+}
+
+/* The first layer's bf16 input written by the caller as it writes the
+ * batch (bp_train's gather does): the next forward pass of that batch
+ * reads it instead of converting x again, and any other pass converts
+ * its own rows. Shown by changing x after its rows were kept. */
+static void test_input_kept(void **state)
+{
+    (void)state;
+    if (!have_bf16())
+        skip();
+    bp_net *net = tu_net("300,256:identity,2:identity");
+    bp_error err = {0};
+    float *x = malloc(UB * UI * sizeof *x), *y = malloc(UB * UI * sizeof *y);
+    float *buf = malloc(UB * UI * sizeof *buf), *zx = malloc(UB * UO * sizeof *zx);
+    float *zy = malloc(UB * UO * sizeof *zy), *z = malloc(UB * UO * sizeof *z);
+    assert_non_null(x && y && buf && zx && zy && z);
+    bp_rng r;
+    bp_rng_seed(&r, 31);
+    for (size_t i = 0; i < bp_net_param_count(net); i++)
+        bp_net_params(net)[i] = (float)(bp_rng_uniform(&r) - 0.5);
+    for (int i = 0; i < UB * UI; i++) {
+        x[i] = (float)(2.0 * bp_rng_uniform(&r) - 1.0);
+        y[i] = x[i] * 0.5f + 0.25f;
+    }
+    TU_ASSERT_OK(bp_net_set_precision(net, BP_PRECISION_BF16, &err));
+    TU_ASSERT_OK(bp_net_reserve(net, UB));
+    first_z(net, x, zx);
+    first_z(net, y, zy);
+    assert_memory_not_equal(zx, zy, UB * UO * sizeof *z);
+    assert_true(bp__net_takes_input(net, UB));
+
+    memcpy(buf, x, UB * UI * sizeof *buf); /* kept in two blocks of rows */
+    bp__net_keep_input(net, 0, 3, buf);
+    bp__net_keep_input(net, 3, UB, buf + 3 * UI);
+    bp__net_input_kept(net, buf, UB);
+    memcpy(buf, y, UB * UI * sizeof *buf);
+    first_z(net, buf, z);
+    assert_memory_equal(z, zx, UB * UO * sizeof *z); /* the kept rows, x's */
+    first_z(net, buf, z);
+    assert_memory_equal(z, zy, UB * UO * sizeof *z); /* forgotten: y's own */
+
+    memcpy(buf, x, UB * UI * sizeof *buf); /* kept for another batch */
+    bp__net_keep_input(net, 0, UB, buf);
+    bp__net_input_kept(net, buf, UB);
+    first_z(net, y, z);
+    assert_memory_equal(z, zy, UB * UO * sizeof *z);
+
+    /* a float first layer reads no bf16 input */
+    TU_ASSERT_OK(bp_net_set_precision(net, BP_PRECISION_FP32, &err));
+    assert_false(bp__net_takes_input(net, UB));
+    free(x);
+    free(y);
+    free(buf);
+    free(zx);
+    free(zy);
+    free(z);
     bp_net_free(net);
 }
 
@@ -634,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_layer_against_float),
         cmocka_unit_test(test_units_against_float),
         cmocka_unit_test(test_units_feed),
+        cmocka_unit_test(test_input_kept),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_accuracy_band),
         cmocka_unit_test(test_isa_cap),
