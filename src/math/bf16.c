@@ -12,12 +12,14 @@
 #include "math/dnnl.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef BP_HAVE_DNNL
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <immintrin.h>
 
 /* The extended state the OS saves (XCR0); 0 without OSXSAVE. */
 static unsigned long long xcr0(void)
@@ -105,10 +107,65 @@ int bp_bf16_check(bp_error *err)
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #endif
-void bp__to_bf16(const float *x, uint16_t *y, size_t n)
+static void to_bf16_loop(const float *x, uint16_t *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = bp__bf16_of(x[i]);
+}
+
+#if defined(BP_HAVE_DNNL) && defined(__GNUC__) && defined(__x86_64__)
+#define BF16_NATIVE 1
+/* The CPU's own conversion (avx512_bf16), 32 values an instruction. It
+ * rounds as bp__bf16_of does but flushes denormals to zero: 32 values
+ * holding one take the loop instead. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
+to_bf16_native(const float *x, uint16_t *y, size_t n)
+{
+    const __m512i expo = _mm512_set1_epi32(0x7f800000), mag = _mm512_set1_epi32(0x7fffffff);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512i a = _mm512_loadu_si512(x + i), b = _mm512_loadu_si512(x + i + 16);
+        /* a denormal: no exponent bit set, some magnitude bit set */
+        const __mmask16 da = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(a, expo), a, mag);
+        const __mmask16 db = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(b, expo), b, mag);
+        if (da | db) {
+            to_bf16_loop(x + i, y + i, 32);
+            continue;
+        }
+        const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_castsi512_ps(b), _mm512_castsi512_ps(a));
+        _mm512_storeu_si512(y + i, (__m512i)h);
+    }
+    to_bf16_loop(x + i, y + i, n - i);
+}
+
+/* avx512_bf16 itself, beside the state bp_bf16_check asks for (a CPU
+ * with amx_bf16 alone takes the loop). */
+static int cpu_has_avx512_bf16(void)
+{
+    unsigned a, b, c, d;
+    if (!cpu_has_bf16() || __get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 5) & 1;
+}
+#endif
+
+void bp__to_bf16(const float *x, uint16_t *y, size_t n)
+{
+#ifdef BF16_NATIVE
+    /* picked on first use; threads that race store the same value */
+    static _Atomic int native = -1;
+    int v = atomic_load_explicit(&native, memory_order_relaxed);
+    if (v < 0) {
+        v = cpu_has_avx512_bf16();
+        atomic_store_explicit(&native, v, memory_order_relaxed);
+    }
+    if (v) {
+        to_bf16_native(x, y, n);
+        return;
+    }
+#endif
+    to_bf16_loop(x, y, n);
 }
 
 float bp__bf16_round(float x)
