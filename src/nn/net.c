@@ -557,14 +557,27 @@ static void forward_unit_block(void *ctx, int j, int n)
     }
 }
 
+/* Rows [b0, b1) of bf16 layer l's input, x at row b0, into its scratch
+ * rows. */
+static void keep_in_rows(bp_net *net, int l, int b0, int b1, const float *x)
+{
+    const bp__layer *L = &net->layers[l];
+    L->kind->keep_in(L, b1 - b0, x, bp__scratch_of(net, l) + (size_t)b0 * L->scratch, 0, L->I);
+}
+
 /* Rows block b of n of a bf16 layer's input into its scratch rows. */
 static void keep_in_block(void *ctx, int b, int n)
 {
     forward_job *w = ctx;
-    const bp__layer *L = &w->net->layers[w->l];
     const int b0 = BP__BLOCK_START(w->B, b, n), b1 = BP__BLOCK_START(w->B, b + 1, n);
-    L->kind->keep_in(L, b1 - b0, w->in + (size_t)b0 * (size_t)L->I,
-                     bp__scratch_of(w->net, w->l) + (size_t)b0 * L->scratch, 0, L->I);
+    keep_in_rows(w->net, w->l, b0, b1, w->in + (size_t)b0 * (size_t)w->net->layers[w->l].I);
+}
+
+/* Whether a forward pass of B rows runs in the workspace as it is, rather
+ * than making a larger one (or one with dropout's buffers) first. */
+static int workspace_fits(const bp_net *net, int B)
+{
+    return B <= net->capacity && !(net->drop_p > 0.0 && !net->drop_ready);
 }
 
 int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
@@ -576,7 +589,7 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
         bp__net_set_message(net, "forward: expected a batch of at least one row, got %d", B);
         return BP_EINVAL;
     }
-    if ((B > net->capacity || (net->drop_p > 0.0 && !net->drop_ready)) &&
+    if (!workspace_fits(net, B) &&
         (rc = bp__net_workspace(net, B > net->capacity ? B : net->capacity, net->drop_p > 0.0)) != 0)
         return rc;
     const float *in = x;
@@ -636,17 +649,15 @@ int bp_net_forward(bp_net *net, int B, const float *x, const float **out)
     return 0;
 }
 
+/* (bf16 never takes the fused passes of small networks, which are fp32's) */
 int bp__net_takes_input(const bp_net *net, int B)
 {
-    const bp__layer *L = &net->layers[0];
-    return L->half && B <= net->capacity && !(net->drop_p > 0.0 && !net->drop_ready) &&
-           !bp__small_serves(net, B) && forward_by_units(net, 0, B);
+    return net->layers[0].half && workspace_fits(net, B) && forward_by_units(net, 0, B);
 }
 
 void bp__net_keep_input(bp_net *net, int b0, int b1, const float *x)
 {
-    const bp__layer *L = &net->layers[0];
-    L->kind->keep_in(L, b1 - b0, x, bp__scratch_of(net, 0) + (size_t)b0 * L->scratch, 0, L->I);
+    keep_in_rows(net, 0, b0, b1, x);
 }
 
 void bp__net_input_kept(bp_net *net, const float *x, int B)
