@@ -32,8 +32,11 @@ static unsigned long long xcr0(void)
     return ((unsigned long long)hi << 32) | lo;
 }
 
-/* 1 with avx512_bf16 or amx_bf16 and the OS saving their state. */
-static int cpu_has_bf16(void)
+enum { CPU_AVX512_BF16 = 1, CPU_AMX_BF16 = 2 };
+
+/* Which of avx512_bf16 and amx_bf16 this CPU has (CPU_* bits), with the
+ * OS saving their state; 0: neither. */
+static int cpu_bf16(void)
 {
     unsigned a, b, c, d, max = __get_cpuid_max(0, NULL);
     int avx512 = 0, amx = 0;
@@ -50,10 +53,10 @@ static int cpu_has_bf16(void)
     /* SSE, AVX and the three AVX-512 parts of the register state */
     if ((xcr0() & 0xe6) != 0xe6)
         return 0;
-    return avx512 || amx;
+    return (avx512 ? CPU_AVX512_BF16 : 0) | (amx ? CPU_AMX_BF16 : 0);
 }
 #else
-static int cpu_has_bf16(void)
+static int cpu_bf16(void)
 {
     return 0;
 }
@@ -88,7 +91,7 @@ int bp_bf16_check(bp_error *err)
         knob = "DNNL_MAX_CPU_ISA";
         isa = getenv(knob);
     }
-    if (!cpu_has_bf16())
+    if (!cpu_bf16())
         return bp__error_set(err, BP_EUNSUPPORTED,
                              "bf16 needs avx512_bf16 or amx_bf16: this CPU has neither "
                              "avx512_bf16 nor amx_bf16 (or the OS does not enable AVX-512 state)");
@@ -137,17 +140,6 @@ to_bf16_native(const float *x, uint16_t *y, size_t n)
     }
     to_bf16_loop(x + i, y + i, n - i);
 }
-
-/* avx512_bf16 itself, beside the state bp_bf16_check asks for (a CPU
- * with amx_bf16 alone takes the loop). */
-static int cpu_has_avx512_bf16(void)
-{
-    unsigned a, b, c, d;
-    if (!cpu_has_bf16() || __get_cpuid_max(0, NULL) < 7)
-        return 0;
-    __cpuid_count(7, 1, a, b, c, d);
-    return (a >> 5) & 1;
-}
 #endif
 
 void bp__to_bf16(const float *x, uint16_t *y, size_t n)
@@ -157,7 +149,7 @@ void bp__to_bf16(const float *x, uint16_t *y, size_t n)
     static _Atomic int native = -1;
     int v = atomic_load_explicit(&native, memory_order_relaxed);
     if (v < 0) {
-        v = cpu_has_avx512_bf16();
+        v = (cpu_bf16() & CPU_AVX512_BF16) != 0; /* amx_bf16 alone: the loop */
         atomic_store_explicit(&native, v, memory_order_relaxed);
     }
     if (v) {
