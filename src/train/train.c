@@ -348,18 +348,18 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     return bp__shard_setup(o, net, &r->shard, err);
 }
 
-/* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
- * non-finite value stopped training, or a negative error. */
-/* One batch: gradient, guard, step. The gradient norms (*norm and the
- * layers') are measured when want_norm is set or clipping needs them;
- * otherwise only the gradient's finiteness is checked, which costs far less
- * than the norm's long chain of double adds. */
 /* The gather's hook: the first layer's bf16 input of the rows it wrote. */
 static void keep_rows(void *net, int b0, int b1, const float *x)
 {
     bp__net_keep_input(net, b0, b1, x);
 }
 
+/* One batch: gradient, guard, clipping, step. Returns 0, or 1 when a
+ * non-finite value stopped training, or a negative error. The gradient
+ * norms (*norm and the layers') are measured when want_norm is set or
+ * clipping needs them; otherwise only the gradient's finiteness is
+ * checked, which costs far less than the norm's long chain of double
+ * adds. */
 static int batch_step(run *r, int B, long step, int want_norm, double *loss, double *acc,
                       double *norm, int *bad_layer)
 {
