@@ -107,6 +107,13 @@ static inline void bp__for_blocks(int n, int threads, bp__block_fn fn, void *ctx
     for (int b = 0; b < n; b++)
         fn(ctx, b, n);
 }
+/* Fill a new buffer of len bytes front to back by calls of fn for
+ * consecutive parts (fn sets *got below n where the data ends; nonzero
+ * is an error, returned), while a second thread, where there is one,
+ * takes the buffer's first-touch page faults ahead of the writer. The
+ * buffer's prior contents are lost; *got is the bytes fn wrote. */
+typedef int (*bp__fill_fn)(void *ctx, unsigned char *dst, size_t n, size_t *got);
+int bp__fill(void *buf, size_t len, bp__fill_fn fn, void *ctx, size_t *got);
 /* 1 when v is inf or NaN: its exponent bits all set. An integer test,
  * which vectorizes (a float sum over a block would be one long chain). */
 static inline uint32_t bp__nonfinite_bits(float v)

@@ -7,10 +7,11 @@
  * A file is gzipped when it starts with the gzip magic (1f 8b); it is then
  * inflated with zlib, through the library's allocation hooks, straight into
  * the final buffer in large steps, so loading does no per-byte work besides
- * turning labels into float targets. Both headers are read and checked
- * before anything is allocated for the data. Every error names the file and
- * the field; a file must hold exactly what its header promises, no less and
- * no more.
+ * turning labels into float targets; a second thread takes the buffer's
+ * page faults ahead of the inflating (core/fill.c). Both headers are read
+ * and checked before anything is allocated for the data. Every error names
+ * the file and the field; a file must hold exactly what its header
+ * promises, no less and no more.
  */
 #include "data.h"
 
@@ -182,6 +183,18 @@ static int idx_read(idx_file *s, void *dst, size_t n, size_t *got, bp_error *err
     return 0;
 }
 
+/* idx_read as bp__fill calls it, for the image data. */
+typedef struct read_job {
+    idx_file *s;
+    bp_error *err;
+} read_job;
+
+static int read_part(void *ctx, unsigned char *dst, size_t n, size_t *got)
+{
+    read_job *j = ctx;
+    return idx_read(j->s, dst, n, got, j->err);
+}
+
 static uint32_t be32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
@@ -299,7 +312,8 @@ bp_dataset *bp__idx_load(const char *images, const char *labels, const char *nam
     snprintf(promise, sizeof promise, "%lu images of %lux%lu", (unsigned long)count,
              (unsigned long)im.dims[1], (unsigned long)im.dims[2]);
     total = (size_t)(count * inputs);
-    if (idx_read(&im, ds->x, total, &got, err) != 0)
+    read_job rj = {&im, err};
+    if (bp__fill(ds->x, total, read_part, &rj, &got) != 0)
         goto done;
     if (got < total) {
         bp__error_set(err, BP_EFORMAT, "%s: header says %s, file ends after %zu of them",
