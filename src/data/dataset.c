@@ -328,13 +328,14 @@ int bp__dataset_gather_ahead(const bp_dataset *ds, const size_t *rows, int B, fl
     return gather(ds, rows, 0, B, x, t, next, n_next, done, ctx);
 }
 
-/* Asks for row r's stored inputs ahead of their use. */
+/* Asks for row r's stored inputs and targets ahead of their use. */
 static void prefetch_row(const bp_dataset *ds, size_t r)
 {
     const size_t len = (size_t)ds->inputs * (ds->bytes ? sizeof(uint8_t) : sizeof(float));
     const char *row = (const char *)ds->x + r * len;
     for (size_t o = 0; o < len; o += 64) /* a cache line */
         __builtin_prefetch(row + o);
+    __builtin_prefetch(ds->t + r * (size_t)ds->T); /* its targets' first line */
 }
 
 /* Rows [b0, b1) of a gather whose arguments are checked. Shuffled rows
