@@ -45,6 +45,7 @@ typedef struct run {
     size_t *val_rows;       /* (n_val) rows of the validation set */
     const bp_dataset *train, *val;  /* val may be the training set (split) */
     float *xb, *tb;         /* (eval_rows, I), (eval_rows, T) batch buffers */
+    void *xb_mem;           /* their allocation; xb starts on a cache line */
     float *best;            /* (P + S) best weights, then the network's state (running
                              * statistics) at the same epoch, for early stopping */
     float *prev;            /* (P) the weights before the current step */
@@ -72,7 +73,7 @@ static int eval_rows(const bp_net *net, int want, int floor)
 static void run_free(run *r)
 {
     bp__free(r->order);
-    bp__free(r->xb);
+    bp__free(r->xb_mem);
     bp__free(r->best);
     bp__free(r->prev);
     bp__free(r->layer_norm);
@@ -313,11 +314,13 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     r->eval_rows = eval_rows(net, r->B > 256 ? r->B : 256, r->B);
     size_t cells, tcells;
     if (bp__mul_size((size_t)r->eval_rows, (size_t)r->I + (size_t)r->T, &cells) ||
-        bp__mul_size(cells, sizeof(float), &tcells))
+        bp__mul_size(cells, sizeof(float), &tcells) || tcells > SIZE_MAX - 64)
         return bp__error_set(err, BP_EOVERFLOW, "batch of %d rows is too large", r->eval_rows);
-    r->xb = bp__malloc(tcells);
-    if (!r->xb)
+    /* on a cache line, so that a large batch's rows stream by whole lines */
+    r->xb_mem = bp__malloc(tcells + 64);
+    if (!r->xb_mem)
         return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r->eval_rows);
+    r->xb = (float *)(void *)((char *)r->xb_mem + (64 - ((uintptr_t)r->xb_mem & 63)) % 64);
     r->tb = r->xb + (size_t)r->eval_rows * (size_t)r->I;
 
     if (o->patience > 0 && r->n_val > 0) {

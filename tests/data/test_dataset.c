@@ -1,12 +1,14 @@
 /*
  * test_dataset.c - the data-set type and the spec dispatch: from_arrays and
  * its checks, accessors, gather (row lists, ranges, bad indices, no
- * allocation), scaling and standardize, the synthetic specs (shapes, values
+ * allocation, a batch large enough to be streamed), scaling and standardize, the synthetic specs (shapes, values
  * against bp_data_spiral/vertical, determinism by seed), xor, and the
  * errors for bad and unknown specs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "datatest.h"
+
+#include "data/data.h" /* a data set of bytes, as the IDX reader makes */
 
 /* 6 rows of 3 inputs and 1 class label each. */
 static const float X6[18] = {
@@ -177,6 +179,60 @@ static void test_gather_allocates_nothing(void **state)
     assert_int_equal(c.requests, 0);
     assert_int_equal(c.frees, 0);
     bp_dataset_free(ds);
+}
+
+/* A batch past the streaming size (256 KB of floats), of rows that start
+ * anywhere in a cache line, from byte and from float storage: every value
+ * is (stored - shift) * mul in float, as a small gather writes it. */
+static void test_gather_streamed(void **state)
+{
+    enum { N = 3000, I = 37, B = 2000 };
+    (void)state;
+    size_t *rows = malloc(B * sizeof *rows);
+    float *big = malloc(((size_t)B * I + 16) * sizeof *big), *t = malloc(B * sizeof *t);
+    float *small = malloc(I * sizeof *small), shift[I], mul[I];
+    assert_true(rows && big && t && small);
+    for (int j = 0; j < I; j++) {
+        shift[j] = 0.25f * (float)(j % 7) - 0.5f;
+        mul[j] = 1.0f / (float)(3 + j);
+    }
+    for (int bytes = 0; bytes <= 1; bytes++) {
+        bp_error err;
+        bp_dataset *ds = bp__dataset_new(N, I, 1, bytes, "test", &err);
+        assert_non_null(ds);
+        for (size_t k = 0; k < (size_t)N * I; k++) {
+            if (bytes)
+                ((uint8_t *)ds->x)[k] = (uint8_t)(k * 131u >> 3);
+            else
+                ((float *)ds->x)[k] = (float)(k % 1009) * 0.37f - 100.0f;
+        }
+        for (size_t r = 0; r < N; r++)
+            ds->t[r] = (float)(r % 10);
+        TU_ASSERT_OK(bp_dataset_set_scaling(ds, shift, mul));
+        for (int b = 0; b < B; b++)
+            rows[b] = (size_t)(b * 7919) % N;
+        for (int skew = 0; skew < 16; skew += 5) { /* where row 0 starts in its line */
+            float *x = big + skew;
+            TU_ASSERT_OK(bp_dataset_gather(ds, rows, 0, B, x, t));
+            for (int b = 0; b < B; b++) {
+                const size_t r = rows[b];
+                for (int j = 0; j < I; j++) {
+                    const float v = bytes ? (float)((const uint8_t *)ds->x)[r * I + (size_t)j]
+                                          : ((const float *)ds->x)[r * I + (size_t)j];
+                    TU_ASSERT_EXACT(x[(size_t)b * I + (size_t)j], (v - shift[j]) * mul[j]);
+                }
+                TU_ASSERT_EXACT(t[b], (float)(r % 10));
+            }
+            /* one row alone, below the streaming size: the same values */
+            TU_ASSERT_OK(bp_dataset_gather(ds, rows + 1, 0, 1, small, NULL));
+            assert_memory_equal(small, x + I, I * sizeof *small);
+        }
+        bp_dataset_free(ds);
+    }
+    free(rows);
+    free(big);
+    free(t);
+    free(small);
 }
 
 static void test_scaling(void **state)
@@ -416,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_gather_rows),
         cmocka_unit_test(test_gather_bad_rows),
         cmocka_unit_test(test_gather_allocates_nothing),
+        cmocka_unit_test(test_gather_streamed),
         cmocka_unit_test(test_scaling),
         cmocka_unit_test(test_standardize),
         cmocka_unit_test(test_synthetic),
