@@ -16,6 +16,9 @@
 /* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
 void *bp__malloc(size_t size);
 void *bp__calloc(size_t n, size_t size);   /* zeroed; checks n * size */
+/* size bytes starting on a cache line (64 bytes), or NULL; *raw gets the
+ * allocation, which bp__free takes. */
+void *bp__malloc_line(size_t size, void **raw);
 void bp__free(void *ptr);
 /* *out = a * b; returns 0, or BP_EOVERFLOW when it does not fit in size_t. */
 int bp__mul_size(size_t a, size_t b, size_t *out);

@@ -58,6 +58,14 @@ void *bp__calloc(size_t n, size_t size)
     return p;
 }
 
+void *bp__malloc_line(size_t size, void **raw)
+{
+    *raw = size <= SIZE_MAX - 64 ? bp__malloc(size + 64) : NULL;
+    if (!*raw)
+        return NULL;
+    return (unsigned char *)*raw + (64 - (uintptr_t)*raw % 64) % 64;
+}
+
 void bp__free(void *ptr)
 {
     if (ptr)

@@ -323,10 +323,9 @@ done:
 static int make_slot(bp__conv_prims *P, slot *S, size_t bytes)
 {
     const bp__dnnl_api *d = P->d;
-    if (!(S->raw = bp__malloc(bytes + ALIGN)))
+    if (!(S->buf = bp__malloc_line(bytes, &S->raw)))
         return BP_ENOMEM;
-    unsigned char *buf = (unsigned char *)S->raw + (ALIGN - (uintptr_t)S->raw % ALIGN);
-    S->buf = buf;
+    unsigned char *buf = S->buf;
     if (d->stream_create(&S->stream, d->engine, dnnl_stream_default_flags) != dnnl_success)
         return -1;
     for (int t = 0; t < TENSORS; t++) {

@@ -314,13 +314,12 @@ static int setup(run *r, bp_net *net, const bp_dataset *train, const bp_dataset 
     r->eval_rows = eval_rows(net, r->B > 256 ? r->B : 256, r->B);
     size_t cells, tcells;
     if (bp__mul_size((size_t)r->eval_rows, (size_t)r->I + (size_t)r->T, &cells) ||
-        bp__mul_size(cells, sizeof(float), &tcells) || tcells > SIZE_MAX - 64)
+        bp__mul_size(cells, sizeof(float), &tcells))
         return bp__error_set(err, BP_EOVERFLOW, "batch of %d rows is too large", r->eval_rows);
     /* on a cache line, so that a large batch's rows stream by whole lines */
-    r->xb_mem = bp__malloc(tcells + 64);
-    if (!r->xb_mem)
+    r->xb = bp__malloc_line(tcells, &r->xb_mem);
+    if (!r->xb)
         return bp__error_set(err, BP_ENOMEM, "out of memory for a batch of %d rows", r->eval_rows);
-    r->xb = (float *)(void *)((char *)r->xb_mem + (64 - ((uintptr_t)r->xb_mem & 63)) % 64);
     r->tb = r->xb + (size_t)r->eval_rows * (size_t)r->I;
 
     if (o->patience > 0 && r->n_val > 0) {
