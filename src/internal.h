@@ -367,6 +367,8 @@ typedef struct bp__layer {
     size_t w_dims[4];  /* its shape as PyTorch's module holds it */
     double fan_in, fan_out; /* for the init schemes */
     size_t scratch;    /* floats per sample the kind keeps from forward for backward */
+    float *scr_base;   /* the workspace's scratch for this layer, (scr_rows, scratch) */
+    int scr_rows;      /* so a kind may lay it out by planes rather than rows */
     size_t keep;       /* floats per batch a whole-batch kind keeps (batch statistics) */
     size_t keep_off;   /* their offset in the network's keep block */
     size_t s_off, n_s; /* the layer's share of the state block (running statistics) */

@@ -75,7 +75,8 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
     (void)scratch;
 #ifdef BP_HAVE_DNNL
     if (L->prims)
-        bp__dense_half_forward(L->prims, rows, x, z, scratch);
+        bp__dense_half_forward(L->prims, rows, x, z,
+                               bp__dense_half_x16(L, bp__dense_half_row(L, scratch)));
     else
 #endif
         bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
@@ -83,13 +84,13 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
 }
 
 /* z[:, u0:u1] = x W[u0:u1]^T + b[u0:u1] over the batch (bf16: x from the
- * scratch rows). */
+ * scratch's input plane). */
 static void dense_forward_units(const bp__layer *L, const float *params, int B, const float *x,
                                 float *z, float *scratch, int u0, int u1)
 {
 #ifdef BP_HAVE_DNNL
     if (L->prims)
-        bp__dense_half_forward_units(L->prims, B, scratch, z, u0, u1);
+        bp__dense_half_forward_units(L->prims, B, bp__dense_half_x16(L, 0), z, u0, u1);
     else
 #endif
         bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I,
@@ -106,7 +107,8 @@ static void dense_grad_params(const bp__layer *L, int o0, int o1, int B, const f
     (void)scratch;
 #ifdef BP_HAVE_DNNL
     if (L->prims)
-        bp__dense_half_grad_w(L->prims, o0, o1, B, scratch, grads + L->w_off, fresh);
+        bp__dense_half_grad_w(L->prims, o0, o1, B, bp__dense_half_x16(L, 0),
+                              bp__dense_half_dz16(L, 0), grads + L->w_off, fresh);
     else
 #endif
         bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
@@ -140,7 +142,8 @@ static void dense_grad_input(const bp__layer *L, const float *params, int rows, 
     (void)work;
 #ifdef BP_HAVE_DNNL
     if (L->prims) {
-        bp__dense_half_grad_input(L->prims, rows, scratch, din);
+        bp__dense_half_grad_input(L->prims, rows,
+                                  bp__dense_half_dz16(L, bp__dense_half_row(L, scratch)), din);
         return;
     }
 #endif
@@ -200,7 +203,8 @@ static uint16_t *dense_half_weights(const bp__layer *L)
 static void dense_keep_dz(const bp__layer *L, int rows, const float *dz, float *scratch)
 {
 #ifdef BP_HAVE_DNNL
-    bp__dense_half_keep_dz(L->prims, rows, dz, scratch);
+    bp__dense_half_keep_dz(L->prims, rows, dz,
+                           bp__dense_half_dz16(L, bp__dense_half_row(L, scratch)));
 #else
     (void)L;
     (void)rows;
@@ -213,7 +217,8 @@ static void dense_keep_in(const bp__layer *L, int rows, const float *in, float *
                           int c1)
 {
 #ifdef BP_HAVE_DNNL
-    bp__dense_half_keep_in(L->prims, rows, in, scratch, c0, c1);
+    bp__dense_half_keep_in(L->prims, rows, in,
+                           bp__dense_half_x16(L, bp__dense_half_row(L, scratch)), c0, c1);
 #else
     (void)L;
     (void)rows;

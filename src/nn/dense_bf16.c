@@ -1,20 +1,23 @@
 /*
  * dense_bf16.c - a dense layer's products in bfloat16 (nn/dense_bf16.h):
  * oneDNN matmul primitives with bf16 inputs and float accumulation and
- * output, made once when the workspace is reserved.
+ * output.
  *
  * What the products read: the weights' bf16 copy (O, I), written by the
  * optimizer's step as it writes the weights (else refreshed before the
- * forward pass); and in the layer's scratch rows, each row's input in
- * bf16 (written by the forward pass, or before it when it runs by units)
- * then its dz in bf16 (written where the network finishes dz). The
- * primitives take the rows (and the batch and the units, for the weights'
- * slopes and the forward pass by units) at run time, so one primitive
- * serves every block; each call runs on one thread. oneDNN computes a
- * row the same way in any block of two rows or more but a lone row by
- * another kernel, so a block of one row or one unit is computed as two (a
- * zero row, or its neighbour unit) and the row kept: the bits never depend
- * on the blocks.
+ * forward pass); and the layer's scratch planes, its input in bf16 (B, I)
+ * (written by the forward pass, or before it when it runs by units) and
+ * its dz in bf16 (B, O) (written where the network finishes dz). Each
+ * product has a primitive made when the workspace is reserved that takes
+ * the rows (and the units) at run time, and each thread's slot keeps
+ * primitives made for the sizes it meets: those take every operand dense,
+ * a block of units' dz copied so, and on CPUs with AMX oneDNN runs them
+ * on its tile kernels, which read operands that have left the caches far
+ * faster. Each call runs on one thread. oneDNN computes a row the same
+ * way in any block of two rows or more but a lone row by another kernel,
+ * so a block of one row or one unit is computed as two (a zero row, or
+ * its neighbour unit) and the row kept; the blocks and so the sizes are
+ * the shape's alone: the bits never depend on the threads.
  */
 #include "internal.h"
 #include "math/bf16.h"
@@ -31,23 +34,37 @@
 enum { FWD, GIN, FWD_U, GW, GW_SUM, PRIMS };
 /* Slots: at most this many blocks of one layer's work run at once. */
 #define SLOTS (2 * BP__MAX_ROW_BLOCKS)
+/* Sizes a slot keeps primitives for: a training run's blocks take few. */
+#define FIXED 8
+
+/* A product's memory objects for the sizes it last ran with, kept so that
+ * a call of the same sizes only points them at its buffers. */
+typedef struct mems {
+    dnnl_memory_t m[3];
+    int M, K;
+} mems;
+
+/* A primitive made for one product's sizes, every operand dense. */
+typedef struct fixed {
+    int p, M, K;            /* p < 0: unused */
+    dnnl_primitive_t prim; /* NULL: oneDNN has none better than run time's */
+    mems mem;
+} fixed;
 
 typedef struct slot {
     dnnl_stream_t stream;
-    uint16_t *src2; /* (2, ld) bf16: a lone row and a zero row */
+    uint16_t *src2; /* (2, max(I, O)) bf16: a lone row and a zero row */
     float *dst2;    /* (2, max(I, O)): their results */
-    /* Each product's memory objects for the last sizes it ran with, kept
-     * so that a call of the same sizes only points them at its buffers
-     * (a training run's blocks keep their sizes from batch to batch). */
-    dnnl_memory_t mem[PRIMS][3];
-    int mem_m[PRIMS], mem_k[PRIMS];
+    uint16_t *dzb;  /* (B, units) a block of units' dz, dense; dzb_n values */
+    size_t dzb_n;
+    mems run[PRIMS];
+    fixed fix[FIXED];
+    int next; /* the entry a new size takes when all are used */
 } slot;
 
 struct bp__dense_half {
     const bp__dnnl_api *d;
     int I, O;
-    dnnl_dim_t ld;                /* bf16 values per scratch row */
-    dnnl_dim_t dz_at;             /* where a row's dz starts in it */
     dnnl_primitive_t prim[PRIMS];
     const char *impl[PRIMS];      /* oneDNN's name for the implementation it chose */
     uint16_t *w16;                /* (O, I) the weights in bf16 */
@@ -66,42 +83,44 @@ static int md2(const bp__dnnl_api *d, dnnl_memory_desc_t *md, dnnl_dim_t r, dnnl
 /* The three layouts of product p for M rows, K sums and N columns:
  * forward  z (M, O) = in16 (M, I) W16^T;   gin din (M, I) = dz16 (M, O) W16;
  * fwd_u    z[:, K units] (M, K) = in16 (M, I) W16[units]^T, z's rows O apart;
- * gw       dW (M units, I) = dz16^T (M, K = B) in16 (B, I). */
-static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K,
+ * gw       dW (M units, I) = dz16^T (M, K = B) in16 (B, I), dz16's rows lda
+ *          apart (O, or M for a block's dense copy). */
+static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K, dnnl_dim_t lda,
                    dnnl_memory_desc_t *a, dnnl_memory_desc_t *b, dnnl_memory_desc_t *c)
 {
     const bp__dnnl_api *d = H->d;
     switch (p) {
     case FWD:
-        return md2(d, a, M, H->I, H->ld, 1, dnnl_bf16) ||
+        return md2(d, a, M, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, b, H->I, H->O, 1, H->I, dnnl_bf16) ||
                md2(d, c, M, H->O, H->O, 1, dnnl_f32);
     case FWD_U:
-        return md2(d, a, M, H->I, H->ld, 1, dnnl_bf16) ||
+        return md2(d, a, M, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, b, H->I, K, 1, H->I, dnnl_bf16) ||
                md2(d, c, M, K, H->O, 1, dnnl_f32);
     case GIN:
-        return md2(d, a, M, H->O, H->ld, 1, dnnl_bf16) ||
+        return md2(d, a, M, H->O, H->O, 1, dnnl_bf16) ||
                md2(d, b, H->O, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, c, M, H->I, H->I, 1, dnnl_f32);
     default:
-        return md2(d, a, M, K, 1, H->ld, dnnl_bf16) ||
-               md2(d, b, K, H->I, H->ld, 1, dnnl_bf16) ||
+        return md2(d, a, M, K, 1, lda, dnnl_bf16) ||
+               md2(d, b, K, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, c, M, H->I, H->I, 1, dnnl_f32);
     }
 }
 
-static int make_prim(bp__dense_half *H, int p)
+/* Product p's primitive descriptor for sizes M, K (DNNL_RUNTIME_DIM_VAL:
+ * given at run time), or NULL. */
+static dnnl_primitive_desc_t describe(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K,
+                                      dnnl_dim_t lda)
 {
     const bp__dnnl_api *d = H->d;
-    const dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
     dnnl_memory_desc_t a, b, c;
     dnnl_matmul_desc_t md;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    int rc = -1;
-    if (layouts(H, p, R, p >= FWD_U ? R : 0, &a, &b, &c) ||
+    if (layouts(H, p, M, K, lda, &a, &b, &c) ||
         d->matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
         d->primitive_attr_create(&attr) != dnnl_success)
         goto done;
@@ -110,23 +129,39 @@ static int make_prim(bp__dense_half *H, int p)
                         d->primitive_attr_set_post_ops(attr, ops) != dnnl_success))
         goto done;
     if (d->primitive_desc_create(&pd, &md, attr, d->engine, NULL) != dnnl_success)
-        goto done;
-    H->impl[p] = bp__dnnl_impl(d, pd);
-    if (bp__dnnl_is_reference(H->impl[p]))
-        goto done;
-    if (d->primitive_create(&H->prim[p], pd) != dnnl_success) {
-        H->prim[p] = NULL;
-        goto done;
-    }
-    rc = 0;
+        pd = NULL;
 done:
-    if (pd)
-        d->primitive_desc_destroy(pd);
     if (ops)
         d->post_ops_destroy(ops);
     if (attr)
         d->primitive_attr_destroy(attr);
+    return pd;
+}
+
+static int make_prim(bp__dense_half *H, int p)
+{
+    const dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
+    dnnl_primitive_desc_t pd = describe(H, p, R, p >= FWD_U ? R : 0, H->O);
+    int rc = -1;
+    if (!pd)
+        return -1;
+    H->impl[p] = bp__dnnl_impl(H->d, pd);
+    if (!bp__dnnl_is_reference(H->impl[p]) &&
+        H->d->primitive_create(&H->prim[p], pd) == dnnl_success)
+        rc = 0;
+    else
+        H->prim[p] = NULL;
+    H->d->primitive_desc_destroy(pd);
     return rc;
+}
+
+static void drop_mems(const bp__dnnl_api *d, mems *m)
+{
+    for (int i = 0; i < 3; i++) {
+        if (m->m[i])
+            d->memory_destroy(m->m[i]);
+        m->m[i] = NULL;
+    }
 }
 
 void bp__dense_half_free(bp__dense_half *H)
@@ -134,12 +169,17 @@ void bp__dense_half_free(bp__dense_half *H)
     if (!H)
         return;
     for (int s = 0; s < SLOTS; s++) {
-        if (H->slots[s].stream)
-            H->d->stream_destroy(H->slots[s].stream);
+        slot *S = &H->slots[s];
+        if (S->stream)
+            H->d->stream_destroy(S->stream);
         for (int p = 0; p < PRIMS; p++)
-            for (int i = 0; i < 3; i++)
-                if (H->slots[s].mem[p][i])
-                    H->d->memory_destroy(H->slots[s].mem[p][i]);
+            drop_mems(H->d, &S->run[p]);
+        for (int f = 0; f < FIXED; f++) {
+            drop_mems(H->d, &S->fix[f].mem);
+            if (S->fix[f].prim)
+                H->d->primitive_destroy(S->fix[f].prim);
+        }
+        bp__free(S->dzb);
     }
     for (int p = 0; p < PRIMS; p++)
         if (H->prim[p])
@@ -165,20 +205,20 @@ int bp__dense_half_make(const bp__layer *L, bp__dense_half **out, char *msg, siz
     H->d = d;
     H->I = L->I;
     H->O = L->O;
-    H->ld = (dnnl_dim_t)(2 * L->scratch);
-    H->dz_at = (dnnl_dim_t)(2 * bp__dense_half_in_floats(L));
     const size_t wide = (size_t)(L->I > L->O ? L->I : L->O);
-    const size_t per = 2 * (size_t)H->ld * sizeof(uint16_t) + 2 * wide * sizeof(float);
+    const size_t per = 2 * wide * sizeof(uint16_t) + 2 * wide * sizeof(float);
     int rc = 0;
     if (!(H->w16 = bp__malloc(L->n_w * sizeof *H->w16)) || !(H->raw = bp__calloc(SLOTS, per)))
         rc = BP_ENOMEM;
     for (int s = 0; rc == 0 && s < SLOTS; s++) {
         unsigned char *base = (unsigned char *)H->raw + (size_t)s * per;
-        H->slots[s].src2 = (uint16_t *)(void *)base;
-        H->slots[s].dst2 = (float *)(void *)(base + 2 * (size_t)H->ld * sizeof(uint16_t));
-        if (d->stream_create(&H->slots[s].stream, d->engine, dnnl_stream_default_flags) !=
-            dnnl_success) {
-            H->slots[s].stream = NULL;
+        slot *S = &H->slots[s];
+        S->src2 = (uint16_t *)(void *)base;
+        S->dst2 = (float *)(void *)(base + 2 * wide * sizeof(uint16_t));
+        for (int f = 0; f < FIXED; f++)
+            S->fix[f].p = -1;
+        if (d->stream_create(&S->stream, d->engine, dnnl_stream_default_flags) != dnnl_success) {
+            S->stream = NULL;
             rc = BP_ENOMEM;
         }
     }
@@ -224,119 +264,165 @@ static slot *my_slot(bp__dense_half *H)
 #endif
 }
 
-/* Product p for M rows (K sums for the slopes): c from a and b. */
-static void product(bp__dense_half *H, int p, int M, int K, const void *a, const void *b, void *c)
+/* The slot's primitive for product p at sizes M, K with every operand
+ * dense (gw: dz16's block lda = M apart), made on first use; NULL when
+ * oneDNN offers none but a reference kernel, or the slot's entries are
+ * taken by other sizes' that succeeded. */
+static fixed *fixed_for(bp__dense_half *H, slot *S, int p, int M, int K)
+{
+    for (int f = 0; f < FIXED; f++)
+        if (S->fix[f].p == p && S->fix[f].M == M && S->fix[f].K == K)
+            return S->fix[f].prim ? &S->fix[f] : NULL;
+    fixed *F = &S->fix[S->next];
+    S->next = (S->next + 1) % FIXED;
+    drop_mems(H->d, &F->mem);
+    if (F->prim)
+        H->d->primitive_destroy(F->prim);
+    F->prim = NULL;
+    F->p = p;
+    F->M = M;
+    F->K = K;
+    const int saved = bp__dnnl_solo_begin();
+    dnnl_primitive_desc_t pd = describe(H, p, M, K, M);
+    if (pd) {
+        if (bp__dnnl_is_reference(bp__dnnl_impl(H->d, pd)) ||
+            H->d->primitive_create(&F->prim, pd) != dnnl_success)
+            F->prim = NULL;
+        H->d->primitive_desc_destroy(pd);
+    }
+    bp__dnnl_solo_end(saved);
+    return F->prim ? F : NULL;
+}
+
+/* Runs prim on a, b into c, with the memory objects m made for sizes M, K
+ * (lda as layouts takes it) or pointed at the buffers when they match. */
+static void run(bp__dense_half *H, slot *S, dnnl_primitive_t prim, mems *m, int p, int M, int K,
+                dnnl_dim_t lda, const void *a, const void *b, void *c)
 {
     const bp__dnnl_api *d = H->d;
-    slot *S = my_slot(H);
-    dnnl_memory_t *m = S->mem[p];
     /* oneDNN takes handles without const; it only reads inputs */
     void *h[3] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c};
     int ok = 1;
-    if (!m[0] || S->mem_m[p] != M || S->mem_k[p] != K) { /* new sizes: new objects */
+    if (!m->m[0] || m->M != M || m->K != K) { /* new sizes: new objects */
         dnnl_memory_desc_t ma, mb, mc;
         const dnnl_memory_desc_t *mds[3] = {&ma, &mb, &mc};
-        for (int i = 0; i < 3; i++) {
-            if (m[i])
-                d->memory_destroy(m[i]);
-            m[i] = NULL;
-        }
-        if (layouts(H, p, M, K, &ma, &mb, &mc))
+        drop_mems(d, m);
+        if (layouts(H, p, M, K, lda, &ma, &mb, &mc))
             return;
         for (int i = 0; i < 3; i++)
-            ok &= d->memory_create(&m[i], mds[i], d->engine, h[i]) == dnnl_success;
-        S->mem_m[p] = M;
-        S->mem_k[p] = K;
+            ok &= d->memory_create(&m->m[i], mds[i], d->engine, h[i]) == dnnl_success;
+        m->M = M;
+        m->K = K;
     } else {
         for (int i = 0; i < 3; i++)
-            ok &= d->memory_set_data_handle(m[i], h[i]) == dnnl_success;
+            ok &= d->memory_set_data_handle(m->m[i], h[i]) == dnnl_success;
     }
     if (ok) {
         dnnl_exec_arg_t args[3] = {
-            {DNNL_ARG_SRC, m[0]}, {DNNL_ARG_WEIGHTS, m[1]}, {DNNL_ARG_DST, m[2]}};
+            {DNNL_ARG_SRC, m->m[0]}, {DNNL_ARG_WEIGHTS, m->m[1]}, {DNNL_ARG_DST, m->m[2]}};
         const int saved = bp__dnnl_solo_begin();
-        d->primitive_execute(H->prim[p], S->stream, 3, args);
+        d->primitive_execute(prim, S->stream, 3, args);
         bp__dnnl_solo_end(saved);
     } else { /* made again on the next call */
-        for (int i = 0; i < 3; i++) {
-            if (m[i])
-                d->memory_destroy(m[i]);
-            m[i] = NULL;
-        }
+        drop_mems(d, m);
     }
 }
 
-/* Rows of a (rows, ld) bf16 input at a, from column 0, times b into c
- * (rows, N): a lone row runs as two, with a zero row under it. */
+/* Product p for M rows (K sums for the slopes): c from a and b, by the
+ * slot's primitive for these sizes where it has one. The slopes' dz16 is
+ * lda apart: M (dense) for the sized primitive, O for run time's. */
+static void product(bp__dense_half *H, int p, int M, int K, dnnl_dim_t lda, const void *a,
+                    const void *b, void *c)
+{
+    slot *S = my_slot(H);
+    fixed *F = p != FWD_U && (p < GW || lda == M) ? fixed_for(H, S, p, M, K) : NULL;
+    if (F)
+        run(H, S, F->prim, &F->mem, p, M, K, lda, a, b, c);
+    else
+        run(H, S, H->prim[p], &S->run[p], p, M, K, lda, a, b, c);
+}
+
+/* Rows of a (rows, K) bf16 input at a times b into c (rows, N): a lone
+ * row runs as two, with a zero row under it. */
 static void rows_product(bp__dense_half *H, int p, int rows, int K, const uint16_t *a,
                          const void *b, float *c, int N)
 {
     if (rows >= 2) {
-        product(H, p, rows, 0, a, b, c);
+        product(H, p, rows, 0, 0, a, b, c);
         return;
     }
     slot *S = my_slot(H);
     memcpy(S->src2, a, (size_t)K * sizeof *a);
-    memset(S->src2 + H->ld, 0, (size_t)K * sizeof *a);
-    product(H, p, 2, 0, S->src2, b, S->dst2);
+    memset(S->src2 + K, 0, (size_t)K * sizeof *a);
+    product(H, p, 2, 0, 0, S->src2, b, S->dst2);
     memcpy(c, S->dst2, (size_t)N * sizeof *c);
 }
 
-void bp__dense_half_keep_in(const bp__dense_half *H, int rows, const float *x, float *scratch,
+void bp__dense_half_keep_in(const bp__dense_half *H, int rows, const float *x, uint16_t *x16,
                             int c0, int c1)
 {
-    uint16_t *in16 = (uint16_t *)(void *)scratch; /* (rows, ld) */
     for (int b = 0; b < rows; b++)
-        bp__to_bf16(x + (size_t)b * (size_t)H->I + c0, in16 + (size_t)b * (size_t)H->ld + c0,
+        bp__to_bf16(x + (size_t)b * (size_t)H->I + c0, x16 + (size_t)b * (size_t)H->I + c0,
                     (size_t)(c1 - c0));
 }
 
 void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *z,
-                            float *scratch)
+                            uint16_t *x16)
 {
-    bp__dense_half_keep_in(H, rows, x, scratch, 0, H->I);
-    rows_product(H, FWD, rows, H->I, (const uint16_t *)(void *)scratch, H->w16, z, H->O);
+    bp__dense_half_keep_in(H, rows, x, x16, 0, H->I);
+    rows_product(H, FWD, rows, H->I, x16, H->w16, z, H->O);
 }
 
-void bp__dense_half_forward_units(bp__dense_half *H, int B, const float *scratch, float *z,
+void bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16, float *z,
                                   int u0, int u1)
 {
-    product(H, FWD_U, B, u1 - u0, scratch, H->w16 + (size_t)u0 * (size_t)H->I, z + u0);
+    product(H, FWD_U, B, u1 - u0, 0, x16, H->w16 + (size_t)u0 * (size_t)H->I, z + u0);
 }
 
-void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, float *scratch)
+void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, uint16_t *dz16)
 {
-    uint16_t *dz16 = (uint16_t *)(void *)scratch + H->dz_at; /* (rows, ld) */
-    for (int b = 0; b < rows; b++)
-        bp__to_bf16(dz + (size_t)b * (size_t)H->O, dz16 + (size_t)b * (size_t)H->ld,
-                    (size_t)H->O);
+    bp__to_bf16(dz, dz16, (size_t)rows * (size_t)H->O);
 }
 
-void bp__dense_half_grad_input(bp__dense_half *H, int rows, const float *scratch, float *din)
+void bp__dense_half_grad_input(bp__dense_half *H, int rows, const uint16_t *dz16, float *din)
 {
-    const uint16_t *dz16 = (const uint16_t *)(const void *)scratch + H->dz_at;
     rows_product(H, GIN, rows, H->O, dz16, H->w16, din, H->I);
 }
 
-void bp__dense_half_grad_w(bp__dense_half *H, int o0, int o1, int B, const float *scratch,
-                           float *dw, int fresh)
+void bp__dense_half_grad_w(bp__dense_half *H, int o0, int o1, int B, const uint16_t *x16,
+                           const uint16_t *dz16, float *dw, int fresh)
 {
-    const uint16_t *in16 = (const uint16_t *)(const void *)scratch; /* (B, ld) */
-    const uint16_t *dz16 = in16 + H->dz_at;                         /* (B, ld), O used */
-    if (o1 - o0 >= 2 || H->O == 1) {
-        product(H, fresh ? GW : GW_SUM, o1 - o0, B, dz16 + o0, in16,
-                dw + (size_t)o0 * (size_t)H->I);
+    const int p = fresh ? GW : GW_SUM, M = o1 - o0;
+    const size_t I = (size_t)H->I, O = (size_t)H->O;
+    if (M >= 2 || H->O == 1) {
+        slot *S = my_slot(H);
+        const uint16_t *a = dz16 + o0;
+        dnnl_dim_t lda = (dnnl_dim_t)O;
+        if (M < H->O) { /* the block's columns of dz16, dense */
+            const size_t need = (size_t)B * (size_t)M;
+            if (S->dzb_n < need) {
+                bp__free(S->dzb);
+                S->dzb_n = (S->dzb = bp__malloc(need * sizeof *S->dzb)) ? need : 0;
+            }
+            if (S->dzb) {
+                for (int b = 0; b < B; b++)
+                    memcpy(S->dzb + (size_t)b * (size_t)M, a + (size_t)b * O,
+                           (size_t)M * sizeof *a);
+                a = S->dzb;
+                lda = M;
+            }
+        }
+        product(H, p, M, B, lda, a, x16, dw + (size_t)o0 * I);
         return;
     }
     /* a lone unit: with its neighbour, and its row kept; the neighbour's
      * row is added to as well when adding, so both go as the block would */
     slot *S = my_slot(H);
     const int first = o0 + 1 < H->O ? o0 : o0 - 1;
-    const size_t I = (size_t)H->I;
     float *row = dw + (size_t)o0 * I, *got = S->dst2 + (size_t)(o0 - first) * I;
     if (!fresh)
         memcpy(S->dst2, dw + (size_t)first * I, 2 * I * sizeof *row);
-    product(H, fresh ? GW : GW_SUM, 2, B, dz16 + first, in16, S->dst2);
+    product(H, p, 2, B, (dnnl_dim_t)O, dz16 + first, x16, S->dst2);
     memcpy(row, got, I * sizeof *row);
 }
 #endif /* BP_HAVE_DNNL */

@@ -68,15 +68,18 @@ struct bp__kind {
     void (*reset)(const bp__layer *L, float *params, float *state);
 
     /* Rows of a batch forward: z (rows, O) from in (rows, I), keeping what
-     * backward needs in scratch (rows, L->scratch). The bias is added here;
+     * backward needs in scratch (rows, L->scratch). A scratch pointer
+     * names its first row: L->scr_base + row * L->scratch. A kind may lay
+     * the whole (L->scr_rows, L->scratch) out otherwise, by planes, and
+     * find the row from the pointer. The bias is added here;
      * the activation is the network's, except where bp__act_in_forward
      * says the kind applies it in the bias's pass. */
     void (*forward)(const bp__layer *L, const float *params, int rows, const float *in,
                     float *z, float *scratch);
     /* Optional: output units [u0, u1) of z (B, O) for the whole batch,
      * with the bias and an activation bp__act_in_forward applies; what
-     * forward would write there. A bf16 layer reads its input from the
-     * scratch rows (B, L->scratch), where keep_in wrote it. NULL: the
+     * forward would write there. A bf16 layer reads its input from its
+     * scratch, where keep_in wrote it. NULL: the
      * network splits forward by rows alone. */
     void (*forward_units)(const bp__layer *L, const float *params, int B, const float *in,
                           float *z, float *scratch, int u0, int u1);
@@ -107,7 +110,7 @@ struct bp__kind {
      * the products take from the parameters (their bf16 copies), before a
      * forward pass unless the optimizer's step wrote them (half_weights);
      * and dz's rows once final (the network calls it
-     * where it finishes them), kept in the scratch rows for the backward
+     * where it finishes them), kept in its scratch for the backward
      * products. */
     void (*refresh)(const bp__layer *L, const float *params);
     /* Optional, with refresh: the bf16 copy of the weights (n_w, in their
@@ -116,7 +119,7 @@ struct bp__kind {
     uint16_t *(*half_weights)(const bp__layer *L);
     void (*keep_dz)(const bp__layer *L, int rows, const float *dz, float *scratch);
     /* Optional, with forward_units (bf16): columns [c0, c1) of the input's
-     * rows (rows, I) into the scratch rows in bf16, all of them before any
+     * rows (rows, I) into its scratch in bf16, all of them before any
      * block of units reads them; what forward keeps there of its rows. */
     void (*keep_in)(const bp__layer *L, int rows, const float *in, float *scratch, int c0,
                     int c1);

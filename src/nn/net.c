@@ -331,6 +331,14 @@ int bp_net_init(bp_net *net, bp_rng *rng, bp_init scheme, double scale)
     return 0;
 }
 
+void bp__net_bind_scratch(bp_net *net)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        net->layers[l].scr_base = net->scratch ? bp__scratch_of(net, l) : NULL;
+        net->layers[l].scr_rows = net->scratch ? net->capacity : 0;
+    }
+}
+
 int bp__net_workspace(bp_net *net, int rows, int dropout)
 {
     size_t cap = (size_t)rows, acts, logits, delta0, delta1, scr, bw, floats, bytes;
@@ -383,6 +391,7 @@ int bp__net_workspace(bp_net *net, int rows, int dropout)
     net->dropped = dropout ? net->mask + hidden : NULL;
     net->drop_ready = dropout;
     net->capacity = rows;
+    bp__net_bind_scratch(net);
     net->batch = 0;
     net->have_delta = 0;
     net->kept_x = NULL;

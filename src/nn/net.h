@@ -71,6 +71,9 @@ static inline float *bp__acts_of(const bp_net *net, int l)
     return net->acts + (size_t)net->capacity * net->acts_at[l];
 }
 
+/* Each layer's scr_base and scr_rows from the workspace (none: NULL). */
+void bp__net_bind_scratch(bp_net *net);
+
 /* Layer l's scratch (B, L->scratch) in the workspace. */
 static inline float *bp__scratch_of(const bp_net *net, int l)
 {

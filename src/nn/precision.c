@@ -1,6 +1,6 @@
 /*
  * precision.c - a network's precision (bp_net_set_precision): which of its
- * layers take bf16 products, the scratch rows those keep their bf16 copies
+ * layers take bf16 products, the scratch those keep their bf16 copies
  * in, and the primitives, made here so that an error shows at once.
  */
 #include "nn/net.h"
@@ -45,6 +45,7 @@ static void lay_out_scratch(bp_net *net)
         sum += net->layers[l].scratch;
     }
     net->sum_scratch = sum;
+    bp__net_bind_scratch(net);
 }
 
 /* Every layer with bf16 products back to float. */
