@@ -55,8 +55,8 @@ typedef struct slot {
     dnnl_stream_t stream;
     uint16_t *src2; /* (2, max(I, O)) bf16: a lone row and a zero row */
     float *dst2;    /* (2, max(I, O)): their results */
-    uint16_t *dzb;  /* (B, units) a block of units' dz, dense; dzb_n values */
-    size_t dzb_n;
+    void *buf;      /* buf_n bytes: a block's dz copied dense, or its z */
+    size_t buf_n;
     mems run[PRIMS];
     fixed fix[FIXED];
     int next; /* the entry a new size takes when all are used */
@@ -83,9 +83,11 @@ static int md2(const bp__dnnl_api *d, dnnl_memory_desc_t *md, dnnl_dim_t r, dnnl
 /* The three layouts of product p for M rows, K sums and N columns:
  * forward  z (M, O) = in16 (M, I) W16^T;   gin din (M, I) = dz16 (M, O) W16;
  * fwd_u    z[:, K units] (M, K) = in16 (M, I) W16[units]^T, z's rows O apart;
- * gw       dW (M units, I) = dz16^T (M, K = B) in16 (B, I), dz16's rows lda
- *          apart (O, or M for a block's dense copy). */
-static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K, dnnl_dim_t lda,
+ * gw       dW (M units, I) = dz16^T (M, K = B) in16 (B, I).
+ * ld is the row stride of the operand that may be a block of a wider one:
+ * fwd_u's z (O, or K for a dense buffer), gw's dz16 (O, or M for a
+ * block's dense copy). */
+static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K, dnnl_dim_t ld,
                    dnnl_memory_desc_t *a, dnnl_memory_desc_t *b, dnnl_memory_desc_t *c)
 {
     const bp__dnnl_api *d = H->d;
@@ -97,22 +99,28 @@ static int layouts(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K, d
     case FWD_U:
         return md2(d, a, M, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, b, H->I, K, 1, H->I, dnnl_bf16) ||
-               md2(d, c, M, K, H->O, 1, dnnl_f32);
+               md2(d, c, M, K, ld, 1, dnnl_f32);
     case GIN:
         return md2(d, a, M, H->O, H->O, 1, dnnl_bf16) ||
                md2(d, b, H->O, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, c, M, H->I, H->I, 1, dnnl_f32);
     default:
-        return md2(d, a, M, K, 1, lda, dnnl_bf16) ||
+        return md2(d, a, M, K, 1, ld, dnnl_bf16) ||
                md2(d, b, K, H->I, H->I, 1, dnnl_bf16) ||
                md2(d, c, M, H->I, H->I, 1, dnnl_f32);
     }
 }
 
+/* The ld that makes product p's operands dense at sizes M, K. */
+static dnnl_dim_t dense_ld(int p, dnnl_dim_t M, dnnl_dim_t K)
+{
+    return p == FWD_U ? K : M;
+}
+
 /* Product p's primitive descriptor for sizes M, K (DNNL_RUNTIME_DIM_VAL:
  * given at run time), or NULL. */
 static dnnl_primitive_desc_t describe(const bp__dense_half *H, int p, dnnl_dim_t M, dnnl_dim_t K,
-                                      dnnl_dim_t lda)
+                                      dnnl_dim_t ld)
 {
     const bp__dnnl_api *d = H->d;
     dnnl_memory_desc_t a, b, c;
@@ -120,7 +128,7 @@ static dnnl_primitive_desc_t describe(const bp__dense_half *H, int p, dnnl_dim_t
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    if (layouts(H, p, M, K, lda, &a, &b, &c) ||
+    if (layouts(H, p, M, K, ld, &a, &b, &c) ||
         d->matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success ||
         d->primitive_attr_create(&attr) != dnnl_success)
         goto done;
@@ -179,7 +187,7 @@ void bp__dense_half_free(bp__dense_half *H)
             if (S->fix[f].prim)
                 H->d->primitive_destroy(S->fix[f].prim);
         }
-        bp__free(S->dzb);
+        bp__free(S->buf);
     }
     for (int p = 0; p < PRIMS; p++)
         if (H->prim[p])
@@ -265,7 +273,7 @@ static slot *my_slot(bp__dense_half *H)
 }
 
 /* The slot's primitive for product p at sizes M, K with every operand
- * dense (gw: dz16's block lda = M apart), made on first use; NULL when
+ * dense (dense_ld), made on first use; NULL when
  * oneDNN offers none but a reference kernel, or the slot's entries are
  * taken by other sizes' that succeeded. */
 static fixed *fixed_for(bp__dense_half *H, slot *S, int p, int M, int K)
@@ -283,7 +291,7 @@ static fixed *fixed_for(bp__dense_half *H, slot *S, int p, int M, int K)
     F->M = M;
     F->K = K;
     const int saved = bp__dnnl_solo_begin();
-    dnnl_primitive_desc_t pd = describe(H, p, M, K, M);
+    dnnl_primitive_desc_t pd = describe(H, p, M, K, dense_ld(p, M, K));
     if (pd) {
         if (bp__dnnl_is_reference(bp__dnnl_impl(H->d, pd)) ||
             H->d->primitive_create(&F->prim, pd) != dnnl_success)
@@ -295,9 +303,9 @@ static fixed *fixed_for(bp__dense_half *H, slot *S, int p, int M, int K)
 }
 
 /* Runs prim on a, b into c, with the memory objects m made for sizes M, K
- * (lda as layouts takes it) or pointed at the buffers when they match. */
+ * (ld as layouts takes it) or pointed at the buffers when they match. */
 static void run(bp__dense_half *H, slot *S, dnnl_primitive_t prim, mems *m, int p, int M, int K,
-                dnnl_dim_t lda, const void *a, const void *b, void *c)
+                dnnl_dim_t ld, const void *a, const void *b, void *c)
 {
     const bp__dnnl_api *d = H->d;
     /* oneDNN takes handles without const; it only reads inputs */
@@ -307,7 +315,7 @@ static void run(bp__dense_half *H, slot *S, dnnl_primitive_t prim, mems *m, int 
         dnnl_memory_desc_t ma, mb, mc;
         const dnnl_memory_desc_t *mds[3] = {&ma, &mb, &mc};
         drop_mems(d, m);
-        if (layouts(H, p, M, K, lda, &ma, &mb, &mc))
+        if (layouts(H, p, M, K, ld, &ma, &mb, &mc))
             return;
         for (int i = 0; i < 3; i++)
             ok &= d->memory_create(&m->m[i], mds[i], d->engine, h[i]) == dnnl_success;
@@ -328,18 +336,26 @@ static void run(bp__dense_half *H, slot *S, dnnl_primitive_t prim, mems *m, int 
     }
 }
 
-/* Product p for M rows (K sums for the slopes): c from a and b, by the
- * slot's primitive for these sizes where it has one. The slopes' dz16 is
- * lda apart: M (dense) for the sized primitive, O for run time's. */
-static void product(bp__dense_half *H, int p, int M, int K, dnnl_dim_t lda, const void *a,
-                    const void *b, void *c)
+/* Product p (forward or gin) for M rows: c from a and b, by the slot's
+ * primitive for these sizes where it has one, else by run time's. */
+static void product(bp__dense_half *H, int p, int M, const void *a, const void *b, void *c)
 {
     slot *S = my_slot(H);
-    fixed *F = p != FWD_U && (p < GW || lda == M) ? fixed_for(H, S, p, M, K) : NULL;
+    fixed *F = fixed_for(H, S, p, M, 0);
     if (F)
-        run(H, S, F->prim, &F->mem, p, M, K, lda, a, b, c);
+        run(H, S, F->prim, &F->mem, p, M, 0, 0, a, b, c);
     else
-        run(H, S, H->prim[p], &S->run[p], p, M, K, lda, a, b, c);
+        run(H, S, H->prim[p], &S->run[p], p, M, 0, 0, a, b, c);
+}
+
+/* The slot's buffer of at least n values of size bytes, or NULL. */
+static void *slot_buffer(slot *S, size_t n, size_t size)
+{
+    if (S->buf_n < n * size) {
+        bp__free(S->buf);
+        S->buf_n = (S->buf = bp__malloc(n * size)) ? n * size : 0;
+    }
+    return S->buf;
 }
 
 /* Rows of a (rows, K) bf16 input at a times b into c (rows, N): a lone
@@ -348,13 +364,13 @@ static void rows_product(bp__dense_half *H, int p, int rows, int K, const uint16
                          const void *b, float *c, int N)
 {
     if (rows >= 2) {
-        product(H, p, rows, 0, 0, a, b, c);
+        product(H, p, rows, a, b, c);
         return;
     }
     slot *S = my_slot(H);
     memcpy(S->src2, a, (size_t)K * sizeof *a);
     memset(S->src2 + K, 0, (size_t)K * sizeof *a);
-    product(H, p, 2, 0, 0, S->src2, b, S->dst2);
+    product(H, p, 2, S->src2, b, S->dst2);
     memcpy(c, S->dst2, (size_t)N * sizeof *c);
 }
 
@@ -376,7 +392,20 @@ void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *
 void bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16, float *z,
                                   int u0, int u1)
 {
-    product(H, FWD_U, B, u1 - u0, 0, x16, H->w16 + (size_t)u0 * (size_t)H->I, z + u0);
+    const int K = u1 - u0;
+    const uint16_t *w = H->w16 + (size_t)u0 * (size_t)H->I;
+    slot *S = my_slot(H);
+    fixed *F = fixed_for(H, S, FWD_U, B, K);
+    float *zb = F ? slot_buffer(S, (size_t)B * (size_t)K, sizeof *zb) : NULL;
+    if (!zb) {
+        run(H, S, H->prim[FWD_U], &S->run[FWD_U], FWD_U, B, K, H->O, x16, w, z + u0);
+        return;
+    }
+    /* dense, then into z's columns */
+    run(H, S, F->prim, &F->mem, FWD_U, B, K, K, x16, w, zb);
+    for (int b = 0; b < B; b++)
+        memcpy(z + (size_t)b * (size_t)H->O + u0, zb + (size_t)b * (size_t)K,
+               (size_t)K * sizeof *zb);
 }
 
 void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, uint16_t *dz16)
@@ -394,35 +423,30 @@ void bp__dense_half_grad_w(bp__dense_half *H, int o0, int o1, int B, const uint1
 {
     const int p = fresh ? GW : GW_SUM, M = o1 - o0;
     const size_t I = (size_t)H->I, O = (size_t)H->O;
+    slot *S = my_slot(H);
     if (M >= 2 || H->O == 1) {
-        slot *S = my_slot(H);
+        fixed *F = fixed_for(H, S, p, M, B);
         const uint16_t *a = dz16 + o0;
-        dnnl_dim_t lda = (dnnl_dim_t)O;
-        if (M < H->O) { /* the block's columns of dz16, dense */
-            const size_t need = (size_t)B * (size_t)M;
-            if (S->dzb_n < need) {
-                bp__free(S->dzb);
-                S->dzb_n = (S->dzb = bp__malloc(need * sizeof *S->dzb)) ? need : 0;
-            }
-            if (S->dzb) {
-                for (int b = 0; b < B; b++)
-                    memcpy(S->dzb + (size_t)b * (size_t)M, a + (size_t)b * O,
-                           (size_t)M * sizeof *a);
-                a = S->dzb;
-                lda = M;
-            }
+        uint16_t *dzb = F && M < H->O ? slot_buffer(S, (size_t)B * (size_t)M, sizeof *dzb) : NULL;
+        if (dzb) { /* the block's columns of dz16, dense */
+            for (int b = 0; b < B; b++)
+                memcpy(dzb + (size_t)b * (size_t)M, a + (size_t)b * O, (size_t)M * sizeof *a);
+            a = dzb;
         }
-        product(H, p, M, B, lda, a, x16, dw + (size_t)o0 * I);
+        if (F && (dzb || M == H->O))
+            run(H, S, F->prim, &F->mem, p, M, B, M, a, x16, dw + (size_t)o0 * I);
+        else
+            run(H, S, H->prim[p], &S->run[p], p, M, B, H->O, dz16 + o0, x16,
+                dw + (size_t)o0 * I);
         return;
     }
     /* a lone unit: with its neighbour, and its row kept; the neighbour's
      * row is added to as well when adding, so both go as the block would */
-    slot *S = my_slot(H);
     const int first = o0 + 1 < H->O ? o0 : o0 - 1;
     float *row = dw + (size_t)o0 * I, *got = S->dst2 + (size_t)(o0 - first) * I;
     if (!fresh)
         memcpy(S->dst2, dw + (size_t)first * I, 2 * I * sizeof *row);
-    product(H, p, 2, B, (dnnl_dim_t)O, dz16 + first, x16, S->dst2);
+    run(H, S, H->prim[p], &S->run[p], p, 2, B, H->O, dz16 + first, x16, S->dst2);
     memcpy(row, got, I * sizeof *row);
 }
 #endif /* BP_HAVE_DNNL */
