@@ -34,38 +34,39 @@ static int dense_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t si
     return 0;
 }
 
-/* Units [u0, u1) of z (rows, O) plus the bias, with relu (or leaky relu)
- * in the same pass where the layer applies it: in the order and with the
- * expressions of the separate passes, so the same bits. */
-static void bias_act(const bp__layer *L, const float *params, int rows, float *z, int u0, int u1)
+/* Units [u0, u1) of z (rows, O): the product's values, read from src
+ * (rows, u1 - u0; rows lds apart, src = z + u0 and lds = O in place),
+ * plus the bias, with relu (or leaky relu) in the same pass where the
+ * layer applies it: in the order and with the expressions of the
+ * separate passes, so the same bits. */
+static void bias_act(const bp__layer *L, const float *params, int rows, const float *src,
+                     size_t lds, float *z, int u0, int u1)
 {
     const float *bias = L->bias ? params + L->b_off : NULL;
     const float slope = L->slope;
     const size_t O = (size_t)L->O;
-    switch (bp__act_in_forward(L) ? L->act : BP_ACT_IDENTITY) {
-    case BP_ACT_RELU:
-        for (int b = 0; b < rows; b++) {
-            float *row = z + (size_t)b * O;
+    const bp_act act = bp__act_in_forward(L) ? L->act : BP_ACT_IDENTITY;
+    for (int b = 0; b < rows; b++) {
+        const float *s = src + (size_t)b * lds - u0;
+        float *row = z + (size_t)b * O;
+        switch (act) {
+        case BP_ACT_RELU:
             for (int o = u0; o < u1; o++)
-                row[o] = bp__act_simple(BP_ACT_RELU, slope, bias ? row[o] + bias[o] : row[o]);
-        }
-        break;
-    case BP_ACT_LEAKY_RELU:
-        for (int b = 0; b < rows; b++) {
-            float *row = z + (size_t)b * O;
+                row[o] = bp__act_simple(BP_ACT_RELU, slope, bias ? s[o] + bias[o] : s[o]);
+            break;
+        case BP_ACT_LEAKY_RELU:
             for (int o = u0; o < u1; o++)
-                row[o] = bp__act_simple(BP_ACT_LEAKY_RELU, slope,
-                                        bias ? row[o] + bias[o] : row[o]);
-        }
-        break;
-    default:
-        if (bias)
-            for (int b = 0; b < rows; b++) {
-                float *row = z + (size_t)b * O;
+                row[o] = bp__act_simple(BP_ACT_LEAKY_RELU, slope, bias ? s[o] + bias[o] : s[o]);
+            break;
+        default:
+            if (bias)
                 for (int o = u0; o < u1; o++)
-                    row[o] += bias[o];
-            }
-        break;
+                    row[o] = s[o] + bias[o];
+            else if (s != row)
+                for (int o = u0; o < u1; o++)
+                    row[o] = s[o];
+            break;
+        }
     }
 }
 
@@ -80,7 +81,7 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
     else
 #endif
         bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
-    bias_act(L, params, rows, z, 0, L->O);
+    bias_act(L, params, rows, z, (size_t)L->O, z, 0, L->O);
 }
 
 /* z[:, u0:u1] = x W[u0:u1]^T + b[u0:u1] over the batch (bf16: x from the
@@ -88,15 +89,19 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
 static void dense_forward_units(const bp__layer *L, const float *params, int B, const float *x,
                                 float *z, float *scratch, int u0, int u1)
 {
+    (void)scratch;
 #ifdef BP_HAVE_DNNL
-    if (L->prims)
-        bp__dense_half_forward_units(L->prims, B, bp__dense_half_x16(L, 0), z, u0, u1);
-    else
+    const float *dense;
+    if (L->prims &&
+        (dense = bp__dense_half_forward_units(L->prims, B, bp__dense_half_x16(L, 0), z, u0, u1))) {
+        bias_act(L, params, B, dense, (size_t)(u1 - u0), z, u0, u1);
+        return;
+    }
+    if (!L->prims)
 #endif
         bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I,
                  params + L->w_off + (size_t)u0 * (size_t)L->I, L->I, 0.0f, z + u0, L->O);
-    (void)scratch;
-    bias_act(L, params, B, z, u0, u1);
+    bias_act(L, params, B, z + u0, (size_t)L->O, z, u0, u1);
 }
 
 /* dW += dz^T in, db += column sums of dz (summed in double), for outputs

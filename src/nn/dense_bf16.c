@@ -389,8 +389,8 @@ void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *
     rows_product(H, FWD, rows, H->I, x16, H->w16, z, H->O);
 }
 
-void bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16, float *z,
-                                  int u0, int u1)
+const float *bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16,
+                                          float *z, int u0, int u1)
 {
     const int K = u1 - u0;
     const uint16_t *w = H->w16 + (size_t)u0 * (size_t)H->I;
@@ -399,13 +399,10 @@ void bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16,
     float *zb = F ? slot_buffer(S, (size_t)B * (size_t)K, sizeof *zb) : NULL;
     if (!zb) {
         run(H, S, H->prim[FWD_U], &S->run[FWD_U], FWD_U, B, K, H->O, x16, w, z + u0);
-        return;
+        return NULL;
     }
-    /* dense, then into z's columns */
     run(H, S, F->prim, &F->mem, FWD_U, B, K, K, x16, w, zb);
-    for (int b = 0; b < B; b++)
-        memcpy(z + (size_t)b * (size_t)H->O + u0, zb + (size_t)b * (size_t)K,
-               (size_t)K * sizeof *zb);
+    return zb;
 }
 
 void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, uint16_t *dz16)

@@ -55,10 +55,12 @@ void bp__dense_half_forward(bp__dense_half *H, int rows, const float *x, float *
  * bp__dense_half_forward keeps x. */
 void bp__dense_half_keep_in(const bp__dense_half *H, int rows, const float *x, uint16_t *x16,
                             int c0, int c1);
-/* Units [u0, u1) of z (B, O), at least two of them and B >= 2, from the
- * input x16 (B, I) holds: z[:, u0:u1] = x W[u0:u1]^T. */
-void bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16, float *z,
-                                  int u0, int u1);
+/* Units [u0, u1), at least two of them and B >= 2, of x W^T from the
+ * input x16 (B, I) holds: into a dense (B, u1 - u0) buffer of the calling
+ * thread's, returned; where none can be had, into z's columns z[:, u0:u1]
+ * (z (B, O)), returning NULL. */
+const float *bp__dense_half_forward_units(bp__dense_half *H, int B, const uint16_t *x16,
+                                          float *z, int u0, int u1);
 /* dz (rows, O) into dz16 (rows, O) in bf16, once it is final. */
 void bp__dense_half_keep_dz(const bp__dense_half *H, int rows, const float *dz, uint16_t *dz16);
 /* din (rows, I) = dz W, from dz16 (rows, O). */
