@@ -8,8 +8,8 @@
  * forward pass); and the layer's scratch planes, its input in bf16 (B, I)
  * (written by the forward pass, or before it when it runs by units) and
  * its dz in bf16 (B, O) (written where the network finishes dz). Each
- * product has a primitive made when the workspace is reserved that takes
- * the rows (and the units) at run time, and each thread's slot keeps
+ * product has a primitive made when the precision is set that takes the
+ * rows (and the units) at run time, and each thread's slot keeps
  * primitives made for the sizes it meets: those take every operand dense,
  * a block of units' dz copied so, and on CPUs with AMX oneDNN runs them
  * on its tile kernels, which read operands that have left the caches far
