@@ -77,7 +77,7 @@ static void dense_forward(const bp__layer *L, const float *params, int rows, con
 #ifdef BP_HAVE_DNNL
     if (L->prims)
         bp__dense_half_forward(L->prims, rows, x, z,
-                               bp__dense_half_x16(L, bp__dense_half_row(L, scratch)));
+                               bp__dense_half_x16(L, scratch));
     else
 #endif
         bp__gemm(0, 1, rows, L->O, L->I, 1.0f, x, L->I, params + L->w_off, L->I, 0.0f, z, L->O);
@@ -91,16 +91,18 @@ static void dense_forward_units(const bp__layer *L, const float *params, int B, 
 {
     (void)scratch;
 #ifdef BP_HAVE_DNNL
-    const float *dense;
-    if (L->prims &&
-        (dense = bp__dense_half_forward_units(L->prims, B, bp__dense_half_x16(L, 0), z, u0, u1))) {
-        bias_act(L, params, B, dense, (size_t)(u1 - u0), z, u0, u1);
+    if (L->prims) { /* the product in a dense buffer, else in z */
+        const float *dense =
+            bp__dense_half_forward_units(L->prims, B, bp__dense_half_x16(L, scratch), z, u0, u1);
+        if (dense)
+            bias_act(L, params, B, dense, (size_t)(u1 - u0), z, u0, u1);
+        else
+            bias_act(L, params, B, z + u0, (size_t)L->O, z, u0, u1);
         return;
     }
-    if (!L->prims)
 #endif
-        bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I,
-                 params + L->w_off + (size_t)u0 * (size_t)L->I, L->I, 0.0f, z + u0, L->O);
+    bp__gemm(0, 1, B, u1 - u0, L->I, 1.0f, x, L->I, params + L->w_off + (size_t)u0 * (size_t)L->I,
+             L->I, 0.0f, z + u0, L->O);
     bias_act(L, params, B, z + u0, (size_t)L->O, z, u0, u1);
 }
 
@@ -112,8 +114,8 @@ static void dense_grad_params(const bp__layer *L, int o0, int o1, int B, const f
     (void)scratch;
 #ifdef BP_HAVE_DNNL
     if (L->prims)
-        bp__dense_half_grad_w(L->prims, o0, o1, B, bp__dense_half_x16(L, 0),
-                              bp__dense_half_dz16(L, 0), grads + L->w_off, fresh);
+        bp__dense_half_grad_w(L->prims, o0, o1, B, bp__dense_half_x16(L, scratch),
+                              bp__dense_half_dz16(L, scratch), grads + L->w_off, fresh);
     else
 #endif
         bp__gemm(1, 0, o1 - o0, L->I, B, 1.0f, dz + o0, L->O, in, L->I, fresh ? 0.0f : 1.0f,
@@ -148,7 +150,7 @@ static void dense_grad_input(const bp__layer *L, const float *params, int rows, 
 #ifdef BP_HAVE_DNNL
     if (L->prims) {
         bp__dense_half_grad_input(L->prims, rows,
-                                  bp__dense_half_dz16(L, bp__dense_half_row(L, scratch)), din);
+                                  bp__dense_half_dz16(L, scratch), din);
         return;
     }
 #endif
@@ -209,7 +211,7 @@ static void dense_keep_dz(const bp__layer *L, int rows, const float *dz, float *
 {
 #ifdef BP_HAVE_DNNL
     bp__dense_half_keep_dz(L->prims, rows, dz,
-                           bp__dense_half_dz16(L, bp__dense_half_row(L, scratch)));
+                           bp__dense_half_dz16(L, scratch));
 #else
     (void)L;
     (void)rows;
@@ -223,7 +225,7 @@ static void dense_keep_in(const bp__layer *L, int rows, const float *in, float *
 {
 #ifdef BP_HAVE_DNNL
     bp__dense_half_keep_in(L->prims, rows, in,
-                           bp__dense_half_x16(L, bp__dense_half_row(L, scratch)), c0, c1);
+                           bp__dense_half_x16(L, scratch), c0, c1);
 #else
     (void)L;
     (void)rows;

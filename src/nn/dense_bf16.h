@@ -22,20 +22,20 @@ static inline size_t bp__dense_half_scratch(const bp__layer *L)
     return bp__dense_half_in_floats(L) + ((size_t)L->O + 1) / 2;
 }
 
-/* The row a scratch row pointer the network hands over names. */
+/* The row that a scratch pointer the network hands over names, in the
+ * input's plane (rows, I) and in dz's (rows, O). */
 static inline size_t bp__dense_half_row(const bp__layer *L, const float *scratch)
 {
     return (size_t)(scratch - L->scr_base) / L->scratch;
 }
-/* Row r of the input's plane (rows, I) and of dz's (rows, O). */
-static inline uint16_t *bp__dense_half_x16(const bp__layer *L, size_t r)
+static inline uint16_t *bp__dense_half_x16(const bp__layer *L, const float *scratch)
 {
-    return (uint16_t *)(void *)L->scr_base + r * (size_t)L->I;
+    return (uint16_t *)(void *)L->scr_base + bp__dense_half_row(L, scratch) * (size_t)L->I;
 }
-static inline uint16_t *bp__dense_half_dz16(const bp__layer *L, size_t r)
+static inline uint16_t *bp__dense_half_dz16(const bp__layer *L, const float *scratch)
 {
     float *plane = L->scr_base + (size_t)L->scr_rows * bp__dense_half_in_floats(L);
-    return (uint16_t *)(void *)plane + r * (size_t)L->O;
+    return (uint16_t *)(void *)plane + bp__dense_half_row(L, scratch) * (size_t)L->O;
 }
 
 #ifdef BP_HAVE_DNNL
