@@ -47,7 +47,7 @@ typedef struct mems {
 /* A primitive made for one product's sizes, every operand dense. */
 typedef struct fixed {
     int p, M, K;            /* p < 0: unused */
-    dnnl_primitive_t prim; /* NULL: oneDNN has none better than run time's */
+    dnnl_primitive_t prim; /* NULL: only a reference kernel, or none made */
     mems mem;
 } fixed;
 
@@ -273,9 +273,8 @@ static slot *my_slot(bp__dense_half *H)
 }
 
 /* The slot's primitive for product p at sizes M, K with every operand
- * dense (dense_ld), made on first use; NULL when
- * oneDNN offers none but a reference kernel, or the slot's entries are
- * taken by other sizes' that succeeded. */
+ * dense (dense_ld), made on first use in the entry made longest ago;
+ * NULL where oneDNN offers only a reference kernel or making it fails. */
 static fixed *fixed_for(bp__dense_half *H, slot *S, int p, int M, int K)
 {
     for (int f = 0; f < FIXED; f++)
