@@ -13,6 +13,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A hot element-wise loop built for AVX-512, AVX2 and the baseline, the
+ * loader picking the widest the CPU has. Those targets hold no fused
+ * multiply-add, so every build computes the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define BP__WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BP__WIDE
+#endif
+
 /* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
 void *bp__malloc(size_t size);
 void *bp__calloc(size_t n, size_t size);   /* zeroed; checks n * size */

@@ -22,6 +22,10 @@
  * whole batch's sums in place already, adding the parts' in part order:
  * the passes take them as they are and the caller moves the running
  * statistics once per batch (bp__net_bn_track).
+ *
+ * Forward keeps each channel's mean and 1 / sqrt(var + eps) in double, and
+ * backward forms the normalized values again from the layer's input by the
+ * same arithmetic: storing them cost a write of the whole activation.
  */
 #include "nn/layer.h"
 #include "nn/net.h"
@@ -33,6 +37,24 @@
 static int positions(const bp__layer *L)
 {
     return L->in.h > 0 ? L->in.h * L->in.w : 1;
+}
+
+/* A channel's normalization: x - mean, times inv = 1 / sqrt(var + eps). */
+typedef struct norm {
+    double mean, inv;
+} norm;
+
+/* Channel c's norm as the last forward pass kept it (keep holds floats). */
+static norm norm_of(const float *keep, int c)
+{
+    norm n;
+    memcpy(&n, keep + (size_t)c * (sizeof n / sizeof *keep), sizeof n);
+    return n;
+}
+
+static float xhat_of(float x, norm n)
+{
+    return (float)((x - n.mean) * n.inv);
 }
 
 static int bn_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
@@ -57,13 +79,13 @@ static int bn_plan(bp__layer *L, const bp_layer_desc *d, char *msg, size_t size)
     L->n_w = (size_t)L->in.c;
     L->n_b = (size_t)L->in.c;
     L->n_s = 2 * (size_t)L->in.c + 1;
-    L->keep = (size_t)L->in.c; /* each channel's 1 / sqrt(var + eps) of the last forward */
+    L->keep = (size_t)L->in.c * (sizeof(norm) / sizeof(float)); /* the last forward's norms */
     L->w_rank = 1;
     memset(L->w_dims, 0, sizeof L->w_dims);
     L->w_dims[0] = (size_t)L->in.c;
     L->fan_in = 0.0;
     L->fan_out = 0.0;
-    L->scratch = I; /* the normalized values */
+    L->scratch = 0;
     L->macs = 4.0 * (double)I;
     return 0;
 }
@@ -80,32 +102,93 @@ static void bn_reset(const bp__layer *L, float *params, float *state)
     state[L->s_off + 2 * C] = 0.0f;
 }
 
+/* A channel's sums run as 16 independent chains of additions, two vectors
+ * of eight, over every 16th position: they need not wait on one another,
+ * and every build adds the same values in the same order (a narrower CPU
+ * splits each vector). The chains are added at the end in a fixed order,
+ * so the result never depends on the thread count. */
+typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
+typedef float v8f __attribute__((vector_size(8 * sizeof(float))));
+typedef float v8f_at __attribute__((vector_size(8 * sizeof(float)), aligned(4), may_alias));
+
+/* Eight floats from p, in double; and their xhat by the norm n, rounded to
+ * float as forward rounds it (macros: a function returning a vector would
+ * take another calling convention in each build). */
+#define LOAD8(p) __builtin_convertvector(*(const v8f_at *)(const void *)(p), v8d)
+#define XHAT8(p, n)                                                                            \
+    __builtin_convertvector(__builtin_convertvector((LOAD8(p) - (n).mean) * (n).inv, v8f), v8d)
+
+static double chains_total(const v8d *a0, const v8d *a1)
+{
+    const v8d a = *a0 + *a1;
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
 /* Channel c's sums in double over every row, in one pass: of x into *sx
- * and of x * y into *sxy (y = x: the squares). Four running sums of each,
- * over every fourth position, added at the end in a fixed order, so that
- * the additions need not wait on one another and the result never depends
- * on the thread count. */
-static void channel_sums(const bp__layer *L, int B, int c, const float *x, const float *y,
-                         double *sx, double *sxy)
+ * and of x^2 into *sxx (a float's square is exact in double). */
+BP__WIDE static void sums_of_x(const bp__layer *L, int B, int c, const float *x, double *sx,
+                               double *sxx)
 {
     const int S = positions(L);
-    double a[4] = {0.0, 0.0, 0.0, 0.0}, q[4] = {0.0, 0.0, 0.0, 0.0};
+    v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
     for (int b = 0; b < B; b++) {
-        const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
-        const float *xr = x + at, *yr = y + at;
+        const float *r = x + (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
         int s = 0;
-        for (; s + 4 <= S; s += 4)
-            for (int k = 0; k < 4; k++) {
-                a[k] += xr[s + k];
-                q[k] += (double)xr[s + k] * yr[s + k];
-            }
+        for (; s + 16 <= S; s += 16) {
+            const v8d v0 = LOAD8(r + s), v1 = LOAD8(r + s + 8);
+            a0 += v0;
+            a1 += v1;
+            q0 += v0 * v0;
+            q1 += v1 * v1;
+        }
         for (; s < S; s++) {
-            a[s & 3] += xr[s];
-            q[s & 3] += (double)xr[s] * yr[s];
+            const double v = r[s];
+            const int k = s % 16;
+            if (k < 8) {
+                a0[k] += v;
+                q0[k] += v * v;
+            } else {
+                a1[k - 8] += v;
+                q1[k - 8] += v * v;
+            }
         }
     }
-    *sx = (a[0] + a[1]) + (a[2] + a[3]);
-    *sxy = (q[0] + q[1]) + (q[2] + q[3]);
+    *sx = chains_total(&a0, &a1);
+    *sxx = chains_total(&q0, &q1);
+}
+
+/* Channel c's sums of dz into *sd and of dz * xhat into *sdx, xhat formed
+ * from the input x by the channel's norm n. */
+BP__WIDE static void sums_of_dz(const bp__layer *L, int B, int c, const float *dz,
+                                const float *x, norm n, double *sd, double *sdx)
+{
+    const int S = positions(L);
+    v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
+    for (int b = 0; b < B; b++) {
+        const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
+        const float *d = dz + at, *r = x + at;
+        int s = 0;
+        for (; s + 16 <= S; s += 16) {
+            const v8d d0 = LOAD8(d + s), d1 = LOAD8(d + s + 8);
+            a0 += d0;
+            a1 += d1;
+            q0 += d0 * XHAT8(r + s, n);
+            q1 += d1 * XHAT8(r + s + 8, n);
+        }
+        for (; s < S; s++) {
+            const double v = d[s], h = xhat_of(r[s], n);
+            const int k = s % 16;
+            if (k < 8) {
+                a0[k] += v;
+                q0[k] += v * h;
+            } else {
+                a1[k - 8] += v;
+                q1[k - 8] += v * h;
+            }
+        }
+    }
+    *sd = chains_total(&a0, &a1);
+    *sdx = chains_total(&q0, &q1);
 }
 
 /* A whole-batch pass of channels [c0, c1), for bp__for_blocks. */
@@ -113,7 +196,7 @@ typedef struct bn_job {
     const bp__layer *L;
     const bp__pass *ps;
     const float *in, *dz; /* (B, I) */
-    float *z, *xhat;      /* (B, I) */
+    float *z;             /* (B, I) */
     float *din;           /* (B, I), NULL when not wanted */
     int fresh;
     int track;            /* move the running statistics (forward) */
@@ -147,9 +230,10 @@ static void local_sums(void *ctx, int blk, int n)
     const int c0 = BP__BLOCK_START(C, blk, n), c1 = BP__BLOCK_START(C, blk + 1, n);
     for (int c = c0; c < c1; c++) {
         if (j->dz)
-            channel_sums(j->L, j->ps->B, c, j->dz, j->xhat, &j->sums[2 * c], &j->sums[2 * c + 1]);
+            sums_of_dz(j->L, j->ps->B, c, j->dz, j->in, norm_of(j->ps->keep, c), &j->sums[2 * c],
+                       &j->sums[2 * c + 1]);
         else
-            channel_sums(j->L, j->ps->B, c, j->in, j->in, &j->sums[2 * c], &j->sums[2 * c + 1]);
+            sums_of_x(j->L, j->ps->B, c, j->in, &j->sums[2 * c], &j->sums[2 * c + 1]);
     }
 }
 
@@ -161,7 +245,7 @@ static void allsum(bp__allsum *a, double *v, size_t n)
         a->rc = rc;
 }
 
-static void forward_channels(void *ctx, int blk, int n)
+BP__WIDE static void forward_channels(void *ctx, int blk, int n)
 {
     const bn_job *j = ctx;
     const bp__layer *L = j->L;
@@ -181,7 +265,7 @@ static void forward_channels(void *ctx, int blk, int n)
                 s1 = j->sums[2 * c];
                 sq = j->sums[2 * c + 1];
             } else {
-                channel_sums(L, B, c, j->in, j->in, &s1, &sq);
+                sums_of_x(L, B, c, j->in, &s1, &sq);
             }
             batch_stats(s1, sq, N, &mean, &var);
             if (j->track)
@@ -190,8 +274,8 @@ static void forward_channels(void *ctx, int blk, int n)
             mean = rmean[c];
             var = rvar[c];
         }
-        const double inv = 1.0 / sqrt(var + L->eps);
-        ps->keep[c] = (float)inv;
+        const norm nm = {mean, 1.0 / sqrt(var + L->eps)};
+        memcpy(ps->keep + (size_t)c * (sizeof nm / sizeof *ps->keep), &nm, sizeof nm);
         const float g = ps->params[L->w_off + (size_t)c], be = ps->params[L->b_off + (size_t)c];
         /* the normalized values in double before their rounding: their sum
          * over the batch, which the slopes of the layers before rest on,
@@ -199,11 +283,9 @@ static void forward_channels(void *ctx, int blk, int n)
         for (int b = 0; b < B; b++) {
             const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
             const float *x = j->in + at;
-            float *xh = j->xhat + at, *z = j->z + at;
-            for (int s = 0; s < S; s++) {
-                xh[s] = (float)((x[s] - mean) * inv);
-                z[s] = g * xh[s] + be;
-            }
+            float *z = j->z + at;
+            for (int s = 0; s < S; s++)
+                z[s] = g * xhat_of(x[s], nm) + be;
         }
     }
 }
@@ -222,7 +304,8 @@ static void bn_forward_batch(const bp__layer *L, const bp__pass *ps, const float
                              float *scratch)
 {
     const int given = L->allsum && L->allsum->given;
-    bn_job job = {.L = L, .ps = ps, .in = in, .z = z, .xhat = scratch, .track = !given};
+    bn_job job = {.L = L, .ps = ps, .in = in, .z = z, .track = !given};
+    (void)scratch;
     const int n = channel_blocks(L, ps->B);
     if (ps->training && L->allsum) { /* the global batch's sums first */
         job.sums = L->allsum->buf;
@@ -236,7 +319,7 @@ static void bn_forward_batch(const bp__layer *L, const bp__pass *ps, const float
         ps->state[L->s_off + 2 * L->n_w] += 1.0f; /* num_batches_tracked */
 }
 
-static void backward_channels(void *ctx, int blk, int n)
+BP__WIDE static void backward_channels(void *ctx, int blk, int n)
 {
     const bn_job *j = ctx;
     const bp__layer *L = j->L;
@@ -246,12 +329,13 @@ static void backward_channels(void *ctx, int blk, int n)
     const double N = (double)B * (double)S;
     for (int c = c0; c < c1; c++) {
         /* sums of dz and dz * xhat */
+        const norm nm = norm_of(ps->keep, c);
         double sd, sdx;
         if (j->sums) {
             sd = j->sums[2 * c];
             sdx = j->sums[2 * c + 1];
         } else {
-            channel_sums(L, B, c, j->dz, j->xhat, &sd, &sdx);
+            sums_of_dz(L, B, c, j->dz, j->in, nm, &sd, &sdx);
         }
         float *gw = ps->grads + L->w_off + (size_t)c, *gb = ps->grads + L->b_off + (size_t)c;
         *gw = j->fresh ? (float)sdx : *gw + (float)sdx;
@@ -270,16 +354,16 @@ static void backward_channels(void *ctx, int blk, int n)
                 md = gs[2 * c] / Ng;
                 mdx = gs[2 * c + 1] / Ng;
             }
-            const double k = g * (double)ps->keep[c];
+            const double k = g * nm.inv;
             for (int b = 0; b < B; b++) {
                 const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
-                const float *d = j->dz + at, *xh = j->xhat + at;
+                const float *d = j->dz + at, *x = j->in + at;
                 float *dx = j->din + at;
                 for (int s = 0; s < S; s++)
-                    dx[s] = (float)(k * ((d[s] - md) - xh[s] * mdx));
+                    dx[s] = (float)(k * ((d[s] - md) - xhat_of(x[s], nm) * mdx));
             }
         } else { /* fixed statistics: a scale per channel */
-            const float k = g * ps->keep[c];
+            const float k = g * (float)nm.inv;
             for (int b = 0; b < B; b++) {
                 const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
                 for (int s = 0; s < S; s++)
@@ -292,8 +376,8 @@ static void backward_channels(void *ctx, int blk, int n)
 static void bn_backward_batch(const bp__layer *L, const bp__pass *ps, const float *in,
                               const float *scratch, const float *dz, float *din, int fresh)
 {
-    bn_job job = {.L = L, .ps = ps, .in = in, .dz = dz, .xhat = (float *)scratch, .din = din,
-                  .fresh = fresh};
+    bn_job job = {.L = L, .ps = ps, .in = in, .dz = dz, .din = din, .fresh = fresh};
+    (void)scratch;
     const int n = channel_blocks(L, ps->B);
     if (ps->training && L->allsum) {
         /* this process's sums (for the parameters' slopes), then every
@@ -372,10 +456,11 @@ void bp__net_bn_track(bp_net *net, int l, const double *sums, int rows)
     net->state[L->s_off + 2 * L->n_w] += 1.0f; /* num_batches_tracked */
 }
 
-void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, double *v)
+void bp__bn_sums(const bp__layer *L, const float *keep, int B, const float *x, const float *dz,
+                 double *v)
 {
-    const bp__pass ps = {.B = B};
-    bn_job job = {.L = L, .ps = &ps, .in = x, .dz = y ? x : NULL, .xhat = (float *)y, .sums = v};
+    const bp__pass ps = {.B = B, .keep = (float *)(uintptr_t)keep};
+    bn_job job = {.L = L, .ps = &ps, .in = x, .dz = dz, .sums = v};
     const int n = channel_blocks(L, B);
     bp__for_blocks(n, n, local_sums, &job);
 }

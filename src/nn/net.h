@@ -91,10 +91,12 @@ static inline int bp__one_block(const bp_net *net, int B)
  * for B rows (0 for a kind without them), by shape alone. */
 int bp__net_unit_blocks(const bp_net *net, int l, int B);
 
-/* nn/batchnorm.c: a batch norm layer's per-channel sums over B rows, in
- * double, into v (2 C): of x and x^2 when y is NULL, else of x and x * y
- * (dz and dz * xhat), each channel's in a fixed order. */
-void bp__bn_sums(const bp__layer *L, int B, const float *x, const float *y, double *v);
+/* nn/batchnorm.c: a batch norm layer's per-channel sums over B rows of its
+ * input x, in double, into v (2 C): of x and x^2 when dz is NULL, else of
+ * dz and dz * xhat, xhat from x by the norms the last forward pass kept
+ * (keep, the layer's); each channel's in a fixed order. */
+void bp__bn_sums(const bp__layer *L, const float *keep, int B, const float *x, const float *dz,
+                 double *v);
 
 /* (Re)allocate the workspace for `rows` rows, with the dropout buffers when
  * `dropout` is set, and make what the kinds prepare. On an error the old

@@ -202,8 +202,6 @@ void bp__net_rows_bn_sums(const bp_net *net, int l, int r0, int r1, int backward
 {
     const bp__layer *L = &net->layers[l];
     const size_t at = (size_t)r0 * (size_t)L->I; /* a batch norm's I is its O */
-    if (backward)
-        bp__bn_sums(L, r1 - r0, slope_of(net, l) + at, bp__scratch_of(net, l) + at, v);
-    else
-        bp__bn_sums(L, r1 - r0, input_of(net, l, r0), NULL, v);
+    bp__bn_sums(L, net->keep + L->keep_off, r1 - r0, input_of(net, l, r0),
+                backward ? slope_of(net, l) + at : NULL, v);
 }
