@@ -21,6 +21,13 @@
 #else
 #define BP__WIDE
 #endif
+/* Such a loop's sums run in vectors of eight doubles, a fixed width, so
+ * every build adds the same values in the same order (a narrower CPU
+ * splits each vector). BP__LOAD8: eight floats from p, in double. */
+typedef double bp__v8d __attribute__((vector_size(8 * sizeof(double))));
+typedef float bp__v8f __attribute__((vector_size(8 * sizeof(float))));
+typedef float bp__v8f_at __attribute__((vector_size(8 * sizeof(float)), aligned(4), may_alias));
+#define BP__LOAD8(p) __builtin_convertvector(*(const bp__v8f_at *)(const void *)(p), bp__v8d)
 
 /* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
 void *bp__malloc(size_t size);

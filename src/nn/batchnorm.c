@@ -103,24 +103,21 @@ static void bn_reset(const bp__layer *L, float *params, float *state)
 }
 
 /* A channel's sums run as 16 independent chains of additions, two vectors
- * of eight, over every 16th position: they need not wait on one another,
- * and every build adds the same values in the same order (a narrower CPU
- * splits each vector). The chains are added at the end in a fixed order,
- * so the result never depends on the thread count. */
-typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
-typedef float v8f __attribute__((vector_size(8 * sizeof(float))));
-typedef float v8f_at __attribute__((vector_size(8 * sizeof(float)), aligned(4), may_alias));
+ * of eight (bp__v8d), over every 16th position, so that they need not wait
+ * on one another; the chains are added at the end in a fixed order, so the
+ * result never depends on the thread count. */
 
-/* Eight floats from p, in double; and their xhat by the norm n, rounded to
- * float as forward rounds it (macros: a function returning a vector would
- * take another calling convention in each build). */
-#define LOAD8(p) __builtin_convertvector(*(const v8f_at *)(const void *)(p), v8d)
+/* Eight positions' xhat by the norm n, rounded to float as forward rounds
+ * it (a macro: a function returning a vector would take another calling
+ * convention in each build). */
 #define XHAT8(p, n)                                                                            \
-    __builtin_convertvector(__builtin_convertvector((LOAD8(p) - (n).mean) * (n).inv, v8f), v8d)
+    __builtin_convertvector(__builtin_convertvector((BP__LOAD8(p) - (n).mean) * (n).inv,     \
+                                                    bp__v8f),                                  \
+                            bp__v8d)
 
-static double chains_total(const v8d *a0, const v8d *a1)
+static double chains_total(const bp__v8d *a0, const bp__v8d *a1)
 {
-    const v8d a = *a0 + *a1;
+    const bp__v8d a = *a0 + *a1;
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
@@ -130,12 +127,12 @@ BP__WIDE static void sums_of_x(const bp__layer *L, int B, int c, const float *x,
                                double *sxx)
 {
     const int S = positions(L);
-    v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
+    bp__v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
     for (int b = 0; b < B; b++) {
         const float *r = x + (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
         int s = 0;
         for (; s + 16 <= S; s += 16) {
-            const v8d v0 = LOAD8(r + s), v1 = LOAD8(r + s + 8);
+            const bp__v8d v0 = BP__LOAD8(r + s), v1 = BP__LOAD8(r + s + 8);
             a0 += v0;
             a1 += v1;
             q0 += v0 * v0;
@@ -163,13 +160,13 @@ BP__WIDE static void sums_of_dz(const bp__layer *L, int B, int c, const float *d
                                 const float *x, norm n, double *sd, double *sdx)
 {
     const int S = positions(L);
-    v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
+    bp__v8d a0 = {0.0}, a1 = {0.0}, q0 = {0.0}, q1 = {0.0};
     for (int b = 0; b < B; b++) {
         const size_t at = (size_t)b * (size_t)L->I + (size_t)c * (size_t)S;
         const float *d = dz + at, *r = x + at;
         int s = 0;
         for (; s + 16 <= S; s += 16) {
-            const v8d d0 = LOAD8(d + s), d1 = LOAD8(d + s + 8);
+            const bp__v8d d0 = BP__LOAD8(d + s), d1 = BP__LOAD8(d + s + 8);
             a0 += d0;
             a1 += d1;
             q0 += d0 * XHAT8(r + s, n);

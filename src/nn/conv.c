@@ -296,6 +296,27 @@ static void conv_forward(const bp__layer *L, const float *params, int rows, cons
     }
 }
 
+/* The bias slopes of filters [u0, u1): dz summed over the batch in
+ * double, eight running sums by position mod 8 (independent chains, one
+ * vector), added in a fixed order. */
+BP__WIDE static void bias_slopes(const geom *g, int u0, int u1, int B, int O, const float *dz,
+                                 float *db, int fresh)
+{
+    for (int o = u0; o < u1; o++) {
+        bp__v8d s8 = {0.0};
+        for (int b = 0; b < B; b++) {
+            const float *r = dz + (size_t)b * (size_t)O + (size_t)o * (size_t)g->HW;
+            int p = 0;
+            for (; p + 8 <= g->HW; p += 8)
+                s8 += BP__LOAD8(r + p);
+            for (; p < g->HW; p++)
+                s8[p % 8] += r[p];
+        }
+        const double s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+        db[o] = fresh ? (float)s : db[o] + (float)s;
+    }
+}
+
 /* Filters [u0, u1): dW += dz_b col_b^T sample by sample, db in double. */
 static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const float *in,
                              const float *scratch, const float *dz, float *grads, int fresh)
@@ -313,25 +334,8 @@ static void conv_grad_params(const bp__layer *L, int u0, int u1, int B, const fl
     else if (bp__conv_prims_grad_weights(L->prims, u0, u1, B, in, dz, grads + L->w_off, fresh))
         /* oneDNN failed, and the forward pass kept no columns */
         direct_grad_weights(&g, u0, u1, B, L->I, L->O, in, dz, dw, fresh);
-    if (L->n_b) {
-        /* in double, eight running sums by position mod 8 (independent
-         * chains that vectorize), added in a fixed order */
-        float *db = grads + L->b_off;
-        for (int o = u0; o < u1; o++) {
-            double s8[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-            for (int b = 0; b < B; b++) {
-                const float *r = dz + (size_t)b * (size_t)L->O + (size_t)o * (size_t)g.HW;
-                int p = 0;
-                for (; p + 8 <= g.HW; p += 8)
-                    for (int k = 0; k < 8; k++)
-                        s8[k] += r[p + k];
-                for (; p < g.HW; p++)
-                    s8[p % 8] += r[p];
-            }
-            const double s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
-            db[o] = fresh ? (float)s : db[o] + (float)s;
-        }
-    }
+    if (L->n_b)
+        bias_slopes(&g, u0, u1, B, L->O, dz, grads + L->b_off, fresh);
 }
 
 /* din = col2im(W^T dz_b) per sample, the column slope formed in work. */
