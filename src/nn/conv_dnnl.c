@@ -11,11 +11,11 @@
  * the block it sits in. The filters' slopes come from one primitive per
  * fixed group of filters, so a filter's slope is the same whichever block
  * of filters the network asks for. Every such job reads the whole batch,
- * so from SLOPE_RUNS_C input channels on those primitives take SLOPE_ROWS
- * samples a call (the rows 0 to SLOPE_ROWS - 1, then the next SLOPE_ROWS,
- * and the last B % SLOPE_ROWS one at a time, whatever the thread count);
- * below, one sample a call. Each call's group slope is added to the
- * layer's in that order.
+ * so from SLOPE_RUNS_C input channels on, and in bf16 always, those
+ * primitives take SLOPE_ROWS samples a call (the rows 0 to SLOPE_ROWS - 1,
+ * then the next SLOPE_ROWS, and the last B % SLOPE_ROWS one at a time,
+ * whatever the thread count); otherwise one sample a call. Each call's
+ * group slope is added to the layer's in that order.
  *
  * In bf16 (half) the primitives read the inputs, filters and output slopes
  * in bf16 and write float: the reorders into their blocked layouts convert
@@ -41,7 +41,7 @@ enum {
 };
 enum { P_FWD, P_BWD_D, P_BWD_W, P_BWD_WB, PRIMS };
 /* Samples a call of the filters' slopes' primitive takes, for layers of at
- * least SLOPE_RUNS_C input channels. */
+ * least SLOPE_RUNS_C input channels and for every layer in bf16. */
 #define SLOPE_ROWS 8
 #define SLOPE_RUNS_C 16
 /* Slots: at most this many blocks of one layer's work run at once. */
@@ -302,10 +302,12 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
         pd = NULL;
     }
     if (passes & BP__CONV_BWD_W) {
-        /* runs of samples from SLOPE_RUNS_C input channels on: below, the
-         * primitive over several samples was slower (docs/PERFORMANCE.md) */
+        /* runs of samples from SLOPE_RUNS_C input channels on, and in bf16,
+         * whose one-sample kernel is slower still; below, fp32's over
+         * several samples was slower (docs/PERFORMANCE.md) */
+        const int runs = L->in.c >= SLOPE_RUNS_C || P->half;
         if (slopes_prim(P, L, attr, 1, P_BWD_W, W_SRC) ||
-            (L->in.c >= SLOPE_RUNS_C && slopes_prim(P, L, attr, SLOPE_ROWS, P_BWD_WB, WB_SRC)))
+            (runs && slopes_prim(P, L, attr, SLOPE_ROWS, P_BWD_WB, WB_SRC)))
             goto done;
     }
     rc = 0;
