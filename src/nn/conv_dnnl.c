@@ -17,6 +17,12 @@
  * whatever the thread count); otherwise one sample a call. Each call's
  * group slope is added to the layer's in that order.
  *
+ * The reorders between our plain layouts and the primitives' take RUN
+ * samples a call where the primitive's layout holds each sample whole
+ * after the one before: a reorder of one sample cost more in its call than
+ * in its copying. The primitives still run one sample a call, on that
+ * sample's place in the run's copy.
+ *
  * In bf16 (half) the primitives read the inputs, filters and output slopes
  * in bf16 and write float: the reorders into their blocked layouts convert
  * as they copy, so no pass of ours touches bf16.
@@ -44,6 +50,8 @@ enum { P_FWD, P_BWD_D, P_BWD_W, P_BWD_WB, PRIMS };
  * least SLOPE_RUNS_C input channels and for every layer in bf16. */
 #define SLOPE_ROWS 8
 #define SLOPE_RUNS_C 16
+/* Samples a reorder of a pass's per-sample tensors takes at once. */
+#define RUN 8
 /* Slots: at most this many blocks of one layer's work run at once. */
 #define SLOTS (2 * BP__MAX_ROW_BLOCKS)
 #define ALIGN 64
@@ -55,11 +63,15 @@ typedef struct tensor {
     dnnl_memory_desc_t prim;   /* the primitive's */
     dnnl_primitive_t reorder;  /* user to prim (inputs) or back (outputs); NULL: the same */
     size_t off;                /* the primitive's copy in a slot's buffer, bytes */
+    dnnl_memory_desc_t user_run, prim_run; /* the same for RUN samples */
+    dnnl_primitive_t reorder_run;          /* their reorder; NULL: none */
+    size_t off_run, one;       /* RUN samples' copy in the buffer, one sample's bytes */
 } tensor;
 
 typedef struct slot {
     dnnl_stream_t stream;
     dnnl_memory_t user[TENSORS], prim[TENSORS]; /* prim[t] is user[t] without a reorder */
+    dnnl_memory_t user_run[TENSORS], prim_run[TENSORS];
     dnnl_memory_t pad[PRIMS];                   /* scratchpads */
     void *raw;                                  /* the buffer's allocation */
     unsigned char *buf;                         /* raw, aligned */
@@ -77,6 +89,7 @@ struct bp__conv_prims {
                                    * one sample's, SLOPE_ROWS samples' */
     size_t used[PRIMS];           /* bytes of the buffer each pass takes */
     tensor t[TENSORS];
+    int runs[PRIMS];              /* the pass's per-sample reorders take RUN samples */
     int half;                     /* bf16 inputs, float outputs */
     const char *impl[PRIMS];      /* oneDNN's name for each pass's implementation */
     slot *slots;                  /* (SLOTS) */
@@ -135,6 +148,57 @@ static int tensor_set(bp__conv_prims *P, int t, int p, const dnnl_memory_desc_t 
     return 0;
 }
 
+/* one's layout for RUN samples: -1 unless it holds each sample whole after
+ * the one before (no block across samples, the sample stride outermost). */
+static int md_run(const bp__dnnl_api *d, const dnnl_memory_desc_t *one, dnnl_memory_desc_t *run)
+{
+    const dnnl_blocking_desc_t *bk = &one->format_desc.blocking;
+    if (one->format_kind != dnnl_blocked || one->ndims < 1 || one->dims[0] != 1 ||
+        one->offset0 != 0)
+        return -1;
+    for (int i = 0; i < bk->inner_nblks; i++)
+        if (bk->inner_idxs[i] == 0)
+            return -1;
+    *run = *one;
+    run->dims[0] = RUN;
+    run->padded_dims[0] = RUN;
+    const size_t size = d->memory_desc_get_size(one);
+    const size_t elem = one->data_type == dnnl_bf16 ? 2 : 4;
+    if ((size_t)bk->strides[0] * elem != size || d->memory_desc_get_size(run) != RUN * size)
+        return -1;
+    return 0;
+}
+
+/* Tensor t of pass p over RUN samples: its layouts, reorder and place in
+ * the buffer; the pass takes runs only while all its tensors can. */
+static void tensor_run(bp__conv_prims *P, int t, int p)
+{
+    const bp__dnnl_api *d = P->d;
+    tensor *T = &P->t[t];
+    if (!T->reorder)
+        return;
+    if (md_run(d, &T->user, &T->user_run) || md_run(d, &T->prim, &T->prim_run)) {
+        P->runs[p] = 0;
+        return;
+    }
+    dnnl_primitive_desc_t rpd;
+    const dnnl_memory_desc_t *from = T->output ? &T->prim_run : &T->user_run,
+                             *to = T->output ? &T->user_run : &T->prim_run;
+    if (d->reorder_primitive_desc_create(&rpd, from, d->engine, to, d->engine, NULL) !=
+        dnnl_success) {
+        P->runs[p] = 0;
+        return;
+    }
+    if (d->primitive_create(&T->reorder_run, rpd) != dnnl_success) {
+        T->reorder_run = NULL;
+        P->runs[p] = 0;
+    }
+    d->primitive_desc_destroy(rpd);
+    T->one = d->memory_desc_get_size(&T->prim);
+    T->off_run = P->used[p];
+    P->used[p] += round_up(d->memory_desc_get_size(&T->prim_run));
+}
+
 /* Pass p's primitive from its descriptor, with its scratchpad's place; in
  * bf16, -1 for a reference kernel, the slow emulation bf16 must never be. */
 static int prim_set(bp__conv_prims *P, int p, const_dnnl_primitive_desc_t pd)
@@ -176,6 +240,10 @@ void bp__conv_prims_free(bp__conv_prims *P)
                 d->memory_destroy(S->prim[t]);
             if (S->user[t])
                 d->memory_destroy(S->user[t]);
+            if (S->prim_run[t])
+                d->memory_destroy(S->prim_run[t]);
+            if (S->user_run[t])
+                d->memory_destroy(S->user_run[t]);
         }
         for (int p = 0; p < PRIMS; p++)
             if (S->pad[p])
@@ -185,9 +253,12 @@ void bp__conv_prims_free(bp__conv_prims *P)
         bp__free(S->raw);
     }
     bp__free(P->slots);
-    for (int t = 0; t < TENSORS; t++)
+    for (int t = 0; t < TENSORS; t++) {
         if (P->t[t].reorder)
             d->primitive_destroy(P->t[t].reorder);
+        if (P->t[t].reorder_run)
+            d->primitive_destroy(P->t[t].reorder_run);
+    }
     for (int p = 0; p < PRIMS; p++)
         if (P->prim[p])
             d->primitive_destroy(P->prim[p]);
@@ -286,6 +357,11 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
             tensor_set(P, F_DST, P_FWD, &u_dst, fwd, dnnl_query_dst_md, 0, 1) ||
             prim_set(P, P_FWD, fwd))
             goto done;
+    if (passes & BP__CONV_FWD) {
+        P->runs[P_FWD] = 1;
+        tensor_run(P, F_SRC, P_FWD);
+        tensor_run(P, F_DST, P_FWD);
+    }
     if (passes & BP__CONV_BWD_D) {
         dnnl_memory_desc_t dsrc;
         if (any(d, &dsrc, 0, 1, C, H, W) ||
@@ -298,6 +374,9 @@ static int make_prims(bp__conv_prims *P, const bp__layer *L, unsigned passes)
             tensor_set(P, D_DSRC, P_BWD_D, &u_src, pd, dnnl_query_diff_src_md, 0, 1) ||
             prim_set(P, P_BWD_D, pd))
             goto done;
+        P->runs[P_BWD_D] = 1;
+        tensor_run(P, D_DDST, P_BWD_D);
+        tensor_run(P, D_DSRC, P_BWD_D);
         d->primitive_desc_destroy(pd);
         pd = NULL;
     }
@@ -343,6 +422,18 @@ static int make_slot(bp__conv_prims *P, slot *S, size_t bytes)
         if (T->reorder &&
             d->memory_create(&S->prim[t], &T->prim, d->engine, buf + T->off) != dnnl_success) {
             S->prim[t] = NULL;
+            return -1;
+        }
+        if (!T->reorder_run)
+            continue;
+        if (d->memory_create(&S->user_run[t], &T->user_run, d->engine, DNNL_MEMORY_NONE) !=
+            dnnl_success) {
+            S->user_run[t] = NULL;
+            return -1;
+        }
+        if (d->memory_create(&S->prim_run[t], &T->prim_run, d->engine, buf + T->off_run) !=
+            dnnl_success) {
+            S->prim_run[t] = NULL;
             return -1;
         }
     }
@@ -431,6 +522,13 @@ static int run(const bp__dnnl_api *d, slot *S, const_dnnl_primitive_t p, int n,
     return d->primitive_execute(p, S->stream, n, args) == dnnl_success ? 0 : -1;
 }
 
+/* Tensor t's copy for one sample at `at` in the slot's buffer. */
+static void place(const bp__conv_prims *P, slot *S, int t, size_t at, int *rc)
+{
+    if (P->d->memory_set_data_handle(S->prim[t], S->buf + at) != dnnl_success)
+        *rc = -1;
+}
+
 /* An input at x: the memory the primitive reads, reordered when needed. */
 static dnnl_memory_t input(const bp__conv_prims *P, slot *S, int t, const float *x, int *rc)
 {
@@ -439,6 +537,8 @@ static dnnl_memory_t input(const bp__conv_prims *P, slot *S, int t, const float 
     if (P->d->memory_set_data_handle(S->user[t], (void *)(uintptr_t)x) != dnnl_success)
         *rc = -1;
     if (T->reorder) {
+        if (T->reorder_run) /* a run may have moved it */
+            place(P, S, t, T->off, rc);
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, S->user[t]}, {DNNL_ARG_TO, S->prim[t]}};
         *rc |= run(P->d, S, T->reorder, 2, a);
     }
@@ -450,6 +550,47 @@ static dnnl_memory_t output(const bp__conv_prims *P, slot *S, int t, float *y, i
 {
     if (P->d->memory_set_data_handle(S->user[t], y) != dnnl_success)
         *rc = -1;
+    if (P->t[t].reorder_run)
+        place(P, S, t, P->t[t].off, rc);
+    return S->prim[t];
+}
+
+/* RUN samples' input at x reordered at once (with a reorder at all). */
+static void input_run(const bp__conv_prims *P, slot *S, int t, const float *x, int *rc)
+{
+    const tensor *T = &P->t[t];
+    if (!T->reorder_run)
+        return;
+    if (P->d->memory_set_data_handle(S->user_run[t], (void *)(uintptr_t)x) != dnnl_success)
+        *rc = -1;
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, S->user_run[t]}, {DNNL_ARG_TO, S->prim_run[t]}};
+    *rc |= run(P->d, S, T->reorder_run, 2, a);
+}
+
+/* After a run's primitives: its output reordered to y at once. */
+static void output_run(const bp__conv_prims *P, slot *S, int t, float *y, int *rc)
+{
+    const tensor *T = &P->t[t];
+    if (!T->reorder_run)
+        return;
+    if (P->d->memory_set_data_handle(S->user_run[t], y) != dnnl_success)
+        *rc = -1;
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, S->prim_run[t]}, {DNNL_ARG_TO, S->user_run[t]}};
+    *rc |= run(P->d, S, T->reorder_run, 2, a);
+}
+
+/* Sample i of a run, at x (one sample's): the memory its primitive uses,
+ * in the run's copy when t has a reorder. */
+static dnnl_memory_t in_run(const bp__conv_prims *P, slot *S, int t, int i, const float *x,
+                            int *rc)
+{
+    const tensor *T = &P->t[t];
+    if (!T->reorder) {
+        if (P->d->memory_set_data_handle(S->user[t], (void *)(uintptr_t)x) != dnnl_success)
+            *rc = -1;
+        return S->user[t];
+    }
+    place(P, S, t, T->off_run + (size_t)i * T->one, rc);
     return S->prim[t];
 }
 
@@ -477,7 +618,18 @@ int bp__conv_prims_forward(const bp__conv_prims *P, const float *w, const float 
     int n = 4;
     if (bias)
         a[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, input(P, S, F_B, bias, &rc)};
-    for (int b = 0; b < rows && rc == 0; b++) {
+    int b = 0;
+    for (; P->runs[P_FWD] && b + RUN <= rows && rc == 0; b += RUN) {
+        input_run(P, S, F_SRC, in + (size_t)b * P->I, &rc);
+        for (int i = 0; i < RUN && rc == 0; i++) {
+            const size_t r = (size_t)(b + i);
+            a[2] = (dnnl_exec_arg_t){DNNL_ARG_SRC, in_run(P, S, F_SRC, i, in + r * P->I, &rc)};
+            a[3] = (dnnl_exec_arg_t){DNNL_ARG_DST, in_run(P, S, F_DST, i, z + r * P->O, &rc)};
+            rc |= run(P->d, S, P->prim[P_FWD], n, a);
+        }
+        output_run(P, S, F_DST, z + (size_t)b * P->O, &rc);
+    }
+    for (; b < rows && rc == 0; b++) {
         a[2] = (dnnl_exec_arg_t){DNNL_ARG_SRC, input(P, S, F_SRC, in + (size_t)b * P->I, &rc)};
         a[3] = (dnnl_exec_arg_t){DNNL_ARG_DST, output(P, S, F_DST, z + (size_t)b * P->O, &rc)};
         rc |= run(P->d, S, P->prim[P_FWD], n, a);
@@ -498,7 +650,20 @@ int bp__conv_prims_grad_input(const bp__conv_prims *P, const float *w, int rows,
     dnnl_exec_arg_t a[4];
     a[0] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, input(P, S, D_W, w, &rc)};
     a[1] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, S->pad[P_BWD_D]};
-    for (int b = 0; b < rows && rc == 0; b++) {
+    int b = 0;
+    for (; P->runs[P_BWD_D] && b + RUN <= rows && rc == 0; b += RUN) {
+        input_run(P, S, D_DDST, dz + (size_t)b * P->O, &rc);
+        for (int i = 0; i < RUN && rc == 0; i++) {
+            const size_t r = (size_t)(b + i);
+            a[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST,
+                                     in_run(P, S, D_DDST, i, dz + r * P->O, &rc)};
+            a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SRC,
+                                     in_run(P, S, D_DSRC, i, din + r * P->I, &rc)};
+            rc |= run(P->d, S, P->prim[P_BWD_D], 4, a);
+        }
+        output_run(P, S, D_DSRC, din + (size_t)b * P->I, &rc);
+    }
+    for (; b < rows && rc == 0; b++) {
         a[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST,
                                  input(P, S, D_DDST, dz + (size_t)b * P->O, &rc)};
         a[3] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SRC,
