@@ -115,6 +115,15 @@ static void bn_reset(const bp__layer *L, float *params, float *state)
                                                     bp__v8f),                                  \
                             bp__v8d)
 
+/* Add v to chain k of the 16 (k < 8 in lo, else in hi). */
+static void chain_add(bp__v8d *lo, bp__v8d *hi, int k, double v)
+{
+    if (k < 8)
+        (*lo)[k] += v;
+    else
+        (*hi)[k - 8] += v;
+}
+
 static double chains_total(const bp__v8d *a0, const bp__v8d *a1)
 {
     const bp__v8d a = *a0 + *a1;
@@ -140,14 +149,8 @@ BP__WIDE static void sums_of_x(const bp__layer *L, int B, int c, const float *x,
         }
         for (; s < S; s++) {
             const double v = r[s];
-            const int k = s % 16;
-            if (k < 8) {
-                a0[k] += v;
-                q0[k] += v * v;
-            } else {
-                a1[k - 8] += v;
-                q1[k - 8] += v * v;
-            }
+            chain_add(&a0, &a1, s % 16, v);
+            chain_add(&q0, &q1, s % 16, v * v);
         }
     }
     *sx = chains_total(&a0, &a1);
@@ -173,15 +176,8 @@ BP__WIDE static void sums_of_dz(const bp__layer *L, int B, int c, const float *d
             q1 += d1 * XHAT8(r + s + 8, n);
         }
         for (; s < S; s++) {
-            const double v = d[s], h = xhat_of(r[s], n);
-            const int k = s % 16;
-            if (k < 8) {
-                a0[k] += v;
-                q0[k] += v * h;
-            } else {
-                a1[k - 8] += v;
-                q1[k - 8] += v * h;
-            }
+            chain_add(&a0, &a1, s % 16, d[s]);
+            chain_add(&q0, &q1, s % 16, (double)d[s] * xhat_of(r[s], n));
         }
     }
     *sd = chains_total(&a0, &a1);
