@@ -148,8 +148,9 @@ static int tensor_set(bp__conv_prims *P, int t, int p, const dnnl_memory_desc_t 
     return 0;
 }
 
-/* one's layout for RUN samples: -1 unless it holds each sample whole after
- * the one before (no block across samples, the sample stride outermost). */
+/* The one-sample layout `one` stretched to RUN samples: -1 unless it holds
+ * each sample whole after the one before (no block across samples, the
+ * sample stride outermost). */
 static int md_run(const bp__dnnl_api *d, const dnnl_memory_desc_t *one, dnnl_memory_desc_t *run)
 {
     const dnnl_blocking_desc_t *bk = &one->format_desc.blocking;
