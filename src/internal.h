@@ -28,6 +28,12 @@ typedef double bp__v8d __attribute__((vector_size(8 * sizeof(double))));
 typedef float bp__v8f __attribute__((vector_size(8 * sizeof(float))));
 typedef float bp__v8f_at __attribute__((vector_size(8 * sizeof(float)), aligned(4), may_alias));
 #define BP__LOAD8(p) __builtin_convertvector(*(const bp__v8f_at *)(const void *)(p), bp__v8d)
+/* The sum of a vector's eight lanes, pairwise in a fixed order. */
+static inline double bp__v8d_total(const bp__v8d *v)
+{
+    const bp__v8d a = *v;
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
 
 /* ---- core/alloc.c: every allocation goes through the replaceable hooks. */
 void *bp__malloc(size_t size);

@@ -127,7 +127,7 @@ static void chain_add(bp__v8d *lo, bp__v8d *hi, int k, double v)
 static double chains_total(const bp__v8d *a0, const bp__v8d *a1)
 {
     const bp__v8d a = *a0 + *a1;
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    return bp__v8d_total(&a);
 }
 
 /* Channel c's sums in double over every row, in one pass: of x into *sx

@@ -312,7 +312,7 @@ BP__WIDE static void bias_slopes(const geom *g, int u0, int u1, int B, int O, co
             for (; p < g->HW; p++)
                 s8[p % 8] += r[p];
         }
-        const double s = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+        const double s = bp__v8d_total(&s8);
         db[o] = fresh ? (float)s : db[o] + (float)s;
     }
 }
