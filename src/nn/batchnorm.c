@@ -52,6 +52,12 @@ static norm norm_of(const float *keep, int c)
     return n;
 }
 
+/* Keep channel c's norm for backward. */
+static void norm_put(float *keep, int c, norm n)
+{
+    memcpy(keep + (size_t)c * (sizeof n / sizeof *keep), &n, sizeof n);
+}
+
 static float xhat_of(float x, norm n)
 {
     return (float)((x - n.mean) * n.inv);
@@ -268,7 +274,7 @@ BP__WIDE static void forward_channels(void *ctx, int blk, int n)
             var = rvar[c];
         }
         const norm nm = {mean, 1.0 / sqrt(var + L->eps)};
-        memcpy(ps->keep + (size_t)c * (sizeof nm / sizeof *ps->keep), &nm, sizeof nm);
+        norm_put(ps->keep, c, nm);
         const float g = ps->params[L->w_off + (size_t)c], be = ps->params[L->b_off + (size_t)c];
         /* the normalized values in double before their rounding: their sum
          * over the batch, which the slopes of the layers before rest on,
