@@ -190,11 +190,13 @@ static void tensor_run(bp__conv_prims *P, int t, int p)
         P->runs[p] = 0;
         return;
     }
-    if (d->primitive_create(&T->reorder_run, rpd) != dnnl_success) {
+    const dnnl_status_t st = d->primitive_create(&T->reorder_run, rpd);
+    d->primitive_desc_destroy(rpd);
+    if (st != dnnl_success) {
         T->reorder_run = NULL;
         P->runs[p] = 0;
+        return;
     }
-    d->primitive_desc_destroy(rpd);
     T->one = d->memory_desc_get_size(&T->prim);
     T->off_run = P->used[p];
     P->used[p] += round_up(d->memory_desc_get_size(&T->prim_run));
